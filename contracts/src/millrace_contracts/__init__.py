@@ -1,0 +1,101 @@
+"""Millrace event contracts.
+
+Application teams can depend on this package alone: it needs nothing but pydantic.
+"""
+
+from .cloudevents import cloudevents_headers, envelope_from_headers
+from .common import (
+    ArtifactRef,
+    DecisionCode,
+    FeatureSignature,
+    Metrics,
+    Reason,
+    RejectionCode,
+)
+from .data_events import DataArrived, DatasetDeclared, DatasetRejected, DatasetValidated
+from .envelope import Contract, Event, derived_event_id
+from .model_events import (
+    CandidateScore,
+    DeploymentFailed,
+    ModelDeployed,
+    ModelPromoted,
+    ModelRejected,
+    ModelTrained,
+    ModelVersionInfo,
+    TrainingRequested,
+)
+from .policies import (
+    ESTIMATORS,
+    AutoMLSpec,
+    ColumnSpec,
+    DatasetDeclaration,
+    DatasetSpec,
+    EstimatorSpec,
+    MonitoringPolicy,
+    Preprocessing,
+    PromotionPolicy,
+    RetrainingPolicy,
+    TrainingSpec,
+)
+from .serving_events import (
+    DriftDetected,
+    DriftWindow,
+    FeatureDrift,
+    LabelsObserved,
+    ObservedLabel,
+    PerformanceDegraded,
+    PredictionRecord,
+    PredictionsLogged,
+)
+from .topics import BY_TOPIC, DLQ_SUFFIX, EVENT_TYPES, TOPICS, TopicSpec, topic_for
+
+__all__ = [
+    "BY_TOPIC",
+    "DLQ_SUFFIX",
+    "ESTIMATORS",
+    "EVENT_TYPES",
+    "TOPICS",
+    "ArtifactRef",
+    "AutoMLSpec",
+    "CandidateScore",
+    "ColumnSpec",
+    "Contract",
+    "DataArrived",
+    "DatasetDeclaration",
+    "DatasetDeclared",
+    "DatasetRejected",
+    "DatasetSpec",
+    "DatasetValidated",
+    "DecisionCode",
+    "DeploymentFailed",
+    "DriftDetected",
+    "DriftWindow",
+    "EstimatorSpec",
+    "Event",
+    "FeatureDrift",
+    "FeatureSignature",
+    "LabelsObserved",
+    "Metrics",
+    "ModelDeployed",
+    "ModelPromoted",
+    "ModelRejected",
+    "ModelTrained",
+    "ModelVersionInfo",
+    "MonitoringPolicy",
+    "ObservedLabel",
+    "PerformanceDegraded",
+    "PredictionRecord",
+    "PredictionsLogged",
+    "Preprocessing",
+    "PromotionPolicy",
+    "Reason",
+    "RejectionCode",
+    "RetrainingPolicy",
+    "TopicSpec",
+    "TrainingRequested",
+    "TrainingSpec",
+    "cloudevents_headers",
+    "derived_event_id",
+    "envelope_from_headers",
+    "topic_for",
+]

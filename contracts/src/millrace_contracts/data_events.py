@@ -1,0 +1,103 @@
+"""Events of the data side: arrival, declaration, validation, rejection."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .common import ArtifactRef, FeatureSignature, Name, Reason, S3Uri, Sha256
+from .envelope import Event
+from .policies import (
+    DatasetDeclaration,
+    DatasetSpec,
+    MonitoringPolicy,
+    PromotionPolicy,
+    TrainingSpec,
+)
+
+
+class DataArrived(Event):
+    """A file landed in object storage and should become a dataset version."""
+
+    event_type = "data.arrived"
+
+    dataset: Name = Field(description="Dataset the file belongs to.")
+    uri: S3Uri = Field(description="Where the file is.")
+    sha256: Sha256 | None = Field(default=None, description="Digest of the file, checked if given.")
+    format: Literal["csv", "parquet"] | None = Field(
+        default=None,
+        description="File format; inferred from the key's suffix if null.",
+        examples=["csv"],
+    )
+    submitted_by: str | None = Field(
+        default=None, description="Who published it.", examples=["data-team"]
+    )
+
+    @property
+    def partition_key(self) -> str:
+        return self.dataset
+
+
+class DatasetDeclared(Event):
+    """A data team declared (or updated) a dataset's contract and policies."""
+
+    event_type = "dataset.declared"
+
+    declaration: DatasetDeclaration = Field(description="The full declaration.")
+
+    @property
+    def partition_key(self) -> str:
+        return self.declaration.dataset
+
+
+class DatasetValidated(Event):
+    """An arrival passed its contract and is stored as a content-addressed version."""
+
+    event_type = "dataset.validated"
+
+    dataset: Name
+    dataset_version: Sha256 = Field(
+        description="Content version: sha256 of the canonical Parquet bytes."
+    )
+    source_uri: S3Uri = Field(description="The arrived file.")
+    data: ArtifactRef = Field(description="Canonical Parquet copy.")
+    profile: ArtifactRef = Field(
+        description="Reference profile: per-column statistics and histogram bins."
+    )
+    rows: int = Field(ge=0, examples=[150])
+    columns: list[FeatureSignature] = Field(description="Columns and their kinds, target included.")
+    spec: DatasetSpec = Field(description="The contract it was checked against.")
+    spec_version: int = Field(
+        ge=1, description="Version of the dataset's declaration.", examples=[1]
+    )
+    new_version: bool = Field(
+        description="False when this content was already a version.", examples=[True]
+    )
+    training: TrainingSpec | None = Field(
+        default=None, description="Training spec in force, if any."
+    )
+    promotion: PromotionPolicy | None = Field(
+        default=None, description="Promotion policy in force."
+    )
+    monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
+
+    @property
+    def partition_key(self) -> str:
+        return self.dataset
+
+
+class DatasetRejected(Event):
+    """An arrival broke its contract (or could not be read); nothing is trained from it."""
+
+    event_type = "dataset.rejected"
+
+    dataset: Name
+    source_uri: S3Uri
+    reasons: list[Reason] = Field(
+        min_length=1, description="Every problem found, machine-readable."
+    )
+
+    @property
+    def partition_key(self) -> str:
+        return self.dataset

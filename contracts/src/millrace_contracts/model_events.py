@@ -1,0 +1,164 @@
+"""Events of the model side: training, registry decisions, deployment."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .common import ArtifactRef, FeatureSignature, Metrics, Name, Reason, Sha256, Task
+from .envelope import Contract, Event
+from .policies import MonitoringPolicy, PromotionPolicy
+
+TrainingTrigger = Literal["data", "manual", "drift", "degradation"]
+
+
+class TrainingRequested(Event):
+    """Ask training to (re)train a dataset's model, e.g. from the CLI or the retraining policy."""
+
+    event_type = "training.requested"
+
+    dataset: Name
+    dataset_version: Sha256 | None = Field(
+        default=None, description="Version to train on; newest if null."
+    )
+    trigger: TrainingTrigger = Field(default="manual", examples=["manual"])
+    requested_by: str = Field(default="cli", examples=["monitoring"])
+    note: str | None = Field(
+        default=None, description="Why, in words.", examples=["feature drift on x3"]
+    )
+
+    @property
+    def partition_key(self) -> str:
+        return self.dataset
+
+
+class CandidateScore(Contract):
+    estimator: str = Field(examples=["random_forest"])
+    params: dict[str, Any] = Field(default_factory=dict)
+    cv_score: float = Field(description="Mean cross-validated primary metric.", examples=[0.95])
+
+
+class ModelTrained(Event):
+    """A model was fitted and evaluated; the registry decides what happens to it."""
+
+    event_type = "model.trained"
+
+    model_name: Name
+    run_id: str = Field(
+        description="Deterministic id of (dataset version, training spec): one run, one model.",
+        examples=["a1b2c3d4e5f60718"],
+    )
+    dataset: Name
+    dataset_version: Sha256
+    task: Task
+    estimator: str = Field(examples=["random_forest"])
+    params: dict[str, Any] = Field(default_factory=dict)
+    artifact: ArtifactRef = Field(description="The serialized model (skops).")
+    model_card: ArtifactRef = Field(description="JSON model card.")
+    reference_profile: ArtifactRef = Field(description="Training-data profile used for drift.")
+    signature: list[FeatureSignature] = Field(description="Input features the model accepts.")
+    target: str
+    metrics: Metrics = Field(description="Candidate's metrics on the holdout.")
+    champion_version: int | None = Field(
+        default=None, description="Production version at training time."
+    )
+    champion_metrics: Metrics | None = Field(
+        default=None, description="Production model's metrics on the same holdout."
+    )
+    leaderboard: list[CandidateScore] = Field(
+        default_factory=list, description="AutoML candidates."
+    )
+    trigger: TrainingTrigger = Field(default="data")
+    training_seconds: float = Field(ge=0, examples=[1.7])
+    promotion: PromotionPolicy | None = Field(
+        default=None, description="Policy the registry applies."
+    )
+    monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
+
+    @property
+    def partition_key(self) -> str:
+        return self.model_name
+
+
+class ModelVersionInfo(Contract):
+    """What a consumer needs to load and judge a registered model version."""
+
+    model_name: Name
+    version: int = Field(ge=1, examples=[3])
+    run_id: str
+    dataset: Name
+    dataset_version: Sha256
+    task: Task
+    artifact: ArtifactRef
+    model_card: ArtifactRef
+    reference_profile: ArtifactRef
+    signature: list[FeatureSignature]
+    metrics: Metrics
+    monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
+
+
+class ModelPromoted(Event):
+    """A version became the production model of its name."""
+
+    event_type = "model.promoted"
+
+    model: ModelVersionInfo
+    alias: str = Field(default="production", examples=["production"])
+    previous_version: int | None = Field(default=None, examples=[2])
+    kind: Literal["policy", "manual", "rollback"] = Field(default="policy")
+    actor: str = Field(default="registry-policy", examples=["registry-policy"])
+    reasons: list[Reason] = Field(default_factory=list)
+
+    @property
+    def partition_key(self) -> str:
+        return self.model.model_name
+
+
+class ModelRejected(Event):
+    """A registered version did not pass the promotion policy; production is unchanged."""
+
+    event_type = "model.rejected"
+
+    model_name: Name
+    version: int = Field(ge=1)
+    production_version: int | None = None
+    metrics: Metrics
+    reasons: list[Reason] = Field(min_length=1)
+
+    @property
+    def partition_key(self) -> str:
+        return self.model_name
+
+
+class ModelDeployed(Event):
+    """A deployment replica is serving a version."""
+
+    event_type = "model.deployed"
+
+    model_name: Name
+    version: int = Field(ge=1)
+    replica_id: str = Field(examples=["deployment-7f3a"])
+    endpoint: str = Field(examples=["http://127.0.0.1:8080"])
+    artifact_sha256: Sha256
+    load_seconds: float = Field(ge=0, examples=[0.12])
+
+    @property
+    def partition_key(self) -> str:
+        return self.model_name
+
+
+class DeploymentFailed(Event):
+    """A replica refused or failed to load a version; it keeps serving what it had."""
+
+    event_type = "deployment.failed"
+
+    model_name: Name
+    version: int = Field(ge=1)
+    replica_id: str
+    reason: Reason
+    serving_version: int | None = Field(default=None, description="Version still served.")
+
+    @property
+    def partition_key(self) -> str:
+        return self.model_name

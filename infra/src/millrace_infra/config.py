@@ -1,0 +1,121 @@
+"""Which home folder and which ports a local stack uses."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from millrace_infra.paths import default_cache, default_home
+from millrace_infra.ports import pick_free_base
+
+KAFKA_VERSION = "4.1.1"
+DEFAULT_BASE_PORT = 19092  # Kafka on 19092 and its controller on 19093, as in DESIGN.md
+DEV_ACCESS_KEY = "millrace"
+DEV_SECRET_KEY = "millrace-dev-secret"  # local dev only: the stack binds to 127.0.0.1
+
+# Kafka broker, Kafka controller and S3 take base+0..2; SeaweedFS's internal servers the
+# slots after. Two stacks coexist when their bases are at least PORT_SPAN apart.
+PORT_SPAN = 11
+_WEED_SLOTS = 8
+# SeaweedFS's maintenance worker ignores -admin.port.grpc and dials admin port + 10000, so
+# the admin gRPC port has to sit exactly there or the worker logs reconnect errors forever.
+WEED_GRPC_OFFSET = 10000
+
+
+@dataclass(frozen=True)
+class WeedPorts:
+    """Every listener `weed mini` opens; all set explicitly because it moves busy ones."""
+
+    master: int
+    master_grpc: int
+    volume: int
+    volume_grpc: int
+    filer: int
+    filer_grpc: int
+    s3_grpc: int
+    admin: int
+
+    @property
+    def admin_grpc(self) -> int:
+        return self.admin + WEED_GRPC_OFFSET
+
+    def all(self) -> tuple[int, ...]:
+        return (*range(self.master, self.master + _WEED_SLOTS), self.admin_grpc)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything needed to start, find or stop one local stack."""
+
+    home: Path = field(default_factory=default_home)
+    """Data, logs, pid files and the state file; one stack per home."""
+    cache: Path = field(default_factory=default_cache)
+    """Downloaded Kafka jars, shared between homes."""
+    kafka_port: int = DEFAULT_BASE_PORT
+    controller_port: int = DEFAULT_BASE_PORT + 1
+    s3_port: int = DEFAULT_BASE_PORT + 2
+    weed_port_base: int = DEFAULT_BASE_PORT + 3
+    """First of the consecutive ports for SeaweedFS's master, volume, filer and admin."""
+    s3_access_key: str = DEV_ACCESS_KEY
+    s3_secret_key: str = field(default=DEV_SECRET_KEY, repr=False)
+
+    @classmethod
+    def from_base_port(cls, base: int, **overrides: Any) -> StackConfig:
+        """All ports derived from one base: base+0 Kafka, +1 controller, +2 S3, +3.. weed."""
+        derived = cls(
+            kafka_port=base, controller_port=base + 1, s3_port=base + 2, weed_port_base=base + 3
+        )
+        return replace(derived, **overrides)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StackConfig:
+        """Read MILLRACE_HOME, MILLRACE_CACHE and MILLRACE_STACK_* (BASE_PORT, KAFKA_PORT,
+        CONTROLLER_PORT, S3_PORT, WEED_PORT_BASE, S3_ACCESS_KEY, S3_SECRET_KEY)."""
+        env = os.environ if env is None else env
+        base = int(env.get("MILLRACE_STACK_BASE_PORT", DEFAULT_BASE_PORT))
+        overrides: dict[str, Any] = {"home": default_home(env), "cache": default_cache(env)}
+        for name in ("kafka_port", "controller_port", "s3_port", "weed_port_base"):
+            if value := env.get(f"MILLRACE_STACK_{name.upper()}"):
+                overrides[name] = int(value)
+        for name in ("s3_access_key", "s3_secret_key"):
+            if value := env.get(f"MILLRACE_STACK_{name.upper()}"):
+                overrides[name] = value
+        return cls.from_base_port(base, **overrides)
+
+    @classmethod
+    def with_free_ports(cls, home: Path, **overrides: Any) -> StackConfig:
+        """A config on a currently free port block, for test sessions and parallel stacks."""
+        base = pick_free_base(lambda b: cls.from_base_port(b, home=home).all_ports())
+        return cls.from_base_port(base, home=home, **overrides)
+
+    @property
+    def weed_ports(self) -> WeedPorts:
+        b = self.weed_port_base
+        return WeedPorts(b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
+
+    def kafka_ports(self) -> tuple[int, ...]:
+        return (self.kafka_port, self.controller_port)
+
+    def s3_ports(self) -> tuple[int, ...]:
+        return (self.s3_port, *self.weed_ports.all())
+
+    def all_ports(self) -> tuple[int, ...]:
+        return (*self.kafka_ports(), *self.s3_ports())
+
+    def ports_dict(self) -> dict[str, int]:
+        return {
+            "kafka_port": self.kafka_port,
+            "controller_port": self.controller_port,
+            "s3_port": self.s3_port,
+            "weed_port_base": self.weed_port_base,
+        }
+
+    def validate(self) -> None:
+        ports = self.all_ports()
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"stack ports overlap: {sorted(ports)}")
+        if not all(1024 <= p <= 65535 for p in ports):
+            raise ValueError(f"stack ports must lie in 1024-65535: {sorted(ports)}")

@@ -1,0 +1,91 @@
+"""Detached server processes: spawn, find again by pid file, and stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+_POLL = 0.1
+
+
+def spawn(argv: Sequence[str], *, log: Path, env: Mapping[str, str]) -> int:
+    """Start argv in its own session, stdout+stderr appended to log; return its pid.
+
+    posix_spawn rather than Popen: the server must outlive a CLI that exits at once, and a
+    dropped Popen object warns "still running". setsid makes pid == process group id, so
+    stop() can signal the server together with anything it forks.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]
+    return os.posix_spawn(argv[0], list(argv), dict(env), file_actions=actions, setsid=True)
+
+
+def is_alive(pid: int) -> bool:
+    """True while pid runs. Reaps it first if it is our own dead child (else: a zombie that
+    kill(pid, 0) would still report as alive, e.g. inside a pytest session)."""
+    with contextlib.suppress(ChildProcessError):
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _proc_state(pid) != "Z"
+
+
+def _proc_state(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[0]
+
+
+def cmdline_contains(pid: int, needle: str) -> bool:
+    """Guards against pid reuse: after a reboot the pid in a stale pid file may belong to
+    any process. Without /proc (macOS) the check cannot be made and passes."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()
+    except OSError:
+        return False
+    return needle in raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def wait_exit(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while is_alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_POLL)
+    return True
+
+
+def terminate(pid: int, timeout: float) -> None:
+    """SIGTERM the process group (Kafka then shuts down cleanly), SIGKILL it after timeout."""
+    for sig, grace in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        if wait_exit(pid, grace):
+            return

@@ -1,0 +1,18 @@
+"""Kafka plumbing shared by the services."""
+
+from .broker import ensure_topics, kafka_security, make_broker
+from .deadletter import HEADER_PREFIX as DLQ_HEADER_PREFIX
+from .deadletter import DeadLetterMiddleware, PoisonMessage
+from .publishing import EventSink, KafkaEventSink, RecordingEventSink
+
+__all__ = [
+    "DLQ_HEADER_PREFIX",
+    "DeadLetterMiddleware",
+    "EventSink",
+    "KafkaEventSink",
+    "PoisonMessage",
+    "RecordingEventSink",
+    "ensure_topics",
+    "kafka_security",
+    "make_broker",
+]

@@ -1,0 +1,124 @@
+"""The one way services build their Kafka broker: tracing, dead letters, at-least-once."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.middlewares import AckPolicy
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from millrace_contracts import TOPICS
+from opentelemetry.sdk.trace import TracerProvider
+
+from ..settings import MillraceSettings
+from .deadletter import DeadLetterMiddleware
+
+logger = logging.getLogger("millrace.broker")
+
+
+def kafka_security(settings: MillraceSettings) -> BaseSecurity | None:
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = (
+        ssl.create_default_context(cafile=settings.kafka_tls_cafile) if "SSL" in protocol else None
+    )
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    username = settings.kafka_sasl_username or ""
+    password = (
+        settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    )
+    use_ssl = protocol == "SASL_SSL"
+    kinds: dict[str | None, type[SASLPlaintext] | type[SASLScram256] | type[SASLScram512]] = {
+        "PLAIN": SASLPlaintext,
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+    }
+    return kinds[settings.kafka_sasl_mechanism](
+        username=username, password=password, ssl_context=context, use_ssl=use_ssl
+    )
+
+
+def make_broker(
+    settings: MillraceSettings,
+    *,
+    tracer_provider: TracerProvider | None = None,
+) -> tuple[KafkaBroker, DeadLetterMiddleware]:
+    """A broker whose subscribers commit an offset only after the handler returned.
+
+    Handler errors are retried, then dead-lettered (see ``deadletter``); only a failure to
+    dead-letter leaves the offset uncommitted, so the message comes back instead of vanishing.
+    """
+    dead_letters = DeadLetterMiddleware(
+        service=settings.service_name,
+        max_attempts=settings.kafka_max_attempts,
+        backoff_seconds=settings.kafka_retry_backoff_seconds,
+    )
+    broker = KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=f"millrace-{settings.service_name}",
+        security=kafka_security(settings),
+        acks="all",
+        enable_idempotence=True,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        middlewares=[
+            KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
+            dead_letters,
+        ],
+        logger=logging.getLogger(f"millrace.{settings.service_name}"),
+    )
+
+    async def publish_dead_letter(
+        value: bytes, topic: str, key: bytes | None, headers: dict[str, str]
+    ) -> None:
+        await broker.publish(value, topic=topic, key=key, headers=headers)
+
+    dead_letters.bind(publish_dead_letter)
+    return broker, dead_letters
+
+
+async def ensure_topics(settings: MillraceSettings, names: list[str] | None = None) -> None:
+    """Create every Millrace topic and its dead-letter topic if missing.
+
+    Idempotent, so each service may call it at start-up and the first one wins.
+    """
+    wanted = names or [n for t in TOPICS for n in (t.name, t.dlq)]
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=f"millrace-{settings.service_name}-admin",
+        security_protocol=settings.kafka_security_protocol,
+        sasl_mechanism=settings.kafka_sasl_mechanism or "PLAIN",
+        sasl_plain_username=settings.kafka_sasl_username,
+        sasl_plain_password=(
+            settings.kafka_sasl_password.get_secret_value()
+            if settings.kafka_sasl_password
+            else None
+        ),
+        ssl_context=(
+            ssl.create_default_context(cafile=settings.kafka_tls_cafile)
+            if "SSL" in settings.kafka_security_protocol
+            else None
+        ),
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in wanted if n not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        name,
+                        num_partitions=settings.kafka_partitions,
+                        replication_factor=settings.kafka_replication_factor,
+                    )
+                    for name in missing
+                ]
+            )
+            logger.info("created %d topic(s): %s", len(missing), ", ".join(missing))
+    finally:
+        await admin.close()

@@ -1,0 +1,146 @@
+"""Dead-letter handling as broker middleware, so no handler repeats it.
+
+A message whose body cannot be parsed or validated goes to ``<topic>.dlq`` at once; one whose
+handler keeps failing goes there after bounded retries. The original value, key and headers
+are kept, with ``x-millrace-dlq-*`` headers saying why and where it came from. The consumer
+then moves on. If the dead-letter publish itself fails, the error propagates and the message
+is not committed, so it is redelivered rather than lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from faststream import BaseMiddleware
+from faststream.exceptions import HandlerException
+from millrace_contracts import DLQ_SUFFIX
+from opentelemetry import trace
+from pydantic import ValidationError
+
+from ..telemetry import Attr
+
+logger = logging.getLogger("millrace.dlq")
+
+DlqPublish = Callable[[bytes, str, bytes | None, dict[str, str]], Awaitable[None]]
+"""(value, topic, key, headers) -> None."""
+
+HEADER_PREFIX = "x-millrace-dlq-"
+
+
+class PoisonMessage(Exception):
+    """Raise from a handler for input that no retry can fix; it goes straight to the DLQ."""
+
+
+def is_poison(error: BaseException) -> bool:
+    return isinstance(
+        error, ValidationError | json.JSONDecodeError | UnicodeDecodeError | PoisonMessage
+    )
+
+
+class DeadLetterMiddleware:
+    """Broker middleware factory: ``KafkaBroker(middlewares=[..., DeadLetterMiddleware(...)])``."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        max_attempts: int,
+        backoff_seconds: float,
+    ) -> None:
+        self.service = service
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self._publish: DlqPublish | None = None
+        self.dead_lettered = 0
+
+    def bind(self, publish: DlqPublish) -> None:
+        """Give the middleware its way out; done once the broker it belongs to exists."""
+        self._publish = publish
+
+    def __call__(self, msg: Any, /, *, context: Any) -> _DeadLetterScope:
+        return _DeadLetterScope(msg, context=context, owner=self)
+
+    async def send(self, record: Any, error: BaseException, attempts: int) -> None:
+        if self._publish is None:
+            raise RuntimeError("DeadLetterMiddleware used before bind()")
+        headers = {k: _text(v) for k, v in (record.headers or ())}
+        reason = f"{type(error).__name__}: {error}"[:2000]
+        headers.update(
+            {
+                f"{HEADER_PREFIX}reason": reason,
+                f"{HEADER_PREFIX}error-type": type(error).__name__,
+                f"{HEADER_PREFIX}kind": "poison" if is_poison(error) else "exhausted",
+                f"{HEADER_PREFIX}attempts": str(attempts),
+                f"{HEADER_PREFIX}original-topic": record.topic,
+                f"{HEADER_PREFIX}original-partition": str(record.partition),
+                f"{HEADER_PREFIX}original-offset": str(record.offset),
+                f"{HEADER_PREFIX}service": self.service,
+                f"{HEADER_PREFIX}failed-at": datetime.now(UTC).isoformat(),
+            }
+        )
+        span = trace.get_current_span()
+        span.set_attribute(Attr.DLQ_REASON, reason)
+        await self._publish(record.value or b"", record.topic + DLQ_SUFFIX, record.key, headers)
+        self.dead_lettered += 1
+        logger.warning(
+            "dead-lettered %s[%s]@%s after %d attempt(s): %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            attempts,
+            reason,
+        )
+
+
+class _DeadLetterScope(BaseMiddleware):
+    def __init__(self, msg: Any, /, *, context: Any, owner: DeadLetterMiddleware) -> None:
+        super().__init__(msg, context=context)
+        self.owner = owner
+        self.attempts = 0
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
+        while True:
+            self.attempts += 1
+            try:
+                return await call_next(msg)
+            except (HandlerException, asyncio.CancelledError):
+                raise
+            except Exception as error:
+                if is_poison(error) or self.attempts >= self.owner.max_attempts:
+                    raise
+                delay = self.owner.backoff_seconds * 2 ** (self.attempts - 1)
+                logger.info(
+                    "handler failed (attempt %d/%d), retrying in %.1fs: %r",
+                    self.attempts,
+                    self.owner.max_attempts,
+                    delay,
+                    error,
+                )
+                await asyncio.sleep(delay)
+
+    async def after_processed(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_val: BaseException | None = None,
+        exc_tb: TracebackType | None = None,
+    ) -> bool | None:
+        if exc_val is None or not isinstance(exc_val, Exception):
+            return False
+        if isinstance(exc_val, HandlerException):
+            return False
+        records = self.msg if isinstance(self.msg, tuple) else (self.msg,)
+        for record in records:
+            await self.owner.send(record, exc_val, max(self.attempts, 1))
+        return True
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else value.decode("utf-8", errors="replace")

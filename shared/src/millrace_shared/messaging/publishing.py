@@ -1,0 +1,44 @@
+"""Publishing contract events: topic, key and CloudEvents headers from the event itself."""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from faststream.kafka import KafkaBroker
+from millrace_contracts import Event, cloudevents_headers
+
+E = TypeVar("E", bound=Event)
+
+
+class EventSink(Protocol):
+    """Where handlers send the events they produce: Kafka, or a list in tests."""
+
+    async def publish(self, event: Event) -> None: ...
+
+
+class KafkaEventSink:
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    async def publish(self, event: Event) -> None:
+        # Waits for the broker's acknowledgement, so a handler that returns has its output
+        # durable before its input offset is committed.
+        await self._broker.publish(
+            event.model_dump(mode="json"),
+            topic=event.topic(),
+            key=event.partition_key.encode(),
+            headers=cloudevents_headers(event),
+        )
+
+
+class RecordingEventSink:
+    """Collects events in memory: for unit tests of handlers and core logic."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of_type(self, event_type: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, event_type)]

@@ -1,0 +1,153 @@
+"""The object-store port over the ``minio`` client (MinIO, SeaweedFS, AWS S3)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from millrace_contracts import ArtifactRef
+from minio import Minio
+from minio.error import S3Error
+
+from ..settings import MillraceSettings
+from .base import (
+    CHUNK,
+    SHA256_METADATA,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectTooLarge,
+    copy_hashing,
+    sha256_of_file,
+    split_uri,
+    verify,
+)
+
+_MISSING = {"NoSuchKey", "NoSuchBucket", "NoSuchObject"}
+
+
+class MinioObjectStore:
+    def __init__(self, client: Minio) -> None:
+        self._client = client
+
+    @classmethod
+    def from_settings(cls, settings: MillraceSettings) -> MinioObjectStore:
+        return cls(
+            Minio(
+                settings.s3_endpoint,
+                access_key=settings.s3_access_key,
+                secret_key=settings.s3_secret_key.get_secret_value(),
+                secure=settings.s3_secure,
+                region=settings.s3_region,
+            )
+        )
+
+    def ensure_buckets(self, buckets: Iterable[str]) -> None:
+        for bucket in buckets:
+            if not self._client.bucket_exists(bucket):
+                try:
+                    self._client.make_bucket(bucket)
+                except S3Error as err:  # another service may have made it meanwhile
+                    if err.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                        raise
+
+    def put_bytes(
+        self, uri: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> ArtifactRef:
+        bucket, key = split_uri(uri)
+        digest = hashlib.sha256(data).hexdigest()
+        self._client.put_object(
+            bucket,
+            key,
+            io.BytesIO(data),
+            len(data),
+            content_type=content_type,
+            metadata={SHA256_METADATA: digest},
+        )
+        return ArtifactRef(uri=uri, sha256=digest, size_bytes=len(data))
+
+    def put_file(
+        self, uri: str, path: Path, content_type: str = "application/octet-stream"
+    ) -> ArtifactRef:
+        bucket, key = split_uri(uri)
+        digest = sha256_of_file(path)
+        self._client.fput_object(
+            bucket, key, str(path), content_type=content_type, metadata={SHA256_METADATA: digest}
+        )
+        return ArtifactRef(uri=uri, sha256=digest, size_bytes=path.stat().st_size)
+
+    def stat(self, uri: str) -> ObjectInfo:
+        bucket, key = split_uri(uri)
+        try:
+            info = self._client.stat_object(bucket, key)
+        except S3Error as err:
+            raise self._translate(err, uri) from err
+        metadata = info.metadata or {}
+        recorded = metadata.get(f"x-amz-meta-{SHA256_METADATA}") or metadata.get(
+            f"X-Amz-Meta-{SHA256_METADATA.capitalize()}"
+        )
+        return ObjectInfo(size=int(info.size or 0), sha256=recorded)
+
+    def exists(self, uri: str) -> bool:
+        try:
+            self.stat(uri)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def get_bytes(self, uri: str, sha256: str | None = None, max_bytes: int | None = None) -> bytes:
+        sink = io.BytesIO()
+        expected = self._expected(uri, sha256, max_bytes)
+        actual = copy_hashing(self._chunks(uri), sink, uri, max_bytes)
+        verify(uri, expected, actual)
+        return sink.getvalue()
+
+    def download(
+        self, uri: str, dest: Path, sha256: str | None = None, max_bytes: int | None = None
+    ) -> str:
+        expected = self._expected(uri, sha256, max_bytes)
+        try:
+            with dest.open("wb") as sink:
+                actual = copy_hashing(self._chunks(uri), sink, uri, max_bytes)
+            verify(uri, expected, actual)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        return actual
+
+    def list_keys(self, bucket: str, prefix: str = "") -> list[str]:
+        return [
+            obj.object_name
+            for obj in self._client.list_objects(bucket, prefix=prefix, recursive=True)
+            if obj.object_name is not None
+        ]
+
+    def delete(self, uri: str) -> None:
+        bucket, key = split_uri(uri)
+        self._client.remove_object(bucket, key)
+
+    def _expected(self, uri: str, sha256: str | None, max_bytes: int | None) -> str | None:
+        info = self.stat(uri)
+        if max_bytes is not None and info.size > max_bytes:
+            raise ObjectTooLarge(uri, info.size, max_bytes)
+        return sha256 or info.sha256
+
+    def _chunks(self, uri: str) -> Iterator[bytes]:
+        bucket, key = split_uri(uri)
+        try:
+            response: Any = self._client.get_object(bucket, key)
+        except S3Error as err:
+            raise self._translate(err, uri) from err
+        try:
+            yield from response.stream(CHUNK)
+        finally:
+            response.close()
+            response.release_conn()
+
+    @staticmethod
+    def _translate(err: S3Error, uri: str) -> Exception:
+        if err.code in _MISSING:
+            return ObjectNotFound(uri)
+        return err

@@ -1,0 +1,77 @@
+"""Settings every service shares; each service subclasses ``MillraceSettings`` with its own."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_S3_ACCESS_KEY = "millrace"
+DEV_S3_SECRET_KEY = "millrace-dev-secret"
+
+
+class MillraceSettings(BaseSettings):
+    """Configuration read from ``MILLRACE_*`` environment variables (or a ``.env`` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="MILLRACE_", env_file=".env", extra="ignore")
+
+    environment: Literal["dev", "prod"] = "dev"
+    """``dev`` allows the local stack's well-known credentials; ``prod`` demands real ones."""
+    service_name: str = "millrace"
+    """Name used in traces, logs, DLQ headers and the Kafka client id."""
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    """Comma-separated ``host:port`` list of Kafka brokers."""
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_tls_cafile: str | None = None
+    """CA bundle for SSL / SASL_SSL; the system store when unset."""
+    kafka_partitions: int = Field(default=3, ge=1)
+    """Partitions of each topic the services create at start-up."""
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_max_attempts: int = Field(default=3, ge=1)
+    """Tries of a failing handler before its message goes to the dead-letter topic."""
+    kafka_retry_backoff_seconds: float = Field(default=0.5, ge=0)
+
+    s3_endpoint: str = "127.0.0.1:19000"
+    """``host:port`` of the S3 API (MinIO, SeaweedFS, AWS)."""
+    s3_access_key: str = DEV_S3_ACCESS_KEY
+    s3_secret_key: SecretStr = SecretStr(DEV_S3_SECRET_KEY)
+    s3_secure: bool = False
+    s3_region: str | None = None
+    bucket_landing: str = "millrace-landing"
+    """Where data teams drop files."""
+    bucket_datasets: str = "millrace-datasets"
+    """Canonical dataset versions and their profiles."""
+    bucket_models: str = "millrace-models"
+    """Model artifacts, model cards and reference profiles."""
+    bucket_state: str = "millrace-state"
+    """Small service state documents (registry records, idempotency markers)."""
+
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP traces endpoint, e.g. ``http://127.0.0.1:4318``; nothing is exported when unset."""
+    trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_outside_dev(self) -> Self:
+        if self.environment != "dev" and (
+            self.s3_secret_key.get_secret_value() == DEV_S3_SECRET_KEY
+            or self.s3_access_key == DEV_S3_ACCESS_KEY
+        ):
+            raise ValueError(
+                "MILLRACE_S3_ACCESS_KEY / MILLRACE_S3_SECRET_KEY must be set outside dev "
+                "(the built-in values are for the local stack only)"
+            )
+        if self.kafka_sasl_mechanism and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError("MILLRACE_KAFKA_SASL_USERNAME and _PASSWORD are required with SASL")
+        return self
+
+    @property
+    def buckets(self) -> tuple[str, ...]:
+        return (self.bucket_landing, self.bucket_datasets, self.bucket_models, self.bucket_state)
