@@ -37,6 +37,7 @@ from .policies import (
     RetrainingPolicy,
     TrainingSpec,
 )
+from .profile import CategoricalProfile, ColumnProfile, DatasetProfile, NumericProfile
 from .serving_events import (
     DriftDetected,
     DriftWindow,
@@ -58,11 +59,14 @@ __all__ = [
     "ArtifactRef",
     "AutoMLSpec",
     "CandidateScore",
+    "CategoricalProfile",
+    "ColumnProfile",
     "ColumnSpec",
     "Contract",
     "DataArrived",
     "DatasetDeclaration",
     "DatasetDeclared",
+    "DatasetProfile",
     "DatasetRejected",
     "DatasetSpec",
     "DatasetValidated",
@@ -82,6 +86,7 @@ __all__ = [
     "ModelTrained",
     "ModelVersionInfo",
     "MonitoringPolicy",
+    "NumericProfile",
     "ObservedLabel",
     "PerformanceDegraded",
     "PredictionRecord",

@@ -20,7 +20,7 @@ def cloudevents_headers(event: Event) -> dict[str, str]:
         "ce_type": event.cloudevents_type(),
         "ce_time": event.occurred_at.isoformat().replace("+00:00", "Z"),
         "ce_subject": event.partition_key,
-        "ce_dataschema": f"urn:millrace:schema:{event.event_type}:{event.schema_version}",
+        "ce_dataschema": f"urn:millrace:schema:{event.event_type}:v{event.major_version}",
         "ce_correlationid": str(event.correlation_id),
         "content-type": CONTENT_TYPE,
     }

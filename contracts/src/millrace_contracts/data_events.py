@@ -80,7 +80,9 @@ class DatasetValidated(Event):
     promotion: PromotionPolicy | None = Field(
         default=None, description="Promotion policy in force."
     )
-    monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
+    monitoring: MonitoringPolicy = Field(
+        default_factory=MonitoringPolicy, description="Monitoring policy in force."
+    )
 
     @property
     def partition_key(self) -> str:

@@ -35,7 +35,11 @@ class TrainingRequested(Event):
 
 class CandidateScore(Contract):
     estimator: str = Field(examples=["random_forest"])
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Parameters the candidate was fitted with.",
+        examples=[{"max_iter": 200}],
+    )
     cv_score: float = Field(description="Mean cross-validated primary metric.", examples=[0.95])
 
 
@@ -51,14 +55,18 @@ class ModelTrained(Event):
     )
     dataset: Name
     dataset_version: Sha256
-    task: Task
+    task: Task = Field(description="classification or regression.", examples=["classification"])
     estimator: str = Field(examples=["random_forest"])
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Parameters of the fitted estimator.",
+        examples=[{"n_estimators": 100}],
+    )
     artifact: ArtifactRef = Field(description="The serialized model (skops).")
     model_card: ArtifactRef = Field(description="JSON model card.")
     reference_profile: ArtifactRef = Field(description="Training-data profile used for drift.")
     signature: list[FeatureSignature] = Field(description="Input features the model accepts.")
-    target: str
+    target: str = Field(description="Target column.", examples=["species"])
     metrics: Metrics = Field(description="Candidate's metrics on the holdout.")
     champion_version: int | None = Field(
         default=None, description="Production version at training time."
@@ -69,12 +77,16 @@ class ModelTrained(Event):
     leaderboard: list[CandidateScore] = Field(
         default_factory=list, description="AutoML candidates."
     )
-    trigger: TrainingTrigger = Field(default="data")
+    trigger: TrainingTrigger = Field(
+        default="data", description="What started this training run.", examples=["data"]
+    )
     training_seconds: float = Field(ge=0, examples=[1.7])
     promotion: PromotionPolicy | None = Field(
         default=None, description="Policy the registry applies."
     )
-    monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
+    monitoring: MonitoringPolicy = Field(
+        default_factory=MonitoringPolicy, description="Policy the model will be monitored with."
+    )
 
     @property
     def partition_key(self) -> str:
@@ -86,16 +98,20 @@ class ModelVersionInfo(Contract):
 
     model_name: Name
     version: int = Field(ge=1, examples=[3])
-    run_id: str
+    run_id: str = Field(
+        description="Training run that produced this version.", examples=["a1b2c3d4e5f60718"]
+    )
     dataset: Name
     dataset_version: Sha256
-    task: Task
-    artifact: ArtifactRef
-    model_card: ArtifactRef
-    reference_profile: ArtifactRef
-    signature: list[FeatureSignature]
-    metrics: Metrics
-    monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
+    task: Task = Field(description="classification or regression.", examples=["classification"])
+    artifact: ArtifactRef = Field(description="The serialized model (skops).")
+    model_card: ArtifactRef = Field(description="JSON model card.")
+    reference_profile: ArtifactRef = Field(description="Training-data profile used for drift.")
+    signature: list[FeatureSignature] = Field(description="Input features the model accepts.")
+    metrics: Metrics = Field(description="Metrics on the holdout it was judged on.")
+    monitoring: MonitoringPolicy = Field(
+        default_factory=MonitoringPolicy, description="Policy the model is monitored with."
+    )
 
 
 class ModelPromoted(Event):
@@ -103,12 +119,18 @@ class ModelPromoted(Event):
 
     event_type = "model.promoted"
 
-    model: ModelVersionInfo
+    model: ModelVersionInfo = Field(description="The version the alias now points to.")
     alias: str = Field(default="production", examples=["production"])
     previous_version: int | None = Field(default=None, examples=[2])
-    kind: Literal["policy", "manual", "rollback"] = Field(default="policy")
+    kind: Literal["policy", "manual", "rollback"] = Field(
+        default="policy",
+        description="Promoted by the policy, by an operator, or as a rollback.",
+        examples=["policy"],
+    )
     actor: str = Field(default="registry-policy", examples=["registry-policy"])
-    reasons: list[Reason] = Field(default_factory=list)
+    reasons: list[Reason] = Field(
+        default_factory=list, description="Why it was promoted; codes from DecisionCode."
+    )
 
     @property
     def partition_key(self) -> str:
@@ -121,10 +143,14 @@ class ModelRejected(Event):
     event_type = "model.rejected"
 
     model_name: Name
-    version: int = Field(ge=1)
-    production_version: int | None = None
-    metrics: Metrics
-    reasons: list[Reason] = Field(min_length=1)
+    version: int = Field(ge=1, description="The rejected version.", examples=[4])
+    production_version: int | None = Field(
+        default=None, description="Version in production, unchanged; null if none.", examples=[3]
+    )
+    metrics: Metrics = Field(description="The rejected version's metrics on the holdout.")
+    reasons: list[Reason] = Field(
+        min_length=1, description="Why it was rejected; codes from DecisionCode."
+    )
 
     @property
     def partition_key(self) -> str:
@@ -137,7 +163,7 @@ class ModelDeployed(Event):
     event_type = "model.deployed"
 
     model_name: Name
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, description="Version now served.", examples=[3])
     replica_id: str = Field(examples=["deployment-7f3a"])
     endpoint: str = Field(examples=["http://127.0.0.1:8080"])
     artifact_sha256: Sha256
@@ -154,9 +180,9 @@ class DeploymentFailed(Event):
     event_type = "deployment.failed"
 
     model_name: Name
-    version: int = Field(ge=1)
-    replica_id: str
-    reason: Reason
+    version: int = Field(ge=1, description="Version that failed to load.", examples=[4])
+    replica_id: str = Field(description="Replica that failed.", examples=["deployment-7f3a"])
+    reason: Reason = Field(description="What went wrong.")
     serving_version: int | None = Field(default=None, description="Version still served.")
 
     @property

@@ -125,10 +125,14 @@ class TrainingSpec(Contract):
     )
     estimator: EstimatorSpec | None = Field(default=None, description="A single estimator to fit.")
     automl: AutoMLSpec | None = Field(default=None, description="Or a search over candidates.")
-    preprocessing: Preprocessing = Field(default_factory=Preprocessing)
+    preprocessing: Preprocessing = Field(
+        default_factory=Preprocessing, description="How features are prepared for the estimator."
+    )
     holdout_fraction: float = Field(default=0.2, gt=0, lt=1, examples=[0.2])
     seed: int = Field(default=42, examples=[42])
-    retraining: RetrainingPolicy = Field(default_factory=RetrainingPolicy)
+    retraining: RetrainingPolicy = Field(
+        default_factory=RetrainingPolicy, description="When to retrain automatically."
+    )
 
     @model_validator(mode="after")
     def _one_strategy(self) -> TrainingSpec:
@@ -196,4 +200,7 @@ class DatasetDeclaration(Contract):
     promotion: PromotionPolicy | None = Field(
         default=None, description="Registry gate; promote-all if null."
     )
-    monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
+    monitoring: MonitoringPolicy = Field(
+        default_factory=MonitoringPolicy,
+        description="How the dataset's production models are watched for drift and decay.",
+    )

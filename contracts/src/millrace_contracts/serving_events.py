@@ -12,7 +12,9 @@ class PredictionRecord(Contract):
     prediction_id: str = Field(examples=["4f0c1c7e2b5a4d8e9f00112233445566"])
     features: dict[str, ScalarValue] = Field(examples=[{"sepal_length": 5.1, "color": "red"}])
     output: ScalarValue = Field(examples=["setosa"])
-    timestamp: AwareDatetime
+    timestamp: AwareDatetime = Field(
+        description="When the prediction was served.", examples=["2026-11-26T10:05:00Z"]
+    )
 
 
 class PredictionsLogged(Event):
@@ -21,9 +23,11 @@ class PredictionsLogged(Event):
     event_type = "predictions.logged"
 
     model_name: Name
-    model_version: int = Field(ge=1)
-    replica_id: str
-    predictions: list[PredictionRecord] = Field(min_length=1)
+    model_version: int = Field(ge=1, description="Version that served them.", examples=[3])
+    replica_id: str = Field(description="Replica that served them.", examples=["deployment-7f3a"])
+    predictions: list[PredictionRecord] = Field(
+        min_length=1, description="The served predictions in this batch."
+    )
     dropped_before: int = Field(
         default=0, ge=0, description="Logs this replica dropped (buffer full) since its start."
     )
@@ -34,9 +38,14 @@ class PredictionsLogged(Event):
 
 
 class ObservedLabel(Contract):
-    prediction_id: str
+    prediction_id: str = Field(
+        description="prediction_id of the prediction this is the truth for.",
+        examples=["4f0c1c7e2b5a4d8e9f00112233445566"],
+    )
     label: ScalarValue = Field(examples=["setosa"])
-    observed_at: AwareDatetime
+    observed_at: AwareDatetime = Field(
+        description="When the true outcome became known.", examples=["2026-11-27T08:00:00Z"]
+    )
 
 
 class LabelsObserved(Event):
@@ -45,7 +54,9 @@ class LabelsObserved(Event):
     event_type = "labels.observed"
 
     model_name: Name
-    labels: list[ObservedLabel] = Field(min_length=1)
+    labels: list[ObservedLabel] = Field(
+        min_length=1, description="True outcomes, each for one earlier prediction."
+    )
 
     @property
     def partition_key(self) -> str:
@@ -53,8 +64,12 @@ class LabelsObserved(Event):
 
 
 class DriftWindow(Contract):
-    first_at: AwareDatetime
-    last_at: AwareDatetime
+    first_at: AwareDatetime = Field(
+        description="Timestamp of the window's first prediction.", examples=["2026-11-26T10:00:00Z"]
+    )
+    last_at: AwareDatetime = Field(
+        description="Timestamp of the window's last prediction.", examples=["2026-11-26T11:00:00Z"]
+    )
     size: int = Field(ge=1, examples=[500])
 
 
@@ -66,7 +81,10 @@ class FeatureDrift(Contract):
     test: str = Field(description="Two-sample test used.", examples=["chi2_contingency"])
     p_value: float = Field(ge=0, le=1, examples=[1e-6])
     p_adjusted: float = Field(ge=0, le=1, description="After multiple-testing control (BH).")
-    drifted: bool
+    drifted: bool = Field(
+        description="Judged drifted: significant after correction and above the effect-size floor.",
+        examples=[True],
+    )
 
 
 class DriftDetected(Event):
@@ -75,11 +93,13 @@ class DriftDetected(Event):
     event_type = "drift.detected"
 
     model_name: Name
-    model_version: int = Field(ge=1)
+    model_version: int = Field(ge=1, description="Version whose inputs were checked.", examples=[3])
     dataset: Name
-    window: DriftWindow
-    features: list[FeatureDrift]
-    drifted_features: list[str] = Field(min_length=1)
+    window: DriftWindow = Field(description="The live inputs compared with the reference.")
+    features: list[FeatureDrift] = Field(description="The result for every feature checked.")
+    drifted_features: list[str] = Field(
+        min_length=1, description="Names of the drifted features.", examples=[["sepal_length"]]
+    )
     significance: float = Field(gt=0, lt=1, examples=[0.01])
 
     @property
@@ -93,7 +113,7 @@ class PerformanceDegraded(Event):
     event_type = "performance.degraded"
 
     model_name: Name
-    model_version: int = Field(ge=1)
+    model_version: int = Field(ge=1, description="Version whose performance fell.", examples=[3])
     dataset: Name
     metric: str = Field(examples=["accuracy"])
     value: float = Field(examples=[0.71])

@@ -1,0 +1,171 @@
+"""What every service is made of, assembled once: broker, object store, sink, HTTP health.
+
+A service's ``bootstrap.py`` calls ``build_runtime`` and ``service_app`` with its own handlers
+and routes; nothing connects to anything until the app's lifespan starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from millrace_contracts import Event
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from .messaging import DeadLetterMiddleware, EventSink, KafkaEventSink, ensure_topics, make_broker
+from .objectstore import MinioObjectStore, ObjectStore
+from .settings import MillraceSettings
+from .telemetry import configure_logging, install_tracing
+
+logger = logging.getLogger("millrace.service")
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    """The dependencies a service's handlers get; fakes replace them in tests."""
+
+    settings: MillraceSettings
+    broker: KafkaBroker
+    dead_letters: DeadLetterMiddleware
+    store: ObjectStore
+    sink: EventSink
+    tracer_provider: TracerProvider | None
+    ready: bool = False
+    startup_hooks: list[Hook] = field(default_factory=list)
+    shutdown_hooks: list[Hook] = field(default_factory=list)
+
+    @property
+    def tracer(self) -> trace.Tracer:
+        return trace.get_tracer(
+            f"millrace.{self.settings.service_name}", tracer_provider=self.tracer_provider
+        )
+
+    @property
+    def group_id(self) -> str:
+        """The service's consumer group: replicas of one service share the work."""
+        return f"millrace-{self.settings.service_name}"
+
+    def declare_publishes(self, *events: type[Event]) -> None:
+        """Record the topics this service writes, for its AsyncAPI document."""
+        for event in events:
+            self.broker.publisher(event.topic(), schema=event, title=f"{event.topic()}:publish")
+
+    def asyncapi(self, description: str) -> dict[str, Any]:
+        spec = AsyncAPI(
+            self.broker,
+            title=f"Millrace {self.settings.service_name}",
+            version="1.0.0",
+            description=description,
+        )
+        result: dict[str, Any] = spec.to_specification().to_jsonable()
+        return result
+
+
+def build_runtime(
+    settings: MillraceSettings,
+    *,
+    store: ObjectStore | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> ServiceRuntime:
+    broker, dead_letters = make_broker(settings, tracer_provider=tracer_provider)
+    return ServiceRuntime(
+        settings=settings,
+        broker=broker,
+        dead_letters=dead_letters,
+        store=store if store is not None else MinioObjectStore.from_settings(settings),
+        sink=KafkaEventSink(broker),
+        tracer_provider=tracer_provider,
+    )
+
+
+def health_router(runtime: ServiceRuntime) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "alive", "service": runtime.settings.service_name}
+
+    @router.get("/health/ready")
+    async def ready(response: Response) -> dict[str, Any]:
+        if not runtime.ready:
+            response.status_code = 503
+        return {
+            "ready": runtime.ready,
+            "service": runtime.settings.service_name,
+            "dead_lettered": runtime.dead_letters.dead_lettered,
+        }
+
+    return router
+
+
+def service_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    prepare_kafka: bool = True,
+) -> FastAPI:
+    """The service's ASGI app: its lifespan prepares topics and buckets, then starts consuming."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        settings = runtime.settings
+        if prepare_kafka:
+            await ensure_topics(settings)
+        await asyncio.to_thread(runtime.store.ensure_buckets, settings.buckets)
+        for hook in runtime.startup_hooks:
+            await hook()
+        await runtime.broker.start()
+        runtime.ready = True
+        logger.info(
+            "%s ready (kafka %s, s3 %s)",
+            settings.service_name,
+            settings.kafka_bootstrap,
+            settings.s3_endpoint,
+        )
+        try:
+            yield
+        finally:
+            runtime.ready = False
+            await runtime.broker.stop()
+            for hook in runtime.shutdown_hooks:
+                await hook()
+            if runtime.tracer_provider is not None:
+                runtime.tracer_provider.shutdown()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.include_router(health_router(runtime))
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/asyncapi.json", tags=["docs"])
+    async def asyncapi() -> dict[str, Any]:
+        return runtime.asyncapi(description)
+
+    return app
+
+
+def run_service(
+    settings: MillraceSettings,
+    build_app: Callable[[MillraceSettings, TracerProvider], FastAPI],
+    *,
+    host: str,
+    port: int,
+) -> None:
+    """Entry point body shared by the services' ``__main__``."""
+    configure_logging(settings)
+    provider = install_tracing(settings)
+    app = build_app(settings, provider)
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)

@@ -1,0 +1,121 @@
+"""Envelope behaviour: deterministic causation ids, correlation, topics."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+from millrace_contracts import (
+    BY_TOPIC,
+    DLQ_SUFFIX,
+    EVENT_TYPES,
+    TOPICS,
+    DataArrived,
+    DatasetRejected,
+    DatasetValidated,
+    Reason,
+    TopicSpec,
+    TrainingRequested,
+    derived_event_id,
+    topic_for,
+)
+
+TOPIC_NAME = re.compile(
+    r"^millrace\.(?P<entity>[a-z][a-z0-9_]*)\.(?P<event>[a-z][a-z0-9_]*)\.v(?P<major>[1-9][0-9]*)$"
+)
+
+
+def arrival() -> DataArrived:
+    return DataArrived.first_of_flow(
+        producer="cli", dataset="iris", uri="s3://millrace-landing/iris/2026-11-26.csv"
+    )
+
+
+def rejection_payload() -> dict[str, Any]:
+    return {
+        "dataset": "iris",
+        "source_uri": "s3://millrace-landing/iris/2026-11-26.csv",
+        "reasons": [Reason(code="empty", message="no rows")],
+    }
+
+
+def test_first_of_flow_correlates_to_itself() -> None:
+    event = arrival()
+    assert event.correlation_id == event.event_id
+    assert event.causation_id is None
+    assert event.schema_version == "1.0"
+    assert event.occurred_at.utcoffset() is not None
+
+
+def test_caused_by_is_deterministic_and_carries_the_flow() -> None:
+    cause = arrival()
+    first = DatasetRejected.caused_by(cause, producer="ingestion", **rejection_payload())
+    again = DatasetRejected.caused_by(cause, producer="ingestion", **rejection_payload())
+    assert first.event_id == again.event_id  # a redelivered cause yields the same id
+    assert first.event_id == derived_event_id(cause.event_id, "dataset.rejected", "")
+    assert first.correlation_id == cause.correlation_id
+    assert first.causation_id == cause.event_id
+    assert first.producer == "ingestion"
+
+
+def test_caused_by_ids_differ_by_cause_type_and_salt() -> None:
+    cause, other_cause = arrival(), arrival()
+    ids = {
+        DatasetRejected.caused_by(cause, producer="p", **rejection_payload()).event_id,
+        DatasetRejected.caused_by(other_cause, producer="p", **rejection_payload()).event_id,
+        DatasetRejected.caused_by(cause, producer="p", id_salt="b", **rejection_payload()).event_id,
+        TrainingRequested.caused_by(cause, producer="p", dataset="iris").event_id,
+    }
+    assert len(ids) == 4
+    salted = DatasetRejected.caused_by(cause, producer="p", id_salt="b", **rejection_payload())
+    assert "id_salt" not in salted.model_dump()
+
+
+def test_caused_by_can_be_random() -> None:
+    cause = arrival()
+    a = DatasetRejected.caused_by(cause, producer="p", deterministic=False, **rejection_payload())
+    b = DatasetRejected.caused_by(cause, producer="p", deterministic=False, **rejection_payload())
+    assert a.event_id != b.event_id
+    assert a.correlation_id == b.correlation_id == cause.event_id
+
+
+def test_correlation_survives_a_chain() -> None:
+    cause = arrival()
+    middle = TrainingRequested.caused_by(cause, producer="cli", dataset="iris")
+    last = DatasetRejected.caused_by(middle, producer="ingestion", **rejection_payload())
+    assert last.correlation_id == cause.event_id
+    assert last.causation_id == middle.event_id
+
+
+def test_derived_event_id_is_a_stable_uuid5() -> None:
+    cause = uuid.UUID("0b9c2a63-5d7e-4c39-9a4b-2f1f8f0b6e01")
+    value = derived_event_id(cause, "dataset.validated", "")
+    assert value.version == 5
+    assert value == derived_event_id(str(cause), "dataset.validated", "")
+
+
+@pytest.mark.parametrize("spec", TOPICS, ids=lambda s: s.event.event_type)
+def test_topic_names_follow_the_convention(spec: TopicSpec) -> None:
+    event = spec.event
+    match = TOPIC_NAME.match(spec.name)
+    assert match, f"{spec.name} is not millrace.<entity>.<event>.v<major>"
+    assert f"{match['entity']}.{match['event']}" == event.event_type
+    assert int(match["major"]) == event.major_version
+    assert spec.dlq == spec.name + DLQ_SUFFIX
+    assert topic_for(event) is spec
+
+
+def test_topics_and_event_types_are_unique() -> None:
+    assert len(BY_TOPIC) == len(TOPICS)
+    # EVENT_TYPES is keyed by event type alone: a second major version of an event would
+    # silently replace the first there, so this fails loudly instead when a .v2 is added.
+    assert len(EVENT_TYPES) == len(TOPICS)
+
+
+def test_partition_keys_come_from_the_payload() -> None:
+    assert arrival().partition_key == "iris"
+    requested = TrainingRequested.caused_by(arrival(), producer="cli", dataset="iris")
+    assert requested.partition_key == "iris"
+    assert DatasetValidated.topic() == "millrace.dataset.validated.v1"
