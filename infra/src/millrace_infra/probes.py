@@ -49,7 +49,7 @@ def kafka_answers(host: str, port: int, timeout: float = 2.0) -> bool:
             got_id, error_code = struct.unpack(">ih", _read_exact(sock, 6))
     except (OSError, struct.error):
         return False
-    return got_id == correlation_id and error_code == 0
+    return bool(got_id == correlation_id and error_code == 0)
 
 
 def http_answers(host: str, port: int, timeout: float = 2.0) -> bool:

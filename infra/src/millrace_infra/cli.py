@@ -1,0 +1,141 @@
+"""`millrace-stack`: run the local Kafka + S3 stack from a shell."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from millrace_infra.config import KAFKA_VERSION, StackConfig
+from millrace_infra.errors import StackError
+from millrace_infra.kafka_fetch import fetch_kafka, is_fetched, kafka_dist
+from millrace_infra.stack import start, status, stop
+from millrace_infra.state import StackInfo, read_state
+
+app = typer.Typer(
+    help=(
+        "Run Millrace's local stack without Docker: Apache Kafka "
+        f"{KAFKA_VERSION} (single-node KRaft) and an S3 API (SeaweedFS). Data, logs and pids "
+        "live in $MILLRACE_HOME (default: .millrace/ at the project root); ports derive from "
+        "$MILLRACE_STACK_BASE_PORT (default 19092: Kafka 19092, controller 19093, S3 19094)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+BasePort = Annotated[
+    int | None,
+    typer.Option(help="First of the stack's ports (default: $MILLRACE_STACK_BASE_PORT or 19092)."),
+]
+
+
+def _config(base_port: int | None) -> StackConfig:
+    """Explicit --base-port wins; else the ports of a stack already started in this home."""
+    config = StackConfig.from_env()
+    if base_port is not None:
+        return StackConfig.from_base_port(base_port, home=config.home, cache=config.cache)
+    return read_state(config.home) or config
+
+
+def _fetch(config: StackConfig) -> None:
+    if is_fetched(config.cache):
+        return
+    err.print(
+        f"Fetching Kafka {KAFKA_VERSION} from Maven Central into {kafka_dist(config.cache)} "
+        "(first run only; takes a minute or so)..."
+    )
+    began = time.monotonic()
+    with err.status("mvn dependency:copy-dependencies"):
+        fetch_kafka(config.cache)
+    err.print(f"Fetched in {time.monotonic() - began:.1f} s.")
+
+
+def _fail(exc: StackError) -> typer.Exit:
+    # soft_wrap: the message often ends in a log tail, which must not be re-wrapped.
+    err.print("[red]error:[/red]", end=" ")
+    err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _print_info(info: StackInfo) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_row("Kafka bootstrap", info.kafka_bootstrap)
+    table.add_row("S3 endpoint", f"http://{info.s3_endpoint}")
+    table.add_row("S3 access key", info.s3_access_key)
+    table.add_row("S3 secret key", info.s3_secret_key)
+    table.add_row("home", str(info.home))
+    out.print(table)
+
+
+@app.command()
+def up(
+    base_port: BasePort = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
+) -> None:
+    """Fetch Kafka if needed, start both servers (if not running) and wait until ready."""
+    config = _config(base_port)
+    try:
+        _fetch(config)
+        began = time.monotonic()
+        with err.status("starting Kafka and S3..."):
+            info = start(config, timeout=timeout)
+    except StackError as exc:
+        raise _fail(exc) from exc
+    err.print(f"[green]ready[/green] in {time.monotonic() - began:.1f} s")
+    _print_info(info)
+
+
+@app.command()
+def down(
+    timeout: Annotated[float, typer.Option(help="Seconds before SIGKILL.")] = 30.0,
+) -> None:
+    """Stop the stack's servers (SIGTERM, then SIGKILL after --timeout). Data is kept."""
+    stopped = stop(_config(None), timeout=timeout)
+    out.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command(name="status")
+def status_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show each server's pid, endpoint and health; exit code 1 unless all are healthy."""
+    report = status(_config(None))
+    if as_json:
+        typer.echo(json.dumps({n: s.as_dict() for n, s in report.items()}, indent=2))
+    else:
+        table = Table("component", "running", "healthy", "pid", "endpoint")
+        table.add_column("log", overflow="fold")
+        for s in report.values():
+            mark = "[green]yes[/green]" if s.healthy else "[red]no[/red]"
+            table.add_row(s.name, str(s.running), mark, str(s.pid or "-"), s.endpoint, s.log)
+        out.print(table)
+    if not all(s.healthy for s in report.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def fetch() -> None:
+    """Download Kafka's jars with Maven into the cache ($MILLRACE_CACHE); no-op when done."""
+    config = _config(None)
+    try:
+        _fetch(config)
+    except StackError as exc:
+        raise _fail(exc) from exc
+    out.print(f"Kafka {KAFKA_VERSION} jars: {kafka_dist(config.cache) / 'libs'}")
+
+
+@app.command()
+def env() -> None:
+    """Print `export MILLRACE_...` lines for the running stack: eval "$(millrace-stack env)"."""
+    config = _config(None)
+    if not all(s.healthy for s in status(config).values()):
+        err.print("the stack is not running (millrace-stack up)")
+        raise typer.Exit(1)
+    for key, value in StackInfo.for_config(config).env().items():
+        typer.echo(f"export {key}={value}")

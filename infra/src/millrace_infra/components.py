@@ -1,0 +1,73 @@
+"""The two servers of a stack, described uniformly so start/stop/status can loop over them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from millrace_infra import kafka, seaweed
+from millrace_infra.config import StackConfig
+from millrace_infra.probes import http_answers, kafka_answers
+from millrace_infra.process import cmdline_contains, is_alive, read_pid
+
+_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    folder: Path
+    pid_file: Path
+    logs: tuple[Path, ...]
+    port: int
+    ports: tuple[int, ...]
+    launch: Callable[[], int]
+    probe: Callable[[], bool]
+
+    @property
+    def endpoint(self) -> str:
+        return f"{_HOST}:{self.port}"
+
+    def running_pid(self) -> int | None:
+        """The pid from the pid file if that process is alive and is really ours."""
+        pid = read_pid(self.pid_file)
+        if pid is None or not is_alive(pid) or not cmdline_contains(pid, str(self.folder)):
+            return None
+        return pid
+
+    def log_tail(self, lines: int = 25) -> str:
+        parts = []
+        for log in self.logs:
+            if log.is_file():
+                tail = log.read_text(errors="replace").splitlines()[-lines:]
+                parts.append(f"--- {log} (last {len(tail)} lines)\n" + "\n".join(tail))
+        return "\n".join(parts) or f"(no log written under {self.folder})"
+
+
+def components(config: StackConfig) -> tuple[Component, ...]:
+    """S3 first: it is ready in about a second, while Kafka's JVM is still formatting."""
+    s3_dir, kafka_dir = seaweed.s3_dir(config), kafka.kafka_dir(config)
+    return (
+        Component(
+            name="s3",
+            folder=s3_dir,
+            pid_file=s3_dir / "weed.pid",
+            logs=(s3_dir / "weed.log",),
+            port=config.s3_port,
+            ports=config.s3_ports(),
+            launch=partial(seaweed.launch, config),
+            probe=partial(http_answers, _HOST, config.s3_port),
+        ),
+        Component(
+            name="kafka",
+            folder=kafka_dir,
+            pid_file=kafka_dir / "kafka.pid",
+            logs=(kafka_dir / "logs" / "kafka.out", kafka_dir / "logs" / "server.log"),
+            port=config.kafka_port,
+            ports=config.kafka_ports(),
+            launch=partial(kafka.launch, config),
+            probe=partial(kafka_answers, _HOST, config.kafka_port),
+        ),
+    )

@@ -1,0 +1,134 @@
+"""Start, stop, inspect and wait for a local stack (Kafka + S3) living in one home folder."""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+from millrace_infra.components import Component, components
+from millrace_infra.config import StackConfig
+from millrace_infra.errors import StackError, StackNotReady
+from millrace_infra.kafka_fetch import fetch_kafka
+from millrace_infra.ports import busy_ports
+from millrace_infra.process import terminate
+from millrace_infra.state import StackInfo, read_state, remove_state, write_state
+
+_POLL = 0.2
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    running: bool
+    pid: int | None
+    endpoint: str
+    healthy: bool
+    log: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@contextmanager
+def _locked(config: StackConfig) -> Iterator[None]:
+    # Two `up`s at once (a CLI and a test session) must not both launch servers.
+    config.home.mkdir(parents=True, exist_ok=True)
+    with (config.home / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def start(config: StackConfig, *, timeout: float = 90.0) -> StackInfo:
+    """Start whatever is not running yet and wait until both servers answer.
+
+    Idempotent: with the stack already up it only re-checks readiness. If a server this
+    call launched never gets ready, it is stopped again before the error is raised.
+    """
+    config.validate()
+    launched: list[Component] = []
+    try:
+        with _locked(config):
+            _refuse_other_ports(config)
+            fetch_kafka(config.cache)
+            for comp in components(config):
+                if comp.running_pid() is None:
+                    _launch(comp)
+                    launched.append(comp)
+            pids = {c.name: c.running_pid() or 0 for c in components(config)}
+            write_state(config, pids)
+        return wait_ready(config, timeout=timeout)
+    except BaseException:
+        terminate([p for c in launched if (p := c.running_pid()) is not None], timeout=15.0)
+        raise
+
+
+def _refuse_other_ports(config: StackConfig) -> None:
+    recorded = read_state(config.home)
+    if recorded is None or recorded.ports_dict() == config.ports_dict():
+        return
+    if any(c.running_pid() is not None for c in components(recorded)):
+        raise StackError(
+            f"a stack is already running in {config.home} on other ports "
+            f"({recorded.ports_dict()}); stop it first (millrace-stack down)"
+        )
+
+
+def _launch(comp: Component) -> None:
+    busy = busy_ports(comp.ports)
+    if busy:
+        raise StackError(
+            f"{comp.name}: port(s) {busy} already in use; another stack or server holds them "
+            "(choose other ports with MILLRACE_STACK_BASE_PORT or --base-port)"
+        )
+    comp.pid_file.parent.mkdir(parents=True, exist_ok=True)
+    comp.pid_file.write_text(f"{comp.launch()}\n")
+
+
+def wait_ready(config: StackConfig, *, timeout: float = 90.0) -> StackInfo:
+    """Poll until Kafka serves requests and S3 answers HTTP; fail fast if a server dies."""
+    deadline = time.monotonic() + timeout
+    pending = list(components(config))
+    while True:
+        for comp in list(pending):
+            if comp.running_pid() is None:
+                raise StackNotReady(f"{comp.name} is not running.\n{comp.log_tail()}")
+            if comp.probe():
+                pending.remove(comp)
+        if not pending:
+            return StackInfo.for_config(config)
+        if time.monotonic() >= deadline:
+            tails = "\n".join(c.log_tail() for c in pending)
+            names = ", ".join(c.name for c in pending)
+            raise StackNotReady(f"{names} not ready after {timeout:.0f} s.\n{tails}")
+        time.sleep(_POLL)
+
+
+def stop(config: StackConfig, *, timeout: float = 30.0) -> list[str]:
+    """Stop every server of the stack in config.home; return the names that were running."""
+    with _locked(config):
+        comps = components(config)
+        running = {c.name: pid for c in comps if (pid := c.running_pid()) is not None}
+        terminate(list(running.values()), timeout=timeout)
+        for comp in comps:
+            comp.pid_file.unlink(missing_ok=True)
+        remove_state(config.home)
+    return list(running)
+
+
+def status(config: StackConfig) -> dict[str, ComponentStatus]:
+    """Per component: running (pid alive), healthy (answers its protocol), endpoint, pid."""
+    result = {}
+    for comp in components(config):
+        pid = comp.running_pid()
+        result[comp.name] = ComponentStatus(
+            name=comp.name,
+            running=pid is not None,
+            pid=pid,
+            endpoint=comp.endpoint,
+            healthy=pid is not None and comp.probe(),
+            log=str(comp.logs[-1]),
+        )
+    return result

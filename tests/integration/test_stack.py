@@ -1,0 +1,95 @@
+"""The local stack answers real clients: Kafka through aiokafka, S3 through minio."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from millrace_infra import StackInfo, read_state, start, status
+from minio import Minio
+from minio.error import S3Error
+
+pytestmark = pytest.mark.integration
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def _s3(info: StackInfo, secret_key: str | None = None) -> Minio:
+    return Minio(
+        info.s3_endpoint,
+        access_key=info.s3_access_key,
+        secret_key=secret_key if secret_key is not None else info.s3_secret_key,
+        secure=False,
+    )
+
+
+async def test_kafka_creates_a_topic_and_round_trips_a_message(local_stack: StackInfo) -> None:
+    topic = _unique("millrace.stack-test")
+    admin = AIOKafkaAdminClient(bootstrap_servers=local_stack.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+        assert topic in await admin.list_topics()
+    finally:
+        await admin.close()
+
+    producer = AIOKafkaProducer(bootstrap_servers=local_stack.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(topic, b'{"hello": "kafka"}', key=b"dataset-a")
+    finally:
+        await producer.stop()
+
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=local_stack.kafka_bootstrap,
+        group_id=_unique("stack-test"),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        record = await asyncio.wait_for(consumer.getone(), timeout=60)
+    finally:
+        await consumer.stop()
+    assert (record.key, record.value) == (b"dataset-a", b'{"hello": "kafka"}')
+    assert (record.partition, record.offset) == (sent.partition, sent.offset)
+
+
+def test_s3_makes_a_bucket_and_round_trips_an_object(local_stack: StackInfo) -> None:
+    client = _s3(local_stack)
+    bucket, key, body = _unique("millrace-test"), "datasets/iris/v1.csv", b"a,b\n1,2\n"
+    client.make_bucket(bucket)
+    assert client.bucket_exists(bucket)
+    client.put_object(bucket, key, io.BytesIO(body), len(body), content_type="text/csv")
+    response = client.get_object(bucket, key)
+    try:
+        assert response.read() == body
+    finally:
+        response.close()
+        response.release_conn()
+    assert client.stat_object(bucket, key).size == len(body)
+
+
+def test_s3_refuses_a_wrong_secret_key(local_stack: StackInfo) -> None:
+    with pytest.raises(S3Error) as refused:
+        _s3(local_stack, secret_key="not-the-secret").list_buckets()
+    assert refused.value.code in {"SignatureDoesNotMatch", "AccessDenied", "InvalidAccessKeyId"}
+
+
+def test_a_second_start_is_harmless(local_stack: StackInfo) -> None:
+    if local_stack.home is None:
+        pytest.skip("stack supplied through MILLRACE_* variables; not ours to restart")
+    config = read_state(local_stack.home)
+    assert config is not None
+    pids_before = {name: s.pid for name, s in status(config).items()}
+    assert start(config, timeout=30) == local_stack
+    after = status(config)
+    assert {name: s.pid for name, s in after.items()} == pids_before
+    assert all(s.healthy for s in after.values())
