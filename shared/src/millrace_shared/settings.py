@@ -36,7 +36,7 @@ class MillraceSettings(BaseSettings):
     """Tries of a failing handler before its message goes to the dead-letter topic."""
     kafka_retry_backoff_seconds: float = Field(default=0.5, ge=0)
 
-    s3_endpoint: str = "127.0.0.1:19000"
+    s3_endpoint: str = "127.0.0.1:19094"
     """``host:port`` of the S3 API (MinIO, SeaweedFS, AWS)."""
     s3_access_key: str = DEV_S3_ACCESS_KEY
     s3_secret_key: SecretStr = SecretStr(DEV_S3_SECRET_KEY)

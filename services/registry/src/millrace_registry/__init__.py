@@ -1,0 +1,1 @@
+"""Millrace model registry: numbered immutable versions, aliases, promotion policy, audit trail."""

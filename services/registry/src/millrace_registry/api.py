@@ -1,0 +1,147 @@
+"""The REST API: read the registry; promote and roll back (bearer token) over HTTP."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from millrace_contracts import ModelPromoted, ModelVersionInfo
+from pydantic import BaseModel, Field, SecretStr
+
+from .commands import RegistryCommands
+from .core.errors import AliasConflict, UnknownModel, UnknownVersion
+from .core.records import AuditEntry
+from .core.views import ModelDetail, ModelSummary, RegistryViews, VersionDetail
+
+DEFAULT_ACTOR = "api"
+
+# Module level: FastAPI resolves these annotations by name, which a closure's locals defeat.
+_bearer = HTTPBearer(auto_error=False)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+class PromoteRequest(BaseModel):
+    version: int = Field(ge=1, description="Version to promote.")
+    reason: str = Field(min_length=1, max_length=2000, description="Why, for the audit trail.")
+    actor: str | None = Field(default=None, max_length=200, description="Who; 'api' if unset.")
+    alias: Literal["production", "staging"] = Field(default="production")
+
+
+class RollbackRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="Why, for the audit trail.")
+    to_version: int | None = Field(
+        default=None, ge=1, description="Target; the production version before the current one."
+    )
+    actor: str | None = Field(default=None, max_length=200, description="Who; 'api' if unset.")
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except (UnknownModel, UnknownVersion) as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    except AliasConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+
+
+def registry_router(
+    views: RegistryViews, commands: RegistryCommands, token: SecretStr
+) -> APIRouter:
+    router = APIRouter(prefix="/models", tags=["registry"])
+
+    def require_token(credentials: Credentials) -> None:
+        expected = token.get_secret_value().encode()
+        given = credentials.credentials.encode() if credentials is not None else b""
+        if not secrets.compare_digest(given, expected):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "a valid bearer token is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    authorized = [Depends(require_token)]
+
+    # Plain `def` endpoints: FastAPI runs them in worker threads, off the event loop.
+    @router.get("", summary="Every model with its production and latest version")
+    def list_models() -> list[ModelSummary]:
+        return views.models()
+
+    @router.get("/{name}", summary="A model's versions and aliases")
+    def show_model(name: str) -> ModelDetail:
+        with _refusals():
+            return views.model(name)
+
+    @router.get(
+        "/{name}/versions/{version}", summary="One version: card, metrics, lineage, decision"
+    )
+    def show_version(name: str, version: int) -> VersionDetail:
+        with _refusals():
+            return views.version(name, version)
+
+    @router.get("/{name}/aliases", summary="Alias -> version")
+    def show_aliases(name: str) -> dict[str, int]:
+        with _refusals():
+            return views.aliases(name)
+
+    @router.get("/{name}/audit", summary="Every registration, decision and alias move, in order")
+    def show_audit(name: str) -> list[AuditEntry]:
+        with _refusals():
+            return views.audit(name)
+
+    @router.get(
+        "/{name}/production",
+        summary="The production version now, or at a past time (from the audit trail)",
+    )
+    def show_production(
+        name: str,
+        at: Annotated[
+            datetime | None, Query(description="ISO time; UTC if it has no offset. Now if unset.")
+        ] = None,
+    ) -> ModelVersionInfo:
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        with _refusals():
+            info = views.production(name, at)
+        if info is None:
+            when = f"at {at.isoformat()}" if at is not None else "now"
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"{name!r} had no production version {when}"
+            )
+        return info
+
+    @router.post(
+        "/{name}/promote",
+        summary="Point an alias (production by default) at a version",
+        dependencies=authorized,
+    )
+    async def promote(name: str, body: PromoteRequest) -> ModelPromoted:
+        with _refusals():
+            return await commands.promote(
+                name,
+                body.version,
+                reason=body.reason,
+                actor=body.actor or DEFAULT_ACTOR,
+                alias=body.alias,
+            )
+
+    @router.post(
+        "/{name}/rollback",
+        summary="Put the previous (or a given) version back in production",
+        dependencies=authorized,
+    )
+    async def rollback(name: str, body: RollbackRequest) -> ModelPromoted:
+        with _refusals():
+            return await commands.rollback(
+                name,
+                reason=body.reason,
+                actor=body.actor or DEFAULT_ACTOR,
+                to_version=body.to_version,
+            )
+
+    return router

@@ -1,0 +1,74 @@
+"""The events the registry emits, built from stored records so a replay gives the same bytes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from millrace_contracts import (
+    DecisionCode,
+    ModelPromoted,
+    ModelRejected,
+    ModelVersionInfo,
+    Reason,
+)
+
+from .records import PRODUCTION, VersionRecord
+
+PRODUCER = "registry"
+POLICY_ACTOR = "registry-policy"
+
+
+def decision_event(record: VersionRecord) -> ModelPromoted | ModelRejected:
+    """The event of a version's policy decision: same record, same event (id, time, content)."""
+    decision, lineage = record.decision, record.lineage
+    if decision.promote:
+        return ModelPromoted(
+            event_id=decision.event_id,
+            occurred_at=decision.decided_at,
+            producer=PRODUCER,
+            correlation_id=lineage.correlation_id,
+            causation_id=lineage.trained_event_id,
+            model=record.info,
+            alias=PRODUCTION,
+            previous_version=decision.production_version,
+            kind="policy",
+            actor=POLICY_ACTOR,
+            reasons=decision.reasons,
+        )
+    return ModelRejected(
+        event_id=decision.event_id,
+        occurred_at=decision.decided_at,
+        producer=PRODUCER,
+        correlation_id=lineage.correlation_id,
+        causation_id=lineage.trained_event_id,
+        model_name=record.info.model_name,
+        version=record.version,
+        production_version=decision.production_version,
+        metrics=record.info.metrics,
+        reasons=decision.reasons,
+    )
+
+
+def operator_event(
+    info: ModelVersionInfo,
+    *,
+    alias: str,
+    previous: int | None,
+    rollback: bool,
+    actor: str,
+    reason: str,
+    at: datetime,
+) -> ModelPromoted:
+    """A promotion asked for over the API: it starts a flow of its own."""
+    code = DecisionCode.ROLLBACK if rollback else DecisionCode.MANUAL_PROMOTION
+    details: dict[str, float | int | str | bool | None] = {"from_version": previous}
+    return ModelPromoted.first_of_flow(
+        producer=PRODUCER,
+        model=info,
+        alias=alias,
+        previous_version=previous,
+        kind="rollback" if rollback else "manual",
+        actor=actor,
+        reasons=[Reason(code=str(code), message=reason, details=details)],
+        occurred_at=at,
+    )

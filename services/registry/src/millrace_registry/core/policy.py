@@ -1,0 +1,146 @@
+"""The promotion policy as a pure function: candidate, champion and policy in, a verdict out.
+
+Rules, in order (with a policy):
+
+1. The candidate must report the primary metric (else ``missing_metric``, rejected).
+2. It must pass the floor, if one is set (``below_floor`` rejects, ``above_floor`` notes it).
+3. With no production version it is promoted (``first_version``).
+4. It is compared with production only on the same holdout (``improved`` / ``not_improved``
+   against ``min_improvement``). When no production metrics on the candidate's holdout are
+   known, the comparison is impossible: it is decided on the floor alone and says so
+   (``stale_comparison``).
+
+Without a policy every version is promoted (``no_policy``): that is what the contract promises
+data teams ("promote-all if null"), and "not worse" cannot be judged without knowing which
+metric matters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from millrace_contracts import DecisionCode, Metrics, PromotionPolicy, Reason
+
+Detail = float | int | str
+
+STALE_COMPARISON = "stale_comparison"
+"""Not in ``DecisionCode`` (yet): production's metrics on the candidate's holdout are unknown."""
+MISSING_METRIC = "missing_metric"
+"""Not in ``DecisionCode`` (yet): the candidate lacks the policy's primary metric."""
+
+# Metrics are floats computed on the same rows; a gain of exactly min_improvement must pass
+# even when subtraction leaves a rounding crumb.
+TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Champion:
+    version: int
+    metrics: Metrics | None
+    """Production's metrics on the candidate's holdout; None when none are known."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    promote: bool
+    reasons: tuple[Reason, ...]
+    primary_metric: str | None
+    compared_with: int | None
+
+
+def comparable_champion(
+    production: int | None,
+    production_metrics: Metrics | None,
+    reported_version: int | None,
+    reported_metrics: Metrics | None,
+    holdout_id: str,
+) -> Champion | None:
+    """Production as a champion, with metrics only where they are on the candidate's holdout.
+
+    Training's re-evaluation of the champion counts only if it was of today's production
+    version; production's own registered metrics count if they happen to be on the same rows.
+    """
+    if production is None:
+        return None
+    for version, metrics in (
+        (reported_version, reported_metrics),
+        (production, production_metrics),
+    ):
+        if version == production and metrics is not None and metrics.holdout_id == holdout_id:
+            return Champion(production, metrics)
+    return Champion(production, None)
+
+
+def decide(
+    candidate: Metrics, policy: PromotionPolicy | None, champion: Champion | None
+) -> Verdict:
+    if policy is None:
+        reasons = [
+            _reason(DecisionCode.NO_POLICY, "no promotion policy: every version is promoted")
+        ]
+        if champion is None:
+            reasons.append(_reason(DecisionCode.FIRST_VERSION, "no production version yet"))
+        return Verdict(True, tuple(reasons), None, None)
+    return _judge(candidate, policy, champion)
+
+
+def _judge(candidate: Metrics, policy: PromotionPolicy, champion: Champion | None) -> Verdict:
+    name = policy.primary_metric
+    value = candidate.values.get(name)
+    if value is None:
+        missing = _reason(MISSING_METRIC, f"the candidate reports no {name!r}", metric=name)
+        return Verdict(False, (missing,), name, None)
+
+    def verdict(promote: bool, *reasons: Reason, compared_with: int | None = None) -> Verdict:
+        return Verdict(promote, reasons, name, compared_with)
+
+    floor_reasons: tuple[Reason, ...] = ()
+    if policy.floor is not None:
+        facts: dict[str, Detail] = {"metric": name, "value": value, "floor": policy.floor}
+        if _gain(value, policy.floor, policy.higher_is_better) < 0:
+            worse = "below" if policy.higher_is_better else "above"
+            msg = f"{name} {value:.6g} is {worse} the floor {policy.floor:.6g}"
+            return verdict(False, _reason(DecisionCode.BELOW_FLOOR, msg, **facts))
+        msg = f"{name} {value:.6g} passes the floor {policy.floor:.6g}"
+        floor_reasons = (_reason(DecisionCode.ABOVE_FLOOR, msg, **facts),)
+
+    if champion is None:
+        first = _reason(DecisionCode.FIRST_VERSION, "no production version yet")
+        return verdict(True, *floor_reasons, first)
+
+    previous = champion.metrics.values.get(name) if champion.metrics is not None else None
+    if champion.metrics is None or previous is None:
+        msg = (
+            f"no {name} of production v{champion.version} on holdout {candidate.holdout_id!r}; "
+            "decided on the floor alone"
+        )
+        stale = _reason(STALE_COMPARISON, msg, metric=name, champion_version=champion.version)
+        return verdict(True, *floor_reasons, stale)
+
+    gain = _gain(value, previous, policy.higher_is_better)
+    compared: dict[str, Detail] = {
+        "metric": name,
+        "value": value,
+        "champion": previous,
+        "champion_version": champion.version,
+        "gain": gain,
+        "min_improvement": policy.min_improvement,
+    }
+    if gain + TOLERANCE >= policy.min_improvement:
+        msg = f"{name} {value:.6g} vs {previous:.6g} of v{champion.version}: gain {gain:.6g}"
+        improved = _reason(DecisionCode.IMPROVED, msg, **compared)
+        return verdict(True, *floor_reasons, improved, compared_with=champion.version)
+    msg = (
+        f"{name} {value:.6g} vs {previous:.6g} of v{champion.version}: gain {gain:.6g} is "
+        f"less than the required {policy.min_improvement:.6g}"
+    )
+    not_improved = _reason(DecisionCode.NOT_IMPROVED, msg, **compared)
+    return verdict(False, *floor_reasons, not_improved, compared_with=champion.version)
+
+
+def _gain(value: float, reference: float, higher_is_better: bool) -> float:
+    return value - reference if higher_is_better else reference - value
+
+
+def _reason(code: str, message: str, **details: Detail) -> Reason:
+    return Reason(code=str(code), message=message, details=details)

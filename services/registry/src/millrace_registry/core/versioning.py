@@ -1,0 +1,65 @@
+"""A new version's record, from the ModelTrained that announced it and the policy's verdict."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from millrace_contracts import (
+    ModelPromoted,
+    ModelRejected,
+    ModelTrained,
+    ModelVersionInfo,
+    derived_event_id,
+)
+
+from .policy import Verdict
+from .records import Decision, Lineage, VersionRecord
+
+
+def version_record(
+    trained: ModelTrained, version: int, verdict: Verdict, production: int | None, now: datetime
+) -> VersionRecord:
+    emitted = ModelPromoted if verdict.promote else ModelRejected
+    return VersionRecord(
+        info=ModelVersionInfo(
+            model_name=trained.model_name,
+            version=version,
+            run_id=trained.run_id,
+            dataset=trained.dataset,
+            dataset_version=trained.dataset_version,
+            task=trained.task,
+            artifact=trained.artifact,
+            model_card=trained.model_card,
+            reference_profile=trained.reference_profile,
+            signature=trained.signature,
+            metrics=trained.metrics,
+            monitoring=trained.monitoring,
+        ),
+        registered_at=now,
+        lineage=Lineage(
+            dataset=trained.dataset,
+            dataset_version=trained.dataset_version,
+            run_id=trained.run_id,
+            trained_event_id=trained.event_id,
+            correlation_id=trained.correlation_id,
+            estimator=trained.estimator,
+            params=trained.params,
+            target=trained.target,
+            trigger=trained.trigger,
+            training_seconds=trained.training_seconds,
+            leaderboard=trained.leaderboard,
+        ),
+        champion_version=trained.champion_version,
+        champion_metrics=trained.champion_metrics,
+        decision=Decision(
+            promote=verdict.promote,
+            reasons=list(verdict.reasons),
+            # The id Event.caused_by would give: a redelivery yields the same id.
+            event_id=derived_event_id(trained.event_id, emitted.event_type, ""),
+            decided_at=now,
+            production_version=production,
+            compared_with=verdict.compared_with,
+            primary_metric=verdict.primary_metric,
+            policy=trained.promotion,
+        ),
+    )

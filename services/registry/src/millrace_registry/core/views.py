@@ -1,0 +1,119 @@
+"""The read side: what the REST API shows, assembled from the store (no writes here)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from millrace_contracts import ModelVersionInfo
+from pydantic import AwareDatetime, BaseModel
+
+from .errors import UnknownModel, UnknownVersion
+from .records import PRODUCTION, AuditEntry, VersionRecord
+from .store import RegistryStore
+
+
+class ModelSummary(BaseModel):
+    name: str
+    production_version: int | None
+    latest_version: int
+
+
+class VersionSummary(BaseModel):
+    version: int
+    run_id: str
+    dataset: str
+    dataset_version: str
+    registered_at: AwareDatetime
+    policy_decision: Literal["promoted", "rejected"]
+    reason_codes: list[str]
+    metrics: dict[str, float]
+    holdout_id: str
+    aliases: list[str]
+
+
+class ModelDetail(BaseModel):
+    name: str
+    aliases: dict[str, int]
+    latest_version: int
+    versions: list[VersionSummary]
+
+
+class VersionDetail(VersionRecord):
+    """The stored record plus the aliases that point at it now."""
+
+    aliases: list[str]
+
+
+class RegistryViews:
+    def __init__(self, store: RegistryStore) -> None:
+        self._store = store
+
+    def models(self) -> list[ModelSummary]:
+        out = []
+        for name in self._store.models():
+            numbers = self._store.version_numbers(name)
+            if numbers:
+                production = self._store.alias(name, PRODUCTION)
+                out.append(
+                    ModelSummary(
+                        name=name, production_version=production, latest_version=numbers[-1]
+                    )
+                )
+        return out
+
+    def model(self, name: str) -> ModelDetail:
+        aliases = self._store.aliases(name)
+        versions = [self._summary(self._record(name, n), aliases) for n in self._numbers(name)]
+        return ModelDetail(
+            name=name, aliases=aliases, latest_version=versions[-1].version, versions=versions
+        )
+
+    def version(self, name: str, version: int) -> VersionDetail:
+        record = self._record(name, version)
+        aliases = self._store.aliases(name)
+        pointing = sorted(a for a, v in aliases.items() if v == version)
+        return VersionDetail(**record.model_dump(), aliases=pointing)
+
+    def aliases(self, name: str) -> dict[str, int]:
+        self._numbers(name)
+        return self._store.aliases(name)
+
+    def audit(self, name: str) -> list[AuditEntry]:
+        self._numbers(name)
+        return self._store.audit(name)
+
+    def production(self, name: str, at: datetime | None = None) -> ModelVersionInfo | None:
+        """Production at ``at`` (now if None), answered from the audit trail."""
+        self._numbers(name)
+        version = self._store.alias(name, PRODUCTION, at)
+        return None if version is None else self._record(name, version).info
+
+    def _numbers(self, name: str) -> list[int]:
+        numbers = self._store.version_numbers(name)
+        if not numbers:
+            raise UnknownModel(name)
+        return numbers
+
+    def _record(self, name: str, version: int) -> VersionRecord:
+        record = self._store.get_version(name, version)
+        if record is None:
+            self._numbers(name)
+            raise UnknownVersion(name, version)
+        return record
+
+    @staticmethod
+    def _summary(record: VersionRecord, aliases: dict[str, int]) -> VersionSummary:
+        decision = record.decision
+        return VersionSummary(
+            version=record.version,
+            run_id=record.lineage.run_id,
+            dataset=record.lineage.dataset,
+            dataset_version=record.lineage.dataset_version,
+            registered_at=record.registered_at,
+            policy_decision="promoted" if decision.promote else "rejected",
+            reason_codes=[r.code for r in decision.reasons],
+            metrics=record.info.metrics.values,
+            holdout_id=record.info.metrics.holdout_id,
+            aliases=sorted(a for a, v in aliases.items() if v == record.version),
+        )
