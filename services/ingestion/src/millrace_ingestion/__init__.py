@@ -1,0 +1,1 @@
+"""Millrace ingestion: arrived files in, validated and versioned datasets (or rejections) out."""

@@ -1,0 +1,81 @@
+"""REST: which datasets exist, the declaration in force, and the versions of each."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException
+from millrace_contracts import ArtifactRef, DatasetDeclaration, DatasetSpec
+from pydantic import BaseModel
+
+from .core.declarations import DeclarationStore, SpecSource
+from .core.versions import VersionStore
+
+
+class DatasetView(BaseModel):
+    dataset: str
+    declaration_version: int
+    """The current declaration's number; the CLI waits for it after declaring."""
+    event_id: uuid.UUID
+    """The DatasetDeclared that made this version (for an undeclared dataset, its first accepted
+    DataArrived): a client that published a declaration can wait for its id here."""
+    declared_at: datetime
+    declaration: DatasetDeclaration
+    spec: DatasetSpec | None
+    """The contract in force; null until declared or inferred from a first arrival."""
+    spec_source: SpecSource | None
+
+
+class VersionView(BaseModel):
+    version: str
+    rows: int
+    created_at: datetime
+    spec_version: int
+    source_uri: str
+    data: ArtifactRef
+    profile: ArtifactRef
+
+
+def datasets_router(declarations: DeclarationStore, versions: VersionStore) -> APIRouter:
+    router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+    @router.get("")
+    async def list_datasets() -> list[str]:
+        return await asyncio.to_thread(declarations.datasets)
+
+    @router.get("/{name}")
+    async def get_dataset(name: str) -> DatasetView:
+        record = await asyncio.to_thread(declarations.current, name)
+        if record is None:
+            raise HTTPException(404, f"unknown dataset {name!r}")
+        return DatasetView(
+            dataset=record.dataset,
+            declaration_version=record.version,
+            event_id=record.event_id,
+            declared_at=record.declared_at,
+            declaration=record.declaration,
+            spec=record.spec,
+            spec_source=record.spec_source,
+        )
+
+    @router.get("/{name}/versions")
+    async def list_versions(name: str) -> list[VersionView]:
+        history = await asyncio.to_thread(versions.history, name)
+        if not history and not await asyncio.to_thread(declarations.versions, name):
+            raise HTTPException(404, f"unknown dataset {name!r}")
+        return [
+            VersionView(
+                version=r.version,
+                rows=r.rows,
+                created_at=r.created_at,
+                spec_version=r.spec_version,
+                source_uri=r.source_uri,
+                data=r.data,
+                profile=r.profile,
+            )
+            for r in history
+        ]
+
+    return router

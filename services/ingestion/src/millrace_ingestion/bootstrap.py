@@ -1,0 +1,70 @@
+"""Composition root: the one place where ingestion's parts are built and wired together."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from millrace_shared.objectstore import ObjectStore
+from millrace_shared.service import ServiceRuntime, build_runtime, service_app
+from opentelemetry.sdk.trace import TracerProvider
+
+from .api import datasets_router
+from .core.declarations import DeclarationStore
+from .core.pipeline import Ingestion, IngestionConfig
+from .core.profiling import ProfileOptions
+from .core.versions import VersionStore
+from .handlers import register
+from .settings import IngestionSettings
+
+DESCRIPTION = (
+    "Validates arrived CSV/Parquet files against their dataset's contract, stores accepted ones "
+    "as content-addressed Parquet versions with a reference profile, and reports every problem "
+    "of rejected ones."
+)
+
+
+def config_from(settings: IngestionSettings) -> IngestionConfig:
+    return IngestionConfig(
+        producer=settings.service_name,
+        max_bytes=settings.max_bytes,
+        work_dir=settings.work_dir,
+        profile=ProfileOptions(
+            bins=settings.profile_bins,
+            sample_size=settings.profile_sample_size,
+            seed=settings.profile_seed,
+        ),
+        max_signature_categories=settings.max_signature_categories,
+    )
+
+
+def wire(runtime: ServiceRuntime, settings: IngestionSettings) -> list[APIRouter]:
+    """Register the handlers on ``runtime`` and return the REST routers (tests use this too)."""
+    declarations = DeclarationStore(runtime.store, settings.bucket_state)
+    versions = VersionStore(
+        runtime.store,
+        bucket_state=settings.bucket_state,
+        bucket_datasets=settings.bucket_datasets,
+    )
+    ingestion = Ingestion(
+        store=runtime.store,
+        declarations=declarations,
+        versions=versions,
+        config=config_from(settings),
+        tracer=runtime.tracer,
+    )
+    register(runtime, ingestion, declarations)
+    return [datasets_router(declarations, versions)]
+
+
+def build_app(
+    settings: IngestionSettings,
+    tracer_provider: TracerProvider | None = None,
+    *,
+    store: ObjectStore | None = None,
+) -> FastAPI:
+    runtime = build_runtime(settings, store=store, tracer_provider=tracer_provider)
+    return service_app(
+        runtime,
+        title="Millrace ingestion",
+        description=DESCRIPTION,
+        routers=wire(runtime, settings),
+    )

@@ -1,0 +1,1 @@
+"""Pure ingestion logic: no Kafka, no HTTP; the object store is passed in."""

@@ -1,0 +1,101 @@
+"""The reference profile of a version: what drift detection compares live inputs against.
+
+Bins are fixed here, once, from the data's quantiles; monitoring reuses them for every window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from millrace_contracts import CategoricalProfile, ColumnProfile, DatasetProfile, NumericProfile
+from millrace_contracts.policies import ColumnSpec
+
+from .columns import category_labels, kind_of, logical_dtype
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    bins: int = 10
+    """Quantile bins wanted; repeated values can merge some, never add any."""
+    sample_size: int = 5000
+    seed: int = 0
+
+
+def build_profile(
+    frame: pd.DataFrame,
+    columns: list[ColumnSpec],
+    *,
+    dataset: str,
+    version: str,
+    created_at: datetime,
+    options: ProfileOptions,
+) -> DatasetProfile:
+    return DatasetProfile(
+        dataset=dataset,
+        dataset_version=version,
+        rows=len(frame),
+        columns=[_column(frame[c.name], c, options) for c in columns],
+        created_at=created_at,
+    )
+
+
+def _column(values: pd.Series, column: ColumnSpec, options: ProfileOptions) -> ColumnProfile:
+    nulls = int(values.isna().sum())
+    kind = kind_of(column.dtype)
+    profile = ColumnProfile(
+        name=column.name,
+        kind=kind,
+        dtype=logical_dtype(column.dtype),
+        count=len(values) - nulls,
+        nulls=nulls,
+    )
+    if kind == "numeric":
+        return profile.model_copy(update={"numeric": numeric_profile(_numbers(values), options)})
+    counts = category_labels(values, column.dtype).value_counts()
+    categorical = CategoricalProfile(counts={str(k): int(v) for k, v in sorted(counts.items())})
+    return profile.model_copy(update={"categorical": categorical})
+
+
+def _numbers(values: pd.Series) -> npt.NDArray[np.float64]:
+    values = values.dropna()
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        seconds = (values - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+        return np.asarray(seconds.to_numpy(dtype=float))
+    return values.to_numpy(dtype=float)
+
+
+def quantile_edges(numbers: npt.NDArray[np.float64], bins: int) -> list[float]:
+    """Inner edges at the 1/bins, 2/bins, ... quantiles, repeats merged."""
+    if numbers.size == 0:
+        return []
+    probabilities = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    return [float(e) for e in np.unique(np.quantile(numbers, probabilities))]
+
+
+def bin_counts(numbers: npt.NDArray[np.float64], edges: list[float]) -> list[int]:
+    """Counts in (-inf, e0], (e0, e1], ..., (ek, +inf): right-closed, as the contract says."""
+    index = np.searchsorted(np.asarray(edges, dtype=float), numbers, side="left")
+    return [int(c) for c in np.bincount(index, minlength=len(edges) + 1)]
+
+
+def numeric_profile(numbers: npt.NDArray[np.float64], options: ProfileOptions) -> NumericProfile:
+    edges = quantile_edges(numbers, options.bins)
+    if numbers.size > options.sample_size:
+        rng = np.random.default_rng(options.seed)
+        sample = rng.choice(numbers, size=options.sample_size, replace=False)
+    else:
+        sample = numbers
+    empty = numbers.size == 0
+    return NumericProfile(
+        mean=None if empty else float(numbers.mean()),
+        std=None if empty else float(numbers.std(ddof=1)) if numbers.size > 1 else 0.0,
+        min=None if empty else float(numbers.min()),
+        max=None if empty else float(numbers.max()),
+        bin_edges=edges,
+        bin_counts=bin_counts(numbers, edges),
+        sample=[float(v) for v in sample],
+    )

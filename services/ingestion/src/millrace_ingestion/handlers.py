@@ -1,0 +1,40 @@
+"""Kafka handlers: decode, call the core (off the event loop), publish what it returns."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from millrace_contracts import DataArrived, DatasetDeclared, DatasetRejected, DatasetValidated
+from millrace_shared.service import ServiceRuntime
+from millrace_shared.telemetry import Attr
+
+from .core.declarations import DeclarationStore
+from .core.pipeline import Ingestion
+
+logger = logging.getLogger("millrace.ingestion")
+
+
+def register(runtime: ServiceRuntime, ingestion: Ingestion, declarations: DeclarationStore) -> None:
+    broker = runtime.broker
+    tracer = runtime.tracer
+    runtime.declare_publishes(DatasetValidated, DatasetRejected)
+
+    @broker.subscriber(
+        DatasetDeclared.topic(), group_id=runtime.group_id, auto_offset_reset="earliest"
+    )
+    async def on_dataset_declared(event: DatasetDeclared) -> None:
+        attributes = {Attr.DATASET: event.declaration.dataset, Attr.EVENT_ID: str(event.event_id)}
+        with tracer.start_as_current_span("declare", attributes=attributes):
+            record = await asyncio.to_thread(declarations.record, event)
+        logger.info(
+            "declaration of %s is version %d (contract: %s)",
+            record.dataset,
+            record.version,
+            record.spec_source or "to be inferred",
+        )
+
+    @broker.subscriber(DataArrived.topic(), group_id=runtime.group_id, auto_offset_reset="earliest")
+    async def on_data_arrived(event: DataArrived) -> None:
+        outcome = await asyncio.to_thread(ingestion.ingest, event)
+        await runtime.sink.publish(outcome)
