@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,12 +19,6 @@ def stack_settings(local_stack: Any) -> MillraceSettings:
         s3_secret_key=local_stack.s3_secret_key,
         kafka_retry_backoff_seconds=0.05,
     )
-
-
-@pytest.fixture
-def unique() -> str:
-    """A fresh lower-case name, so tests sharing topics never see each other's records."""
-    return f"t{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(scope="session")

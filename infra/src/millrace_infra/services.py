@@ -1,4 +1,7 @@
-"""Services as real processes for the e2e suite: start, wait until ready, kill -9, stop."""
+"""Millrace services as background processes: start, wait until ready, kill -9, stop.
+
+Used by the demo (`scripts/run`) and the e2e suite, so both run the services the same way.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 
 def free_port() -> int:
@@ -28,6 +30,7 @@ class ServiceProcess:
     env: dict[str, str]
     log_dir: Path
     port: int = field(default_factory=free_port)
+    python: str = sys.executable
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -46,7 +49,7 @@ class ServiceProcess:
         log.write(f"\n===== start #{self.starts} =====\n".encode())
         log.flush()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"millrace_{self.name}"],
+            [self.python, "-m", f"millrace_{self.name}"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -59,8 +62,11 @@ class ServiceProcess:
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited before it was ready:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200:
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/health/ready", timeout=2) as response,
+            ):
+                if response.status == 200:
                     return
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} not ready within {within}s:\n{self.log_tail()}")

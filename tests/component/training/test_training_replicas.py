@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
+from fastapi import FastAPI
+from millrace_contracts import DriftDetected, DriftWindow, ModelTrained, PerformanceDegraded
+from millrace_training.api import training_router
+from training_component_data import iris_frame, promoted, validated
+from training_component_service import GatedSleep, Service, replica
+
+
+def drift() -> DriftDetected:
+    now = datetime.now(UTC)
+    return DriftDetected.first_of_flow(
+        producer="monitoring",
+        model_name="iris",
+        model_version=1,
+        dataset="iris",
+        window=DriftWindow(first_at=now, last_at=now, size=100),
+        features=[],
+        drifted_features=["petal_length"],
+        significance=0.01,
+    )
+
+
+async def prepare_untrained_newest_version(service: Service) -> None:
+    """Production on 120 rows; a 150-row version whose own training failed."""
+    await service.deliver(validated(service.store, iris_frame(120)))
+    [first] = service.sink.of_type(ModelTrained)
+    await service.deliver(promoted(first, version=1))
+    service.store.failing = True
+    await service.deliver(validated(service.store, iris_frame()))
+    service.store.failing = False
+
+
+async def test_cooldown_stops_a_second_replica_while_the_first_retrains(service: Service) -> None:
+    await prepare_untrained_newest_version(service)
+    sleep_a, sleep_b = GatedSleep(), GatedSleep()
+    runner_a, sink_a = replica(service.store, service.settings, sleep_a)
+    runner_b, sink_b = replica(service.store, service.settings, sleep_b)
+
+    fitting = asyncio.create_task(runner_a.on_retraining_signal(drift()))
+    assert await asyncio.to_thread(sleep_a.entered.wait, 30), "replica A never started its fit"
+    # Replica B gets the degradation signal of the same model while A is mid-fit.
+    degraded = PerformanceDegraded.first_of_flow(
+        producer="monitoring",
+        model_name="iris",
+        model_version=1,
+        dataset="iris",
+        metric="accuracy",
+        value=0.5,
+        floor=0.8,
+        labelled=100,
+    )
+    assert await runner_b.on_retraining_signal(degraded) is None
+    assert not sleep_b.entered.is_set()
+
+    sleep_a.gate.set()
+    trained = await fitting
+    assert trained is not None and trained.trigger == "drift"
+    assert sink_a.of_type(ModelTrained) == [trained] and sink_b.events == []
+
+
+async def test_status_and_runs_endpoints(service: Service) -> None:
+    sleep = GatedSleep()
+    runner, _ = replica(service.store, service.settings, sleep)
+    app = FastAPI()
+    app.include_router(training_router(runner, service.runs))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://training") as client:
+        assert (await client.get("/status")).json() == {"current": None}
+        event = validated(service.store, iris_frame())
+        fitting = asyncio.create_task(runner.on_dataset_validated(event))
+        assert await asyncio.to_thread(sleep.entered.wait, 30)
+
+        status = (await client.get("/status")).json()["current"]
+        assert status["model"] == "iris" and status["dataset_version"] == event.dataset_version
+        assert len(status["run_id"]) == 16 and status["started_at"]
+
+        sleep.gate.set()
+        trained = await fitting
+        assert trained is not None
+        assert (await client.get("/status")).json() == {"current": None}
+        runs = (await client.get("/runs/iris")).json()
+        assert [r["run_id"] for r in runs] == [trained.run_id]
+        assert (await client.get("/runs/unknown")).json() == []
+        assert (await client.get("/runs/Bad Name")).status_code == 422

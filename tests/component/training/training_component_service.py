@@ -1,0 +1,79 @@
+"""The pieces the training component tests assemble: fakes at the boundary, and replicas."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from faststream.kafka import KafkaBroker
+from millrace_contracts import ArtifactRef, Event
+from millrace_shared.messaging import RecordingEventSink
+from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_training.core.fit import Trainer, TrainerConfig
+from millrace_training.core.runner import TrainingRunner
+from millrace_training.core.runs import RunStore
+from millrace_training.core.state import TrainingState
+from millrace_training.settings import TrainingSettings
+from opentelemetry.sdk.trace import TracerProvider
+
+
+class FlakyStore(InMemoryObjectStore):
+    """The in-memory store, with model uploads failing while ``failing`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = False
+
+    def put_bytes(
+        self, uri: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> ArtifactRef:
+        if self.failing and uri.endswith("/model.skops"):
+            raise ConnectionError("object store unreachable")
+        return super().put_bytes(uri, data, content_type)
+
+
+class GatedSleep:
+    """Stands in for the fit delay: holds the fit until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def __call__(self, _seconds: float) -> None:
+        self.entered.set()
+        if not self.gate.wait(timeout=30):
+            raise TimeoutError("the test never opened the gate")
+
+
+@dataclass
+class Service:
+    broker: KafkaBroker
+    """The service's broker, patched by ``TestKafkaBroker`` to deliver in memory."""
+    store: FlakyStore
+    sink: RecordingEventSink
+    runner: TrainingRunner
+    runs: RunStore
+    settings: TrainingSettings
+
+    async def deliver(self, event: Event) -> None:
+        """Publish ``event`` on its topic; the in-memory broker runs the handler before returning."""
+        await self.broker.publish(
+            event.model_dump(mode="json"), topic=event.topic(), key=event.partition_key.encode()
+        )
+
+
+def replica(
+    store: InMemoryObjectStore, settings: TrainingSettings, sleep: GatedSleep
+) -> tuple[TrainingRunner, RecordingEventSink]:
+    """Another process of the service on the same object store, its fits held by ``sleep``."""
+    runs = RunStore(store, settings.bucket_models)
+    trainer = Trainer(
+        store,
+        runs,
+        TracerProvider().get_tracer("test"),
+        TrainerConfig(producer="training", fit_delay_seconds=1.0),
+        sleep=sleep,
+    )
+    sink = RecordingEventSink()
+    state = TrainingState(store, settings.bucket_state)
+    return TrainingRunner(trainer, state, runs, sink), sink

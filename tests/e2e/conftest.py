@@ -1,0 +1,122 @@
+"""The e2e suite: Millrace's services as real processes on the real local stack."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker
+from millrace_contracts import TOPICS
+from millrace_infra.services import ServiceProcess
+from millrace_shared.messaging import KafkaEventSink, ensure_topics, make_broker
+from millrace_shared.objectstore import MinioObjectStore
+from millrace_shared.settings import MillraceSettings
+from millrace_shared.watch import EventWatcher
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def e2e_settings(local_stack: Any) -> MillraceSettings:
+    return MillraceSettings(
+        kafka_bootstrap=local_stack.kafka_bootstrap,
+        s3_endpoint=local_stack.s3_endpoint,
+        s3_access_key=local_stack.s3_access_key,
+        s3_secret_key=local_stack.s3_secret_key,
+        service_name="e2e-test",
+    )
+
+
+@pytest.fixture(scope="session")
+def service_env(local_stack: Any) -> dict[str, str]:
+    return {
+        "MILLRACE_KAFKA_BOOTSTRAP": local_stack.kafka_bootstrap,
+        "MILLRACE_S3_ENDPOINT": local_stack.s3_endpoint,
+        "MILLRACE_S3_ACCESS_KEY": local_stack.s3_access_key,
+        "MILLRACE_S3_SECRET_KEY": local_stack.s3_secret_key,
+        "MILLRACE_KAFKA_RETRY_BACKOFF_SECONDS": "0.2",
+        "MILLRACE_LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture(scope="session")
+def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("service-logs")
+
+
+class Platform:
+    """The running services, by name."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.services: dict[str, ServiceProcess] = {}
+
+    def start(self, name: str, **extra_env: str) -> ServiceProcess:
+        service = ServiceProcess(name, {**self.env, **extra_env}, self.log_dir)
+        self.services[name] = service
+        service.start()
+        return service
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]
+
+    def stop_all(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+    def logs(self) -> str:
+        return "\n\n".join(f"--- {n} ---\n{s.log_tail(40)}" for n, s in self.services.items())
+
+
+@pytest.fixture(scope="session")
+def platform(
+    service_env: dict[str, str], service_logs: Path, e2e_settings: MillraceSettings
+) -> Iterator[Platform]:
+    asyncio.run(ensure_topics(e2e_settings))
+    running = Platform(service_env, service_logs)
+    try:
+        # A small size limit, so the e2e suite can show a too-large file being refused.
+        running.start("ingestion", MILLRACE_INGESTION_MAX_BYTES="500000")
+        for name in ("training", "registry"):
+            running.start(name)
+        for service in running.services.values():
+            service.wait_ready()
+        yield running
+    finally:
+        running.stop_all()
+
+
+@pytest.fixture(scope="session")
+def store(e2e_settings: MillraceSettings) -> MinioObjectStore:
+    s = MinioObjectStore.from_settings(e2e_settings)
+    s.ensure_buckets(e2e_settings.buckets)
+    return s
+
+
+@pytest.fixture(scope="session")
+async def watcher(e2e_settings: MillraceSettings) -> AsyncIterator[EventWatcher]:
+    async with EventWatcher(e2e_settings, [t.event for t in TOPICS]) as w:
+        yield w
+
+
+@pytest.fixture(scope="session")
+async def producer(e2e_settings: MillraceSettings) -> AsyncIterator[KafkaEventSink]:
+    broker: KafkaBroker
+    broker, _ = make_broker(e2e_settings)
+    await broker.start()
+    yield KafkaEventSink(broker)
+    await broker.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call" and report.failed:
+        running = item.funcargs.get("platform") if hasattr(item, "funcargs") else None
+        if isinstance(running, Platform):
+            report.sections.append(("service logs", running.logs()))

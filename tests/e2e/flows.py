@@ -1,0 +1,110 @@
+"""Steps the e2e tests take as a data team would: upload, declare, announce, wait."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import httpx
+import numpy as np
+import pandas as pd
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from millrace_contracts import DataArrived, DatasetDeclaration, DatasetDeclared
+from millrace_shared.messaging import EventSink
+from millrace_shared.objectstore import ObjectStore
+from millrace_shared.settings import MillraceSettings
+
+
+def classification_frame(rows: int, *, seed: int, noise: float = 0.0) -> pd.DataFrame:
+    """Four numeric features and one categorical; the label depends on both, plus label noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 4))
+    color = rng.choice(["red", "green", "blue"], size=rows)
+    score = x[:, 0] + 0.8 * x[:, 1] - 0.5 * x[:, 2] + np.where(color == "red", 0.7, 0.0)
+    label = (score > 0).astype(int)
+    flip = rng.random(rows) < noise
+    label[flip] = 1 - label[flip]
+    frame = pd.DataFrame(x, columns=["x1", "x2", "x3", "x4"])
+    frame["color"] = color
+    frame["label"] = np.where(label == 1, "yes", "no")
+    return frame
+
+
+def upload_csv(
+    store: ObjectStore, settings: MillraceSettings, dataset: str, name: str, frame: pd.DataFrame
+) -> str:
+    uri = f"s3://{settings.bucket_landing}/{dataset}/{name}"
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    store.put_bytes(uri, buffer.getvalue().encode(), content_type="text/csv")
+    return uri
+
+
+def upload_raw(
+    store: ObjectStore, settings: MillraceSettings, dataset: str, name: str, data: bytes
+) -> str:
+    uri = f"s3://{settings.bucket_landing}/{dataset}/{name}"
+    store.put_bytes(uri, data)
+    return uri
+
+
+async def declare(sink: EventSink, ingestion_url: str, declaration: DatasetDeclaration) -> None:
+    """Publish the declaration and wait until ingestion has taken it in."""
+    event = DatasetDeclared.first_of_flow(producer="e2e", declaration=declaration)
+    url = f"{ingestion_url}/datasets/{declaration.dataset}"
+    async with httpx.AsyncClient(timeout=5) as client:
+        before = await client.get(url)
+        known = before.json().get("declaration_version", 0) if before.status_code == 200 else 0
+        await sink.publish(event)
+        async with asyncio.timeout(60):
+            while True:
+                response = await client.get(url)
+                if (
+                    response.status_code == 200
+                    and response.json().get("declaration_version", 0) > known
+                ):
+                    return
+                await asyncio.sleep(0.2)
+
+
+async def arrive(sink: EventSink, dataset: str, uri: str, **extra: object) -> DataArrived:
+    event = DataArrived.first_of_flow(producer="e2e", dataset=dataset, uri=uri, **extra)
+    await sink.publish(event)
+    return event
+
+
+async def wait_consumed(
+    settings: MillraceSettings, group: str, topic: str, within: float = 120
+) -> None:
+    """Wait until ``group`` has committed past everything on ``topic`` at the time of the call.
+
+    A barrier that needs no sleep: once it holds, the service has handled every record that
+    existed, so the absence of an effect (no second model version) is a real absence.
+    """
+    probe = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await probe.start()
+    await admin.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p) for p in (probe.partitions_for_topic(topic) or set())
+        ]
+        if not partitions:
+            await probe.force_metadata_update()  # type: ignore[no-untyped-call]
+            partitions = [
+                TopicPartition(topic, p) for p in (probe.partitions_for_topic(topic) or set())
+            ]
+        ends = await probe.end_offsets(partitions)
+        async with asyncio.timeout(within):
+            while True:
+                committed = await admin.list_consumer_group_offsets(group)
+                if all(
+                    end == 0 or (committed.get(tp) is not None and committed[tp].offset >= end)
+                    for tp, end in ends.items()
+                ):
+                    return
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+        await probe.stop()

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from millrace_contracts import FeatureSignature, TrainingSpec
+from millrace_training.core.data import prepare
+from millrace_training.core.errors import CannotTrain
+from training_unit_data import iris_frame, signature_of
+
+
+def spec(**overrides: object) -> TrainingSpec:
+    base: dict[str, object] = {
+        "task": "classification",
+        "target": "species",
+        "estimator": {"name": "random_forest"},
+    }
+    return TrainingSpec.model_validate({**base, **overrides})
+
+
+def test_features_default_to_all_but_the_target() -> None:
+    frame = iris_frame()
+    data = prepare(frame, signature_of(frame), spec())
+    assert [f.name for f in data.signature] == [c for c in frame.columns if c != "species"]
+    assert data.categorical == ["size"] and "species" not in data.features.columns
+
+
+def test_features_restrict_the_signature() -> None:
+    frame = iris_frame()
+    data = prepare(frame, signature_of(frame), spec(features=["petal_length", "size"]))
+    assert [f.name for f in data.signature] == ["petal_length", "size"]
+    assert list(data.features.columns) == ["petal_length", "size"]
+
+
+def test_rows_without_a_target_are_dropped() -> None:
+    frame = iris_frame()
+    frame.loc[[0, 5], "species"] = None
+    data = prepare(frame, signature_of(iris_frame()), spec())
+    assert data.rows == 148 and data.dropped_null_targets == 2
+    assert len(data.raw) == 148 and data.raw.index.tolist() == list(range(148))
+
+
+def test_categorical_nulls_become_nan_objects() -> None:
+    frame = iris_frame()
+    frame.loc[3, "size"] = None
+    data = prepare(frame, signature_of(iris_frame()), spec())
+    assert data.features["size"].dtype == object
+    value = data.features["size"].iloc[3]
+    assert isinstance(value, float) and math.isnan(value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"target": "colour"}, "target"),
+        ({"features": ["petal_length", "nope"]}, "nope"),
+        ({"features": ["species"]}, "cannot also be a feature"),
+    ],
+)
+def test_spec_that_does_not_fit_the_data(overrides: dict[str, object], message: str) -> None:
+    frame = iris_frame()
+    with pytest.raises(CannotTrain, match=message):
+        prepare(frame, signature_of(frame), spec(**overrides))
+
+
+def test_single_class_target_cannot_be_trained() -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": ["a"] * 5})
+    with pytest.raises(CannotTrain, match="two classes"):
+        prepare(frame, signature_of(frame), spec(target="y"))
+
+
+def test_datetime_features_become_epoch_seconds() -> None:
+    frame = pd.DataFrame(
+        {
+            "at": pd.to_datetime(
+                pd.Series(["1970-01-01T00:01:00Z", None, "2024-01-01T00:00:00Z"] * 2)
+            ),
+            "y": ["a", "b", "a", "b", "a", "b"],
+        }
+    )
+    columns = [
+        FeatureSignature(name="at", kind="numeric", dtype="datetime"),
+        FeatureSignature(name="y", kind="categorical", dtype="string"),
+    ]
+    data = prepare(frame, columns, spec(target="y"))
+    seconds = data.features["at"].tolist()
+    assert seconds[0] == 60.0 and math.isnan(seconds[1]) and seconds[2] == 1704067200.0
