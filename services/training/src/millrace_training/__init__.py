@@ -1,0 +1,1 @@
+"""Millrace training service: declared training specs in, evaluated scikit-learn models out."""

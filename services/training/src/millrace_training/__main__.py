@@ -1,0 +1,17 @@
+"""``python -m millrace_training``: run the training service."""
+
+from __future__ import annotations
+
+from millrace_shared.service import run_service
+
+from .bootstrap import build_app
+from .settings import TrainingSettings
+
+
+def main() -> None:
+    settings = TrainingSettings()
+    run_service(settings, build_app, host=settings.http_host, port=settings.http_port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pure training logic: no Kafka, no HTTP; ports are passed in."""

@@ -1,0 +1,128 @@
+"""AutoML: a small search over allow-listed estimators, ranked by cross-validation.
+
+Each candidate has a built-in parameter space of a few points. The search goes round-robin
+(every candidate's first point, then every second point, ...) so a short budget still tries
+every estimator once, and it stops *starting* candidates when the budget is spent: one
+already running is allowed to finish. At least one candidate is always tried.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from millrace_contracts import AutoMLSpec, CandidateScore, Preprocessing
+from millrace_contracts.common import Task
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+
+from .errors import CannotTrain
+from .estimators import build_estimator, effective_params, supports
+from .metrics import Scorer
+from .pipeline_builder import build_pipeline
+
+logger = logging.getLogger("millrace.training.automl")
+
+PARAM_SPACES: dict[str, list[dict[str, Any]]] = {
+    "logistic_regression": [
+        {"C": 1.0, "max_iter": 1000},
+        {"C": 0.1, "max_iter": 1000},
+        {"C": 10.0, "max_iter": 1000},
+    ],
+    "linear_regression": [{}],
+    "ridge": [{"alpha": 1.0}, {"alpha": 0.1}, {"alpha": 10.0}],
+    "random_forest": [{"n_estimators": 100}, {"n_estimators": 200, "max_depth": 8}],
+    "hist_gradient_boosting": [{"learning_rate": 0.1}, {"learning_rate": 0.05, "max_iter": 200}],
+}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    estimator: str
+    params: dict[str, Any]
+    """Effective parameters of the winner (seed included)."""
+    leaderboard: list[CandidateScore]
+    """Every candidate scored, best first."""
+
+
+def plan(candidates: Sequence[str], task: Task) -> list[tuple[str, dict[str, Any]]]:
+    """The (estimator, params) points to try, in the order they are tried."""
+    usable = [c for c in dict.fromkeys(candidates) if supports(c, task)]
+    skipped = [c for c in candidates if not supports(c, task)]
+    if skipped:
+        logger.info("automl: skipping candidate(s) unusable for %s: %s", task, ", ".join(skipped))
+    if not usable:
+        raise CannotTrain(f"no AutoML candidate can be used for {task}: {list(candidates)}")
+    rounds = max(len(PARAM_SPACES[c]) for c in usable)
+    return [
+        (name, PARAM_SPACES[name][i])
+        for i in range(rounds)
+        for name in usable
+        if i < len(PARAM_SPACES[name])
+    ]
+
+
+def _folds(task: Task, target: np.ndarray, folds: int, seed: int) -> KFold | StratifiedKFold:
+    if task == "classification":
+        _, counts = np.unique(target.astype(str), return_counts=True)
+        if counts.min() >= folds:
+            return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return KFold(n_splits=folds, shuffle=True, random_state=seed)
+
+
+def search(
+    spec: AutoMLSpec,
+    task: Task,
+    preprocessing: Preprocessing,
+    features: pd.DataFrame,
+    target: np.ndarray,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    scorer: Scorer,
+    seed: int,
+    clock: Callable[[], float] = time.monotonic,
+) -> SearchResult:
+    if len(target) < spec.cv_folds:
+        raise CannotTrain(f"{len(target)} training rows are too few for {spec.cv_folds} folds")
+    folds = _folds(task, target, spec.cv_folds, seed)
+    started = clock()
+    scored: list[CandidateScore] = []
+    tried = 0
+    for name, params in plan(spec.candidates, task):
+        if tried and clock() - started >= spec.time_budget_seconds:
+            logger.info(
+                "automl: budget of %.1fs spent after %d candidate(s)",
+                spec.time_budget_seconds,
+                tried,
+            )
+            break
+        pipeline = build_pipeline(
+            build_estimator(name, task, params, seed), preprocessing, numeric, categorical
+        )
+        scores = cross_val_score(
+            pipeline, features, target, scoring=scorer.scoring, cv=folds, error_score=np.nan
+        )
+        mean = float(np.mean(scores))
+        tried += 1
+        if not math.isfinite(mean):
+            # Failed on some fold or cannot produce the score: left off the leaderboard, whose
+            # scores must be finite to survive JSON.
+            logger.warning("automl: %s %s failed cross-validation; not ranked", name, params)
+            continue
+        scored.append(
+            CandidateScore(
+                estimator=name,
+                params=effective_params(name, task, params, seed),
+                cv_score=scorer.report(mean),
+            )
+        )
+    if not scored:
+        raise CannotTrain("every AutoML candidate failed cross-validation")
+    ranked = sorted(scored, key=lambda c: -c.cv_score if scorer.higher_is_better else c.cv_score)
+    best = ranked[0]
+    return SearchResult(estimator=best.estimator, params=best.params, leaderboard=ranked)

@@ -1,0 +1,118 @@
+"""From a dataset version's Parquet bytes to the features and target a pipeline is fitted on."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from millrace_contracts import FeatureSignature, TrainingSpec
+
+from .errors import CannotTrain
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    raw: pd.DataFrame
+    """Every column of the rows kept (null targets dropped), index 0..n-1: the champion's
+    features are taken from here, so it is judged on exactly the same rows."""
+    features: pd.DataFrame
+    target: np.ndarray
+    signature: list[FeatureSignature]
+    dropped_null_targets: int
+
+    @property
+    def numeric(self) -> list[str]:
+        return [f.name for f in self.signature if f.kind == "numeric"]
+
+    @property
+    def categorical(self) -> list[str]:
+        return [f.name for f in self.signature if f.kind == "categorical"]
+
+    @property
+    def rows(self) -> int:
+        return len(self.target)
+
+
+def read_parquet(data: bytes) -> pd.DataFrame:
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def select_signature(
+    columns: Sequence[FeatureSignature], spec: TrainingSpec
+) -> list[FeatureSignature]:
+    """The model's input features: the spec's list, or every declared column but the target."""
+    by_name = {c.name: c for c in columns}
+    if spec.target not in by_name:
+        raise CannotTrain(f"target column {spec.target!r} is not in the dataset")
+    if spec.features is None:
+        return [c for c in columns if c.name != spec.target]
+    missing = [f for f in spec.features if f not in by_name]
+    if missing:
+        raise CannotTrain(f"feature column(s) not in the dataset: {', '.join(missing)}")
+    if spec.target in spec.features:
+        raise CannotTrain(f"the target {spec.target!r} cannot also be a feature")
+    return [by_name[f] for f in spec.features]
+
+
+def coerce_features(frame: pd.DataFrame, signature: Sequence[FeatureSignature]) -> pd.DataFrame:
+    """Numeric columns as float (NaN for null), categoricals as Python objects (NaN for null).
+
+    This is the shape serving produces from JSON, so the fitted pipeline sees the same types
+    at training and at prediction time. Datetimes (numeric kind) become seconds since the
+    epoch, UTC, as ingestion profiles them.
+    """
+    missing = [f.name for f in signature if f.name not in frame.columns]
+    if missing:
+        raise CannotTrain(f"column(s) missing from the data: {', '.join(missing)}")
+    out: dict[str, pd.Series] = {}
+    for feature in signature:
+        column = frame[feature.name]
+        if feature.kind == "numeric" and pd.api.types.is_datetime64_any_dtype(column):
+            stamps = pd.to_datetime(column, utc=True)
+            out[feature.name] = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        elif feature.kind == "numeric":
+            try:
+                out[feature.name] = pd.to_numeric(column).astype("float64")
+            except (TypeError, ValueError) as error:
+                raise CannotTrain(f"numeric column {feature.name!r}: {error}") from error
+        else:
+            values = column.astype(object)
+            out[feature.name] = values.where(column.notna(), np.nan)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _target(column: pd.Series, spec: TrainingSpec) -> np.ndarray:
+    if spec.task == "regression":
+        try:
+            return pd.to_numeric(column).to_numpy(dtype="float64")
+        except (TypeError, ValueError) as error:
+            raise CannotTrain(f"regression target {spec.target!r}: {error}") from error
+    labels = column.infer_objects().to_numpy()
+    if len(pd.unique(labels)) < 2:
+        raise CannotTrain(f"classification target {spec.target!r} has fewer than two classes")
+    if labels.dtype.kind not in "biuf":
+        # A uniform Python type keeps sklearn from mixing str and other label types.
+        labels = labels.astype(str).astype(object)
+    return labels
+
+
+def prepare(
+    frame: pd.DataFrame, columns: Sequence[FeatureSignature], spec: TrainingSpec
+) -> PreparedData:
+    signature = select_signature(columns, spec)
+    if spec.target not in frame.columns:
+        raise CannotTrain(f"target column {spec.target!r} is missing from the data")
+    keep = frame[spec.target].notna()
+    raw = frame.loc[keep].reset_index(drop=True)
+    if len(raw) < 4:
+        raise CannotTrain(f"only {len(raw)} row(s) with a target: too few to split and fit")
+    return PreparedData(
+        raw=raw,
+        features=coerce_features(raw, signature),
+        target=_target(raw[spec.target], spec),
+        signature=signature,
+        dropped_null_targets=int((~keep).sum()),
+    )

@@ -1,0 +1,174 @@
+"""The training use case: load a dataset version, fit, evaluate, compare, store.
+
+Blocking from start to end (pandas, sklearn, object store): handlers run it in a worker
+thread. Each stage is a span, so one trace shows where a slow or failed run spent its time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from millrace_contracts import Metrics, ModelTrained, ModelVersionInfo
+from millrace_contracts.envelope import utc_now
+from millrace_shared.objectstore import ObjectStore
+from millrace_shared.telemetry import Attr
+from opentelemetry.trace import Span, Tracer
+
+from .artifacts import dump_model, load_model
+from .candidate import fit_candidate
+from .card import CardFacts, card_bytes, model_card
+from .champion import ChampionResult, evaluate_champion
+from .data import PreparedData, prepare, read_parquet
+from .jobs import TrainingJob
+from .metrics import evaluate, scorer_for
+from .runs import ARTIFACT, CARD, RunStore
+from .split import cap_rows, split_holdout
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    producer: str
+    max_training_rows: int | None = None
+    fit_delay_seconds: float = 0.0
+    """Testing/ops knob: sleep this long in the worker thread just before fitting."""
+
+
+class Trainer:
+    def __init__(
+        self,
+        store: ObjectStore,
+        runs: RunStore,
+        tracer: Tracer,
+        config: TrainerConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        timer: Callable[[], float] = time.perf_counter,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store, self._runs, self._tracer, self._config = store, runs, tracer, config
+        self._sleep, self._timer, self._now = sleep, timer, now
+
+    @contextmanager
+    def _span(self, name: str, job: TrainingJob, **extra: Any) -> Iterator[Span]:
+        attributes = {
+            Attr.DATASET: job.version.dataset,
+            Attr.DATASET_VERSION: job.version.dataset_version,
+            Attr.MODEL: job.model_name,
+            Attr.RUN_ID: job.run_id,
+            **extra,
+        }
+        with self._tracer.start_as_current_span(name, attributes=attributes) as span:
+            yield span
+
+    def _load_champion(self, info: ModelVersionInfo) -> Any:
+        return load_model(self._store.get_bytes(info.artifact.uri, sha256=info.artifact.sha256))
+
+    def train(self, job: TrainingJob) -> ModelTrained:
+        spec = job.spec
+        with self._span("load_data", job) as span:
+            raw = read_parquet(
+                self._store.get_bytes(job.version.data.uri, sha256=job.version.data.sha256)
+            )
+            data = prepare(raw, job.version.columns, spec)
+            span.set_attribute(Attr.ROWS, data.rows)
+        holdout = split_holdout(
+            data.target, spec.task, spec.holdout_fraction, spec.seed, job.version.dataset_version
+        )
+        train_rows = cap_rows(holdout.train, self._config.max_training_rows, spec.seed)
+        scorer = scorer_for(spec.task, job.promotion.primary_metric if job.promotion else None)
+
+        with self._span("fit", job, **{Attr.ROWS: len(train_rows)}) as span:
+            if self._config.fit_delay_seconds > 0:
+                self._sleep(self._config.fit_delay_seconds)
+            started = self._timer()
+            fitted = fit_candidate(
+                spec,
+                data.features.iloc[train_rows],
+                data.target[train_rows],
+                data.numeric,
+                data.categorical,
+                scorer,
+            )
+            seconds = self._timer() - started
+            span.set_attribute(Attr.ESTIMATOR, fitted.estimator)
+
+        extra = {Attr.ESTIMATOR: fitted.estimator, Attr.ROWS: len(holdout.test)}
+        with self._span("evaluate", job, **extra):
+            metrics = Metrics(
+                values=evaluate(
+                    fitted.pipeline,
+                    data.features.iloc[holdout.test],
+                    data.target[holdout.test],
+                    spec.task,
+                ),
+                holdout_id=holdout.holdout_id,
+                holdout_rows=len(holdout.test),
+            )
+        champion = self._champion(job, data, holdout.test, holdout.holdout_id)
+
+        card = model_card(
+            CardFacts(
+                job=job,
+                fitted=fitted,
+                signature=data.signature,
+                holdout=holdout,
+                training_rows=len(train_rows),
+                metrics=metrics,
+                champion=champion,
+                training_seconds=seconds,
+                trained_at=self._now(),
+            )
+        )
+        with self._span("upload", job, **{Attr.ESTIMATOR: fitted.estimator}) as span:
+            artifact = self._runs.put_once(
+                self._runs.uri(job.model_name, job.run_id, ARTIFACT),
+                dump_model(fitted.pipeline),
+                "application/octet-stream",
+            )
+            card_ref = self._runs.put_once(
+                self._runs.uri(job.model_name, job.run_id, CARD),
+                card_bytes(card),
+                "application/json",
+            )
+            span.set_attribute(Attr.ARTIFACT_URI, artifact.uri)
+            span.set_attribute(Attr.BYTES, artifact.size_bytes)
+
+        return ModelTrained.caused_by(
+            job.cause,
+            producer=self._config.producer,
+            model_name=job.model_name,
+            run_id=job.run_id,
+            dataset=job.version.dataset,
+            dataset_version=job.version.dataset_version,
+            task=spec.task,
+            estimator=fitted.estimator,
+            params=fitted.params,
+            artifact=artifact,
+            model_card=card_ref,
+            reference_profile=job.version.profile,
+            signature=data.signature,
+            target=spec.target,
+            metrics=metrics,
+            champion_version=champion.version if champion else None,
+            champion_metrics=champion.metrics if champion else None,
+            leaderboard=fitted.leaderboard,
+            trigger=job.trigger,
+            training_seconds=seconds,
+            promotion=job.promotion,
+            monitoring=job.monitoring,
+        )
+
+    def _champion(
+        self, job: TrainingJob, data: PreparedData, test_rows: Any, holdout_id: str
+    ) -> ChampionResult | None:
+        if job.champion is None:
+            return None
+        with self._span("evaluate_champion", job, **{Attr.MODEL_VERSION: job.champion.version}):
+            return evaluate_champion(
+                job.champion, self._load_champion, data, test_rows, holdout_id, job.spec.task
+            )

@@ -1,0 +1,48 @@
+"""Preprocessing plus estimator as one sklearn ``Pipeline``: serving loads a single object."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from millrace_contracts import Preprocessing
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+ESTIMATOR_STEP = "estimator"
+
+
+def build_pipeline(
+    estimator: Any,
+    preprocessing: Preprocessing,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+) -> Pipeline:
+    transformers: list[tuple[str, Any, list[str]]] = []
+    if numeric:
+        steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy=preprocessing.impute))]
+        if preprocessing.scale:
+            steps.append(("scale", StandardScaler()))
+        transformers.append(("numeric", Pipeline(steps), list(numeric)))
+    if categorical:
+        # Dense output: hist_gradient_boosting refuses sparse input, and the data sets
+        # training handles are small enough for dense one-hot columns.
+        encoder: Any = (
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+            if preprocessing.one_hot
+            else OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+        )
+        transformers.append(
+            (
+                "categorical",
+                Pipeline(
+                    [("impute", SimpleImputer(strategy="most_frequent")), ("encode", encoder)]
+                ),
+                list(categorical),
+            )
+        )
+    # Columns not listed are dropped: serving may send extra fields and they must not leak in.
+    columns = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
+    return Pipeline([("preprocess", columns), (ESTIMATOR_STEP, estimator)])

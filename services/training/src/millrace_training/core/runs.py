@@ -1,0 +1,62 @@
+"""A run's folder in the models bucket: ``<model>/runs/<run_id>/``.
+
+``model.skops``        the fitted pipeline
+``model_card.json``    the model card
+``model_trained.json`` the emitted ModelTrained, written only after it was published: its
+                       presence means "done", so a redelivered event is not trained again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from millrace_contracts import ArtifactRef, ModelTrained
+from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
+
+ARTIFACT = "model.skops"
+CARD = "model_card.json"
+DONE = "model_trained.json"
+
+
+class RunStore:
+    def __init__(self, store: ObjectStore, bucket: str) -> None:
+        self._store = store
+        self._bucket = bucket
+
+    def uri(self, model_name: str, run_id: str, name: str) -> str:
+        return make_uri(self._bucket, f"{model_name}/runs/{run_id}/{name}")
+
+    def is_done(self, model_name: str, run_id: str) -> bool:
+        return self._store.exists(self.uri(model_name, run_id, DONE))
+
+    def mark_done(self, event: ModelTrained) -> None:
+        self._store.put_bytes(
+            self.uri(event.model_name, event.run_id, DONE),
+            event.model_dump_json().encode(),
+            "application/json",
+        )
+
+    def put_once(self, uri: str, data: bytes, content_type: str) -> ArtifactRef:
+        """Write ``data`` unless the object exists; return the ref of what is stored.
+
+        A run is retried only after a crash, and the crash may have come after the event was
+        published but before it was marked done. The first upload must then stay in place:
+        the published event names its sha256 (and skops bytes differ between two dumps of the
+        same seeded model).
+        """
+        try:
+            info = self._store.stat(uri)
+        except ObjectNotFound:
+            return self._store.put_bytes(uri, data, content_type)
+        digest = info.sha256
+        if digest is None:
+            digest = hashlib.sha256(self._store.get_bytes(uri)).hexdigest()
+        return ArtifactRef(uri=uri, sha256=digest, size_bytes=info.size)
+
+    def done_runs(self, model_name: str) -> list[ModelTrained]:
+        runs: list[ModelTrained] = []
+        for key in self._store.list_keys(self._bucket, f"{model_name}/runs/"):
+            if key.endswith(f"/{DONE}"):
+                data = self._store.get_bytes(make_uri(self._bucket, key))
+                runs.append(ModelTrained.model_validate_json(data))
+        return sorted(runs, key=lambda run: run.occurred_at)

@@ -1,0 +1,37 @@
+"""Training's configuration: the shared ``MILLRACE_*`` settings plus its own."""
+
+from __future__ import annotations
+
+from millrace_shared.settings import MillraceSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+
+class TrainingSettings(MillraceSettings):
+    # Service-specific fields read MILLRACE_TRAINING_<FIELD> (explicit aliases) so that one
+    # .env shared by several services cannot cross-wire them; the Python name stays short.
+    model_config = SettingsConfigDict(populate_by_name=True)
+
+    service_name: str = "training"
+    """Name used in traces, logs, DLQ headers and the consumer group (``millrace-training``)."""
+    http_host: str = "127.0.0.1"
+    """Interface the REST API (health, runs, status) listens on."""
+    http_port: int = Field(default=8102, ge=1, le=65535)
+    """Port of the REST API."""
+
+    max_poll_interval_ms: int = Field(
+        default=30 * 60 * 1000, ge=1000, validation_alias="MILLRACE_TRAINING_MAX_POLL_INTERVAL_MS"
+    )
+    """Longest a training subscriber may spend on one event (a fit, or waiting for another
+    fit) before Kafka deems it gone and rebalances. Heartbeats keep flowing meanwhile, since
+    fits run off the event loop; this bounds only the time between two polls."""
+    max_training_rows: int | None = Field(
+        default=None, ge=2, validation_alias="MILLRACE_TRAINING_MAX_TRAINING_ROWS"
+    )
+    """Cap on the rows a model is fitted on: a seeded sample of the training part. The holdout
+    is never capped, so its identity stays (version, seed, fraction). Unset: no cap."""
+    fit_delay_seconds: float = Field(
+        default=0.0, ge=0, validation_alias="MILLRACE_TRAINING_FIT_DELAY_SECONDS"
+    )
+    """Testing/ops knob: sleep this long in the worker thread just before each fit, e.g. so an
+    end-to-end test can kill the process while a fit is surely in progress. Keep it 0."""
