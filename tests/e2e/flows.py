@@ -87,14 +87,9 @@ async def wait_consumed(
     await probe.start()
     await admin.start()
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in (probe.partitions_for_topic(topic) or set())
-        ]
-        if not partitions:
-            await probe.force_metadata_update()  # type: ignore[no-untyped-call]
-            partitions = [
-                TopicPartition(topic, p) for p in (probe.partitions_for_topic(topic) or set())
-            ]
+        described = await admin.describe_topics([topic])
+        partitions = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
+        assert partitions, f"topic {topic} has no partitions"
         ends = await probe.end_offsets(partitions)
         async with asyncio.timeout(within):
             while True:
