@@ -103,6 +103,7 @@ DATASET_SPEC: dict[str, Any] = {
 
 PREPROCESSING = {"impute": "median", "scale": True, "one_hot": True}
 RETRAINING = {
+    "on_new_data": False,
     "on_drift": True,
     "on_degradation": True,
     "cooldown_seconds": 600,

@@ -93,6 +93,8 @@ class DecisionCode(StrEnum):
     MANUAL_PROMOTION = "manual_promotion"
     ROLLBACK = "rollback"
     NO_POLICY = "no_policy"
+    STALE_COMPARISON = "stale_comparison"
+    MISSING_METRIC = "missing_metric"
 
 
 class FeatureSignature(Contract):

@@ -43,6 +43,7 @@ class DatasetDeclared(Event):
     """A data team declared (or updated) a dataset's contract and policies."""
 
     event_type = "dataset.declared"
+    minor_version = 1
 
     declaration: DatasetDeclaration = Field(description="The full declaration.")
 
@@ -55,6 +56,7 @@ class DatasetValidated(Event):
     """An arrival passed its contract and is stored as a content-addressed version."""
 
     event_type = "dataset.validated"
+    minor_version = 1
 
     dataset: Name
     dataset_version: Sha256 = Field(

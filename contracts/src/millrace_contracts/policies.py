@@ -97,6 +97,14 @@ class Preprocessing(Contract):
 
 
 class RetrainingPolicy(Contract):
+    """When training runs again for a dataset whose model already exists."""
+
+    on_new_data: bool = Field(
+        default=True,
+        description="Train as soon as a new dataset version is validated. When false, new "
+        "versions wait for drift, degradation or a training request (added in 1.1).",
+        examples=[False],
+    )
     on_drift: bool = Field(
         default=True, description="Retrain when drift is detected.", examples=[True]
     )

@@ -42,7 +42,9 @@ def test_schema_identity(spec: TopicSpec) -> None:
     assert schema["title"] == spec.event.__name__
     assert schema["x-millrace-topic"] == spec.name
     assert schema["x-millrace-event-type"] == spec.event.event_type
-    assert schema["x-millrace-schema-version"] == "1.0"
+    assert schema["x-millrace-schema-version"] == (
+        f"{spec.event.major_version}.{spec.event.minor_version}"
+    )
     assert schema["type"] == "object"
     for envelope_field in ("event_id", "occurred_at", "producer", "correlation_id"):
         assert envelope_field in schema["properties"]
