@@ -118,11 +118,13 @@ async def test_malformed_and_failing_messages_go_to_the_dlq_and_the_consumer_mov
     consumer, dead_letters = make_broker(
         stack_settings.model_copy(update={"service_name": "dlq-test"})
     )
+    # A topic of its own: the services of the e2e suite may be consuming the real one.
+    topic = f"millrace-test.{unique}"
     processed: list[str] = []
     attempts: dict[str, int] = {}
     done = asyncio.Event()
 
-    @consumer.subscriber(TOPIC, group_id=f"{unique}-group", auto_offset_reset="earliest")
+    @consumer.subscriber(topic, group_id=f"{unique}-group", auto_offset_reset="earliest")
     async def on_arrival(event: DataArrived) -> None:
         if not event.dataset.startswith(unique):
             return
@@ -137,13 +139,13 @@ async def test_malformed_and_failing_messages_go_to_the_dlq_and_the_consumer_mov
     try:
         # Not JSON at all, then JSON that breaks the contract, then a handler that always fails,
         # then a valid event, all on one partition (same key) so order is fixed.
-        await producer.publish(b"{not json", topic=TOPIC, key=key)
-        await producer.publish({"dataset": unique, "uri": "nowhere"}, topic=TOPIC, key=key)
+        await producer.publish(b"{not json", topic=topic, key=key)
+        await producer.publish({"dataset": unique, "uri": "nowhere"}, topic=topic, key=key)
         boom = arrival(f"{unique}-boom")
         await producer.publish(
-            boom.model_dump(mode="json"), topic=TOPIC, key=key, headers=cloudevents_headers(boom)
+            boom.model_dump(mode="json"), topic=topic, key=key, headers=cloudevents_headers(boom)
         )
-        await producer.publish(arrival(unique).model_dump(mode="json"), topic=TOPIC, key=key)
+        await producer.publish(arrival(unique).model_dump(mode="json"), topic=topic, key=key)
         await asyncio.wait_for(done.wait(), 60)
     finally:
         await consumer.stop()
@@ -152,13 +154,13 @@ async def test_malformed_and_failing_messages_go_to_the_dlq_and_the_consumer_mov
     assert attempts[f"{unique}-boom"] == stack_settings.kafka_max_attempts
     assert dead_letters.dead_lettered == 3
 
-    letters = await read_records(stack_settings, TOPIC + ".dlq", unique, count=3)
+    letters = await read_records(stack_settings, topic + ".dlq", unique, count=3)
     kinds = [h[f"{DLQ_HEADER_PREFIX}kind"] for _, h in letters]
     assert kinds == ["poison", "poison", "exhausted"]
     assert letters[0][0] == b"{not json"
     assert json.loads(letters[1][0]) == {"dataset": unique, "uri": "nowhere"}
     for _, headers in letters:
-        assert headers[f"{DLQ_HEADER_PREFIX}original-topic"] == TOPIC
+        assert headers[f"{DLQ_HEADER_PREFIX}original-topic"] == topic
         assert int(headers[f"{DLQ_HEADER_PREFIX}original-offset"]) >= 0
         assert headers[f"{DLQ_HEADER_PREFIX}reason"]
     assert "ValidationError" in letters[1][1][f"{DLQ_HEADER_PREFIX}reason"]

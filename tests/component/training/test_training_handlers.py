@@ -3,42 +3,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
 
 from millrace_contracts import (
-    DriftDetected,
-    DriftWindow,
-    FeatureDrift,
     ModelTrained,
     PerformanceDegraded,
     TrainingRequested,
 )
-from training_component_data import SPEC, iris_frame, promoted, validated
+from training_component_data import SPEC, drift, iris_frame, promoted, validated
 from training_component_service import Service
-
-
-def drift(model_version: int = 1) -> DriftDetected:
-    now = datetime.now(UTC)
-    return DriftDetected.first_of_flow(
-        producer="monitoring",
-        model_name="iris",
-        model_version=model_version,
-        dataset="iris",
-        window=DriftWindow(first_at=now, last_at=now, size=100),
-        features=[
-            FeatureDrift(
-                feature="petal_length",
-                kind="numeric",
-                psi=0.4,
-                test="ks",
-                p_value=1e-6,
-                p_adjusted=1e-5,
-                drifted=True,
-            )
-        ],
-        drifted_features=["petal_length"],
-        significance=0.01,
-    )
 
 
 async def test_validated_with_spec_emits_one_model_trained(service: Service) -> None:

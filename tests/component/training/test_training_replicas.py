@@ -1,28 +1,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
-from millrace_contracts import DriftDetected, DriftWindow, ModelTrained, PerformanceDegraded
+from millrace_contracts import ModelTrained, PerformanceDegraded
 from millrace_training.api import training_router
-from training_component_data import iris_frame, promoted, validated
+from training_component_data import drift, iris_frame, promoted, validated
 from training_component_service import GatedSleep, Service, replica
-
-
-def drift() -> DriftDetected:
-    now = datetime.now(UTC)
-    return DriftDetected.first_of_flow(
-        producer="monitoring",
-        model_name="iris",
-        model_version=1,
-        dataset="iris",
-        window=DriftWindow(first_at=now, last_at=now, size=100),
-        features=[],
-        drifted_features=["petal_length"],
-        significance=0.01,
-    )
 
 
 async def prepare_untrained_newest_version(service: Service) -> None:

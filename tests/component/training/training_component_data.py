@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,8 @@ from millrace_contracts import (
     ColumnSpec,
     DatasetSpec,
     DatasetValidated,
+    DriftDetected,
+    DriftWindow,
     FeatureSignature,
     ModelPromoted,
     ModelTrained,
@@ -29,6 +32,10 @@ SPEC = TrainingSpec.model_validate(
         "retraining": {"cooldown_seconds": 600, "min_new_rows": 10},
     }
 )
+WAIT_SPEC = SPEC.model_copy(
+    update={"retraining": SPEC.retraining.model_copy(update={"on_new_data": False})}
+)
+"""SPEC, but new versions wait for drift, degradation or a request once a model is served."""
 
 
 def iris_frame(rows: int = 150) -> pd.DataFrame:
@@ -96,3 +103,18 @@ def promoted(trained: ModelTrained, version: int) -> ModelPromoted:
         metrics=trained.metrics,
     )
     return ModelPromoted.caused_by(trained, producer="registry", model=info)
+
+
+def drift(model_version: int = 1) -> DriftDetected:
+    """What monitoring emits when the inputs of ``iris`` v``model_version`` drift."""
+    now = datetime.now(UTC)
+    return DriftDetected.first_of_flow(
+        producer="monitoring",
+        model_name="iris",
+        model_version=model_version,
+        dataset="iris",
+        window=DriftWindow(first_at=now, last_at=now, size=100),
+        features=[],
+        drifted_features=["petal_length"],
+        significance=0.01,
+    )
