@@ -31,6 +31,8 @@ class ServiceProcess:
     log_dir: Path
     port: int = field(default_factory=free_port)
     python: str = sys.executable
+    ready_path: str = "/health/ready"
+    """What `wait_ready` polls; deployment is live long before it has a model to serve."""
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -64,7 +66,7 @@ class ServiceProcess:
                 raise RuntimeError(f"{self.name} exited before it was ready:\n{self.log_tail()}")
             with (
                 contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/health/ready", timeout=2) as response,
+                urllib.request.urlopen(f"{self.url}{self.ready_path}", timeout=2) as response,
             ):
                 if response.status == 200:
                     return
