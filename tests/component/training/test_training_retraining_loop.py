@@ -62,12 +62,16 @@ async def test_a_burst_of_five_drift_events_retrains_once(service: Service) -> N
     assert record is not None and record.dataset_version == trained[1].dataset_version
 
 
-async def test_drift_without_a_newer_version_does_not_retrain(service: Service) -> None:
+async def test_drift_without_a_newer_version_does_not_retrain(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="millrace.training")
     await service.deliver(validated(service.store, iris_frame(), training=WAIT_SPEC))
     [first] = service.sink.of_type(ModelTrained)
     await service.deliver(promoted(first, version=1))
     await service.deliver(drift())
     assert service.sink.of_type(ModelTrained) == [first]
+    assert "nothing new to learn" in caplog.text
     assert not service.store.exists(RETRAINING_RECORD)
 
 

@@ -1,4 +1,4 @@
-"""When drift or degradation of a production model leads to retraining: a pure decision."""
+"""When a model is trained again: pure decisions, each with the reason it is logged with."""
 
 from __future__ import annotations
 
@@ -32,6 +32,18 @@ class RetrainingDecision:
     reason: str
 
 
+def decide_on_new_data(policy: RetrainingPolicy, *, has_production: bool) -> RetrainingDecision:
+    """Whether a newly validated dataset version is trained right away."""
+    if not has_production:
+        # Nothing is served yet: there is no drift or degradation to wait for.
+        return RetrainingDecision(True, "no production model of this name yet")
+    if policy.on_new_data:
+        return RetrainingDecision(True, "on_new_data=true")
+    return RetrainingDecision(
+        False, "new version recorded; waiting for drift/degradation/request (on_new_data=false)"
+    )
+
+
 def decide_retraining(
     *,
     trigger: RetrainingTrigger,
@@ -39,14 +51,18 @@ def decide_retraining(
     now: datetime,
     cause_event_id: uuid.UUID,
     last: RetrainingRecord | None,
-    newest_rows: int | None,
-    baseline_rows: int | None,
+    newest_version: str | None,
+    newest_rows: int,
+    newest_already_trained: bool,
+    production_version: str | None,
+    production_rows: int | None,
 ) -> RetrainingDecision:
-    """Whether to retrain on the newest dataset version.
+    """Whether a drift or degradation signal retrains on the newest dataset version.
 
-    ``newest_rows``: rows of the newest known version (None if none is known).
-    ``baseline_rows``: rows of the version the production model was trained on (None if
-    there is no production model or its version is unknown: then nothing to compare with).
+    ``newest_version``/``newest_rows``: the validated version first seen last (None if none).
+    ``newest_already_trained``: its run with the current spec is done (``run_id`` exists).
+    ``production_version``/``production_rows``: the version the production model was trained
+    on (None if no production model) and its rows (None if unknown: counted as 0).
     """
     if trigger == "drift" and not policy.on_drift:
         return RetrainingDecision(False, "the retraining policy ignores drift (on_drift=false)")
@@ -54,8 +70,29 @@ def decide_retraining(
         return RetrainingDecision(
             False, "the retraining policy ignores degradation (on_degradation=false)"
         )
-    if newest_rows is None:
+    if newest_version is None:
         return RetrainingDecision(False, "no validated dataset version is known")
+    if newest_version == production_version:
+        return RetrainingDecision(
+            False,
+            f"the newest version {newest_version[:12]} is the production model's own data: "
+            "nothing new to learn",
+        )
+    if newest_already_trained:
+        # Trained on arrival (on_new_data=true) and not promoted: the same run again would
+        # give the same model, which the registry has already judged.
+        return RetrainingDecision(
+            False,
+            f"the newest version {newest_version[:12]} with the current spec was already "
+            "trained, registry decided",
+        )
+    added = newest_rows - (production_rows or 0)
+    if added < policy.min_new_rows:
+        return RetrainingDecision(
+            False,
+            f"the newest version adds {added} row(s) over the production model's data "
+            f"(min_new_rows={policy.min_new_rows})",
+        )
     if last is not None and last.cause_event_id == cause_event_id:
         # Our own redelivery after a crash mid-fit: the cooldown it started must not stop it.
         return RetrainingDecision(True, "redelivery of the signal that started the last retraining")
@@ -67,13 +104,6 @@ def decide_retraining(
                 f"cooldown: last retraining started {elapsed:.0f}s ago "
                 f"(cooldown_seconds={policy.cooldown_seconds:g})",
             )
-    if baseline_rows is not None:
-        added = newest_rows - baseline_rows
-        if added < policy.min_new_rows:
-            return RetrainingDecision(
-                False,
-                f"the newest version adds {added} row(s) over the production model's data "
-                f"(min_new_rows={policy.min_new_rows})",
-            )
-        return RetrainingDecision(True, f"{trigger}: the newest version adds {added} row(s)")
-    return RetrainingDecision(True, f"{trigger}: no production baseline to compare rows with")
+    return RetrainingDecision(
+        True, f"{trigger}: the newest version {newest_version[:12]} adds {added} row(s)"
+    )

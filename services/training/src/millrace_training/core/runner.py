@@ -28,7 +28,12 @@ from pydantic import AwareDatetime, BaseModel
 from .errors import CannotTrain
 from .fit import Trainer
 from .jobs import TrainingJob
-from .retraining import RetrainingRecord, RetrainingTrigger, decide_retraining
+from .retraining import (
+    RetrainingRecord,
+    RetrainingTrigger,
+    decide_on_new_data,
+    decide_retraining,
+)
 from .runs import RunStore
 from .state import TrainingState
 
@@ -63,13 +68,19 @@ class TrainingRunner:
 
     async def on_dataset_validated(self, event: DatasetValidated) -> ModelTrained | None:
         await asyncio.to_thread(self._state.record_validated, event)
+        what = f"{event.dataset}@{event.dataset_version[:12]}"
         job = TrainingJob.from_validated(event, policies=event, trigger="data", cause=event)
         if job is None:
-            logger.info(
-                "%s@%s: no training spec declared", event.dataset, event.dataset_version[:12]
-            )
+            logger.info("%s: no training spec declared", what)
             return None
         async with self._lock:
+            production = await asyncio.to_thread(self._state.production, job.model_name)
+            decision = decide_on_new_data(
+                job.spec.retraining, has_production=production is not None
+            )
+            if not decision.retrain:
+                logger.info("%s: %s", what, decision.reason)
+                return None
             return await self._run(job)
 
     async def on_training_requested(self, event: TrainingRequested) -> ModelTrained | None:
@@ -122,6 +133,18 @@ class TrainingRunner:
             return None
         index = self._state.index(event.dataset)
         newest = index.newest()
+        job = None
+        if newest is not None:
+            version = self._state.validated(event.dataset, newest.dataset_version)
+            if version is None:
+                # The version document is written before the index; this is lost state.
+                logger.warning(
+                    "%s: newest version %s has no state; not retraining",
+                    name,
+                    newest.dataset_version,
+                )
+                return None
+            job = TrainingJob.from_validated(version, policies=latest, trigger=trigger, cause=event)
         production = self._state.production(event.model_name)
         baseline = index.get(production.dataset_version) if production else None
         decision = decide_retraining(
@@ -130,29 +153,15 @@ class TrainingRunner:
             now=self._now(),
             cause_event_id=event.event_id,
             last=self._state.retraining(event.model_name),
-            newest_rows=newest.rows if newest else None,
-            baseline_rows=baseline.rows if baseline else None,
+            newest_version=newest.dataset_version if newest else None,
+            newest_rows=newest.rows if newest else 0,
+            newest_already_trained=job is not None
+            and self._runs.is_done(job.model_name, job.run_id),
+            production_version=production.dataset_version if production else None,
+            production_rows=baseline.rows if baseline else None,
         )
-        if not decision.retrain or newest is None:
+        if not decision.retrain or newest is None or job is None:
             logger.info("%s: not retraining: %s", name, decision.reason)
-            return None
-        version = self._state.validated(event.dataset, newest.dataset_version)
-        job = (
-            None
-            if version is None
-            else TrainingJob.from_validated(version, policies=latest, trigger=trigger, cause=event)
-        )
-        if job is None:
-            logger.warning(
-                "%s: newest version %s has no state; not retraining", name, newest.dataset_version
-            )
-            return None
-        if self._runs.is_done(job.model_name, job.run_id):
-            logger.info(
-                "%s: not retraining: run %s (newest version, same spec) already trained",
-                name,
-                job.run_id,
-            )
             return None
         logger.info("%s: retraining on %s: %s", name, newest.dataset_version[:12], decision.reason)
         # Persisted before the fit: the next signal in a storm sees the cooldown.
