@@ -39,6 +39,11 @@ def service_env(local_stack: Any) -> dict[str, str]:
         "MILLRACE_S3_SECRET_KEY": local_stack.s3_secret_key,
         "MILLRACE_KAFKA_RETRY_BACKOFF_SECONDS": "0.2",
         "MILLRACE_LOG_LEVEL": "INFO",
+        **(
+            {"MILLRACE_OTLP_ENDPOINT": local_stack.otlp_endpoint}
+            if local_stack.otlp_endpoint
+            else {}
+        ),
     }
 
 
@@ -58,6 +63,25 @@ class Platform:
     def start(self, name: str, **extra_env: str) -> ServiceProcess:
         service = ServiceProcess(name, {**self.env, **extra_env}, self.log_dir)
         self.services[name] = service
+        service.start()
+        return service
+
+    def start_deployment(self, key: str, **extra_env: str) -> ServiceProcess:
+        """A deployment replica: live at once, ready only once it serves a model."""
+        service = ServiceProcess(
+            "deployment",
+            {
+                **self.env,
+                "MILLRACE_DEPLOYMENT_REGISTRY_URL": self.services["registry"].url,
+                "MILLRACE_DEPLOYMENT_REPLICA_ID": key,
+                "MILLRACE_DEPLOYMENT_LOG_FLUSH_INTERVAL_SECONDS": "0.2",
+                **extra_env,
+            },
+            self.log_dir,
+            ready_path="/health/live",
+            label=key,
+        )
+        self.services[key] = service
         service.start()
         return service
 
@@ -81,8 +105,9 @@ def platform(
     try:
         # A small size limit, so the e2e suite can show a too-large file being refused.
         running.start("ingestion", MILLRACE_INGESTION_MAX_BYTES="500000")
-        for name in ("training", "registry"):
+        for name in ("training", "registry", "monitoring"):
             running.start(name)
+        running.start_deployment("deployment")
         for service in running.services.values():
             service.wait_ready()
         yield running

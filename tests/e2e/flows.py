@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
+from collections.abc import Awaitable, Callable
 
 import httpx
 import numpy as np
@@ -103,3 +105,15 @@ async def wait_consumed(
     finally:
         await admin.close()
         await probe.stop()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], *, within: float = 120
+) -> None:
+    """Poll ``check`` until it holds, failing after ``within`` seconds: for state seen over HTTP."""
+    async with asyncio.timeout(within):
+        while True:
+            result = check()
+            if await result if inspect.isawaitable(result) else result:
+                return
+            await asyncio.sleep(0.1)

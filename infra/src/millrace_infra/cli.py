@@ -1,17 +1,19 @@
-"""`millrace-stack`: run the local Kafka + S3 stack from a shell."""
+"""`millrace-stack`: run the local Kafka + S3 + Jaeger stack from a shell."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from millrace_infra.config import KAFKA_VERSION, StackConfig
+from millrace_infra.config import JAEGER_VERSION, KAFKA_VERSION, StackConfig
 from millrace_infra.errors import StackError
+from millrace_infra.jaeger_build import build_jaeger, is_built, jaeger_binary
 from millrace_infra.kafka_fetch import fetch_kafka, is_fetched, kafka_dist
 from millrace_infra.stack import start, status, stop
 from millrace_infra.state import StackInfo, read_state
@@ -19,19 +21,30 @@ from millrace_infra.state import StackInfo, read_state
 app = typer.Typer(
     help=(
         "Run Millrace's local stack without Docker: Apache Kafka "
-        f"{KAFKA_VERSION} (single-node KRaft) and an S3 API (SeaweedFS). Data, logs and pids "
-        "live in $MILLRACE_HOME (default: .millrace/ at the project root); ports derive from "
-        "$MILLRACE_STACK_BASE_PORT (default 19092: Kafka 19092, controller 19093, S3 19094)."
+        f"{KAFKA_VERSION} (single-node KRaft), an S3 API (SeaweedFS) and Jaeger {JAEGER_VERSION} "
+        "(OTLP traces in, query API out). Data, logs and pids live in $MILLRACE_HOME (default: "
+        ".millrace/ at the project root); ports derive from $MILLRACE_STACK_BASE_PORT (default "
+        "19092: Kafka 19092, controller 19093, S3 19094, OTLP gRPC/HTTP 19103/19104, Jaeger "
+        "query 19105)."
     ),
     no_args_is_help=True,
     add_completion=False,
 )
 out = Console()
 err = Console(stderr=True)
+_QUIET_PROGRESS_EVERY = 20.0  # seconds between progress lines when stderr is not a terminal
 
 BasePort = Annotated[
     int | None,
     typer.Option(help="First of the stack's ports (default: $MILLRACE_STACK_BASE_PORT or 19092)."),
+]
+NoJaeger = Annotated[
+    bool,
+    typer.Option(
+        "--no-jaeger",
+        envvar="MILLRACE_STACK_NO_JAEGER",
+        help="Leave Jaeger out (no Go build, no tracing backend).",
+    ),
 ]
 
 
@@ -44,16 +57,40 @@ def _config(base_port: int | None) -> StackConfig:
 
 
 def _fetch(config: StackConfig) -> None:
-    if is_fetched(config.cache):
-        return
+    if not is_fetched(config.cache):
+        err.print(
+            f"Fetching Kafka {KAFKA_VERSION} from Maven Central into {kafka_dist(config.cache)} "
+            "(first run only; takes a minute or so)..."
+        )
+        began = time.monotonic()
+        with err.status("mvn dependency:copy-dependencies"):
+            fetch_kafka(config.cache)
+        err.print(f"Fetched in {time.monotonic() - began:.1f} s.")
+    if config.jaeger and not is_built(config.cache):
+        _build_jaeger(config)
+
+
+def _build_jaeger(config: StackConfig) -> None:
     err.print(
-        f"Fetching Kafka {KAFKA_VERSION} from Maven Central into {kafka_dist(config.cache)} "
-        "(first run only; takes a minute or so)..."
+        f"Building Jaeger {JAEGER_VERSION} with Go into {jaeger_binary(config.cache)} "
+        "(first run only; downloads ~300 Go modules and compiles for several minutes)..."
     )
     began = time.monotonic()
-    with err.status("mvn dependency:copy-dependencies"):
-        fetch_kafka(config.cache)
-    err.print(f"Fetched in {time.monotonic() - began:.1f} s.")
+    last_line = began
+    with err.status("go get") as spinner:
+
+        def progress(line: str) -> None:
+            nonlocal last_line
+            now = time.monotonic()
+            text = f"[{now - began:4.0f} s] {line}"[:110]
+            spinner.update(text)
+            if not err.is_terminal and now - last_line >= _QUIET_PROGRESS_EVERY:
+                # No spinner in CI logs: a line now and then shows the build is moving.
+                err.print(text, markup=False, highlight=False)
+                last_line = now
+
+        build_jaeger(config.cache, progress)
+    err.print(f"Built in {time.monotonic() - began:.1f} s.")
 
 
 def _fail(exc: StackError) -> typer.Exit:
@@ -69,6 +106,9 @@ def _print_info(info: StackInfo) -> None:
     table.add_row("S3 endpoint", f"http://{info.s3_endpoint}")
     table.add_row("S3 access key", info.s3_access_key)
     table.add_row("S3 secret key", info.s3_secret_key)
+    if info.otlp_endpoint and info.jaeger_url:
+        table.add_row("OTLP endpoint", f"{info.otlp_endpoint} (HTTP; gRPC on the port before)")
+        table.add_row("Jaeger query API", info.jaeger_url)
     table.add_row("home", str(info.home))
     out.print(table)
 
@@ -76,14 +116,17 @@ def _print_info(info: StackInfo) -> None:
 @app.command()
 def up(
     base_port: BasePort = None,
+    no_jaeger: NoJaeger = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
 ) -> None:
-    """Fetch Kafka if needed, start both servers (if not running) and wait until ready."""
-    config = _config(base_port)
+    """Fetch Kafka (and build Jaeger) if needed, start the servers that are not running yet
+    and wait until all are ready."""
+    config = replace(_config(base_port), jaeger=not no_jaeger)
     try:
         _fetch(config)
         began = time.monotonic()
-        with err.status("starting Kafka and S3..."):
+        names = "Kafka, S3 and Jaeger" if config.jaeger else "Kafka and S3"
+        with err.status(f"starting {names}..."):
             info = start(config, timeout=timeout)
     except StackError as exc:
         raise _fail(exc) from exc
@@ -95,7 +138,8 @@ def up(
 def down(
     timeout: Annotated[float, typer.Option(help="Seconds before SIGKILL.")] = 30.0,
 ) -> None:
-    """Stop the stack's servers (SIGTERM, then SIGKILL after --timeout). Data is kept."""
+    """Stop the stack's servers (SIGTERM, then SIGKILL after --timeout). Data is kept (but
+    Jaeger's traces live in memory only)."""
     stopped = stop(_config(None), timeout=timeout)
     out.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
@@ -120,14 +164,17 @@ def status_cmd(
 
 
 @app.command()
-def fetch() -> None:
-    """Download Kafka's jars with Maven into the cache ($MILLRACE_CACHE); no-op when done."""
-    config = _config(None)
+def fetch(no_jaeger: NoJaeger = False) -> None:
+    """Download Kafka's jars with Maven and build Jaeger with Go, into the cache
+    ($MILLRACE_CACHE); no-op when done."""
+    config = replace(_config(None), jaeger=not no_jaeger)
     try:
         _fetch(config)
     except StackError as exc:
         raise _fail(exc) from exc
     out.print(f"Kafka {KAFKA_VERSION} jars: {kafka_dist(config.cache) / 'libs'}")
+    if config.jaeger:
+        out.print(f"Jaeger {JAEGER_VERSION} binary: {jaeger_binary(config.cache)}")
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""The two servers of a stack, described uniformly so start/stop/status can loop over them."""
+"""The servers of a stack, described uniformly so start/stop/status can loop over them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from millrace_infra import kafka, seaweed
+from millrace_infra import jaeger, kafka, seaweed
 from millrace_infra.config import StackConfig
-from millrace_infra.probes import http_answers, kafka_answers
+from millrace_infra.probes import http_answers, jaeger_answers, kafka_answers
 from millrace_infra.process import cmdline_contains, is_alive, read_pid
 
 _HOST = "127.0.0.1"
@@ -46,10 +46,14 @@ class Component:
         return "\n".join(parts) or f"(no log written under {self.folder})"
 
 
-def components(config: StackConfig) -> tuple[Component, ...]:
-    """S3 first: it is ready in about a second, while Kafka's JVM is still formatting."""
+def components(config: StackConfig, *, every: bool = False) -> tuple[Component, ...]:
+    """S3 first: it is ready in about a second, while Kafka's JVM is still formatting.
+
+    Jaeger only when the config enables it, or with `every` (stop must find a Jaeger that a
+    previous `up` started even if this config has it off).
+    """
     s3_dir, kafka_dir = seaweed.s3_dir(config), kafka.kafka_dir(config)
-    return (
+    base = (
         Component(
             name="s3",
             folder=s3_dir,
@@ -70,4 +74,19 @@ def components(config: StackConfig) -> tuple[Component, ...]:
             launch=partial(kafka.launch, config),
             probe=partial(kafka_answers, _HOST, config.kafka_port),
         ),
+    )
+    return (*base, _jaeger(config)) if config.jaeger or every else base
+
+
+def _jaeger(config: StackConfig) -> Component:
+    folder, ports = jaeger.jaeger_dir(config), config.jaeger_ports
+    return Component(
+        name="jaeger",
+        folder=folder,
+        pid_file=folder / "jaeger.pid",
+        logs=(folder / "jaeger.log",),
+        port=ports.query_http,
+        ports=ports.all(),
+        launch=partial(jaeger.launch, config),
+        probe=partial(jaeger_answers, _HOST, ports.query_http, ports.otlp_http),
     )

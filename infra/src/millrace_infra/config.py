@@ -12,14 +12,19 @@ from millrace_infra.paths import default_cache, default_home
 from millrace_infra.ports import pick_free_base
 
 KAFKA_VERSION = "4.1.1"
+JAEGER_VERSION = "2.13.0"
+"""Jaeger v2 all-in-one, built from github.com/jaegertracing/jaeger at JAEGER_MODULE_VERSION."""
+JAEGER_MODULE_VERSION = "v1.76.0"  # Jaeger tags each release twice; v1.76.0 is v2.13.0
 DEFAULT_BASE_PORT = 19092  # Kafka on 19092 and its controller on 19093, as in DESIGN.md
 DEV_ACCESS_KEY = "millrace"
 DEV_SECRET_KEY = "millrace-dev-secret"  # local dev only: the stack binds to 127.0.0.1
 
 # Kafka broker, Kafka controller and S3 take base+0..2; SeaweedFS's internal servers the
-# slots after. Two stacks coexist when their bases are at least PORT_SPAN apart.
-PORT_SPAN = 11
+# 8 slots after, Jaeger the 4 after those. Two stacks coexist when their bases are at least
+# PORT_SPAN apart.
+PORT_SPAN = 15
 _WEED_SLOTS = 8
+_JAEGER_OFFSET = 11
 # SeaweedFS's maintenance worker ignores -admin.port.grpc and dials admin port + 10000, so
 # the admin gRPC port has to sit exactly there or the worker logs reconnect errors forever.
 WEED_GRPC_OFFSET = 10000
@@ -47,37 +52,70 @@ class WeedPorts:
 
 
 @dataclass(frozen=True)
+class JaegerPorts:
+    """Jaeger's listeners: OTLP receivers and the query service (its gRPC API cannot be off)."""
+
+    otlp_grpc: int
+    otlp_http: int
+    query_http: int
+    query_grpc: int
+
+    def all(self) -> tuple[int, ...]:
+        return (self.otlp_grpc, self.otlp_http, self.query_http, self.query_grpc)
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """Everything needed to start, find or stop one local stack."""
 
     home: Path = field(default_factory=default_home)
     """Data, logs, pid files and the state file; one stack per home."""
     cache: Path = field(default_factory=default_cache)
-    """Downloaded Kafka jars, shared between homes."""
+    """Downloaded Kafka jars and the Jaeger build, shared between homes."""
     kafka_port: int = DEFAULT_BASE_PORT
     controller_port: int = DEFAULT_BASE_PORT + 1
     s3_port: int = DEFAULT_BASE_PORT + 2
     weed_port_base: int = DEFAULT_BASE_PORT + 3
     """First of the consecutive ports for SeaweedFS's master, volume, filer and admin."""
+    jaeger_port_base: int = DEFAULT_BASE_PORT + _JAEGER_OFFSET
+    """First of Jaeger's four ports: OTLP gRPC, OTLP HTTP, query HTTP, query gRPC."""
+    jaeger: bool = True
+    """Whether the stack runs Jaeger (OTLP in, query API out) next to Kafka and S3."""
     s3_access_key: str = DEV_ACCESS_KEY
     s3_secret_key: str = field(default=DEV_SECRET_KEY, repr=False)
 
     @classmethod
     def from_base_port(cls, base: int, **overrides: Any) -> StackConfig:
-        """All ports derived from one base: base+0 Kafka, +1 controller, +2 S3, +3.. weed."""
+        """All ports derived from one base: base+0 Kafka, +1 controller, +2 S3, +3..+10 weed,
+        +11..+14 Jaeger (OTLP gRPC, OTLP HTTP, query HTTP, query gRPC)."""
         derived = cls(
-            kafka_port=base, controller_port=base + 1, s3_port=base + 2, weed_port_base=base + 3
+            kafka_port=base,
+            controller_port=base + 1,
+            s3_port=base + 2,
+            weed_port_base=base + 3,
+            jaeger_port_base=base + _JAEGER_OFFSET,
         )
         return replace(derived, **overrides)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackConfig:
         """Read MILLRACE_HOME, MILLRACE_CACHE and MILLRACE_STACK_* (BASE_PORT, KAFKA_PORT,
-        CONTROLLER_PORT, S3_PORT, WEED_PORT_BASE, S3_ACCESS_KEY, S3_SECRET_KEY)."""
+        CONTROLLER_PORT, S3_PORT, WEED_PORT_BASE, JAEGER_PORT_BASE, S3_ACCESS_KEY,
+        S3_SECRET_KEY, and NO_JAEGER=1 for a stack without Jaeger)."""
         env = os.environ if env is None else env
         base = int(env.get("MILLRACE_STACK_BASE_PORT", DEFAULT_BASE_PORT))
-        overrides: dict[str, Any] = {"home": default_home(env), "cache": default_cache(env)}
-        for name in ("kafka_port", "controller_port", "s3_port", "weed_port_base"):
+        overrides: dict[str, Any] = {
+            "home": default_home(env),
+            "cache": default_cache(env),
+            "jaeger": not env_flag(env.get("MILLRACE_STACK_NO_JAEGER")),
+        }
+        for name in (
+            "kafka_port",
+            "controller_port",
+            "s3_port",
+            "weed_port_base",
+            "jaeger_port_base",
+        ):
             if value := env.get(f"MILLRACE_STACK_{name.upper()}"):
                 overrides[name] = int(value)
         for name in ("s3_access_key", "s3_secret_key"):
@@ -96,6 +134,11 @@ class StackConfig:
         b = self.weed_port_base
         return WeedPorts(b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
 
+    @property
+    def jaeger_ports(self) -> JaegerPorts:
+        b = self.jaeger_port_base
+        return JaegerPorts(otlp_grpc=b, otlp_http=b + 1, query_http=b + 2, query_grpc=b + 3)
+
     def kafka_ports(self) -> tuple[int, ...]:
         return (self.kafka_port, self.controller_port)
 
@@ -103,7 +146,9 @@ class StackConfig:
         return (self.s3_port, *self.weed_ports.all())
 
     def all_ports(self) -> tuple[int, ...]:
-        return (*self.kafka_ports(), *self.s3_ports())
+        """Every port the stack opens; Jaeger's too, even when it is off, so that the same
+        config can later be brought up with Jaeger without a port clash."""
+        return (*self.kafka_ports(), *self.s3_ports(), *self.jaeger_ports.all())
 
     def ports_dict(self) -> dict[str, int]:
         return {
@@ -111,6 +156,7 @@ class StackConfig:
             "controller_port": self.controller_port,
             "s3_port": self.s3_port,
             "weed_port_base": self.weed_port_base,
+            "jaeger_port_base": self.jaeger_port_base,
         }
 
     def validate(self) -> None:
@@ -119,3 +165,8 @@ class StackConfig:
             raise ValueError(f"stack ports overlap: {sorted(ports)}")
         if not all(1024 <= p <= 65535 for p in ports):
             raise ValueError(f"stack ports must lie in 1024-65535: {sorted(ports)}")
+
+
+def env_flag(value: str | None) -> bool:
+    """True for "1", "true", "yes", "on" (any case); False for unset, empty, "0", "false"..."""
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}

@@ -1,4 +1,4 @@
-"""Readiness probes that need no client library: a raw Kafka request and a plain HTTP GET."""
+"""Readiness probes that need no client library: a raw Kafka request and plain HTTP GETs."""
 
 from __future__ import annotations
 
@@ -63,3 +63,28 @@ def http_answers(host: str, port: int, timeout: float = 2.0) -> bool:
     finally:
         conn.close()
     return True
+
+
+def http_status(host: str, port: int, path: str, timeout: float = 2.0) -> int | None:
+    """The status code of GET path, or None when nothing answers HTTP there."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+    return response.status
+
+
+def jaeger_answers(host: str, query_port: int, otlp_http_port: int, timeout: float = 2.0) -> bool:
+    """True once the query API lists services and the OTLP/HTTP receiver answers.
+
+    The collector starts extensions (the query API) before pipelines (the receivers), so
+    the query API alone answering does not yet mean spans can be sent.
+    """
+    if http_status(host, query_port, "/api/services", timeout) != 200:
+        return False
+    return http_status(host, otlp_http_port, "/v1/traces", timeout) is not None

@@ -32,6 +32,8 @@ class ServiceProcess:
     port: int = field(default_factory=free_port)
     python: str = sys.executable
     ready_path: str = "/health/ready"
+    label: str = ""
+    """Name of the log file when several replicas of one service run side by side."""
     """What `wait_ready` polls; deployment is live long before it has a model to serve."""
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
@@ -42,7 +44,7 @@ class ServiceProcess:
 
     @property
     def log_path(self) -> Path:
-        return self.log_dir / f"{self.name}.log"
+        return self.log_dir / f"{self.label or self.name}.log"
 
     def start(self) -> None:
         env = {**os.environ, **self.env, "MILLRACE_HTTP_PORT": str(self.port)}

@@ -1,4 +1,4 @@
-"""Start, stop, inspect and wait for a local stack (Kafka + S3) living in one home folder."""
+"""Start, stop, inspect and wait for a local stack (Kafka + S3 + Jaeger) in one home folder."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import fcntl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from millrace_infra.components import Component, components
 from millrace_infra.config import StackConfig
 from millrace_infra.errors import StackError, StackNotReady
+from millrace_infra.jaeger_build import Progress, build_jaeger
 from millrace_infra.kafka_fetch import fetch_kafka
 from millrace_infra.ports import busy_ports
 from millrace_infra.process import terminate
@@ -41,11 +42,15 @@ def _locked(config: StackConfig) -> Iterator[None]:
         yield
 
 
-def start(config: StackConfig, *, timeout: float = 90.0) -> StackInfo:
-    """Start whatever is not running yet and wait until both servers answer.
+def start(
+    config: StackConfig, *, timeout: float = 90.0, progress: Progress | None = None
+) -> StackInfo:
+    """Start whatever is not running yet and wait until every server answers.
 
     Idempotent: with the stack already up it only re-checks readiness. If a server this
     call launched never gets ready, it is stopped again before the error is raised.
+    Kafka's jars and (with config.jaeger) the Jaeger binary are fetched/built first if
+    missing; `progress` receives the lines of a first Jaeger build (which takes minutes).
     """
     config.validate()
     launched: list[Component] = []
@@ -53,6 +58,11 @@ def start(config: StackConfig, *, timeout: float = 90.0) -> StackInfo:
         with _locked(config):
             _refuse_other_ports(config)
             fetch_kafka(config.cache)
+            if config.jaeger:
+                build_jaeger(config.cache, progress)
+            elif any(c.running_pid() for c in components(config, every=True) if c.name == "jaeger"):
+                # Already running from an earlier `up`: it stays part of the stack.
+                config = replace(config, jaeger=True)
             for comp in components(config):
                 if comp.running_pid() is None:
                     _launch(comp)
@@ -69,7 +79,7 @@ def _refuse_other_ports(config: StackConfig) -> None:
     recorded = read_state(config.home)
     if recorded is None or recorded.ports_dict() == config.ports_dict():
         return
-    if any(c.running_pid() is not None for c in components(recorded)):
+    if any(c.running_pid() is not None for c in components(recorded, every=True)):
         raise StackError(
             f"a stack is already running in {config.home} on other ports "
             f"({recorded.ports_dict()}); stop it first (millrace-stack down)"
@@ -88,7 +98,8 @@ def _launch(comp: Component) -> None:
 
 
 def wait_ready(config: StackConfig, *, timeout: float = 90.0) -> StackInfo:
-    """Poll until Kafka serves requests and S3 answers HTTP; fail fast if a server dies."""
+    """Poll until Kafka serves requests, S3 answers HTTP and Jaeger's query API and OTLP
+    receiver answer; fail fast if a server dies."""
     deadline = time.monotonic() + timeout
     pending = list(components(config))
     while True:
@@ -109,7 +120,7 @@ def wait_ready(config: StackConfig, *, timeout: float = 90.0) -> StackInfo:
 def stop(config: StackConfig, *, timeout: float = 30.0) -> list[str]:
     """Stop every server of the stack in config.home; return the names that were running."""
     with _locked(config):
-        comps = components(config)
+        comps = components(config, every=True)
         running = {c.name: pid for c in comps if (pid := c.running_pid()) is not None}
         terminate(list(running.values()), timeout=timeout)
         for comp in comps:
@@ -119,10 +130,15 @@ def stop(config: StackConfig, *, timeout: float = 30.0) -> list[str]:
 
 
 def status(config: StackConfig) -> dict[str, ComponentStatus]:
-    """Per component: running (pid alive), healthy (answers its protocol), endpoint, pid."""
+    """Per component: running (pid alive), healthy (answers its protocol), endpoint, pid.
+
+    Jaeger is listed when the config enables it, or when it runs anyway.
+    """
     result = {}
-    for comp in components(config):
+    for comp in components(config, every=True):
         pid = comp.running_pid()
+        if comp.name == "jaeger" and not config.jaeger and pid is None:
+            continue
         result[comp.name] = ComponentStatus(
             name=comp.name,
             running=pid is not None,

@@ -26,29 +26,44 @@ class StackInfo:
     s3_secret_key: str = field(repr=False)
     home: Path | None = None
     """The stack's home folder; None for a stack found through environment variables."""
+    otlp_endpoint: str | None = None
+    """`http://host:port` of Jaeger's OTLP/HTTP receiver (exporters append /v1/traces);
+    None when the stack runs without Jaeger."""
+    jaeger_url: str | None = None
+    """Base URL of Jaeger's query API (`/api/services`, `/api/traces/<id>`); None without
+    Jaeger."""
 
     @classmethod
     def for_config(cls, config: StackConfig) -> StackInfo:
+        jaeger = config.jaeger_ports if config.jaeger else None
         return cls(
             kafka_bootstrap=f"127.0.0.1:{config.kafka_port}",
             s3_endpoint=f"127.0.0.1:{config.s3_port}",
             s3_access_key=config.s3_access_key,
             s3_secret_key=config.s3_secret_key,
             home=config.home,
+            otlp_endpoint=f"http://127.0.0.1:{jaeger.otlp_http}" if jaeger else None,
+            jaeger_url=f"http://127.0.0.1:{jaeger.query_http}" if jaeger else None,
         )
 
     def env(self) -> dict[str, str]:
         """The MILLRACE_* variables services and tests read to find this stack."""
-        return {
+        env = {
             "MILLRACE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "MILLRACE_S3_ENDPOINT": self.s3_endpoint,
             "MILLRACE_S3_ACCESS_KEY": self.s3_access_key,
             "MILLRACE_S3_SECRET_KEY": self.s3_secret_key,
         }
+        if self.otlp_endpoint:
+            env["MILLRACE_OTLP_ENDPOINT"] = self.otlp_endpoint
+        if self.jaeger_url:
+            env["MILLRACE_JAEGER_URL"] = self.jaeger_url
+        return env
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackInfo | None:
-        """The stack named by MILLRACE_KAFKA_BOOTSTRAP + MILLRACE_S3_ENDPOINT, if both set."""
+        """The stack named by MILLRACE_KAFKA_BOOTSTRAP + MILLRACE_S3_ENDPOINT, if both set
+        (Jaeger's endpoints from MILLRACE_OTLP_ENDPOINT / MILLRACE_JAEGER_URL, if set)."""
         env = os.environ if env is None else env
         bootstrap, endpoint = env.get("MILLRACE_KAFKA_BOOTSTRAP"), env.get("MILLRACE_S3_ENDPOINT")
         if not bootstrap or not endpoint:
@@ -58,6 +73,8 @@ class StackInfo:
             s3_endpoint=endpoint,
             s3_access_key=env.get("MILLRACE_S3_ACCESS_KEY", DEV_ACCESS_KEY),
             s3_secret_key=env.get("MILLRACE_S3_SECRET_KEY", DEV_SECRET_KEY),
+            otlp_endpoint=env.get("MILLRACE_OTLP_ENDPOINT") or None,
+            jaeger_url=env.get("MILLRACE_JAEGER_URL") or None,
         )
 
 
@@ -68,10 +85,13 @@ def write_state(config: StackConfig, pids: Mapping[str, int]) -> Path:
         "s3_endpoint": info.s3_endpoint,
         "s3_access_key": info.s3_access_key,
         "s3_secret_key": info.s3_secret_key,
+        "otlp_endpoint": info.otlp_endpoint,
+        "jaeger_url": info.jaeger_url,
         "env": info.env(),
         "home": str(config.home),
         "cache": str(config.cache),
         "ports": config.ports_dict(),
+        "jaeger": config.jaeger,
         "pids": dict(pids),
     }
     path = config.home / STATE_FILE
@@ -89,12 +109,19 @@ def read_state(home: Path) -> StackConfig | None:
         payload = json.loads((home / STATE_FILE).read_text())
     except (OSError, ValueError):
         return None
+    ports = {k: int(v) for k, v in payload["ports"].items()}
+    # Written before the stack had Jaeger: its ports follow Kafka's as in from_base_port.
+    ports.setdefault(
+        "jaeger_port_base",
+        StackConfig.from_base_port(ports["kafka_port"]).jaeger_port_base,
+    )
     return StackConfig(
         home=home,
         cache=Path(payload["cache"]),
         s3_access_key=payload["s3_access_key"],
         s3_secret_key=payload["s3_secret_key"],
-        **{k: int(v) for k, v in payload["ports"].items()},
+        jaeger=bool(payload.get("jaeger", False)),
+        **ports,
     )
 
 

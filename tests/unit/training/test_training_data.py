@@ -23,14 +23,24 @@ def test_features_default_to_all_but_the_target() -> None:
     frame = iris_frame()
     data = prepare(frame, signature_of(frame), spec())
     assert [f.name for f in data.signature] == [c for c in frame.columns if c != "species"]
-    assert data.categorical == ["size"] and "species" not in data.features.columns
+    assert data.categorical == ["size"]
+    assert list(data.features.columns) == list(range(len(data.signature)))
 
 
 def test_features_restrict_the_signature() -> None:
     frame = iris_frame()
     data = prepare(frame, signature_of(frame), spec(features=["petal_length", "size"]))
     assert [f.name for f in data.signature] == ["petal_length", "size"]
-    assert list(data.features.columns) == ["petal_length", "size"]
+    assert list(data.features.columns) == [0, 1]
+    assert data.features[0].tolist() == data.raw["petal_length"].tolist()
+
+
+def test_numeric_features_come_first_in_the_signature_and_the_input() -> None:
+    frame = iris_frame()
+    data = prepare(frame, signature_of(frame), spec(features=["size", "petal_length"]))
+    assert [f.name for f in data.signature] == ["petal_length", "size"]
+    assert data.features[0].tolist() == data.raw["petal_length"].tolist()
+    assert data.features[1].tolist() == data.raw["size"].tolist()
 
 
 def test_rows_without_a_target_are_dropped() -> None:
@@ -45,8 +55,9 @@ def test_categorical_nulls_become_nan_objects() -> None:
     frame = iris_frame()
     frame.loc[3, "size"] = None
     data = prepare(frame, signature_of(iris_frame()), spec())
-    assert data.features["size"].dtype == object
-    value = data.features["size"].iloc[3]
+    size = data.features[len(data.signature) - 1]
+    assert data.signature[-1].name == "size" and size.dtype == object
+    value = size.iloc[3]
     assert isinstance(value, float) and math.isnan(value)
 
 
@@ -84,5 +95,5 @@ def test_datetime_features_become_epoch_seconds() -> None:
         FeatureSignature(name="y", kind="categorical", dtype="string"),
     ]
     data = prepare(frame, columns, spec(target="y"))
-    seconds = data.features["at"].tolist()
+    seconds = data.features[0].tolist()
     assert seconds[0] == 60.0 and math.isnan(seconds[1]) and seconds[2] == 1704067200.0

@@ -12,6 +12,7 @@ from millrace_contracts import (
     PromotionPolicy,
     TrainingSpec,
 )
+from millrace_shared.modelio import model_input
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.telemetry import Attr
 from millrace_training.core.artifacts import load_model
@@ -118,7 +119,9 @@ def test_trains_evaluates_and_stores(
 
     model = load_model(store.get_bytes(trained.artifact.uri, sha256=trained.artifact.sha256))
     frame = read_parquet(store.get_bytes(version.data.uri))
-    assert set(model.predict(frame.head(5))) <= {"setosa", "versicolor", "virginica"}
+    rows = frame.head(5).to_dict("records")
+    predicted = model.predict(model_input(rows, trained.signature, model))
+    assert set(predicted) <= {"setosa", "versicolor", "virginica"}
 
     card = json.loads(store.get_bytes(trained.model_card.uri, sha256=trained.model_card.sha256))
     assert card["dataset"]["version"] == version.dataset_version

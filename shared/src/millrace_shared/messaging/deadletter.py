@@ -134,7 +134,9 @@ class _DeadLetterScope(BaseMiddleware):
             return False
         if isinstance(exc_val, HandlerException):
             return False
-        records = self.msg if isinstance(self.msg, tuple) else (self.msg,)
+        # A batch subscriber's message is a sequence of records (a tuple from aiokafka, a list
+        # from FastStream's test broker).
+        records = self.msg if isinstance(self.msg, tuple | list) else (self.msg,)
         for record in records:
             await self.owner.send(record, exc_val, max(self.attempts, 1))
         return True

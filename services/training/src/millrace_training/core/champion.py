@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 from millrace_contracts import Metrics, ModelVersionInfo
 from millrace_contracts.common import Task
+from millrace_shared.modelio import UntrustedArtifact, takes_feature_names
 from millrace_shared.objectstore import ChecksumMismatch, ObjectNotFound
 
-from .data import PreparedData, coerce_features
-from .errors import UntrustedArtifact
+from .data import PreparedData, coerce_features, positional
 from .metrics import evaluate
 
 logger = logging.getLogger("millrace.training.champion")
@@ -59,6 +59,8 @@ def evaluate_champion(
         return without(f"its artifact could not be loaded: {error}")
     try:
         features = coerce_features(data.raw.iloc[test_rows], champion.signature)
+        if not takes_feature_names(model):  # champions fitted on named DataFrames still work
+            features = positional(features)
         values = evaluate(model, features, data.target[test_rows], task)
     except (ValueError, TypeError, KeyError) as error:  # CannotTrain is a ValueError
         return without(f"it failed on the holdout rows: {error}")

@@ -19,8 +19,11 @@ class PreparedData:
     """Every column of the rows kept (null targets dropped), index 0..n-1: the champion's
     features are taken from here, so it is judged on exactly the same rows."""
     features: pd.DataFrame
+    """The model's input: the signature's features in signature order, with positional (integer)
+    column labels, so the fitted pipeline records no feature names (see ``positional``)."""
     target: np.ndarray
     signature: list[FeatureSignature]
+    """Numeric features first, then categorical ones (``input_order``)."""
     dropped_null_targets: int
 
     @property
@@ -55,6 +58,26 @@ def select_signature(
     if spec.target in spec.features:
         raise CannotTrain(f"the target {spec.target!r} cannot also be a feature")
     return [by_name[f] for f in spec.features]
+
+
+def input_order(signature: Sequence[FeatureSignature]) -> list[FeatureSignature]:
+    """Numeric features, then categorical ones, each group in its given order.
+
+    The column order of the model's input, and so of the signature it is published with:
+    ``build_pipeline`` selects the two groups by position.
+    """
+    return [f for f in signature if f.kind == "numeric"] + [
+        f for f in signature if f.kind != "numeric"
+    ]
+
+
+def positional(features: pd.DataFrame) -> pd.DataFrame:
+    """The same columns labelled 0..n-1.
+
+    sklearn records feature names only when every column label is a string, so a pipeline
+    fitted on this takes a plain 2-D array at serving time (``millrace_shared.modelio``).
+    """
+    return features.set_axis(range(features.shape[1]), axis="columns")
 
 
 def coerce_features(frame: pd.DataFrame, signature: Sequence[FeatureSignature]) -> pd.DataFrame:
@@ -102,7 +125,7 @@ def _target(column: pd.Series, spec: TrainingSpec) -> np.ndarray:
 def prepare(
     frame: pd.DataFrame, columns: Sequence[FeatureSignature], spec: TrainingSpec
 ) -> PreparedData:
-    signature = select_signature(columns, spec)
+    signature = input_order(select_signature(columns, spec))
     if spec.target not in frame.columns:
         raise CannotTrain(f"target column {spec.target!r} is missing from the data")
     keep = frame[spec.target].notna()
@@ -111,7 +134,7 @@ def prepare(
         raise CannotTrain(f"only {len(raw)} row(s) with a target: too few to split and fit")
     return PreparedData(
         raw=raw,
-        features=coerce_features(raw, signature),
+        features=positional(coerce_features(raw, signature)),
         target=_target(raw[spec.target], spec),
         signature=signature,
         dropped_null_targets=int((~keep).sum()),

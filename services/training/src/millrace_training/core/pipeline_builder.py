@@ -1,4 +1,9 @@
-"""Preprocessing plus estimator as one sklearn ``Pipeline``: serving loads a single object."""
+"""Preprocessing plus estimator as one sklearn ``Pipeline``: serving loads a single object.
+
+The pipeline selects its columns by position, not by name: fitted on positional input (a
+DataFrame with integer column labels, or a 2-D array) it records no feature names, so serving
+feeds it a plain numpy object array built straight from the request, with no DataFrame.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +25,17 @@ def build_pipeline(
     numeric: Sequence[str],
     categorical: Sequence[str],
 ) -> Pipeline:
-    transformers: list[tuple[str, Any, list[str]]] = []
+    """The input's columns are ``numeric`` then ``categorical``, in the order given: the
+    model signature's order (``data.input_order``). Only the counts matter here; the names
+    say which features the positions stand for."""
+    numeric_at = list(range(len(numeric)))
+    categorical_at = list(range(len(numeric), len(numeric) + len(categorical)))
+    transformers: list[tuple[str, Any, list[int]]] = []
     if numeric:
         steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy=preprocessing.impute))]
         if preprocessing.scale:
             steps.append(("scale", StandardScaler()))
-        transformers.append(("numeric", Pipeline(steps), list(numeric)))
+        transformers.append(("numeric", Pipeline(steps), numeric_at))
     if categorical:
         # Dense output: hist_gradient_boosting refuses sparse input, and the data sets
         # training handles are small enough for dense one-hot columns.
@@ -40,9 +50,8 @@ def build_pipeline(
                 Pipeline(
                     [("impute", SimpleImputer(strategy="most_frequent")), ("encode", encoder)]
                 ),
-                list(categorical),
+                categorical_at,
             )
         )
-    # Columns not listed are dropped: serving may send extra fields and they must not leak in.
     columns = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
     return Pipeline([("preprocess", columns), (ESTIMATOR_STEP, estimator)])

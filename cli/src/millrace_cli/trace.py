@@ -1,0 +1,349 @@
+"""`millrace trace`: one flow's spans across all services, from Jaeger's query API.
+
+Takes a trace id (32 hex digits) or a Millrace correlation id (a UUID, carried by spans as
+the `millrace.correlation_id` attribute) and prints the span tree, sorted by start time.
+Uses the v1-compatible JSON API that Jaeger v2's query extension serves:
+`/api/traces/<id>`, `/api/services` and `/api/traces?service=...&tags={...}`.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx
+import typer
+from millrace_infra import StackConfig, StackInfo, read_state
+from rich.console import Console
+from rich.text import Text
+from rich.tree import Tree
+
+CORRELATION_TAG = "millrace.correlation_id"
+EXIT_NOT_FOUND = 1
+EXIT_UNREACHABLE = 3
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+_SHOWN_ATTRIBUTES = 4
+_SEARCH_LIMIT = 50
+
+JsonDict = dict[str, Any]
+
+
+class JaegerError(Exception):
+    """Jaeger answered, but not with what the query API promises."""
+
+
+class JaegerUnreachable(JaegerError):
+    """Nothing (or not Jaeger) answers at the query URL."""
+
+
+class JaegerClient:
+    """The few calls of Jaeger's v1-compatible HTTP query API that `trace` needs."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> JaegerClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _get(self, path: str, params: Mapping[str, str | int] | None = None) -> httpx.Response:
+        try:
+            return self._http.get(path, params=params)
+        except httpx.HTTPError as exc:
+            raise JaegerUnreachable(f"Jaeger at {self.base_url} is not reachable: {exc}") from exc
+
+    def _data(self, response: httpx.Response) -> Any:
+        if response.status_code != 200:
+            raise JaegerError(
+                f"Jaeger answered {response.status_code} to {response.request.url}: "
+                f"{response.text[:300]}"
+            )
+        try:
+            return response.json()["data"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise JaegerError(
+                f"not a Jaeger query API response from {response.request.url}"
+            ) from exc
+
+    def services(self) -> list[str]:
+        data = self._data(self._get("/api/services"))
+        return sorted(str(s) for s in data or [])
+
+    def trace(self, trace_id: str) -> JsonDict | None:
+        """The whole trace, or None if Jaeger holds no span of it."""
+        response = self._get(f"/api/traces/{trace_id}")
+        if response.status_code == 404:
+            return None
+        data = self._data(response)
+        return data[0] if data else None
+
+    def find_traces(
+        self, service: str, tags: Mapping[str, str], *, limit: int = _SEARCH_LIMIT
+    ) -> list[JsonDict]:
+        """Traces with a span of `service` carrying all `tags` (each trace complete)."""
+        params: dict[str, str | int] = {
+            "service": service,
+            "tags": jsonlib.dumps(dict(tags)),
+            "limit": limit,
+        }
+        return list(self._data(self._get("/api/traces", params)) or [])
+
+
+def find_flow(client: JaegerClient, ident: str) -> list[JsonDict]:
+    """The traces of one flow: the trace with that id, or every trace whose spans carry
+    `millrace.correlation_id` = ident (searched service by service)."""
+    if _TRACE_ID.match(ident):
+        found = client.trace(ident)
+        return [found] if found else []
+    traces: dict[str, JsonDict] = {}
+    for service in client.services():
+        for found in client.find_traces(service, {CORRELATION_TAG: ident}):
+            traces.setdefault(str(found.get("traceID")), found)
+    return list(traces.values())
+
+
+def normalize_id(ident: str) -> str:
+    """A lower-case 32-hex trace id, or a canonical UUID; ValueError for anything else."""
+    text = ident.strip().lower()
+    if _TRACE_ID.match(text):
+        return text
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise ValueError(
+            f"{ident!r} is neither a trace id (32 hex digits) nor a correlation id (a UUID)"
+        ) from None
+
+
+@dataclass
+class SpanNode:
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    service: str
+    operation: str
+    start_us: int
+    duration_us: int
+    error: bool
+    status: str
+    """"ERROR", "OK" or "" (unset), from the OTLP status Jaeger stores as tags."""
+    message: str
+    attributes: dict[str, Any]
+    children: list[SpanNode] = field(default_factory=list)
+    parent_missing: bool = False
+    """It has a parent span that Jaeger does not hold (not received, or not yet)."""
+
+    @property
+    def duration_ms(self) -> float:
+        return self.duration_us / 1000
+
+    def as_dict(self, depth: int) -> JsonDict:
+        return {
+            "trace_id": self.trace_id,
+            "span_id": self.span_id,
+            "parent_id": self.parent_id,
+            "depth": depth,
+            "service": self.service,
+            "operation": self.operation,
+            "start_us": self.start_us,
+            "duration_ms": self.duration_ms,
+            "status": self.status,
+            "error": self.error,
+            "message": self.message,
+            "attributes": self.attributes,
+        }
+
+
+def _tags(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
+    return {str(t["key"]): t.get("value") for t in items or () if "key" in t}
+
+
+def _parent(span: Mapping[str, Any]) -> str | None:
+    refs = span.get("references") or []
+    for kind in ("CHILD_OF", "FOLLOWS_FROM"):
+        for ref in refs:
+            if ref.get("refType") == kind and ref.get("spanID"):
+                return str(ref["spanID"])
+    return None
+
+
+def _node(span: Mapping[str, Any], processes: Mapping[str, Any]) -> SpanNode:
+    tags = _tags(span.get("tags"))
+    process = processes.get(str(span.get("processID")), {})
+    otel_status = str(tags.get("otel.status_code", "")).upper()
+    error = otel_status == "ERROR" or tags.get("error") in (True, "true")
+    return SpanNode(
+        trace_id=str(span.get("traceID", "")),
+        span_id=str(span.get("spanID", "")),
+        parent_id=_parent(span),
+        service=str(process.get("serviceName", "?")),
+        operation=str(span.get("operationName", "")),
+        start_us=int(span.get("startTime", 0)),
+        duration_us=int(span.get("duration", 0)),
+        error=error,
+        status="ERROR" if error else otel_status,
+        message=str(tags.get("otel.status_description", "")),
+        attributes=tags,
+    )
+
+
+def build_tree(traces: Sequence[Mapping[str, Any]]) -> list[SpanNode]:
+    """Root spans (and spans whose parent Jaeger does not hold), children nested, every
+    level sorted by start time. Spans repeated across traces count once."""
+    nodes: dict[tuple[str, str], SpanNode] = {}
+    for found in traces:
+        processes = found.get("processes") or {}
+        for span in found.get("spans") or []:
+            node = _node(span, processes)
+            nodes.setdefault((node.trace_id, node.span_id), node)
+    roots: list[SpanNode] = []
+    for node in nodes.values():
+        parent = nodes.get((node.trace_id, node.parent_id)) if node.parent_id else None
+        node.parent_missing = node.parent_id is not None and parent is None
+        (parent.children if parent is not None else roots).append(node)
+    for node in nodes.values():
+        node.children.sort(key=_order)
+    return sorted(roots, key=_order)
+
+
+def _order(node: SpanNode) -> tuple[int, str]:
+    return (node.start_us, node.span_id)
+
+
+def walk(roots: Iterable[SpanNode], depth: int = 0) -> Iterable[tuple[int, SpanNode]]:
+    for node in roots:
+        yield depth, node
+        yield from walk(node.children, depth + 1)
+
+
+def _label(node: SpanNode, origin_us: int) -> Text:
+    text = Text.assemble(
+        (node.service, "bold cyan"),
+        " ",
+        (node.operation, "bold"),
+        "  ",
+        (f"{node.duration_ms:.1f} ms", "yellow"),
+        (f"  +{(node.start_us - origin_us) / 1000:.1f} ms", "dim"),
+    )
+    if node.error:
+        text.append("  ERROR", style="bold red")
+        if node.message:
+            text.append(f": {node.message}", style="red")
+    elif node.status == "OK":
+        text.append("  ok", style="green")
+    shown = [(k, v) for k, v in node.attributes.items() if k.startswith("millrace.")]
+    shown = [(k, v) for k, v in shown if k != CORRELATION_TAG] or shown
+    for key, value in shown[:_SHOWN_ATTRIBUTES]:
+        text.append(f"  {key.removeprefix('millrace.')}=", style="dim")
+        text.append(str(value))
+    if len(shown) > _SHOWN_ATTRIBUTES:
+        text.append(f"  (+{len(shown) - _SHOWN_ATTRIBUTES} more)", style="dim")
+    if node.parent_missing:
+        text.append(f"  (parent span {node.parent_id} not in Jaeger)", style="dim")
+    return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def render_tree(roots: Sequence[SpanNode], title: str) -> Tree:
+    """A rich tree: one line per span (service, operation, duration, offset from the first
+    span, status, a few `millrace.*` attributes)."""
+    spans = list(walk(roots))
+    services = sorted({n.service for _, n in spans})
+    trace_ids = sorted({n.trace_id for _, n in spans})
+    origin = min((n.start_us for _, n in spans), default=0)
+    end = max((n.start_us + n.duration_us for _, n in spans), default=0)
+    errors = sum(1 for _, n in spans if n.error)
+    header = Text.assemble(
+        (title, "bold"),
+        f"  {_count(len(spans), 'span')}, {_count(len(services), 'service')} "
+        f"({', '.join(services)}), ",
+        f"{(end - origin) / 1000:.1f} ms",
+    )
+    if errors:
+        header.append(f", {errors} with errors", style="bold red")
+    if trace_ids != [title.split()[-1]]:
+        header.append(f"\ntrace {', '.join(trace_ids)}", style="dim")
+    tree = Tree(header)
+
+    def add(branch: Tree, nodes: Sequence[SpanNode]) -> None:
+        for node in nodes:
+            add(branch.add(_label(node, origin)), node.children)
+
+    add(tree, roots)
+    return tree
+
+
+def default_jaeger_url() -> str | None:
+    """The Jaeger of the local stack in $MILLRACE_HOME (default .millrace/), if recorded."""
+    config = read_state(StackConfig.from_env().home)
+    return StackInfo.for_config(config).jaeger_url if config is not None else None
+
+
+def trace(
+    id: Annotated[
+        str, typer.Argument(help="Trace id (32 hex digits) or Millrace correlation id (UUID).")
+    ],
+    jaeger_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MILLRACE_JAEGER_URL",
+            help="Jaeger query API base URL (default: the local stack's, from its state file).",
+        ),
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the spans as JSON.")] = False,
+) -> None:
+    """Show one flow's spans across all services as a tree, sorted by start time.
+
+    Exit codes: 0 found, 1 no such trace, 2 bad arguments, 3 Jaeger not reachable.
+    """
+    out, err = Console(), Console(stderr=True)
+    try:
+        ident = normalize_id(id)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="ID") from None
+    url = jaeger_url or default_jaeger_url()
+    if not url:
+        err.print(
+            "[red]error:[/red] no Jaeger to ask: pass --jaeger-url, set MILLRACE_JAEGER_URL, "
+            "or start the local stack with Jaeger (millrace-stack up)"
+        )
+        raise typer.Exit(EXIT_UNREACHABLE)
+    try:
+        with JaegerClient(url) as client:
+            traces = find_flow(client, ident)
+    except JaegerError as exc:  # unreachable, or not answering like Jaeger
+        err.print(Text.assemble(("error: ", "red"), str(exc)), soft_wrap=True)
+        raise typer.Exit(EXIT_UNREACHABLE) from None
+    kind = "trace" if _TRACE_ID.match(ident) else "correlation id"
+    if not traces:
+        err.print(f"[red]not found:[/red] Jaeger at {url} holds no span for {kind} {ident}")
+        raise typer.Exit(EXIT_NOT_FOUND)
+    roots = build_tree(traces)
+    if json:
+        spans = [node.as_dict(depth) for depth, node in walk(roots)]
+        typer.echo(jsonlib.dumps({"id": ident, "spans": spans}, indent=2, default=str))
+        return
+    out.print(render_tree(roots, f"{kind} {ident}"))
+
+
+if __name__ == "__main__":
+    typer.run(trace)

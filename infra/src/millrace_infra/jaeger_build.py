@@ -1,0 +1,148 @@
+"""Build Jaeger v2 all-in-one from source with Go, once per machine.
+
+Jaeger publishes no Go-installable binary (`go install …@tag` refuses its replace
+directive), so a throwaway module under the cache `go get -tool`s it and `go build`s it.
+Go's module and build caches live under the cache too: the build does not depend on (or
+fill) the user's own Go setup. `$MILLRACE_JAEGER_BIN` names a ready binary instead.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+from collections import deque
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from millrace_infra.config import JAEGER_MODULE_VERSION, JAEGER_VERSION
+from millrace_infra.errors import StackError
+
+_MODULE = "github.com/jaegertracing/jaeger"
+_PACKAGE = f"{_MODULE}/cmd/jaeger"
+_MARKER = ".build-complete"
+_FALLBACK_GO = Path("/usr/local/go/bin/go")
+
+Progress = Callable[[str], None]
+
+
+def jaeger_dist(cache: Path) -> Path:
+    return cache / f"jaeger-{JAEGER_VERSION}"
+
+
+def go_root(cache: Path) -> Path:
+    """GOPATH, GOMODCACHE and GOCACHE of the build (a few GB; safe to delete)."""
+    return cache / "go"
+
+
+def jaeger_binary(cache: Path, env: Mapping[str, str] = os.environ) -> Path:
+    """`$MILLRACE_JAEGER_BIN` if set, else the cached build (which may not exist yet)."""
+    if override := env.get("MILLRACE_JAEGER_BIN"):
+        return Path(override).expanduser()
+    return jaeger_dist(cache) / "jaeger"
+
+
+def is_built(cache: Path, env: Mapping[str, str] = os.environ) -> bool:
+    if env.get("MILLRACE_JAEGER_BIN"):
+        return jaeger_binary(cache, env).is_file()
+    # The marker is written last, so a build killed halfway is never mistaken for complete.
+    return (jaeger_dist(cache) / _MARKER).is_file() and jaeger_binary(cache, env).is_file()
+
+
+def go_executable() -> Path | None:
+    if goroot := os.environ.get("GOROOT"):
+        candidate = Path(goroot) / "bin" / "go"
+        if candidate.is_file():
+            return candidate
+    found = shutil.which("go")
+    if found:
+        return Path(found)
+    return _FALLBACK_GO if _FALLBACK_GO.is_file() else None
+
+
+def build_jaeger(cache: Path, progress: Progress | None = None) -> Path:
+    """Return the Jaeger binary, building it first if needed.
+
+    The first build downloads ~300 modules and compiles ~2000 packages: several minutes
+    and ~2 GB of Go caches. `progress` receives one short line per step and per module or
+    package, for a spinner.
+    """
+    binary = jaeger_binary(cache)
+    if is_built(cache):
+        return binary
+    if os.environ.get("MILLRACE_JAEGER_BIN"):
+        raise StackError(f"$MILLRACE_JAEGER_BIN names {binary}, which is not a file")
+    dist = jaeger_dist(cache)
+    dist.mkdir(parents=True, exist_ok=True)
+    # Parallel test sessions on a fresh machine must not build into the same folder at once.
+    with (dist.parent / f"{dist.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not is_built(cache):
+            _build(cache, dist, progress or (lambda _line: None))
+    return binary
+
+
+def _go_env(cache: Path) -> dict[str, str]:
+    root = go_root(cache)
+    return {
+        **os.environ,
+        "GOPATH": str(root),
+        "GOMODCACHE": str(root / "pkg" / "mod"),
+        "GOCACHE": str(root / "build"),
+        # -modcacherw: the module cache stays deletable with rm -rf.
+        "GOFLAGS": "-mod=mod -modcacherw -buildvcs=false",
+        "CGO_ENABLED": "0",
+        "GOWORK": "off",
+        "GO111MODULE": "on",
+    }
+
+
+def _build(cache: Path, dist: Path, progress: Progress) -> None:
+    go = go_executable()
+    if go is None:
+        raise StackError(
+            "Go (1.24+) is needed once to build Jaeger; install it from https://go.dev/dl/ "
+            "or set MILLRACE_JAEGER_BIN to a Jaeger v2 binary (or run the stack with "
+            "--no-jaeger / MILLRACE_STACK_NO_JAEGER=1)"
+        )
+    module = dist / "build"
+    shutil.rmtree(module, ignore_errors=True)
+    module.mkdir(parents=True)
+    (module / "go.mod").write_text("module millrace.local/jaeger-build\n\ngo 1.24\n")
+    env = _go_env(cache)
+    staging = dist / "jaeger.partial"
+    staging.unlink(missing_ok=True)
+
+    progress(f"go get {_PACKAGE}@{JAEGER_MODULE_VERSION}")
+    _run_go(
+        [str(go), "get", "-tool", f"{_PACKAGE}@{JAEGER_MODULE_VERSION}"],
+        module, env, progress, "downloading modules",
+    )  # fmt: skip
+    ldflags = f"-s -w -X {_MODULE}/internal/version.latestVersion=v{JAEGER_VERSION}"
+    progress(f"go build {_PACKAGE}")
+    _run_go(
+        [str(go), "build", "-v", "-trimpath", f"-ldflags={ldflags}", "-o", str(staging), _PACKAGE],
+        module, env, progress, "compiling packages",
+    )  # fmt: skip
+    staging.replace(dist / "jaeger")
+    (dist / _MARKER).write_text(f"{_PACKAGE}@{JAEGER_MODULE_VERSION}\n")
+
+
+def _run_go(argv: list[str], cwd: Path, env: dict[str, str], progress: Progress, what: str) -> None:
+    """Run a go command, reporting each line it prints as progress (`go get` prints one
+    line per downloaded module, `go build -v` one per compiled package)."""
+    tail: deque[str] = deque(maxlen=40)
+    count = 0
+    with subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.rstrip()
+            tail.append(line)
+            count += 1
+            progress(f"{what} ({count}): {line.removeprefix('go: ')}")
+    if proc.returncode != 0:
+        log = "\n".join(tail)
+        raise StackError(f"building Jaeger failed: `go {argv[1]}` exited {proc.returncode}:\n{log}")

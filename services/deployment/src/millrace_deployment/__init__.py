@@ -1,0 +1,1 @@
+"""Millrace deployment: serves every production model, swapped atomically on promotion."""

@@ -1,0 +1,141 @@
+"""The REST API: predictions (raw body parsed with orjson), the served models, buffer stats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from .core.catalog import ModelCatalog
+from .core.predicting import Predictor, TooManyRows, is_batch
+from .core.validation import Code, InputError, InvalidInput
+
+
+class ServedModelView(BaseModel):
+    name: str
+    version: int
+    loaded_at: datetime
+    sha256: str = Field(description="Digest of the artifact being served.")
+    load_seconds: float = Field(description="Download, verification, load and warm-up.")
+
+
+class ServingStats(BaseModel):
+    replica_id: str
+    models: int = Field(description="Models served.")
+    served: int = Field(description="Predictions served since start.")
+    logged: int = Field(description="Predictions published in predictions.logged since start.")
+    dropped: int = Field(
+        description="Prediction logs lost since start (buffer full, or failed publish)."
+    )
+    buffer_depth: int = Field(description="Logs waiting to be published.")
+    buffer_capacity: int
+    failed_publishes: int
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def _invalid(errors: list[InputError], truncated: bool = False) -> Response:
+    body: dict[str, Any] = {"detail": [e.as_json() for e in errors]}
+    if truncated:
+        body["truncated"] = True
+    return _json(422, body)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLarge  # refused before reading a byte of it
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # a chunked body has no length to trust
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": 'One row as a JSON object (feature -> value), or {"rows": [row, ...]}.',
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+def serving_router(
+    catalog: ModelCatalog,
+    predictor: Predictor,
+    stats: Callable[[], ServingStats],
+    *,
+    max_body_bytes: int,
+) -> APIRouter:
+    router = APIRouter(tags=["serving"])
+
+    @router.post(
+        "/models/{name}/predict",
+        summary="Predict one row, or a batch of rows",
+        openapi_extra=_BODY_DOC,
+        responses={
+            404: {"description": "Model not served by this replica"},
+            413: {"description": "Body over max_body_bytes, or rows over max_batch_rows"},
+            422: {"description": "Input does not match the model signature (per row and field)"},
+        },
+    )
+    async def predict(name: str, request: Request) -> Response:
+        # One reference for the whole request: a swap meanwhile does not touch it.
+        served = catalog.get(name)
+        if served is None:
+            return _json(404, {"detail": f"model {name!r} is not served by this replica"})
+        try:
+            body = await _read_body(request, max_body_bytes)
+        except _BodyTooLarge:
+            return _json(413, {"detail": f"request body over {max_body_bytes} bytes"})
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            return _invalid([InputError(None, None, Code.INVALID_JSON, str(error))])
+        try:
+            if is_batch(payload):
+                result = await predictor.batch(served, payload["rows"])
+            else:
+                result = predictor.one(served, payload)
+        except TooManyRows as error:
+            return _json(413, {"detail": str(error)})
+        except InvalidInput as error:
+            return _invalid(error.errors, error.truncated)
+        return _json(200, result)
+
+    @router.get("/models", summary="The models this replica serves")
+    async def served_models() -> list[ServedModelView]:
+        return [
+            ServedModelView(
+                name=m.name,
+                version=m.version,
+                loaded_at=m.loaded_at,
+                sha256=m.sha256,
+                load_seconds=m.load_seconds,
+            )
+            for m in catalog.all()
+        ]
+
+    @router.get("/stats", summary="Predictions served, logged and dropped; log buffer depth")
+    async def serving_stats() -> ServingStats:
+        return stats()
+
+    return router

@@ -1,0 +1,131 @@
+"""Composition root: the one place where deployment's parts are built and wired together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from millrace_shared.objectstore import ObjectStore
+from millrace_shared.service import ServiceRuntime, build_runtime, service_app
+from opentelemetry.sdk.trace import TracerProvider
+
+from .api import ServingStats, serving_router
+from .core.catalog import ModelCatalog
+from .core.deployer import Deployer, DeployerConfig
+from .core.logbuffer import PredictionLogBuffer
+from .core.logpublisher import LogPublisher
+from .core.ports import RegistryReader
+from .core.predicting import Predictor
+from .handlers import register
+from .lifecycle import Replica
+from .registry import HttpRegistry
+from .settings import DeploymentSettings
+
+DESCRIPTION = (
+    "Serves the production version of every model over REST. On each promotion every replica "
+    "downloads and verifies the artifact, warms it up and swaps it in atomically; prediction "
+    "logs are published in batches, off the request path."
+)
+
+Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
+
+
+def wire(
+    runtime: ServiceRuntime, settings: DeploymentSettings, registry: RegistryReader
+) -> tuple[Replica, APIRouter]:
+    """Register the handler; return the replica and its REST router (tests use this too)."""
+    catalog = ModelCatalog()
+    # The lambdas bind late: the buffer wakes the publisher, the deployer refreshes readiness.
+    buffer = PredictionLogBuffer(
+        settings.log_buffer_size, settings.log_batch_size, lambda: publisher.wake()
+    )
+    publisher = LogPublisher(
+        buffer,
+        runtime.sink,
+        runtime.tracer,
+        producer=settings.service_name,
+        replica_id=settings.replica_id,
+        batch_size=settings.log_batch_size,
+        interval_seconds=settings.log_flush_interval_seconds,
+    )
+    deployer = Deployer(
+        runtime.store,
+        catalog,
+        runtime.tracer,
+        DeployerConfig(
+            producer=settings.service_name,
+            replica_id=settings.replica_id,
+            endpoint_base=settings.endpoint_base,
+            work_dir=settings.work_dir,
+        ),
+        on_swap=lambda: replica.refresh_ready(),
+    )
+    subscriber = register(runtime, deployer, settings.consumer_group)
+    replica = Replica(
+        runtime, catalog, buffer, publisher, deployer, registry, subscriber, settings.replica_id
+    )
+    predictor = Predictor(buffer, runtime.tracer, settings.replica_id, settings.max_batch_rows)
+    router = serving_router(
+        catalog, predictor, stats_of(replica), max_body_bytes=settings.max_body_bytes
+    )
+    return replica, router
+
+
+def stats_of(replica: Replica) -> Callable[[], ServingStats]:
+    def stats() -> ServingStats:
+        return ServingStats(
+            replica_id=replica.replica_id,
+            models=len(replica.catalog),
+            served=replica.buffer.appended,
+            logged=replica.publisher.logged,
+            dropped=replica.buffer.dropped,
+            buffer_depth=len(replica.buffer),
+            buffer_capacity=replica.buffer.capacity,
+            failed_publishes=replica.publisher.failed_publishes,
+        )
+
+    return stats
+
+
+def with_replica(inner: Lifespan, replica: Replica) -> Lifespan:
+    """The shared lifespan (topics, buckets, broker), then this replica's own start-up.
+
+    The shared lifespan marks the runtime ready once the broker runs; ``replica.start`` narrows
+    that to "and a model is served" before the first request can arrive.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        async with inner(app):
+            await replica.start()
+            try:
+                yield
+            finally:
+                await replica.stop()
+
+    return lifespan
+
+
+def build_app(
+    settings: DeploymentSettings,
+    tracer_provider: TracerProvider | None = None,
+    *,
+    store: ObjectStore | None = None,
+    registry: RegistryReader | None = None,
+) -> FastAPI:
+    runtime = build_runtime(settings, store=store, tracer_provider=tracer_provider)
+    replica, router = wire(
+        runtime,
+        settings,
+        registry or HttpRegistry(settings.registry_url, settings.registry_timeout_seconds),
+    )
+    app = service_app(
+        runtime,
+        title="Millrace deployment",
+        description=DESCRIPTION,
+        routers=[router],
+    )
+    app.router.lifespan_context = with_replica(app.router.lifespan_context, replica)
+    return app

@@ -1,0 +1,190 @@
+"""Apply a production version: load, warm up, swap; from a promotion or the start-up snapshot.
+
+Start-up race: a replica pins its consumer position *before* it asks the registry for the
+current production versions, so a promotion is either in that snapshot or delivered as an
+event afterwards (or both). A promotion event is the newer word: once one has arrived for a
+model, the snapshot entry for that model is skipped, and a snapshot load already under way
+finishes before the event is applied (one lock per model), so the event's version wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from millrace_contracts import DeploymentFailed, ModelDeployed, ModelPromoted, ModelVersionInfo
+from millrace_contracts.envelope import utc_now
+from millrace_shared.objectstore import ObjectStore
+from millrace_shared.telemetry import Attr
+from opentelemetry.trace import Span, Tracer
+from opentelemetry.util.types import AttributeValue
+
+from .catalog import ModelCatalog
+from .loading import LoadRefused, RefusalCode, fetch_model
+from .served import ServedModel, serve, warm_up
+
+logger = logging.getLogger("millrace.deployment.deployer")
+
+PRODUCTION = "production"
+
+Outcome = ModelDeployed | DeploymentFailed
+
+
+@dataclass(frozen=True)
+class DeployerConfig:
+    producer: str
+    replica_id: str
+    endpoint_base: str
+    """Base URL of this replica; ``model.deployed`` carries the model's predict URL under it."""
+    work_dir: Path | None = None
+
+
+class Deployer:
+    def __init__(
+        self,
+        store: ObjectStore,
+        catalog: ModelCatalog,
+        tracer: Tracer,
+        config: DeployerConfig,
+        *,
+        on_swap: Callable[[], None] = lambda: None,
+        fetch: Callable[[ObjectStore, ModelVersionInfo, Path | None], Any] = fetch_model,
+        timer: Callable[[], float] = time.perf_counter,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store, self._catalog, self._tracer, self._config = store, catalog, tracer, config
+        self._on_swap, self._fetch, self._timer, self._now = on_swap, fetch, timer, now
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._promoted: set[str] = set()
+        """Models a promotion event arrived for since start: the snapshot no longer decides."""
+
+    async def on_promoted(self, event: ModelPromoted) -> Outcome | None:
+        """Apply a production promotion, whatever its version (a rollback is one too)."""
+        if event.alias != PRODUCTION:
+            logger.info(
+                "ignoring %s alias %r -> v%d",
+                event.model.model_name,
+                event.alias,
+                event.model.version,
+            )
+            return None
+        info = event.model
+        self._promoted.add(info.model_name)  # before waiting: a snapshot load must not win
+        async with self._lock(info.model_name):
+            return await self._apply(info, event)
+
+    async def apply_snapshot(self, infos: list[ModelVersionInfo]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for info in infos:
+            async with self._lock(info.model_name):
+                if info.model_name in self._promoted:
+                    logger.info(
+                        "snapshot of %s skipped: a promotion arrived first", info.model_name
+                    )
+                    continue
+                try:
+                    outcomes.append(await self._apply(info, None))
+                except Exception:  # no retry here: the next promotion of it will load it
+                    logger.exception(
+                        "start-up load of %s v%d failed", info.model_name, info.version
+                    )
+        return outcomes
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        return self._locks.setdefault(name, asyncio.Lock())
+
+    async def _apply(self, info: ModelVersionInfo, cause: ModelPromoted | None) -> Outcome:
+        current = self._catalog.get(info.model_name)
+        if current is not None and (current.version, current.sha256) == (
+            info.version,
+            info.artifact.sha256,
+        ):
+            return self._deployed(current, cause)  # a redelivery: already serving it
+        try:
+            served = await self._load(info)
+        except LoadRefused as refused:
+            logger.warning(
+                "refused %s v%d (%s): %s", info.model_name, info.version, refused.code, refused
+            )
+            return self._failed(info, refused, current, cause)
+        with self._span("swap", info):
+            replaced = self._catalog.swap(served)
+        self._on_swap()
+        logger.info(
+            "serving %s v%d (was %s) after %.2fs",
+            info.model_name,
+            info.version,
+            f"v{replaced.version}" if replaced else "nothing",
+            served.load_seconds,
+        )
+        return self._deployed(served, cause)
+
+    async def _load(self, info: ModelVersionInfo) -> ServedModel:
+        started = self._timer()
+        with self._span("load", info) as span:
+            span.set_attribute(Attr.ARTIFACT_URI, info.artifact.uri)
+            span.set_attribute(Attr.BYTES, info.artifact.size_bytes)
+            model = await asyncio.to_thread(self._fetch, self._store, info, self._config.work_dir)
+        with self._span("warmup", info):
+            served = serve(info, model, self._now(), 0.0)
+            try:
+                await asyncio.to_thread(warm_up, served)
+            except Exception as error:  # whatever it is, this model cannot serve
+                raise LoadRefused(RefusalCode.WARMUP_FAILED, f"warm-up failed: {error}") from error
+        return replace(served, load_seconds=self._timer() - started)
+
+    @contextmanager
+    def _span(self, name: str, info: ModelVersionInfo) -> Iterator[Span]:
+        attributes: dict[str, AttributeValue] = {
+            Attr.MODEL: info.model_name,
+            Attr.MODEL_VERSION: info.version,
+            Attr.REPLICA: self._config.replica_id,
+        }
+        with self._tracer.start_as_current_span(name, attributes=attributes) as span:
+            yield span
+
+    def _deployed(self, served: ServedModel, cause: ModelPromoted | None) -> ModelDeployed:
+        payload: dict[str, Any] = {
+            "model_name": served.name,
+            "version": served.version,
+            "replica_id": self._config.replica_id,
+            "endpoint": f"{self._config.endpoint_base}/models/{served.name}/predict",
+            "artifact_sha256": served.sha256,
+            "load_seconds": served.load_seconds,
+        }
+        producer = self._config.producer
+        if cause is None:  # from the start-up snapshot: a fact of its own
+            return ModelDeployed.first_of_flow(producer=producer, **payload)
+        # Every replica emits one per promotion: the salt keeps their ids apart, and a
+        # redelivery to the same replica repeats its id.
+        return ModelDeployed.caused_by(
+            cause, producer=producer, id_salt=self._config.replica_id, **payload
+        )
+
+    def _failed(
+        self,
+        info: ModelVersionInfo,
+        refused: LoadRefused,
+        current: ServedModel | None,
+        cause: ModelPromoted | None,
+    ) -> DeploymentFailed:
+        payload: dict[str, Any] = {
+            "model_name": info.model_name,
+            "version": info.version,
+            "replica_id": self._config.replica_id,
+            "reason": refused.reason(),
+            "serving_version": current.version if current is not None else None,
+        }
+        producer = self._config.producer
+        if cause is None:
+            return DeploymentFailed.first_of_flow(producer=producer, **payload)
+        return DeploymentFailed.caused_by(
+            cause, producer=producer, id_salt=self._config.replica_id, **payload
+        )

@@ -1,0 +1,94 @@
+"""The prediction use case: validate, predict, hand the log to the buffer, answer.
+
+Single rows run inline on the event loop: no span, no thread hop, one numpy array, one model
+call. Batches run in a worker thread under a ``predict_batch`` span.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from millrace_shared.telemetry import Attr
+from opentelemetry.trace import Tracer
+from opentelemetry.util.types import AttributeValue
+
+from .logbuffer import LoggedPrediction, PredictionLogBuffer
+from .served import ServedModel
+from .validation import Code, InputError, InvalidInput
+
+
+class TooManyRows(ValueError):
+    def __init__(self, rows: int, limit: int) -> None:
+        super().__init__(f"{rows} rows is over the limit of {limit} per request")
+        self.rows, self.limit = rows, limit
+
+
+def is_batch(payload: Any) -> bool:
+    """``{"rows": [...]}`` and nothing else is a batch; any other object is one row."""
+    return isinstance(payload, dict) and len(payload) == 1 and isinstance(payload.get("rows"), list)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Predictor:
+    buffer: PredictionLogBuffer
+    tracer: Tracer
+    replica_id: str
+    max_batch_rows: int
+    clock: Callable[[], float] = time.time
+    new_id: Callable[[], str] = field(default=_new_id)
+
+    def one(self, served: ServedModel, row: Any) -> dict[str, Any]:
+        served.validator.validate((row,))
+        prediction, probabilities = served.predict_one(row)
+        prediction_id = self.new_id()
+        self.buffer.append(
+            LoggedPrediction(
+                served.name, served.version, prediction_id, row, prediction, self.clock()
+            )
+        )
+        body: dict[str, Any] = {
+            "model": served.name,
+            "version": served.version,
+            "prediction_id": prediction_id,
+            "prediction": prediction,
+        }
+        if probabilities is not None:
+            body["probabilities"] = probabilities
+        return body
+
+    async def batch(self, served: ServedModel, rows: list[Any]) -> dict[str, Any]:
+        if len(rows) > self.max_batch_rows:
+            raise TooManyRows(len(rows), self.max_batch_rows)
+        if not rows:
+            raise InvalidInput([InputError(None, None, Code.EMPTY_BATCH, "no rows to predict")])
+        attributes: dict[str, AttributeValue] = {
+            Attr.MODEL: served.name,
+            Attr.MODEL_VERSION: served.version,
+            Attr.REPLICA: self.replica_id,
+            Attr.BATCH_SIZE: len(rows),
+        }
+        with self.tracer.start_as_current_span("predict_batch", attributes=attributes):
+            predictions = await asyncio.to_thread(_validate_and_predict, served, rows)
+        at = self.clock()
+        out = []
+        for row, prediction in zip(rows, predictions, strict=True):
+            prediction_id = self.new_id()
+            self.buffer.append(
+                LoggedPrediction(served.name, served.version, prediction_id, row, prediction, at)
+            )
+            out.append({"prediction_id": prediction_id, "prediction": prediction})
+        return {"model": served.name, "version": served.version, "predictions": out}
+
+
+def _validate_and_predict(served: ServedModel, rows: list[Mapping[str, Any]]) -> list[Any]:
+    served.validator.validate(rows)
+    return served.predict_many(rows)

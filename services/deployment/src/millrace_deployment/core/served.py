@@ -1,0 +1,113 @@
+"""One loaded model version, immutable: what a request holds from start to end.
+
+A swap replaces the catalog's reference to a ``ServedModel``; a request that already took the
+old one finishes with it, so no request fails or waits during a swap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from millrace_contracts import FeatureSignature, ModelVersionInfo
+from millrace_contracts.common import ScalarValue
+from millrace_shared.modelio import RowsToInput, input_builder
+
+from .validation import SignatureValidator
+
+Probabilities = dict[str, float]
+
+
+def _scalar(value: Any) -> ScalarValue:
+    """numpy scalars as the Python values JSON (and the contracts) take."""
+    out: ScalarValue = value.item() if isinstance(value, np.generic) else value
+    return out
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    info: ModelVersionInfo
+    model: Any
+    loaded_at: datetime
+    load_seconds: float
+    build_input: RowsToInput = field(repr=False)
+    """Chosen once at load: numpy array for positional pipelines, DataFrame for older ones."""
+    validator: SignatureValidator = field(repr=False)
+    classes: tuple[ScalarValue, ...] | None = None
+    """Class labels when one ``predict_proba`` call gives both the label and probabilities."""
+    class_keys: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.info.model_name
+
+    @property
+    def version(self) -> int:
+        return self.info.version
+
+    @property
+    def sha256(self) -> str:
+        return self.info.artifact.sha256
+
+    def predict_one(self, row: Mapping[str, Any]) -> tuple[ScalarValue, Probabilities | None]:
+        x = self.build_input((row,))
+        if self.classes is None:
+            return _scalar(self.model.predict(x)[0]), None
+        # The label is the most probable class, as the allow-listed classifiers' own predict
+        # decides it: one call instead of two on the hot path.
+        proba = self.model.predict_proba(x)[0]
+        best = int(np.argmax(proba))
+        return self.classes[best], dict(zip(self.class_keys, proba.tolist(), strict=True))
+
+    def predict_many(self, rows: Sequence[Mapping[str, Any]]) -> list[ScalarValue]:
+        predicted: list[ScalarValue] = np.asarray(
+            self.model.predict(self.build_input(rows))
+        ).tolist()
+        return predicted
+
+
+def synthetic_row(signature: Sequence[FeatureSignature]) -> dict[str, ScalarValue]:
+    """A row that fits the signature, for the warm-up prediction."""
+    row: dict[str, ScalarValue] = {}
+    for feature in signature:
+        if feature.dtype == "bool":
+            row[feature.name] = False
+        elif feature.kind == "numeric" or feature.dtype in ("int", "float", "datetime"):
+            row[feature.name] = 0.0
+        else:
+            row[feature.name] = feature.categories[0] if feature.categories else ""
+    return row
+
+
+def serve(
+    info: ModelVersionInfo, model: Any, loaded_at: datetime, load_seconds: float
+) -> ServedModel:
+    classes: tuple[ScalarValue, ...] | None = None
+    if (
+        info.task == "classification"
+        and hasattr(model, "predict_proba")
+        and hasattr(model, "classes_")
+    ):
+        classes = tuple(_scalar(c) for c in model.classes_)
+    return ServedModel(
+        info=info,
+        model=model,
+        loaded_at=loaded_at,
+        load_seconds=load_seconds,
+        build_input=input_builder(info.signature, model),
+        validator=SignatureValidator(info.signature),
+        classes=classes,
+        class_keys=tuple(str(c) for c in classes) if classes is not None else (),
+    )
+
+
+def warm_up(served: ServedModel) -> None:
+    """Predict once before serving: the first request should not pay for lazy set-up, and a
+    model that cannot predict a signature-shaped row must never be swapped in."""
+    row = synthetic_row(served.info.signature)
+    served.validator.validate([dict(row)])
+    served.predict_one(row)
+    served.predict_many([row, row])

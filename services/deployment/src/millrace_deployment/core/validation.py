@@ -1,0 +1,152 @@
+"""Request rows checked against the model's signature, every problem named by row and field.
+
+Built once per loaded model (``SignatureValidator``), so a request only runs one small check
+per feature. Strict on purpose: a missing, unexpected or mistyped feature is refused rather
+than imputed or ignored, because a client sending the wrong shape would otherwise get
+confident predictions for inputs the model never saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from millrace_contracts import FeatureSignature
+from millrace_shared.modelio import epoch_seconds
+
+MAX_ERRORS = 100
+"""Errors reported per request; a batch of garbage needs no 10,000-line answer."""
+
+
+class Code:
+    """``code`` values of input errors."""
+
+    MISSING = "missing_feature"
+    UNEXPECTED = "unexpected_feature"
+    WRONG_TYPE = "wrong_type"
+    NULL = "null_not_allowed"
+    NOT_AN_OBJECT = "not_an_object"
+    INVALID_JSON = "invalid_json"
+    EMPTY_BATCH = "empty_batch"
+
+
+@dataclass(frozen=True, slots=True)
+class InputError:
+    row: int | None
+    """Index of the row in the request (0 for a single row); None for the request itself."""
+    field: str | None
+    code: str
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "code": self.code, "message": self.message}
+
+
+class InvalidInput(ValueError):
+    def __init__(self, errors: list[InputError], truncated: bool = False) -> None:
+        super().__init__(f"{len(errors)} input error(s)")
+        self.errors, self.truncated = errors, truncated
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+# A check returns None when the value fits, else (code, message).
+Check = Callable[[Any], tuple[str, str] | None]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_timestamp(value: Any) -> bool:
+    if _is_number(value):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        epoch_seconds(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_for(feature: FeatureSignature) -> Check:
+    accepts: Callable[[Any], bool]
+    if feature.dtype == "datetime":
+        accepts, expected = _is_timestamp, "a number (epoch seconds) or an ISO-8601 string"
+    elif feature.dtype == "bool":
+        accepts, expected = (lambda v: isinstance(v, bool)), "a boolean"
+    elif feature.kind == "numeric" or feature.dtype in ("int", "float"):
+        accepts, expected = _is_number, "a number"
+    else:
+        accepts, expected = (lambda v: isinstance(v, str)), "a string"
+    nullable = feature.nullable
+
+    def check(value: Any) -> tuple[str, str] | None:
+        if value is None:
+            return None if nullable else (Code.NULL, "null is not allowed for this feature")
+        if accepts(value):
+            return None
+        return Code.WRONG_TYPE, f"expected {expected}, got {json_type(value)}"
+
+    return check
+
+
+class SignatureValidator:
+    def __init__(self, signature: Sequence[FeatureSignature]) -> None:
+        self._checks = tuple((f.name, _check_for(f)) for f in signature)
+        self._names = frozenset(f.name for f in signature)
+        self._dates = tuple(f.name for f in signature if f.dtype == "datetime")
+
+    def row_errors(self, row: Any, index: int) -> list[InputError]:
+        if not isinstance(row, Mapping):
+            return [
+                InputError(
+                    index, None, Code.NOT_AN_OBJECT, f"expected an object, got {json_type(row)}"
+                )
+            ]
+        errors: list[InputError] = []
+        present = 0
+        for name, check in self._checks:
+            if name not in row:
+                errors.append(InputError(index, name, Code.MISSING, "required feature is missing"))
+                continue
+            present += 1
+            problem = check(row[name])
+            if problem is not None:
+                errors.append(InputError(index, name, *problem))
+        if len(row) > present:  # cheaper than a set difference on the common, clean path
+            errors.extend(
+                InputError(index, str(key), Code.UNEXPECTED, "not a feature of this model")
+                for key in row
+                if key not in self._names
+            )
+        return errors
+
+    def validate(self, rows: Sequence[Any]) -> None:
+        """Raise ``InvalidInput`` with every problem (up to ``MAX_ERRORS``) of every row.
+
+        Datetime features given as ISO strings are replaced by epoch seconds in the rows, so
+        the prediction logs carry what the model saw.
+        """
+        errors: list[InputError] = []
+        for index, row in enumerate(rows):
+            errors.extend(self.row_errors(row, index))
+            if len(errors) > MAX_ERRORS:
+                raise InvalidInput(errors[:MAX_ERRORS], truncated=True)
+        if errors:
+            raise InvalidInput(errors)
+        for name in self._dates:
+            for row in rows:
+                row[name] = epoch_seconds(row[name])

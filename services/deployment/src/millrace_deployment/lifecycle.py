@@ -1,0 +1,96 @@
+"""A replica's life after the broker started: readiness, the start-up snapshot, log flushing.
+
+Order at start-up (see ``core.deployer`` for why): the shared lifespan starts the broker, and
+aiokafka's start returns once this replica's own consumer group has its partitions; then the
+consumer's position is pinned (``latest`` resolved to an offset), and only then is the
+registry asked for the current production versions. A promotion made in between is in the
+snapshot, or delivered as an event, or both; an event wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from millrace_shared.service import ServiceRuntime
+
+from .core.catalog import ModelCatalog
+from .core.deployer import Deployer
+from .core.logbuffer import PredictionLogBuffer
+from .core.logpublisher import LogPublisher
+from .core.ports import RegistryReader
+
+logger = logging.getLogger("millrace.deployment")
+
+
+async def pin_position(subscriber: Any) -> None:
+    """Resolve the consumer's start offset on every assigned partition.
+
+    ``subscriber`` is FastStream's Kafka subscriber; its ``consumer`` is aiokafka's, or None
+    under the in-memory test broker, where there is no position to pin.
+    """
+    consumer = getattr(subscriber, "consumer", None)
+    if consumer is None or not hasattr(consumer, "assignment"):
+        return
+    for partition in consumer.assignment():
+        await consumer.position(partition)
+
+
+@dataclass
+class Replica:
+    runtime: ServiceRuntime
+    catalog: ModelCatalog
+    buffer: PredictionLogBuffer
+    publisher: LogPublisher
+    deployer: Deployer
+    registry: RegistryReader
+    subscriber: Any
+    replica_id: str
+    started: bool = False
+    snapshot: asyncio.Task[None] | None = field(default=None, repr=False)
+    """The start-up snapshot being loaded, once started."""
+
+    def refresh_ready(self) -> None:
+        """Ready = consuming promotions and serving at least one model (``/health/ready``)."""
+        self.runtime.ready = self.started and len(self.catalog) > 0
+
+    async def start(self) -> None:
+        self.started = True
+        self.refresh_ready()
+        self.publisher.start()
+        self.snapshot = asyncio.create_task(self.load_snapshot(), name="production-snapshot")
+        logger.info(
+            "deployment replica %s consuming promotions; not ready until a model is served",
+            self.replica_id,
+        )
+
+    async def stop(self) -> None:
+        self.started = False
+        self.refresh_ready()
+        if self.snapshot is not None:
+            self.snapshot.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.snapshot
+        await self.publisher.stop()
+
+    async def load_snapshot(self) -> None:
+        """Serve the registry's current production versions. Runs beside the consumer, so
+        ``/health/live`` answers while the models load."""
+        try:
+            await pin_position(self.subscriber)
+            infos = await self.registry.production_models()
+        except Exception as error:  # the registry may be down; promotions still arrive
+            logger.warning(
+                "no start-up snapshot from the registry (%s); serving what promotions bring",
+                error,
+            )
+            return
+        logger.info("start-up snapshot: %d production model(s)", len(infos))
+        for outcome in await self.deployer.apply_snapshot(infos):
+            try:
+                await self.runtime.sink.publish(outcome)
+            except Exception as error:
+                logger.warning("could not publish %s: %s", outcome.event_type, error)

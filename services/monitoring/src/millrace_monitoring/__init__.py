@@ -1,0 +1,1 @@
+"""Millrace monitoring: drift of live inputs against the training reference, live performance."""

@@ -1,0 +1,37 @@
+"""REST views of the monitor: versions and counts, latest drift checks, live performance."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, HTTPException
+
+from .core.monitor import Monitor
+from .core.views import DriftView, ModelsView, PerformanceView
+
+
+def monitoring_router(monitor: Monitor) -> APIRouter:
+    router = APIRouter(prefix="/models", tags=["monitoring"])
+
+    @router.get("")
+    async def list_models() -> ModelsView:
+        """Known versions with their counts, and predictions of versions never promoted."""
+        return await asyncio.to_thread(monitor.models)
+
+    @router.get("/{name}/drift")
+    async def model_drift(name: str) -> DriftView:
+        """The latest drift check of each version of the model."""
+        view = await asyncio.to_thread(monitor.drift, name)
+        if view is None:
+            raise HTTPException(status_code=404, detail=f"no promoted version of {name!r} known")
+        return view
+
+    @router.get("/{name}/performance")
+    async def model_performance(name: str) -> PerformanceView:
+        """Live metric of each version from the labels joined so far."""
+        view = await asyncio.to_thread(monitor.performance, name)
+        if view is None:
+            raise HTTPException(status_code=404, detail=f"no promoted version of {name!r} known")
+        return view
+
+    return router

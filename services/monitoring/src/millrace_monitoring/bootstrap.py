@@ -1,0 +1,72 @@
+"""Composition root: the one place where monitoring's parts are built and wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, FastAPI
+from millrace_shared.objectstore import ObjectStore
+from millrace_shared.service import ServiceRuntime, build_runtime, service_app
+from opentelemetry.sdk.trace import TracerProvider
+
+from .api import monitoring_router
+from .core.loading import ReferenceLoader
+from .core.monitor import Monitor
+from .core.performance import RecentPredictions
+from .core.seen import SeenIds
+from .core.versions import VersionStore
+from .handlers import register
+from .settings import MonitoringSettings
+
+logger = logging.getLogger("millrace.monitoring")
+
+DESCRIPTION = (
+    "Windows the live inputs of every promoted model version and compares each window with the "
+    "version's training reference (PSI, KS, chi-square; Benjamini-Hochberg across features), "
+    "joins late labels to recent predictions for live accuracy or MAE, and reports drift and "
+    "degradation."
+)
+
+
+def build_monitor(runtime: ServiceRuntime, settings: MonitoringSettings) -> Monitor:
+    return Monitor(
+        loader=ReferenceLoader(
+            runtime.store, max_bytes=settings.reference_max_bytes, tracer=runtime.tracer
+        ),
+        recent=RecentPredictions(settings.recent_predictions),
+        seen=SeenIds(settings.seen_events),
+        tracer=runtime.tracer,
+        producer=settings.service_name,
+    )
+
+
+def wire(runtime: ServiceRuntime, settings: MonitoringSettings) -> list[APIRouter]:
+    """Register the handlers on ``runtime`` and return the REST routers (tests use this too)."""
+    monitor = build_monitor(runtime, settings)
+    versions = VersionStore(runtime.store, settings.bucket_state)
+    register(runtime, monitor, versions, settings)
+
+    async def restore_versions() -> None:
+        known = await asyncio.to_thread(versions.load_all)
+        for version in known:
+            monitor.learn(version.info, version.promoted_as)
+        logger.info("restored %d known model version(s) from the state bucket", len(known))
+
+    runtime.startup_hooks.append(restore_versions)
+    return [monitoring_router(monitor)]
+
+
+def build_app(
+    settings: MonitoringSettings,
+    tracer_provider: TracerProvider | None = None,
+    *,
+    store: ObjectStore | None = None,
+) -> FastAPI:
+    runtime = build_runtime(settings, store=store, tracer_provider=tracer_provider)
+    return service_app(
+        runtime,
+        title="Millrace monitoring",
+        description=DESCRIPTION,
+        routers=wire(runtime, settings),
+    )

@@ -1,0 +1,1 @@
+"""Monitoring's pure logic: statistics, windows, references, performance; no Kafka, no HTTP."""

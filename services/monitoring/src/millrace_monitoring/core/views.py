@@ -1,0 +1,90 @@
+"""What the REST API shows: snapshots of the monitor's state, as response models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from millrace_contracts import DriftWindow, FeatureDrift
+from pydantic import BaseModel, Field
+
+ReferenceStatus = Literal["not_loaded", "loaded", "failed"]
+
+
+class VersionSummary(BaseModel):
+    model_name: str
+    version: int
+    dataset: str
+    task: str
+    promoted_as: list[str]
+    monitored: bool = Field(description="False when its reference profile could not be used.")
+    reference_status: ReferenceStatus
+    reference_error: str | None
+    features_checked: list[str]
+    features_skipped: dict[str, str]
+    window_size: int
+    window_fill: int = Field(description="Predictions in the current, unfinished window.")
+    predictions_seen: int
+    unmonitored_predictions: int = Field(description="Seen while no reference was usable.")
+    windows_checked: int
+    windows_drifted: int
+    labelled: int
+
+
+class UnknownVersion(BaseModel):
+    model_name: str
+    version: int
+    unmonitored_predictions: int = Field(description="Predictions of a never-promoted version.")
+
+
+class ModelsView(BaseModel):
+    versions: list[VersionSummary]
+    unknown_versions: list[UnknownVersion]
+    unmonitored_predictions: int = Field(description="Total over unknown and failed versions.")
+    recent_predictions: int = Field(description="Predictions held for joining labels.")
+    recent_capacity: int
+    recent_evicted: int
+    label_misses: int = Field(description="Labels whose prediction was unknown or forgotten.")
+    repeated_events: int = Field(description="Redelivered events dropped by id.")
+
+
+class DriftCheck(BaseModel):
+    window_index: int
+    window: DriftWindow
+    drifted: bool
+    drifted_features: list[str]
+    significance: float
+    features: list[FeatureDrift]
+
+
+class VersionDrift(BaseModel):
+    version: int
+    windows_checked: int
+    windows_drifted: int
+    window_size: int
+    window_fill: int
+    latest: DriftCheck | None
+
+
+class DriftView(BaseModel):
+    model_name: str
+    versions: list[VersionDrift]
+
+
+class VersionPerformance(BaseModel):
+    version: int
+    task: str
+    metric: str
+    value: float | None = Field(description="Over the most recent `window` labelled predictions.")
+    window: int
+    labelled: int = Field(description="Labels joined since start.")
+    unscorable: int
+    floor: float | None = Field(description="A maximum for error metrics (mae).")
+    min_labels: int
+    degraded: bool
+    alerts: int
+
+
+class PerformanceView(BaseModel):
+    model_name: str
+    versions: list[VersionPerformance]
+    label_misses: int

@@ -1,0 +1,113 @@
+"""Kafka handlers: decode, call the monitor (off the event loop), publish what it returns.
+
+Two subscribers:
+
+* ``model.promoted`` with no consumer group, read from the topic's start on every start:
+  every replica must know every promoted version, whichever partitions it is given.
+* one batch subscriber over ``predictions.logged`` and ``labels.observed`` together, in the
+  service's group, with the range assignor: both topics are keyed by model name and have the
+  same partition count, so a model's predictions and its labels reach the same replica, whose
+  memory of recent predictions the labels are joined against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from faststream.middlewares import AckPolicy
+from millrace_contracts import (
+    DriftDetected,
+    LabelsObserved,
+    ModelPromoted,
+    PerformanceDegraded,
+    PredictionsLogged,
+)
+from millrace_shared.service import ServiceRuntime
+
+from .core.decoding import decode_batch
+from .core.monitor import Monitor
+from .core.outbox import Outbox
+from .core.seen import SeenIds
+from .core.versions import KnownVersion, VersionStore
+from .settings import MonitoringSettings
+
+logger = logging.getLogger("millrace.monitoring")
+
+
+def register(
+    runtime: ServiceRuntime,
+    monitor: Monitor,
+    versions: VersionStore,
+    settings: MonitoringSettings,
+) -> None:
+    broker = runtime.broker
+    runtime.declare_publishes(DriftDetected, PerformanceDegraded)
+    outbox = Outbox()
+    dead_lettered: SeenIds[tuple[str, int, int]] = SeenIds(settings.seen_events)
+
+    @broker.subscriber(
+        ModelPromoted.topic(),
+        group_id=None,
+        ack_policy=AckPolicy.MANUAL,  # nothing to commit without a group
+        auto_offset_reset="earliest",
+    )
+    async def on_model_promoted(event: ModelPromoted) -> None:
+        info = event.model
+        if await asyncio.to_thread(monitor.knows, info, event.alias):
+            return
+        aliases = await asyncio.to_thread(monitor.promoted_as, info)
+        known = KnownVersion(info=info, promoted_as=sorted(aliases | {event.alias}))
+        await asyncio.to_thread(versions.save, known)
+        await asyncio.to_thread(monitor.learn, info, known.promoted_as)
+        logger.info(
+            "monitoring %s v%d (%s, window %d)",
+            info.model_name,
+            info.version,
+            event.alias,
+            info.monitoring.window_size,
+        )
+
+    async def decode_live(message: Any) -> list[PredictionsLogged | LabelsObserved]:
+        """Parse each record once, from bytes, with its contract (FastStream's default would
+        json.loads it first); dead-letter the bad ones alone, not their whole batch."""
+        raw = message.raw_message  # a tuple from aiokafka; the test broker hands a list
+        records = tuple(raw) if isinstance(raw, tuple | list) else (raw,)
+        decoded = await asyncio.to_thread(decode_batch, records)
+        for record, error in decoded.poison:
+            position = (record.topic, record.partition, record.offset)
+            if position not in dead_lettered:
+                await runtime.dead_letters.send(record, error, 1)
+                dead_lettered.add(position)
+        return [*decoded.predictions, *decoded.labels]
+
+    @broker.subscriber(
+        PredictionsLogged.topic(),
+        LabelsObserved.topic(),
+        group_id=runtime.group_id,
+        auto_offset_reset="earliest",
+        batch=True,
+        max_records=settings.max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        partition_assignment_strategy=(RangePartitionAssignor,),
+        decoder=decode_live,
+    )
+    async def on_live_batch(events: list[PredictionsLogged | LabelsObserved]) -> None:
+        await outbox.flush(runtime.sink)  # what a failed publish left behind, first
+        await asyncio.to_thread(_observe, monitor, events, outbox)
+        await outbox.flush(runtime.sink)
+
+
+def _observe(
+    monitor: Monitor, events: list[PredictionsLogged | LabelsObserved], outbox: Outbox
+) -> None:
+    """Feed one batch (in a worker thread); predictions first, so that labels in the same
+    batch find them."""
+    predictions = [e for e in events if isinstance(e, PredictionsLogged)]
+    labels = [e for e in events if isinstance(e, LabelsObserved)]
+    if predictions:
+        outbox.extend(monitor.observe_predictions(predictions))
+    if labels:
+        outbox.extend(monitor.observe_labels(labels))

@@ -1,0 +1,153 @@
+"""Model artifacts as the platform stores them, and model input built from JSON-like rows.
+
+Artifacts are skops files loaded with an explicit type allow-list: anything else found in one
+is refused, because loading it would run code we did not expect. Training writes them,
+deployment (and training's champion evaluation) reads them.
+
+Needs the ``ml`` extra (scikit-learn, skops, numpy). Those are imported inside the functions,
+so a service without the extra can still import ``millrace_shared``.
+
+Model input: pipelines are fitted on a 2-D array whose columns are the signature's features in
+signature order, so serving builds one numpy object array per request, never a DataFrame.
+Artifacts fitted on a named DataFrame (they have ``feature_names_in_``) still load: for them
+``input_builder`` returns a DataFrame builder, chosen once per model rather than per request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from millrace_contracts import FeatureSignature
+
+__all__ = [
+    "EXPECTED_TYPES",
+    "RowsToInput",
+    "UntrustedArtifact",
+    "dump_model",
+    "epoch_seconds",
+    "input_builder",
+    "load_model",
+    "load_model_file",
+    "model_input",
+    "takes_feature_names",
+]
+
+# Types skops does not trust by default but that pipelines built from training's allow-list
+# contain.
+EXPECTED_TYPES: frozenset[str] = frozenset(
+    {
+        "numpy.dtype",
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    }
+)
+
+Row = Mapping[str, Any]
+RowsToInput = Callable[[Sequence[Row]], Any]
+"""Rows (feature name -> JSON scalar) to what the model's ``predict`` takes."""
+
+
+class UntrustedArtifact(ValueError):
+    """A serialized model holds types outside the allow-list; it is not loaded."""
+
+
+def dump_model(model: Any) -> bytes:
+    import skops.io as sio
+
+    return bytes(sio.dumps(model))
+
+
+def load_model(data: bytes, expected: frozenset[str] = EXPECTED_TYPES) -> Any:
+    """Load a skops artifact, trusting only the types it holds that are in ``expected``."""
+    import skops.io as sio
+
+    found = sio.get_untrusted_types(data=data)
+    _refuse_unexpected(found, expected)
+    return sio.loads(data, trusted=sorted(found))
+
+
+def load_model_file(path: Path, expected: frozenset[str] = EXPECTED_TYPES) -> Any:
+    """``load_model`` from a file, without holding its bytes twice."""
+    import skops.io as sio
+
+    found = sio.get_untrusted_types(file=path)
+    _refuse_unexpected(found, expected)
+    return sio.load(path, trusted=sorted(found))
+
+
+def _refuse_unexpected(found: Sequence[str], expected: frozenset[str]) -> None:
+    unexpected = sorted(set(found) - expected)
+    if unexpected:
+        raise UntrustedArtifact(f"artifact holds unexpected type(s): {', '.join(unexpected)}")
+
+
+def takes_feature_names(model: Any) -> bool:
+    """Fitted on a named DataFrame (artifacts older than positional pipelines)."""
+    return hasattr(model, "feature_names_in_")
+
+
+def epoch_seconds(value: Any) -> Any:
+    """An ISO-8601 string as seconds since the epoch (UTC when it has no offset), as training
+    turns datetime columns into numbers; any other value unchanged."""
+    if not isinstance(value, str):
+        return value
+    stamp = datetime.fromisoformat(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.timestamp()
+
+
+def input_builder(signature: Sequence[FeatureSignature], model: Any) -> RowsToInput:
+    """The function turning rows into this model's input; decide once, call per request."""
+    if takes_feature_names(model):
+        return _frame_builder(signature, [str(n) for n in model.feature_names_in_])
+    return _array_builder(signature)
+
+
+def model_input(rows: Sequence[Row], signature: Sequence[FeatureSignature], model: Any) -> Any:
+    """The model's input for ``rows``: columns ordered as the signature, nulls as NaN."""
+    return input_builder(signature, model)(rows)
+
+
+def _array_builder(signature: Sequence[FeatureSignature]) -> RowsToInput:
+    import numpy as np
+
+    names = tuple(f.name for f in signature)
+    dates = tuple(i for i, f in enumerate(signature) if f.dtype == "datetime")
+    nan = math.nan
+
+    def build(rows: Sequence[Row]) -> Any:
+        # NaN, not None: the imputers' missing marker, and what training's data holds.
+        values = [[nan if (v := row.get(n)) is None else v for n in names] for row in rows]
+        out = np.array(values, dtype=object).reshape(len(values), len(names))
+        for j in dates:
+            out[:, j] = [epoch_seconds(v) for v in out[:, j]]
+        return out
+
+    return build
+
+
+def _frame_builder(signature: Sequence[FeatureSignature], order: Sequence[str]) -> RowsToInput:
+    import pandas as pd  # only artifacts fitted on DataFrames need it
+
+    by_name = {f.name: f for f in signature}
+    missing = [n for n in order if n not in by_name]
+    if missing:
+        raise ValueError(f"model input(s) not in the signature: {', '.join(missing)}")
+    nan = math.nan
+
+    def build(rows: Sequence[Row]) -> Any:
+        columns: dict[str, Any] = {}
+        for name in order:  # sklearn insists on the fit's column order
+            values = [nan if (v := row.get(name)) is None else v for row in rows]
+            if by_name[name].kind == "numeric":
+                columns[name] = pd.Series([epoch_seconds(v) for v in values], dtype="float64")
+            else:
+                columns[name] = pd.Series(values, dtype=object)
+        return pd.DataFrame(columns)
+
+    return build

@@ -1,0 +1,54 @@
+"""The deployment service's handler and REST API on in-memory fakes (broker, store, registry)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from deployment_component_data import Deployment, FakeRegistry, train
+from faststream.kafka import TestKafkaBroker
+from millrace_contracts import FeatureSignature
+from millrace_deployment.bootstrap import wire
+from millrace_deployment.registry import HttpRegistry
+from millrace_deployment.settings import DeploymentSettings
+from millrace_shared.messaging import RecordingEventSink
+from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.service import build_runtime, service_app
+from opentelemetry.sdk.trace import TracerProvider
+
+
+@pytest.fixture(scope="session")
+def trained() -> tuple[Any, list[FeatureSignature]]:
+    return train()
+
+
+@pytest.fixture
+async def deployment(trained: tuple[Any, list[FeatureSignature]]) -> AsyncIterator[Deployment]:
+    settings = DeploymentSettings(
+        replica_id="r1",
+        public_url="http://deploy-r1:8104",
+        max_body_bytes=4096,
+        max_batch_rows=5,
+        log_batch_size=100,
+        kafka_max_attempts=1,
+        kafka_retry_backoff_seconds=0,
+    )
+    store = InMemoryObjectStore()
+    store.ensure_buckets(settings.buckets)
+    runtime = build_runtime(settings, store=store, tracer_provider=TracerProvider())
+    sink = RecordingEventSink()
+    runtime.sink = sink
+    fake = FakeRegistry()
+    registry = HttpRegistry("http://registry", 1.0, transport=fake.transport())
+    replica, router = wire(runtime, settings, registry)
+    # No lifespan here: the tests start the replica themselves where they need it.
+    app = service_app(runtime, title="test", description="test", routers=[router])
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        TestKafkaBroker(runtime.broker) as broker,
+        httpx.AsyncClient(transport=transport, base_url="http://deploy") as http,
+    ):
+        yield Deployment(runtime, replica, broker, store, sink, http, fake, trained)
+        await replica.stop()

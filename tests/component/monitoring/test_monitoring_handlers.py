@@ -1,0 +1,178 @@
+"""The Kafka handlers through FastStream's in-memory broker, and the REST API over their state."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi.testclient import TestClient
+from faststream.kafka import KafkaBroker
+from millrace_contracts import (
+    DriftDetected,
+    MonitoringPolicy,
+    PerformanceDegraded,
+    PredictionsLogged,
+)
+from millrace_monitoring.core.versions import KnownVersion, VersionStore
+from millrace_monitoring.settings import MonitoringSettings
+from millrace_shared.messaging import RecordingEventSink
+from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.service import ServiceRuntime
+from monitoring_component_support import (
+    labels,
+    predictions,
+    promoted,
+    put_profile,
+    reference_profile,
+    send,
+    send_one,
+)
+
+
+async def test_shifted_inputs_give_drift_detected_caused_by_the_closing_batch(
+    broker: KafkaBroker, store: InMemoryObjectStore, sink: RecordingEventSink
+) -> None:
+    await send_one(broker, promoted(put_profile(store, reference_profile(), "p.json")))
+    rng = np.random.default_rng(1)
+    batches = [predictions(rng, 50, shift=1.0, red=0.3) for _ in range(4)]  # one window of 200
+    await send(broker, *batches)
+    [drift] = sink.of_type(DriftDetected)
+    assert drift.causation_id == batches[-1].event_id
+    assert drift.correlation_id == batches[-1].correlation_id
+    assert sorted(drift.drifted_features) == ["color", "x"]
+    assert (drift.model_name, drift.model_version, drift.dataset) == ("sensors", 1, "sensors")
+    assert drift.window.size == 200
+    assert drift.significance == MonitoringPolicy().significance
+
+
+async def test_unshifted_inputs_give_no_drift_event_but_a_checked_window(
+    broker: KafkaBroker, store: InMemoryObjectStore, sink: RecordingEventSink, client: TestClient
+) -> None:
+    await send_one(broker, promoted(put_profile(store, reference_profile(), "p.json")))
+    rng = np.random.default_rng(2)
+    await send(broker, *[predictions(rng, 50) for _ in range(5)])
+    assert sink.of_type(DriftDetected) == []
+    drift = client.get("/models/sensors/drift").json()
+    [version] = drift["versions"]
+    assert (version["windows_checked"], version["window_fill"]) == (1, 50)
+    assert version["latest"]["drifted"] is False
+    assert {f["feature"] for f in version["latest"]["features"]} == {"x", "color"}
+
+
+async def test_labels_give_live_accuracy_and_one_degradation_event(
+    broker: KafkaBroker, store: InMemoryObjectStore, sink: RecordingEventSink, client: TestClient
+) -> None:
+    policy = MonitoringPolicy(window_size=100, min_labels=20, performance_floor=0.8)
+    await send_one(
+        broker, promoted(put_profile(store, reference_profile(), "p.json"), policy=policy)
+    )
+    rng = np.random.default_rng(3)
+    served = predictions(rng, 40, outputs=["a"] * 40)
+    await send(broker, served)
+    ids = [r.prediction_id for r in served.predictions]
+    # 30 right, 10 wrong: accuracy 0.75 < 0.8 once 20 are labelled.
+    truth = [(i, "a") for i in ids[:30]] + [(i, "b") for i in ids[30:]]
+    await send(broker, labels("sensors", truth[:20]), labels("sensors", truth[20:]))
+    await send(broker, labels("sensors", [("never-served", "a")]))
+
+    body = client.get("/models/sensors/performance").json()
+    [version] = body["versions"]
+    assert (version["metric"], version["value"], version["labelled"]) == ("accuracy", 0.75, 40)
+    assert (version["floor"], version["degraded"], version["alerts"]) == (0.8, True, 1)
+    assert body["label_misses"] == 1
+    [degraded] = sink.of_type(PerformanceDegraded)
+    assert (degraded.metric, degraded.value, degraded.floor, degraded.labelled) == (
+        "accuracy",
+        0.75,
+        0.8,
+        40,
+    )
+
+
+async def test_predictions_of_a_version_never_promoted_are_counted_not_fetched(
+    broker: KafkaBroker, store: InMemoryObjectStore, sink: RecordingEventSink, client: TestClient
+) -> None:
+    await send(broker, predictions(np.random.default_rng(4), 30, model="ghost", version=7))
+    body = client.get("/models").json()
+    assert body["versions"] == []
+    assert body["unknown_versions"] == [
+        {"model_name": "ghost", "version": 7, "unmonitored_predictions": 30}
+    ]
+    assert body["unmonitored_predictions"] == 30
+    assert client.get("/models/ghost/drift").status_code == 404
+    assert sink.events == []
+
+
+async def test_a_redelivered_batch_is_not_counted_twice(
+    broker: KafkaBroker, store: InMemoryObjectStore, client: TestClient
+) -> None:
+    await send_one(broker, promoted(put_profile(store, reference_profile(), "p.json")))
+    batch = predictions(np.random.default_rng(5), 30)
+    await send(broker, batch)
+    await send(broker, batch, batch)
+    [version] = client.get("/models").json()["versions"]
+    assert version["predictions_seen"] == 30
+    assert client.get("/models").json()["repeated_events"] == 2
+
+
+async def test_a_bad_record_is_dead_lettered_alone_and_its_batch_goes_on(
+    broker: KafkaBroker,
+    store: InMemoryObjectStore,
+    runtime: ServiceRuntime,
+    client: TestClient,
+) -> None:
+    await send_one(broker, promoted(put_profile(store, reference_profile(), "p.json")))
+    good = predictions(np.random.default_rng(6), 10)
+    await broker.publish_batch(
+        good.model_dump(mode="json"), {"model_name": "sensors"}, topic=PredictionsLogged.topic()
+    )
+    assert runtime.dead_letters.dead_lettered == 1
+    [version] = client.get("/models").json()["versions"]
+    assert version["predictions_seen"] == 10
+
+
+async def test_a_tampered_reference_leaves_the_version_unmonitored_not_crashed(
+    broker: KafkaBroker, store: InMemoryObjectStore, sink: RecordingEventSink, client: TestClient
+) -> None:
+    ref = put_profile(store, reference_profile(), "p.json")
+    store.put_bytes(ref.uri, b'{"tampered": true}')
+    await send_one(broker, promoted(ref))
+    await send(broker, *[predictions(np.random.default_rng(7), 100, shift=2.0) for _ in range(3)])
+    [version] = client.get("/models").json()["versions"]
+    assert (version["reference_status"], version["monitored"]) == ("failed", False)
+    assert "ChecksumMismatch" in version["reference_error"]
+    assert version["unmonitored_predictions"] == 300
+    assert sink.of_type(DriftDetected) == []
+
+
+async def test_promotions_are_kept_in_the_state_bucket_and_restored_at_start(
+    broker: KafkaBroker,
+    store: InMemoryObjectStore,
+    settings: MonitoringSettings,
+    runtime: ServiceRuntime,
+    client: TestClient,
+) -> None:
+    ref = put_profile(store, reference_profile(), "p.json")
+    await send_one(broker, promoted(ref, alias="production"))
+    await send_one(broker, promoted(ref, alias="staging"))
+    [known] = VersionStore(store, settings.bucket_state).load_all()
+    assert isinstance(known, KnownVersion)
+    assert known.promoted_as == ["production", "staging"]
+
+    # A fresh service over the same store learns it in its start-up hook, before consuming.
+    from millrace_monitoring.bootstrap import wire
+    from millrace_shared.service import build_runtime
+
+    fresh = build_runtime(settings, store=store)
+    routers = wire(fresh, settings)
+    for hook in fresh.startup_hooks:
+        await hook()
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    for router in routers:
+        app.include_router(router)
+    [version] = TestClient(app).get("/models").json()["versions"]
+    assert (version["model_name"], version["version"], version["promoted_as"]) == (
+        "sensors",
+        1,
+        ["production", "staging"],
+    )

@@ -1,0 +1,88 @@
+"""Rows checked against the signature: every error kind, named by row index and field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from deployment_unit_data import SIGNATURE
+from millrace_contracts import FeatureSignature
+from millrace_deployment.core.validation import (
+    MAX_ERRORS,
+    Code,
+    InvalidInput,
+    SignatureValidator,
+)
+
+GOOD: dict[str, Any] = {"colour": "red", "x1": 0.5, "flag": True, "x2": 3}
+
+
+def errors_of(rows: list[Any]) -> list[tuple[int | None, str | None, str]]:
+    with pytest.raises(InvalidInput) as raised:
+        SignatureValidator(SIGNATURE).validate(rows)
+    return [(e.row, e.field, e.code) for e in raised.value.errors]
+
+
+def test_a_good_row_passes_and_nullable_features_take_null() -> None:
+    SignatureValidator(SIGNATURE).validate([GOOD, {**GOOD, "colour": None, "x2": None}])
+
+
+def test_missing_feature() -> None:
+    row = {k: v for k, v in GOOD.items() if k != "x1"}
+    assert errors_of([row]) == [(0, "x1", Code.MISSING)]
+
+
+def test_unexpected_feature() -> None:
+    assert errors_of([{**GOOD, "x9": 1}]) == [(0, "x9", Code.UNEXPECTED)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("x1", "0.5"), ("x1", True), ("x2", [1]), ("colour", 3), ("flag", "true"), ("flag", 1)],
+)
+def test_mistyped_feature(field: str, value: Any) -> None:
+    assert errors_of([{**GOOD, field: value}]) == [(0, field, Code.WRONG_TYPE)]
+
+
+def test_null_where_the_signature_forbids_it() -> None:
+    assert errors_of([{**GOOD, "x1": None}]) == [(0, "x1", Code.NULL)]
+
+
+def test_a_row_that_is_not_an_object() -> None:
+    assert errors_of([GOOD, [1, 2]]) == [(1, None, Code.NOT_AN_OBJECT)]
+
+
+def test_errors_name_the_row_of_a_batch_and_every_problem() -> None:
+    bad = {"colour": "red", "x1": "high", "flag": True, "extra": 1}
+    assert errors_of([GOOD, GOOD, bad]) == [
+        (2, "x1", Code.WRONG_TYPE),
+        (2, "x2", Code.MISSING),
+        (2, "extra", Code.UNEXPECTED),
+    ]
+
+
+def test_errors_are_capped() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        SignatureValidator(SIGNATURE).validate([{}] * 100)
+    assert len(raised.value.errors) == MAX_ERRORS and raised.value.truncated
+
+
+def test_datetime_accepts_iso_strings_and_numbers_and_normalises_them() -> None:
+    validator = SignatureValidator([FeatureSignature(name="at", kind="numeric", dtype="datetime")])
+    rows: list[Any] = [{"at": "1970-01-01T00:01:00+00:00"}, {"at": 7}]
+    validator.validate(rows)
+    assert rows == [{"at": 60.0}, {"at": 7}]
+    with pytest.raises(InvalidInput) as raised:
+        validator.validate([{"at": "yesterday"}])
+    assert raised.value.errors[0].code == Code.WRONG_TYPE
+
+
+def test_error_messages_say_what_was_expected() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        SignatureValidator(SIGNATURE).validate([{**GOOD, "x1": "a"}])
+    assert raised.value.errors[0].as_json() == {
+        "row": 0,
+        "field": "x1",
+        "code": "wrong_type",
+        "message": "expected a number, got string",
+    }
