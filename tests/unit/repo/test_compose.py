@@ -1,0 +1,49 @@
+"""docker-compose.yml stays in step with the services and the local stack.
+
+CI has no Docker engine, so this checks the file's structure rather than running it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists())
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def test_every_service_is_built_from_its_own_dockerfile() -> None:
+    services = compose()["services"]
+    for name in SERVICES:
+        assert name in services, f"{name} is missing from docker-compose.yml"
+        build = services[name]["build"]
+        assert build["context"] == "."
+        assert (ROOT / build["dockerfile"]).is_file()
+        assert build["dockerfile"] == f"services/{name}/Dockerfile"
+
+
+def test_services_wait_for_healthy_infrastructure_and_share_one_configuration() -> None:
+    services = compose()["services"]
+    for infra in ("kafka", "minio"):
+        assert "healthcheck" in services[infra]
+    for name in SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["kafka"]["condition"] == "service_healthy"
+        assert depends["minio"]["condition"] == "service_healthy"
+        env = services[name]["environment"]
+        assert env["MILLRACE_KAFKA_BOOTSTRAP"] == "kafka:9092"
+        assert env["MILLRACE_S3_ENDPOINT"] == "minio:9000"
+        assert env["MILLRACE_OTLP_ENDPOINT"].startswith("http://jaeger:")
+
+
+def test_kafka_image_matches_the_local_stack_version() -> None:
+    from millrace_infra import KAFKA_VERSION
+
+    assert compose()["services"]["kafka"]["image"] == f"apache/kafka:{KAFKA_VERSION}"
