@@ -1,0 +1,58 @@
+"""Follow model promotions with nothing but `millrace-contracts` and a Kafka client.
+
+pip install millrace-contracts aiokafka
+python subscriber.py --bootstrap 127.0.0.1:19092 [--from-beginning] [--count N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from aiokafka import AIOKafkaConsumer
+from millrace_contracts import ModelPromoted
+
+
+async def follow(bootstrap: str, from_beginning: bool, count: int | None, only: str | None) -> None:
+    consumer = AIOKafkaConsumer(
+        ModelPromoted.topic(),
+        bootstrap_servers=bootstrap,
+        group_id=None,  # a group of your own if you want to resume where you left off
+        auto_offset_reset="earliest" if from_beginning else "latest",
+    )
+    await consumer.start()
+    seen = 0
+    try:
+        async for record in consumer:
+            event = ModelPromoted.model_validate_json(record.value)
+            if only is not None and event.model.model_name != only:
+                continue
+            model = event.model
+            metrics = ", ".join(f"{k}={v:.3f}" for k, v in model.metrics.values.items())
+            print(
+                f"{model.model_name} v{model.version} is {event.alias} "
+                f"(was v{event.previous_version}, {event.kind}) {metrics} "
+                f"artifact={model.artifact.uri} sha256={model.artifact.sha256[:12]}",
+                flush=True,
+            )
+            seen += 1
+            if count is not None and seen >= count:
+                return
+    finally:
+        await consumer.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bootstrap", default="127.0.0.1:19092")
+    parser.add_argument("--from-beginning", action="store_true")
+    parser.add_argument("--count", type=int, default=None, help="stop after N promotions")
+    parser.add_argument("--model", default=None, help="only this model name")
+    args = parser.parse_args()
+    asyncio.run(follow(args.bootstrap, args.from_beginning, args.count, args.model))
+
+
+if __name__ == "__main__":
+    main()
