@@ -199,5 +199,5 @@ def test_the_trace_command_prints_the_flow_and_reports_misses(
     assert missing.exit_code == 1
     assert "not found" in missing.output
     unreachable = _run(flow.trace_id, "--jaeger-url", f"http://127.0.0.1:{free_port()}")
-    assert unreachable.exit_code == 3
+    assert unreachable.exit_code == 5
     assert "not reachable" in unreachable.output

@@ -2,36 +2,93 @@
 
 from __future__ import annotations
 
-import asyncio
+import importlib
+import logging
+from typing import Annotated, Any
 
 import typer
 
-from .demo import run_demo
+from .commands import datasets, dlq, events, models
+from .commands.demo import demo
+from .commands.platform import down, up
+from .commands.predict import predict
+from .commands.publish import publish
+from .commands.status import status
+from .errors import EXIT_CODES_HELP, ExitCode
+from .group import MillraceGroup
+
+HELP = f"""Millrace: an event-driven MLOps platform. Run it locally and talk to it.
+
+Endpoints come from the environment when set (MILLRACE_KAFKA_BOOTSTRAP, MILLRACE_S3_*,
+MILLRACE_INGESTION_URL, MILLRACE_REGISTRY_URL, MILLRACE_DEPLOYMENT_URL,
+MILLRACE_MONITORING_URL, MILLRACE_JAEGER_URL), else from what `millrace up` started
+(.millrace/stack.json and .millrace/services.json).
+
+Exit codes:
+
+\b
+{EXIT_CODES_HELP}
+"""
 
 app = typer.Typer(
-    help="Millrace: an event-driven MLOps platform. Run it locally and talk to it.",
+    cls=MillraceGroup,
+    help=HELP,
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
+app.command()(up)
+app.command()(down)
+app.command()(status)
+app.command()(publish)
+app.command()(predict)
+app.command()(demo)
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(models.app, name="models")
+app.add_typer(events.app, name="events")
+app.add_typer(dlq.app, name="dlq")
 
 
-@app.command()
-def demo(
-    keep_running: bool = typer.Option(
-        False,
-        "--keep-running",
-        help="Leave the services running after the demo (Ctrl-C stops them).",
-    ),
-) -> None:
-    """Start the local stack and the services, then carry a dataset to a promoted model.
+def register_trace(target: typer.Typer, module_name: str = f"{__package__}.trace") -> None:
+    """``millrace trace`` lives in trace.py, written separately: the CLI works without it.
 
-    Declares the `iris` dataset, publishes a file, follows the flow stage by stage
-    (validated, trained, promoted or rejected), shows a bad file being rejected with its
-    reasons, and prints the registry's view. Re-running it trains on a new sample.
+    A missing module adds nothing; one that fails to import adds a ``trace`` that says why.
     """
-    raise typer.Exit(asyncio.run(run_demo(keep_running=keep_running)))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name == module_name:
+            return
+        problem: Exception = error
+    except ImportError as error:
+        problem = error
+    else:
+        command: Any = getattr(module, "trace", None)
+        if callable(command):
+            target.command(name="trace")(command)
+        return
+
+    @target.command(name="trace")
+    def trace_unavailable() -> None:
+        """Follow one flow's trace (unavailable: see the message)."""
+        typer.echo(f"error: `millrace trace` cannot load: {problem}", err=True)
+        raise typer.Exit(int(ExitCode.FAILURE))
+
+
+register_trace(app)
 
 
 @app.callback()
-def main() -> None:
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the libraries' logs (Kafka client...).")
+    ] = False,
+) -> None:
     """Millrace command-line interface."""
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        # aiokafka logs every failed connection and asyncio every unclosed client; the CLI
+        # says what went wrong in one line instead.
+        for noisy in ("aiokafka", "asyncio", "faststream", "millrace"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)

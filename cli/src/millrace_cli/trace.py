@@ -24,7 +24,7 @@ from rich.tree import Tree
 
 CORRELATION_TAG = "millrace.correlation_id"
 EXIT_NOT_FOUND = 1
-EXIT_UNREACHABLE = 3
+EXIT_UNREACHABLE = 5  # the CLI-wide "not reachable" code
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _SHOWN_ATTRIBUTES = 4
 _SEARCH_LIMIT = 50
@@ -313,7 +313,7 @@ def trace(
 ) -> None:
     """Show one flow's spans across all services as a tree, sorted by start time.
 
-    Exit codes: 0 found, 1 no such trace, 2 bad arguments, 3 Jaeger not reachable.
+    Exit codes: 0 found, 1 no such trace, 2 bad arguments, 5 Jaeger not reachable.
     """
     out, err = Console(), Console(stderr=True)
     try:

@@ -257,4 +257,4 @@ def test_the_command_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MILLRACE_JAEGER_URL", "")
     monkeypatch.setattr(trace_module, "default_jaeger_url", lambda: None)
     nowhere = _invoke(monkeypatch, TRACE_ID)
-    assert nowhere.exit_code == 3 and "no Jaeger to ask" in nowhere.output
+    assert nowhere.exit_code == 5 and "no Jaeger to ask" in nowhere.output

@@ -1,0 +1,1 @@
+"""The ``millrace`` commands, one module per group."""

@@ -1,0 +1,160 @@
+"""``publish``: put a file in the landing bucket and announce it (DataArrived)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from millrace_contracts import DataArrived, Event
+from millrace_shared.watch import EventWatcher
+from rich.markup import escape
+
+from .. import kafka
+from ..console import err, out
+from ..describe import describe
+from ..endpoints import Endpoints, resolve
+from ..errors import ExitCode
+from ..flow import FLOW_EVENTS, Outcome, follow
+from ..inputs import check_name
+from ..kafka import UNREACHABLE_ERRORS
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+def landing_key(dataset: str, path: Path, now: datetime | None = None) -> str:
+    """``<dataset>/<UTC time>-<file name>``: a new object for every publish."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{dataset}/{stamp}-{path.name}"
+
+
+def show_stage(event: Event) -> None:
+    out.print(f"  {time.strftime('%H:%M:%S')}  {describe(event)}", soft_wrap=True)
+
+
+def deployment_running(endpoints: Endpoints) -> bool:
+    try:
+        return httpx.get(endpoints.url("deployment") + "/health/live", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def publish_file(
+    endpoints: Endpoints,
+    path: Path,
+    dataset: str,
+    key: str,
+    file_format: FileFormat | None,
+    submitted_by: str | None,
+) -> DataArrived:
+    from ..upload import progress_bar, upload  # the minio client is slow to import
+
+    with progress_bar() as progress:
+        ref = await asyncio.to_thread(upload, endpoints, path, key, progress=progress)
+    err.print(f"uploaded {escape(ref.uri)} ({ref.size_bytes} bytes, sha256 {ref.sha256[:16]}…)")
+    arrived = DataArrived.first_of_flow(
+        producer="cli",
+        dataset=dataset,
+        uri=ref.uri,
+        sha256=ref.sha256,
+        format=file_format.value if file_format else None,
+        submitted_by=submitted_by,
+    )
+    async with kafka.event_sink(endpoints) as sink:
+        await sink.publish(arrived)
+    err.print(f"published data.arrived for [bold]{escape(dataset)}[/] (flow {arrived.event_id})")
+    return arrived
+
+
+async def publish_and_follow(
+    endpoints: Endpoints,
+    publish: Callable[[], Awaitable[DataArrived]],
+    *,
+    within: float,
+    deployment_within: float,
+) -> Outcome:
+    """Watch first (from now), then publish, so no stage of the flow can be missed."""
+    watcher = EventWatcher(endpoints.settings, FLOW_EVENTS, start="latest")
+    try:
+        await watcher.start()
+    except UNREACHABLE_ERRORS as error:
+        await watcher.stop()
+        raise endpoints.unreachable("kafka") from error
+    try:
+        arrived = await publish()
+        return await follow(
+            watcher,
+            arrived.event_id,
+            show_stage,
+            within=within,
+            deployment_within=deployment_within,
+        )
+    finally:
+        await watcher.stop()
+
+
+def publish(
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="A CSV or Parquet file.", exists=True, dir_okay=False),
+    ],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset it belongs to.")],
+    key: Annotated[
+        str | None,
+        typer.Option(help="Object key in the landing bucket; default DATASET/TIME-FILENAME."),
+    ] = None,
+    file_format: Annotated[
+        FileFormat | None,
+        typer.Option("--format", help="File format; default: from the file's suffix."),
+    ] = None,
+    submitted_by: Annotated[
+        str | None, typer.Option(help="Who publishes it (recorded in the event).")
+    ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Follow the flow stage by stage until promotion or rejection."),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds --wait waits for the flow to end.")
+    ] = 600.0,
+    deployment_timeout: Annotated[
+        float,
+        typer.Option(
+            help="After a promotion, seconds --wait waits for the deployment (when it runs)."
+        ),
+    ] = 60.0,
+) -> None:
+    """Upload FILE to the landing bucket (with a progress bar and its sha256), then publish
+    DataArrived so ingestion validates it.
+
+    With --wait, follows the flow: validated or rejected (every reason), trained (metrics),
+    promoted or not promoted (reasons), deployed. Exit code 0 when promoted (or nothing is
+    declared to train), 2 when the dataset is rejected, 3 when the model is not promoted,
+    4 on timeout.
+    """
+    check_name(dataset)
+    endpoints = resolve()
+    object_key = key or landing_key(dataset, file)
+
+    async def do_publish() -> DataArrived:
+        return await publish_file(endpoints, file, dataset, object_key, file_format, submitted_by)
+
+    if not wait:
+        asyncio.run(do_publish())
+        return
+    deploy_wait = deployment_timeout if deployment_running(endpoints) else 0.0
+    outcome = asyncio.run(
+        publish_and_follow(endpoints, do_publish, within=timeout, deployment_within=deploy_wait)
+    )
+    style = "green" if outcome.code == ExitCode.OK else "red"
+    err.print(f"[{style}]{escape(outcome.summary)}[/] (exit code {int(outcome.code)})")
+    raise typer.Exit(outcome.code)

@@ -1,0 +1,162 @@
+"""Where the platform is: environment first, then ``.millrace/`` (stack + services.json).
+
+Every endpoint can be overridden with an environment variable, so the CLI can point at an
+existing platform: MILLRACE_KAFKA_BOOTSTRAP, MILLRACE_S3_*, MILLRACE_<SERVICE>_URL,
+MILLRACE_JAEGER_URL. Unset ones come from the local stack's state file and the services
+``millrace up`` recorded, else from the fixed defaults (Kafka 19092, S3 19094, 8101-8105).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from millrace_infra import StackConfig, StackInfo, read_state
+from pydantic import SecretStr
+
+from .catalog import NAMES, default_ports
+from .errors import CliError, unreachable
+from .services_runtime import ServiceRecord, ServicesFile
+from .settings import CliSettings, load_settings
+
+Origin = Literal["env", "stack", "up", "default"]
+_ENV_NAMES = {
+    "kafka": "MILLRACE_KAFKA_BOOTSTRAP",
+    "s3": "MILLRACE_S3_ENDPOINT",
+    "jaeger": "MILLRACE_JAEGER_URL",
+    **{name: f"MILLRACE_{name.upper()}_URL" for name in NAMES},
+}
+_LABELS = {"kafka": "Kafka", "s3": "S3", "jaeger": "Jaeger"}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    settings: CliSettings
+    """Kafka, S3 and buckets as resolved; hand it to clients (make_broker, EventWatcher...)."""
+    stack: StackConfig
+    """The local stack's config (its home holds services.json and the logs)."""
+    services: dict[str, str]
+    """Service name to base URL."""
+    jaeger_url: str | None
+    origins: dict[str, Origin]
+
+    @property
+    def home(self) -> Path:
+        return self.stack.home
+
+    @property
+    def s3_url(self) -> str:
+        scheme = "https" if self.settings.s3_secure else "http"
+        return f"{scheme}://{self.settings.s3_endpoint}"
+
+    def url(self, service: str) -> str:
+        return self.services[service]
+
+    def hint(self, component: str) -> str:
+        """What to do when a component does not answer: depends on where its address came from."""
+        if self.origins.get(component) == "env":
+            return f"check {_ENV_NAMES[component]}"
+        return "run `millrace up`"
+
+    def unreachable(self, component: str) -> CliError:
+        where = {
+            "kafka": self.settings.kafka_bootstrap,
+            "s3": self.settings.s3_endpoint,
+            "jaeger": self.jaeger_url or "-",
+        }.get(component) or self.services[component]
+        label = _LABELS.get(component, f"the {component} service")
+        return unreachable(label, where, self.hint(component))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every endpoint, for ``status --json`` (the S3 secret is left out)."""
+        s = self.settings
+        return {
+            "kafka_bootstrap": s.kafka_bootstrap,
+            "s3": {
+                "endpoint": s.s3_endpoint,
+                "url": self.s3_url,
+                "access_key": s.s3_access_key,
+                "buckets": {
+                    "landing": s.bucket_landing,
+                    "datasets": s.bucket_datasets,
+                    "models": s.bucket_models,
+                    "state": s.bucket_state,
+                },
+            },
+            "jaeger_url": self.jaeger_url,
+            "otlp_endpoint": s.otlp_endpoint,
+            "services": dict(self.services),
+            "registry_url": self.services["registry"],
+            "deployment_url": self.services["deployment"],
+            "home": str(self.home),
+            "origins": dict(self.origins),
+        }
+
+
+def stack_config() -> StackConfig:
+    """The running (or last started) local stack's config, else the one ``up`` would use."""
+    config = StackConfig.from_env()
+    return read_state(config.home) or config
+
+
+def resolve(settings: CliSettings | None = None) -> Endpoints:
+    settings = settings or load_settings()
+    fallback = StackConfig.from_env()
+    state = read_state(fallback.home)
+    config = state or fallback
+    origins: dict[str, Origin] = {}
+    settings = _with_stack(settings, StackInfo.for_config(config), state is not None, origins)
+    services = _service_urls(settings, ServicesFile(config.home).read(), origins)
+    jaeger = settings.jaeger_url or (
+        StackInfo.for_config(config).jaeger_url if origins["jaeger"] == "stack" else None
+    )
+    if settings.jaeger_url:
+        origins["jaeger"] = "env"
+    return Endpoints(
+        settings=settings,
+        stack=config,
+        services=services,
+        jaeger_url=jaeger.rstrip("/") if jaeger else None,
+        origins=origins,
+    )
+
+
+def _with_stack(
+    settings: CliSettings, local: StackInfo, started: bool, origins: dict[str, Origin]
+) -> CliSettings:
+    """Kafka, S3 (and OTLP) of the local stack where the environment does not set them."""
+    from_env = settings.model_fields_set
+    stack: Origin = "stack" if started else "default"
+    update: dict[str, Any] = {}
+    origins["kafka"] = "env" if "kafka_bootstrap" in from_env else stack
+    if origins["kafka"] != "env":
+        update["kafka_bootstrap"] = local.kafka_bootstrap
+    origins["s3"] = "env" if "s3_endpoint" in from_env else stack
+    if origins["s3"] != "env":
+        update["s3_endpoint"] = local.s3_endpoint
+        if "s3_access_key" not in from_env:
+            update["s3_access_key"] = local.s3_access_key
+        if "s3_secret_key" not in from_env:
+            update["s3_secret_key"] = SecretStr(local.s3_secret_key)
+    # The local stack's Jaeger only when that stack is the one in use.
+    origins["jaeger"] = "stack" if started and origins["kafka"] == "stack" else "default"
+    if origins["jaeger"] == "stack" and local.otlp_endpoint and "otlp_endpoint" not in from_env:
+        update["otlp_endpoint"] = local.otlp_endpoint  # the CLI's publish spans join the trace
+    return settings.model_copy(update=update) if update else settings
+
+
+def _service_urls(
+    settings: CliSettings, recorded: dict[str, ServiceRecord], origins: dict[str, Origin]
+) -> dict[str, str]:
+    """MILLRACE_<NAME>_URL, else where ``up`` started it, else the default port."""
+    defaults = default_ports(settings.services_base_port)
+    services: dict[str, str] = {}
+    for name in NAMES:
+        if (url := settings.service_url(name)) is not None:
+            services[name], origins[name] = url, "env"
+        elif name in recorded:
+            services[name], origins[name] = recorded[name].url, "up"
+        else:
+            services[name], origins[name] = f"http://127.0.0.1:{defaults[name]}", "default"
+    return services

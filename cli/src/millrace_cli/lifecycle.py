@@ -1,0 +1,197 @@
+"""``up`` and ``down``: the local stack, then the services as background processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from millrace_infra import StackConfig, StackError, StackInfo, fetch_kafka, is_fetched, start
+from millrace_infra import status as stack_status
+from millrace_infra import stop as stop_stack
+from millrace_infra.ports import port_is_free
+
+from . import services_runtime as runtime
+from .catalog import BY_NAME, ServiceSpec
+from .console import err
+from .endpoints import Endpoints, resolve, stack_config
+from .errors import CliError, ExitCode
+from .kafka import UNREACHABLE_ERRORS
+from .services_runtime import ServiceRecord, ServicesFile
+
+Report = Callable[[str], None]
+
+
+@dataclass
+class UpResult:
+    stack: StackInfo
+    started: dict[str, ServiceRecord] = field(default_factory=dict)
+    already: dict[str, ServiceRecord] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, CliError] = field(default_factory=dict)
+
+    @property
+    def running(self) -> dict[str, ServiceRecord]:
+        return {**self.already, **self.started}
+
+
+def bring_up_stack(config: StackConfig, report: Report, *, timeout: float) -> StackInfo:
+    """The stack named by the environment, else the local one (started if not running)."""
+    external = StackInfo.from_env()
+    if external is not None:
+        report(
+            f"stack: using Kafka {external.kafka_bootstrap} and S3 {external.s3_endpoint} "
+            "from MILLRACE_KAFKA_BOOTSTRAP / MILLRACE_S3_ENDPOINT"
+        )
+        return external
+    health = stack_status(config)
+    if health and all(c.healthy for c in health.values()):
+        report(f"stack: already running ({', '.join(health)})")
+        return StackInfo.for_config(config)
+    try:
+        if not is_fetched(config.cache):
+            with err.status("fetching Kafka's jars from Maven Central (first run only)..."):
+                fetch_kafka(config.cache)
+        slow = " (the first run builds Jaeger with Go: minutes)" if config.jaeger else ""
+        with err.status(f"starting the local stack{slow}..."):
+            info = start(config, timeout=timeout)
+    except StackError as error:
+        raise CliError(f"the local stack did not start: {error}") from error
+    report(f"stack: started ({', '.join(stack_status(config))})")
+    return info
+
+
+def service_env(stack: StackInfo, name: str, registry_url: str) -> dict[str, str]:
+    env = {**os.environ, **stack.env()}
+    if name == "deployment":
+        env["MILLRACE_DEPLOYMENT_REGISTRY_URL"] = registry_url
+    return env
+
+
+async def bring_up(
+    names: Sequence[str],
+    ports: Mapping[str, int],
+    report: Report,
+    *,
+    within: float = 120.0,
+    config: StackConfig | None = None,
+) -> UpResult:
+    """Start the stack and the named services that are installed and not running yet.
+
+    Idempotent: what runs already is left alone. Services of wave 1 (ingestion, training,
+    registry) are ready before wave 2 (deployment, monitoring) starts. A service that does
+    not get ready is stopped again and listed in ``failed``.
+    """
+    config = config or stack_config()
+    stack = bring_up_stack(config, report, timeout=within)
+    result = UpResult(stack=stack)
+    endpoints = resolve()
+    settings = endpoints.settings.model_copy(
+        update={"kafka_bootstrap": stack.kafka_bootstrap, "s3_endpoint": stack.s3_endpoint}
+    )
+    from millrace_shared.messaging import ensure_topics  # FastStream: slow to import
+
+    try:
+        await ensure_topics(settings)
+    except UNREACHABLE_ERRORS as error:
+        raise endpoints.unreachable("kafka") from error
+
+    services = ServicesFile(config.home)
+    with services.locked():
+        records = services.read()
+        registry_url = _registry_url(endpoints, records, ports)
+        for wave in (1, 2):
+            launched: dict[str, ServiceRecord] = {}
+            for name in (n for n in names if BY_NAME[n].wave == wave):
+                current = records.pop(name, None)
+                if current is not None and current.running():
+                    records[name] = result.already[name] = current
+                    report(f"{name:<11} already running at {current.url} (pid {current.pid})")
+                    continue
+                why = _cannot_launch(BY_NAME[name], ports[name])
+                if why is not None:
+                    result.skipped[name] = why
+                    report(f"{name:<11} [yellow]skipped[/]: {why}")
+                    continue
+                env = service_env(stack, name, registry_url)
+                record = runtime.launch(BY_NAME[name], ports[name], env, services.log_dir)
+                launched[name] = records[name] = record
+            services.write(records)
+            await _wait_wave(launched, result, records, report, within)
+            services.write(records)
+    return result
+
+
+def _registry_url(
+    endpoints: Endpoints, records: Mapping[str, ServiceRecord], ports: Mapping[str, int]
+) -> str:
+    """Where deployment finds the registry: MILLRACE_REGISTRY_URL, the running one, or its port."""
+    if endpoints.origins.get("registry") == "env":
+        return endpoints.url("registry")
+    record = records.get("registry")
+    if record is not None and record.running():
+        return record.url
+    return f"http://127.0.0.1:{ports['registry']}"
+
+
+def _cannot_launch(spec: ServiceSpec, port: int) -> str | None:
+    if not spec.installed():
+        return f"package {spec.module} is not installed"
+    if not port_is_free(port):
+        return f"port {port} is in use by another process (choose one with --port {spec.name}=PORT)"
+    return None
+
+
+async def _wait_wave(
+    launched: Mapping[str, ServiceRecord],
+    result: UpResult,
+    records: dict[str, ServiceRecord],
+    report: Report,
+    within: float,
+) -> None:
+    async def one(name: str, record: ServiceRecord) -> None:
+        spec = BY_NAME[name]
+        try:
+            took = await runtime.wait_ready(record, spec.ready_path, within)
+        except CliError as error:
+            runtime.stop({name: record})
+            records.pop(name, None)
+            result.failed[name] = error
+            report(f"{name:<11} [red]failed[/]: {error.message}")
+            return
+        result.started[name] = record
+        report(f"{name:<11} [green]ready[/] at {record.url} in {took:.1f}s (pid {record.pid})")
+
+    await asyncio.gather(*(one(n, r) for n, r in launched.items()))
+
+
+@dataclass(frozen=True)
+class DownResult:
+    services: list[str]
+    stack: list[str] | None
+    """Stack components stopped; None when the stack was kept."""
+
+
+def stop_services(
+    home: Path, names: Collection[str] | None = None, *, timeout: float = 20.0
+) -> list[str]:
+    """Stop the named services (all if None) that ``up`` recorded; forget them."""
+    services = ServicesFile(home)
+    with services.locked():
+        records = services.read()
+        chosen = {n: r for n, r in records.items() if names is None or n in names}
+        stopped = runtime.stop(chosen, timeout=timeout)
+        services.write({n: r for n, r in records.items() if n not in chosen})
+    return stopped
+
+
+def bring_down(endpoints: Endpoints, *, keep_stack: bool, timeout: float = 20.0) -> DownResult:
+    stopped = stop_services(endpoints.home, timeout=timeout)
+    if keep_stack:
+        return DownResult(stopped, None)
+    try:
+        return DownResult(stopped, stop_stack(endpoints.stack, timeout=30.0))
+    except StackError as error:
+        raise CliError(f"the local stack did not stop: {error}", ExitCode.FAILURE) from error

@@ -1,0 +1,155 @@
+"""``millrace models`` against a registry that answers over HTTP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from cli_fakes import FakeService
+from millrace_cli.main import app
+from millrace_cli.settings import DEV_REGISTRY_TOKEN
+from typer.testing import CliRunner
+
+runner = CliRunner()
+SHA = "b" * 64
+
+
+def ref(name: str) -> dict[str, Any]:
+    return {"uri": f"s3://millrace-models/iris/{name}", "sha256": SHA, "size_bytes": 1}
+
+
+INFO = {
+    "model_name": "iris",
+    "version": 2,
+    "run_id": "r2",
+    "dataset": "iris",
+    "dataset_version": SHA,
+    "task": "classification",
+    "artifact": ref("model.skops"),
+    "model_card": ref("card.json"),
+    "reference_profile": ref("profile.json"),
+    "signature": [{"name": "x", "kind": "numeric", "dtype": "float"}],
+    "metrics": {"values": {"accuracy": 0.97}, "holdout_id": "h", "holdout_rows": 30},
+}
+PROMOTED = {"model": INFO, "alias": "production", "previous_version": 1, "kind": "manual"}
+
+
+def test_list(registry: FakeService) -> None:
+    registry.answer(
+        "GET",
+        "/models",
+        200,
+        [
+            {"name": "iris", "production_version": 2, "latest_version": 3},
+            {"name": "wine", "production_version": None, "latest_version": 1},
+        ],
+    )
+    result = runner.invoke(app, ["models", "list"])
+    assert result.exit_code == 0, result.output
+    assert "iris" in result.stdout and "v2" in result.stdout and "v3" in result.stdout
+    assert json.loads(runner.invoke(app, ["models", "list", "--json"]).stdout)[1]["name"] == "wine"
+
+
+def test_show_versions_and_one_version(registry: FakeService) -> None:
+    registry.answer(
+        "GET",
+        "/models/iris",
+        200,
+        {
+            "name": "iris",
+            "aliases": {"production": 2},
+            "latest_version": 2,
+            "versions": [
+                {
+                    "version": 2,
+                    "run_id": "r2",
+                    "dataset": "iris",
+                    "dataset_version": SHA,
+                    "registered_at": "2026-11-26T10:00:00Z",
+                    "policy_decision": "promoted",
+                    "reason_codes": ["improved"],
+                    "metrics": {"accuracy": 0.97},
+                    "holdout_id": "h",
+                    "aliases": ["production"],
+                }
+            ],
+        },
+    )
+    registry.answer(
+        "GET",
+        "/models/iris/versions/2",
+        200,
+        {
+            "info": INFO,
+            "registered_at": "2026-11-26T10:00:00Z",
+            "lineage": {
+                "estimator": "random_forest",
+                "params": {},
+                "run_id": "r2",
+                "trigger": "data",
+            },
+            "decision": {"promote": True, "reasons": [{"code": "improved", "message": "better"}]},
+            "aliases": ["production"],
+        },
+    )
+    result = runner.invoke(app, ["models", "show", "iris"])
+    assert result.exit_code == 0, result.output
+    assert "production=v2" in result.stdout and "accuracy=0.970" in result.stdout
+    result = runner.invoke(app, ["models", "show", "iris", "--version", "2"])
+    assert result.exit_code == 0, result.output
+    assert "promoted: improved: better" in result.stdout
+    assert "x:float" in result.stdout
+
+
+def test_promote_sends_the_token_and_the_reason(registry: FakeService) -> None:
+    registry.answer("POST", "/models/iris/promote", 200, PROMOTED)
+    result = runner.invoke(
+        app, ["models", "promote", "iris", "2", "--reason", "better on new data", "--actor", "ann"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "promoted iris v2 to production (was v1)" in result.stdout
+    request = registry.seen[-1]
+    assert request.headers["Authorization"] == f"Bearer {DEV_REGISTRY_TOKEN}"
+    assert request.body == {
+        "version": 2,
+        "reason": "better on new data",
+        "actor": "ann",
+        "alias": "production",
+    }
+
+
+def test_rollback_to_a_version_with_a_token_from_the_environment(
+    registry: FakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MILLRACE_REGISTRY_TOKEN", "t0ken")
+    registry.answer("POST", "/models/iris/rollback", 200, {**PROMOTED, "kind": "rollback"})
+    result = runner.invoke(app, ["models", "rollback", "iris", "--to", "2", "-r", "v3 is bad"])
+    assert result.exit_code == 0, result.output
+    assert "rolled back iris v2" in result.stdout
+    assert registry.seen[-1].headers["Authorization"] == "Bearer t0ken"
+    assert registry.seen[-1].body["to_version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "expected"),
+    [
+        (401, "a valid bearer token is required", "refused the token"),
+        (404, "model 'iris' has no version 9", "404: model 'iris' has no version 9"),
+        (409, "version 2 of 'iris' is already production", "409: version 2"),
+    ],
+)
+def test_refusals_are_one_clear_error(
+    registry: FakeService, status: int, detail: str, expected: str
+) -> None:
+    registry.answer("POST", "/models/iris/promote", status, {"detail": detail})
+    result = runner.invoke(app, ["models", "promote", "iris", "9", "--reason", "x"])
+    assert result.exit_code == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_promote_needs_a_reason(registry: FakeService) -> None:
+    result = runner.invoke(app, ["models", "promote", "iris", "2"])
+    assert result.exit_code == 64
+    assert registry.seen == []
