@@ -110,6 +110,13 @@ async def test_event_arrives_intact_in_the_producers_trace(
     assert any(s.context.trace_id in producer_trace for s in consume), (
         "consumer span not in producer trace"
     )
+    tagged = [
+        s
+        for s in consume
+        if (s.attributes or {}).get("millrace.correlation_id") == str(sent.correlation_id)
+    ]
+    assert tagged, "the consumer span carries the flow's correlation id"
+    assert (tagged[0].attributes or {}).get("millrace.event_type") == DataArrived.cloudevents_type()
 
 
 async def test_malformed_and_failing_messages_go_to_the_dlq_and_the_consumer_moves_on(

@@ -14,6 +14,7 @@ from millrace_contracts import TOPICS
 from opentelemetry.sdk.trace import TracerProvider
 
 from ..settings import MillraceSettings
+from .attributes import EventAttributesMiddleware
 from .deadletter import DeadLetterMiddleware
 
 logger = logging.getLogger("millrace.broker")
@@ -67,6 +68,7 @@ def make_broker(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         middlewares=[
             KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
+            EventAttributesMiddleware,
             dead_letters,
         ],
         logger=logging.getLogger(f"millrace.{settings.service_name}"),
