@@ -22,6 +22,10 @@ def demo(
     Declares the `iris` dataset, publishes a file, follows the flow stage by stage
     (validated, trained, promoted or rejected, deployed), shows a bad file being rejected
     with its reasons, and prints the registry's view. Re-running it trains on a new sample.
+    Then the model loop on a synthetic `sensors` dataset (`sensors-<timestamp>` when the
+    registry already has `sensors`): model v1 served and called, newer data waiting, a
+    client's traffic drifting, monitoring detecting it, retraining, promotion of v2 and the
+    swap with no failed request, and the retraining flow's trace from Jaeger.
     Services that were already running are left running.
     """
     from ..demo import run_demo  # imported here: scikit-learn and pandas take seconds to load
