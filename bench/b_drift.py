@@ -1,0 +1,163 @@
+"""#7: drift check of a 10k-row and a 100k-row window against a 100k-row reference,
+Millrace's monitoring core against Evidently's DataDriftPreset, with known injected drift;
+then Millrace's false-alarm rate over same-distribution windows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from .context import Context
+from .drift_data import INJECTED
+from .envs import available
+from .procs import pinned, server_cpu
+from .results import Row
+from .stats import median, ratios
+
+BENCH = Path(__file__).resolve().parent
+
+
+class Worker:
+    def __init__(self, command: list[str], log: Path) -> None:
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(
+            pinned(command, [server_cpu()]),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            cwd=BENCH.parent,
+        )
+        self.hello = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        stdout: IO[str] | None = self.proc.stdout
+        assert stdout is not None
+        line = stdout.readline()
+        if not line:
+            raise RuntimeError(f"drift worker died; see {self.log.name}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def ask(self, job: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.log.close()
+
+
+def run(ctx: Context, which: set[str]) -> None:
+    sizes = [10_000, 100_000]
+    millrace = Worker(
+        [sys.executable, str(BENCH / "drift_millrace.py")], ctx.logs / "drift-millrace.log"
+    )
+    significance = millrace.hello["policy"]["significance"]
+    env = available("evidently")
+    evidently = None
+    if env is not None:
+        evidently = Worker(
+            [str(env.python), str(BENCH / "baselines" / "evidently_drift.py"), str(significance)],
+            ctx.logs / "drift-evidently.log",
+        )
+    else:
+        ctx.results.skip("7 (Evidently side)", "bench/.envs/evidently is missing")
+    try:
+        facts: dict[str, Any] = {
+            "injected": INJECTED,
+            "millrace_reference": millrace.hello,
+            "policy": millrace.hello["policy"],
+        }
+        if evidently is not None:
+            facts["same_reference"] = (
+                evidently.hello["reference_digest"] == millrace.hello["reference_digest"]
+            )
+        for rows in sizes:
+            mill: list[dict[str, Any]] = []
+            evid: list[dict[str, Any]] = []
+            for r in range(ctx.sizes.rounds):
+                job = {"kind": "time", "rows": rows, "index": r, "drifted": True}
+                order = [("m", millrace), ("e", evidently)]
+                if r % 2:
+                    order.reverse()
+                for key, worker in order:
+                    if worker is None:
+                        continue
+                    (mill if key == "m" else evid).append(worker.ask(job))
+            injected = set(INJECTED)
+            caught = all(injected <= set(x["drifted"]) for x in mill)
+            extra = sorted({c for x in mill for c in x["drifted"]} - injected)
+            m_seconds = [x["seconds"] for x in mill]
+            e_seconds = [x["seconds"] for x in evid]
+            note = f"Millrace flagged every injected column in every round: {'yes' if caught else 'NO'}"
+            note += f"; other columns flagged: {extra or 'none'}"
+            if evid:
+                e_flags = sorted({c for x in evid for c in x["drifted"]})
+                note += (
+                    f". Evidently (KS/chi-square at p<{significance}) flagged {e_flags}; same windows: "
+                    f"{all(a['digest'] == b['digest'] for a, b in zip(mill, evid, strict=False))}"
+                )
+            ratio = ratios(e_seconds, m_seconds) if evid else None
+            profile = None
+            if ratio is not None and ratio.median < 30 and not ctx.quick:
+                profile = millrace.ask({"kind": "profile", "rows": rows})
+                note += (
+                    f". cProfile of one Millrace check ({profile['seconds'] * 1000:.0f} ms): "
+                    + ("; ".join(profile["by_own_time"][:8]))
+                )
+            ctx.results.add(
+                Row(
+                    bench=f"7/{rows // 1000}k",
+                    what=f"drift check of a {rows:,}-row window (20 num + 5 cat) vs a 100k-row reference",
+                    baseline="Evidently DataDriftPreset (JSON)",
+                    baseline_value=median(e_seconds) * 1000 if evid else None,
+                    millrace_value=median(m_seconds) * 1000,
+                    unit="ms",
+                    ratio=ratio,
+                    ratio_meaning="Evidently/Millrace time: x faster",
+                    goal="≥ 30x faster; all injected flagged",
+                    met=(ratio.median >= 30 and caught) if ratio is not None else None,
+                    notes=note,
+                    details={"millrace": mill, "evidently": evid, "profile": profile},
+                )
+            )
+        for rows in (500, 10_000, 100_000):
+            count = ctx.sizes.drift_windows_far
+            answer = millrace.ask({"kind": "far", "rows": rows, "count": count})
+            rate = answer["windows_with_alarm"] / answer["windows"]
+            ctx.results.add(
+                Row(
+                    bench=f"7/far {rows // 1000 if rows >= 1000 else rows}{'k' if rows >= 1000 else ''}",
+                    what=f"false alarms over {count} same-distribution windows of {rows:,} rows",
+                    baseline="configured level (significance)",
+                    baseline_value=significance,
+                    millrace_value=rate,
+                    unit="",
+                    ratio=None,
+                    ratio_meaning="",
+                    goal=f"≤ {significance}",
+                    met=rate <= significance,
+                    notes=(
+                        f"{answer['windows_with_alarm']} of {answer['windows']} windows raised an alarm "
+                        f"({answer['features_flagged']} feature flags)"
+                    ),
+                    details=answer,
+                )
+            )
+        ctx.results.facts["drift"] = facts
+    finally:
+        millrace.close()
+        if evidently is not None:
+            evidently.close()

@@ -1,0 +1,444 @@
+"""#5 and #6 (monitoring side), #9 for monitoring: prediction logs consumed and drift-checked
+per second by the monitoring service (a real process on the real stack), against a raw
+aiokafka + ``json.loads`` loop over the same topic and broker.
+
+The topic is pre-filled once per message shape; each round restarts the consumer from the
+start of the topic (monitoring: its consumer group deleted; raw: seek to the beginning).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from typing import Any
+
+from millrace_contracts import (
+    ArtifactRef,
+    FeatureSignature,
+    Metrics,
+    ModelPromoted,
+    ModelVersionInfo,
+    PredictionRecord,
+    PredictionsLogged,
+    cloudevents_headers,
+)
+from millrace_contracts.policies import ColumnSpec
+
+from . import profiler
+from .context import Context
+from .drift_data import CATEGORICAL, NUMERIC, REFERENCE_ROWS, REFERENCE_SEED, frame
+from .harness import BASELINES, Stack, millrace_service, port_of
+from .procs import Proc, pinned, server_cpu
+from .results import Row
+from .stats import at_least, median, ratios
+
+MODEL = "bench-monitored"
+GROUP = "millrace-monitoring"
+TOPIC = PredictionsLogged.topic()
+
+
+def _version(stack: Stack) -> ModelVersionInfo:
+    """Upload the reference profile (built by ingestion's profiling) and describe the version."""
+    from millrace_ingestion.core.profiling import ProfileOptions, build_profile
+
+    reference = frame(REFERENCE_ROWS, REFERENCE_SEED)
+    columns = [ColumnSpec(name=n, dtype="float") for n in NUMERIC] + [
+        ColumnSpec(name=c, dtype="category") for c in CATEGORICAL
+    ]
+    profile = build_profile(
+        reference,
+        columns,
+        dataset="bench-monitored",
+        version="1" * 64,
+        created_at=datetime.now(UTC),
+        options=ProfileOptions(),
+    )
+    data = profile.model_dump_json().encode()
+    store = stack.store()
+    bucket = stack.settings().bucket_models
+    uri = f"s3://{bucket}/bench/monitored/reference.json"
+    ref = store.put_bytes(uri, data, content_type="application/json")
+    placeholder = ArtifactRef(
+        uri=f"s3://{bucket}/bench/monitored/none",
+        sha256=hashlib.sha256(b"").hexdigest(),
+        size_bytes=0,
+    )
+    signature = [FeatureSignature(name=n, kind="numeric", dtype="float") for n in NUMERIC] + [
+        FeatureSignature(name=c, kind="categorical", dtype="string") for c in CATEGORICAL
+    ]
+    return ModelVersionInfo(
+        model_name=MODEL,
+        version=1,
+        run_id="benchmonitored",
+        dataset="bench-monitored",
+        dataset_version="1" * 64,
+        task="classification",
+        artifact=placeholder,
+        model_card=placeholder,
+        reference_profile=ref,
+        signature=signature,
+        metrics=Metrics(values={"accuracy": 0.9}, holdout_id="bench", holdout_rows=1),
+    )
+
+
+async def _promote(stack: Stack, info: ModelVersionInfo) -> None:
+    from millrace_shared.messaging import KafkaEventSink, ensure_topics, make_broker
+
+    settings = stack.settings("bench")
+    await ensure_topics(settings)
+    broker, _ = make_broker(settings)
+    await broker.start()
+    try:
+        await KafkaEventSink(broker).publish(
+            ModelPromoted.first_of_flow(producer="bench", model=info)
+        )
+    finally:
+        await broker.stop()
+
+
+async def _recreate_topic(stack: Stack) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.info.kafka_bootstrap)
+    await admin.start()
+    try:
+        if TOPIC in set(await admin.list_topics()):
+            await admin.delete_topics([TOPIC])
+            for _ in range(100):
+                if TOPIC not in set(await admin.list_topics()):
+                    break
+                await asyncio.sleep(0.2)
+        for _ in range(50):
+            try:
+                await admin.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=1)])
+                break
+            except Exception:  # still being deleted
+                await asyncio.sleep(0.3)
+    finally:
+        await admin.close()
+
+
+async def _prefill(stack: Stack, total: int, per_event: int) -> dict[str, Any]:
+    from aiokafka import AIOKafkaProducer
+
+    rows = frame(total, seed=77).to_dict("records")
+    now = datetime.now(UTC)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack.info.kafka_bootstrap,
+        acks=1,
+        linger_ms=20,
+        max_batch_size=1024 * 1024,
+        max_request_size=8 * 1024 * 1024,
+    )
+    await producer.start()
+    started = time.perf_counter()
+    size = 0
+    records = 0
+    try:
+        pending = []
+        for start in range(0, total, per_event):
+            event = PredictionsLogged.first_of_flow(
+                producer="deployment",
+                model_name=MODEL,
+                model_version=1,
+                replica_id="bench",
+                predictions=[
+                    PredictionRecord(
+                        prediction_id=f"p{i}", features=rows[i], output="yes", timestamp=now
+                    )
+                    for i in range(start, min(total, start + per_event))
+                ],
+            )
+            value = event.model_dump_json().encode()
+            size += len(value)
+            headers = [(k, v.encode()) for k, v in cloudevents_headers(event).items()]
+            pending.append(await producer.send(TOPIC, value, key=MODEL.encode(), headers=headers))
+            records += 1
+            if len(pending) >= 2000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return {
+        "logs": total,
+        "records": records,
+        "bytes": size,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+async def _rewind_group(stack: Stack) -> None:
+    """Commit offset 0 for monitoring's group on every partition it reads (it is stopped)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from millrace_contracts import LabelsObserved
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=stack.info.kafka_bootstrap, group_id=GROUP, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = []
+        for topic in (TOPIC, LabelsObserved.topic()):
+            numbers = await _partitions(stack, topic)
+            partitions += [TopicPartition(topic, p) for p in numbers]
+        consumer.assign(partitions)
+        await consumer.commit({tp: 0 for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(stack: Stack, topic: str) -> list[int]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.info.kafka_bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+        return sorted(p["partition"] for p in described[0]["partitions"])
+    finally:
+        await admin.close()
+
+
+def _models(port: int) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/models", timeout=10) as r:
+            body: dict[str, Any] = json.loads(r.read())
+    except OSError:
+        return None
+    for version in body.get("versions", []):
+        if version["model_name"] == MODEL:
+            found: dict[str, Any] = version
+            return found
+    return None
+
+
+def _monitoring(
+    ctx: Context,
+    stack: Stack,
+    *,
+    traced: bool,
+    total: int,
+    label: str,
+    profile: bool = False,
+) -> dict[str, Any]:
+    env = {**stack.env(), "MILLRACE_TRACE_SAMPLE_RATIO": "1.0" if traced else "0"}
+    if traced and stack.otlp_endpoint:
+        env["MILLRACE_OTLP_ENDPOINT"] = stack.otlp_endpoint
+    asyncio.run(_rewind_group(stack))
+    proc = millrace_service("monitoring", ctx.logs, env, cpu=[server_cpu()], label=label).start()
+    port = port_of(proc)
+    try:
+        proc.wait_http(f"http://127.0.0.1:{port}/health/ready", within=120)
+        idle_rss = proc.rss_mb()
+        spy_out = ctx.work / f"profile-{label}.txt"
+        spy = profiler.start(proc.pid, 20, spy_out) if profile else None
+        first: tuple[float, int] | None = None
+        rss_max = idle_rss
+        deadline = time.monotonic() + max(120, total / 200)
+        seen = 0
+        view: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            view = _models(port)
+            at = time.perf_counter()
+            seen = view["predictions_seen"] if view else 0
+            if first is None and seen > 0:
+                first = (at, seen)
+            rss_max = max(rss_max, proc.rss_mb())
+            if seen >= total:
+                break
+            if not proc.alive():
+                raise RuntimeError(f"monitoring died:\n{proc.tail()}")
+            time.sleep(0.2)
+        if first is None or seen < total:
+            # Reported, not fatal: the other rounds still count.
+            return {"stalled": True, "seen": seen, "log": str(proc.log_path), "rate": float("nan")}
+        done = time.perf_counter()
+        rate = (total - first[1]) / (done - first[0]) if done > first[0] else float("nan")
+        if spy is not None:
+            return {"rate": rate, "profile": profiler.finish(spy, spy_out)}
+        return {
+            "rate": rate,
+            "seen": seen,
+            "windows_checked": view["windows_checked"] if view else None,
+            "windows_drifted": view["windows_drifted"] if view else None,
+            "unmonitored": view["unmonitored_predictions"] if view else None,
+            "rss_idle_mb": idle_rss,
+            "rss_max_mb": rss_max,
+            "cpu_seconds": proc.cpu_seconds(),
+            "pid": proc.pid,
+        }
+    finally:
+        proc.stop()
+
+
+def _raw(ctx: Context, stack: Stack, total: int) -> dict[str, Any]:
+    proc = Proc(
+        "raw-consume",
+        pinned(
+            [
+                sys.executable,
+                str(BASELINES / "raw_consume.py"),
+                stack.info.kafka_bootstrap,
+                TOPIC,
+                str(total),
+            ],
+            [server_cpu()],
+        ),
+        ctx.logs / "raw-consume.log",
+    )
+    import subprocess
+
+    done = subprocess.run(proc.command, capture_output=True, text=True, check=False, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(f"raw consumer failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["rate"] is None:  # everything came in the first batch: nothing left to time
+        result["rate"] = float("nan")
+    return result
+
+
+def run(ctx: Context, which: set[str]) -> None:
+    stack = ctx.stack()
+    info = _version(stack)
+    asyncio.run(_promote(stack, info))
+    asyncio.run(_recreate_topic(stack))
+    # A first start learns the version from model.promoted and stores it in the state
+    # bucket; the measured starts restore it before they consume a single log.
+    env = {**stack.env(), "MILLRACE_TRACE_SAMPLE_RATIO": "0"}
+    warm = millrace_service(
+        "monitoring", ctx.logs, env, cpu=[server_cpu()], label="monitoring-warmup"
+    ).start()
+    try:
+        warm.wait_http(f"http://127.0.0.1:{port_of(warm)}/health/ready", within=120)
+        deadline = time.monotonic() + 60
+        while _models(port_of(warm)) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _models(port_of(warm)) is None:
+            raise RuntimeError(f"monitoring never learned the promoted version:\n{warm.tail()}")
+    finally:
+        warm.stop()
+
+    total = ctx.sizes.monitoring_logs
+    shapes = [(1, "5"), (500, "5/500")]
+    facts: dict[str, Any] = {
+        "otlp": stack.otlp_endpoint or "none",
+        "window_size": info.monitoring.window_size,
+    }
+    for per_event, bench in shapes:
+        asyncio.run(_recreate_topic(stack))
+        fill = asyncio.run(_prefill(stack, total, per_event))
+        facts[f"prefill_{per_event}"] = fill
+        traced: list[dict[str, Any]] = []
+        untraced: list[dict[str, Any]] = []
+        raw: list[dict[str, Any]] = []
+        steps = (["raw"] if "5" in which else []) + ["traced"]
+        steps += ["untraced"] if "6" in which else []
+        for r in range(ctx.sizes.rounds):
+            order = steps[r % len(steps) :] + steps[: r % len(steps)]
+            for step in order:
+                if step == "raw":
+                    raw.append(_raw(ctx, stack, total))
+                elif step == "traced":
+                    traced.append(
+                        _monitoring(
+                            ctx,
+                            stack,
+                            traced=True,
+                            total=total,
+                            label=f"monitoring-traced-{per_event}",
+                        )
+                    )
+                else:
+                    untraced.append(
+                        _monitoring(
+                            ctx,
+                            stack,
+                            traced=False,
+                            total=total,
+                            label=f"monitoring-untraced-{per_event}",
+                        )
+                    )
+        shape = (
+            f"{fill['records']:,} messages of {per_event} log"
+            + ("s" if per_event > 1 else "")
+            + f", {fill['bytes'] / 1e6:.0f} MB"
+        )
+        if "5" in which:
+            ratio = ratios([x["rate"] for x in traced], [x["rate"] for x in raw])
+            windows = {x.get("windows_checked") for x in traced}
+            stalls = [x for x in traced if x.get("stalled")]
+            ctx.results.add(
+                Row(
+                    bench=bench,
+                    what=f"prediction logs consumed + drift-checked per second, tracing on ({shape})",
+                    baseline="raw aiokafka + json.loads",
+                    baseline_value=median([x["rate"] for x in raw]),
+                    millrace_value=median([x["rate"] for x in traced]),
+                    unit="logs/s",
+                    ratio=ratio,
+                    ratio_meaning="Millrace/raw",
+                    goal="≥ 0.7x",
+                    met=at_least(ratio, 0.7),
+                    notes=f"windows checked per run: {sorted(w for w in windows if w is not None)} "
+                    f"(window {info.monitoring.window_size})"
+                    + (
+                        f"; {len(stalls)} run(s) STALLED before the end: {stalls}" if stalls else ""
+                    ),
+                    details={"raw": raw, "millrace": traced},
+                )
+            )
+        if ctx.profile and not ctx.quick:  # where the time goes, traced and untraced
+            spied = _monitoring(
+                ctx,
+                stack,
+                traced=True,
+                total=total,
+                label=f"monitoring-profiled-{per_event}",
+                profile=True,
+            )
+            facts[f"profile_traced_{per_event}"] = spied.get("profile")
+            if "6" in which:
+                spied = _monitoring(
+                    ctx,
+                    stack,
+                    traced=False,
+                    total=total,
+                    label=f"monitoring-profiled-off-{per_event}",
+                    profile=True,
+                )
+                facts[f"profile_untraced_{per_event}"] = spied.get("profile")
+        if "6" in which:
+            ratio = ratios([x["rate"] for x in traced], [x["rate"] for x in untraced])
+            ctx.results.add(
+                Row(
+                    bench=f"6/monitoring{'' if per_event == 1 else '/500'}",
+                    what=f"monitoring throughput, 100% sampling + OTLP export vs tracing off ({shape})",
+                    baseline="Millrace, tracing off",
+                    baseline_value=median([x["rate"] for x in untraced]),
+                    millrace_value=median([x["rate"] for x in traced]),
+                    unit="logs/s",
+                    ratio=ratio,
+                    ratio_meaning="on/off",
+                    goal="≥ 0.85x",
+                    met=at_least(ratio, 0.85),
+                    details={"off": untraced, "on": traced},
+                )
+            )
+        if "9" in which:
+            rss = ctx.results.facts.setdefault("rss_mb", {})
+            key = "monitoring" if per_event == 1 else "monitoring_500"
+            rss[key] = {
+                "idle_after_start": median(
+                    [x["rss_idle_mb"] for x in traced if "rss_idle_mb" in x]
+                ),
+                "under_load_max": max(
+                    (x["rss_max_mb"] for x in traced if "rss_max_mb" in x), default=None
+                ),
+            }
+    ctx.results.facts["monitoring"] = facts

@@ -1,0 +1,583 @@
+"""#1-#4 (and #9 for deployment): predictions through the deployment service's REST endpoint
+against ``mlflow models serve`` and a bare FastAPI endpoint, on the same fitted models.
+
+Every server is one process with one worker, pinned to the same CPU; the clients run on the
+other. Rounds interleave the servers (their order rotates each round).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from . import clients, profiler
+from .clients import Target
+from .context import Context
+from .envs import available
+from .harness import (
+    BASELINES,
+    RegistryStub,
+    bare_server,
+    deployment,
+    mlflow_server,
+    port_of,
+    servers,
+    trivial_server,
+)
+from .models import (
+    FEATURES,
+    FittedModel,
+    fit,
+    request_rows,
+    save_files,
+    serving_frame,
+    version_info,
+)
+from .procs import Proc, pinned, server_cpu
+from .results import Row
+from .stats import at_least, at_most, median, ratios
+
+ROWS_IN_ROTATION = 256
+BATCH_ROWS = 1000
+CONNECTIONS = 16
+
+
+def _post(port: int, path: str, body: str) -> Any:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=body.encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _label(answer: Any) -> Any:
+    """The predicted label from any of the three servers' answers."""
+    if isinstance(answer, dict) and "predictions" in answer:  # MLflow
+        return answer["predictions"][0]
+    return answer["prediction"]
+
+
+def _wait_models(port: int, count: int, within: float = 120) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/models", timeout=2) as r:
+                if len(json.loads(r.read())) >= count:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"deployment did not serve {count} models within {within}s")
+
+
+def _mlflow_model(env: Any, model: FittedModel, pickle_path: Path, out: Path, log: Path) -> Path:
+    target = out / f"mlflow-{model.key}"
+    with log.open("ab") as sink:
+        subprocess.run(
+            [
+                str(env.python),
+                str(BASELINES / "mlflow_save.py"),
+                str(pickle_path),
+                str(target),
+                *FEATURES,
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+    return target
+
+
+class Served:
+    """One model on each server: targets, and the processes to measure."""
+
+    def __init__(self) -> None:
+        self.targets: dict[str, Target] = {}
+        self.procs: dict[str, Proc] = {}
+
+
+def run(ctx: Context, which: set[str]) -> None:
+    sizes, results = ctx.sizes, ctx.results
+    stack = ctx.stack()
+    work = ctx.work / "serving"
+    work.mkdir(parents=True, exist_ok=True)
+    frame = serving_frame(sizes.serving_train_rows, seed=7)
+    models = [fit("hgb", frame), fit("logreg", frame)]
+    results.facts["serving_models"] = {
+        m.key: {
+            "estimator": type(m.pipeline[-1]).__name__,
+            "fit_seconds": m.fit_seconds,
+            "training_rows": int(len(frame) * 0.8),
+            "features": len(FEATURES),
+            "artifact_bytes": len(m.skops_bytes),
+        }
+        for m in models
+    }
+    store = stack.store()
+    bucket = stack.settings().bucket_models
+    infos, files = [], {}
+    for m in models:
+        files[m.key] = save_files(m, work / "models")
+        uri = f"s3://{bucket}/bench/{m.key}/model.skops"
+        store.put_bytes(uri, m.skops_bytes)
+        infos.append(version_info(m, uri, bucket=bucket))
+
+    mlflow_env = available("mlflow")
+    if mlflow_env is None:
+        results.skip("1 (MLflow side)", "bench/.envs/mlflow is missing (quick mode skips it)")
+
+    rows = request_rows(ROWS_IN_ROTATION, seed=11)
+    millrace_bodies = [json.dumps(r, separators=(",", ":")) for r in rows]
+    mlflow_bodies = [json.dumps({"dataframe_records": [r]}, separators=(",", ":")) for r in rows]
+
+    with RegistryStub(infos) as registry, servers(ctx.logs) as group:
+        dep = group.add(deployment(stack, registry.url, ctx.logs, label="deployment-bench"))
+        dport = port_of(dep)
+        dep.wait_http(f"http://127.0.0.1:{dport}/health/ready")
+        _wait_models(dport, len(models))
+        served: dict[str, Served] = {}
+        for m in models:
+            s = served[m.key] = Served()
+            s.targets["millrace"] = Target(
+                "millrace", dport, f"/models/{m.name}/predict", millrace_bodies, {}
+            )
+            s.procs["millrace"] = dep
+            proc, port = bare_server(files[m.key][0], FEATURES, ctx.logs, f"bare-{m.key}")
+            group.add(proc)
+            s.targets["bare"] = Target("bare", port, "/predict", millrace_bodies, {})
+            s.procs["bare"] = proc
+            if mlflow_env is not None:
+                model_dir = _mlflow_model(
+                    mlflow_env, m, files[m.key][1], work, ctx.logs / "mlflow-save.log"
+                )
+                proc, port = mlflow_server(mlflow_env, model_dir, ctx.logs, f"mlflow-{m.key}")
+                group.add(proc)
+                s.targets["mlflow"] = Target("mlflow", port, "/invocations", mlflow_bodies, {})
+                s.procs["mlflow"] = proc
+        for m in models:
+            s = served[m.key]
+            for name, proc in s.procs.items():
+                health = {"millrace": "/health/ready", "bare": "/health", "mlflow": "/ping"}[name]
+                proc.wait_http(f"http://127.0.0.1:{s.targets[name].port}{health}", within=180)
+
+        # The same model answers the same: compare labels on a few rows.
+        agreement: dict[str, Any] = {}
+        for m in models:
+            s = served[m.key]
+            labels = {
+                name: [_label(_post(t.port, t.path, t.bodies[i])) for i in range(20)]
+                for name, t in s.targets.items()
+            }
+            reference = labels["millrace"]
+            agreement[m.key] = {name: got == reference for name, got in labels.items()}
+        results.facts["same_predictions_on_20_rows"] = agreement
+
+        idle = {
+            f"{name}/{m.key}": served[m.key].procs[name].rss_mb()
+            for m in models
+            for name in served[m.key].procs
+        }
+        for m in models:  # warm-up
+            for target in served[m.key].targets.values():
+                clients.peak(target, work, connections=CONNECTIONS, duration=1)
+
+        peaks = _peaks(ctx, models, served, work) if which & {"1", "2", "3", "9"} else {}
+        if which & {"1", "2"}:
+            _report_peaks(ctx, models, served, peaks, work)
+        if "6" in which:
+            _tracing(ctx, stack, registry.url, group, models[0], served[models[0].key], work)
+        if "3" in which:
+            _latency(ctx, models, served, peaks, work)
+        if "4" in which:
+            _batch(ctx, models, served, files, work)
+        if "9" in which and peaks:
+            under = max(r["rss_mb"] for m in models for r in peaks[m.key]["millrace"])
+            ctx.results.facts.setdefault("rss_mb", {})["deployment"] = {
+                "idle_two_models": idle[f"millrace/{models[0].key}"],
+                "under_peak_load_max": under,
+            }
+            ctx.results.facts["rss_mb"]["baselines_idle"] = {
+                k: v for k, v in idle.items() if not k.startswith("millrace")
+            }
+        if "client" not in ctx.results.facts:
+            _client_ceiling(ctx, work)
+
+
+def _peaks(
+    ctx: Context, models: list[FittedModel], served: dict[str, Served], work: Path
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {
+        m.key: {n: [] for n in served[m.key].targets} for m in models
+    }
+    for r in range(ctx.sizes.rounds):
+        for m in models:
+            names = list(served[m.key].targets)
+            order = names[r % len(names) :] + names[: r % len(names)]
+            for name in order:
+                proc, target = served[m.key].procs[name], served[m.key].targets[name]
+                before = proc.cpu_seconds()
+                result = clients.peak(
+                    target, work, connections=CONNECTIONS, duration=ctx.sizes.peak_seconds
+                )
+                result["server_cpu_share"] = (proc.cpu_seconds() - before) / result["seconds"]
+                result["rss_mb"] = proc.rss_mb()
+                out[m.key][name].append(result)
+    return out
+
+
+def _rates(runs: list[dict[str, Any]]) -> list[float]:
+    return [r["rate"] for r in runs]
+
+
+def _report_peaks(
+    ctx: Context,
+    models: list[FittedModel],
+    served: dict[str, Served],
+    peaks: dict[str, Any],
+    work: Path,
+) -> None:
+    for m in models:
+        p = peaks[m.key]
+        mill = _rates(p["millrace"])
+        details = {name: runs for name, runs in p.items()}
+        errors = sum(r["errors"] for runs in p.values() for r in runs)
+        note = f"{errors} failed requests" if errors else ""
+        if "mlflow" in p:
+            ratio = ratios(mill, _rates(p["mlflow"]))
+            ctx.results.add(
+                Row(
+                    bench=f"1/{m.key}",
+                    what=f"single-row predictions/s, {type(m.pipeline[-1]).__name__}, {CONNECTIONS} conns",
+                    baseline="mlflow models serve",
+                    baseline_value=median(_rates(p["mlflow"])),
+                    millrace_value=median(mill),
+                    unit="req/s",
+                    ratio=ratio,
+                    ratio_meaning="Millrace/MLflow",
+                    goal="≥ 8x",
+                    met=at_least(ratio, 8),
+                    notes=note,
+                    details=details,
+                )
+            )
+        ratio = ratios(mill, _rates(p["bare"]))
+        met = at_least(ratio, 0.85)
+        row = Row(
+            bench=f"2/{m.key}",
+            what=f"single-row predictions/s vs the HTTP stack, {type(m.pipeline[-1]).__name__}",
+            baseline="bare FastAPI+uvicorn",
+            baseline_value=median(_rates(p["bare"])),
+            millrace_value=median(mill),
+            unit="req/s",
+            ratio=ratio,
+            ratio_meaning="Millrace/bare",
+            goal="≥ 0.85x",
+            met=met,
+            details={"bare": p["bare"]},
+        )
+        if not met and not ctx.quick and ctx.profile:
+            row.details["profile_millrace"] = _profile(
+                served[m.key], "millrace", work, f"deployment-{m.key}"
+            )
+            row.details["profile_bare"] = _profile(served[m.key], "bare", work, f"bare-{m.key}")
+            row.notes = _profile_note(row.details["profile_millrace"], row.details["profile_bare"])
+        ctx.results.add(row)
+
+
+def _profile(s: Served, name: str, work: Path, label: str) -> dict[str, Any] | None:
+    out = work / f"profile-{label}.txt"
+    out.unlink(missing_ok=True)
+    spy = profiler.start(s.procs[name].pid, 8, out)
+    if spy is None:
+        return None
+    time.sleep(0.5)
+    clients.peak(s.targets[name], work, connections=CONNECTIONS, duration=9)
+    return profiler.finish(spy, out)
+
+
+_FOCUS = re.compile(
+    r"millrace_|sklearn/pipeline|predict|telemetry|opentelemetry|pydantic|uuid|orjson|"
+    r"faststream|aiokafka|modelio|validation"
+)
+
+
+_ENTRY = re.compile(r"(run_service|main|<module>|ExceptionTelemetryMiddleware\.__call__) \(")
+
+
+def _profile_note(mill: dict[str, Any] | None, bare: dict[str, Any] | None) -> str:
+    """The frames that say where the time goes (not the server's own entry frames)."""
+    if not mill:
+        return "no profile (bench/.envs/tools with py-spy missing)"
+    focus = [(n, p) for n, p in mill["inclusive_focus"] if _FOCUS.search(n) and not _ENTRY.match(n)]
+    focus = focus[:14]
+    text = "py-spy under load (share of samples, inclusive): " + ", ".join(
+        f"{n} {p}%" for n, p in focus
+    )
+    if bare:
+        bare_focus = [
+            (n, p) for n, p in bare["inclusive_focus"] if _FOCUS.search(n) and not _ENTRY.match(n)
+        ][:4]
+        text += ". Bare server, same load: " + ", ".join(f"{n} {p}%" for n, p in bare_focus)
+    return text
+
+
+def _latency(
+    ctx: Context,
+    models: list[FittedModel],
+    served: dict[str, Served],
+    peaks: dict[str, Any],
+    work: Path,
+) -> None:
+    sizes = ctx.sizes
+    for m in models:
+        s = served[m.key]
+        rates = {n: 0.5 * median(_rates(peaks[m.key][n])) for n in s.targets}
+        opened: dict[str, list[dict[str, Any]]] = {n: [] for n in s.targets}
+        singles: dict[str, list[dict[str, Any]]] = {n: [] for n in s.targets}
+        for r in range(sizes.rounds):
+            names = list(s.targets)
+            order = names[r % len(names) :] + names[: r % len(names)]
+            for name in order:
+                opened[name].append(
+                    clients.open_loop(
+                        s.targets[name],
+                        work,
+                        rate=rates[name],
+                        duration=sizes.open_seconds,
+                        seed=100 + r,
+                    )
+                )
+                singles[name].append(
+                    clients.single(s.targets[name], work, count=sizes.single_count, warmup=50)
+                )
+        est = type(m.pipeline[-1]).__name__
+
+        def med(runs: list[dict[str, Any]], key: str) -> float:
+            return median([x[key] for x in runs])
+
+        base = "mlflow" if "mlflow" in s.targets else "bare"
+        base_name = "mlflow models serve" if base == "mlflow" else "bare FastAPI+uvicorn"
+        bare_note = (
+            f"bare FastAPI: p50 {med(opened['bare'], 'p50_ms'):.2f} ms, p99 {med(opened['bare'], 'p99_ms'):.2f} ms at "
+            f"{rates['bare']:.0f} req/s; single-connection p50 {med(singles['bare'], 'p50_ms'):.3f} ms. "
+            f"Millrace at {rates['millrace']:.0f} req/s"
+            + (f", MLflow at {rates['mlflow']:.0f} req/s" if "mlflow" in rates else "")
+            + f"; client lag p99 {max(x['lag_p99_ms'] for runs in opened.values() for x in runs):.2f} ms"
+        )
+        p99 = [x["p99_ms"] for x in opened["millrace"]]
+        ctx.results.add(
+            Row(
+                bench=f"3/{m.key} p99",
+                what=f"p99 latency at half of each one's peak (open loop), {est}",
+                baseline=base_name,
+                baseline_value=med(opened[base], "p99_ms"),
+                millrace_value=median(p99),
+                unit="ms",
+                ratio=ratios(p99, [x["p99_ms"] for x in opened[base]]),
+                ratio_meaning=f"Millrace/{base}, lower is better",
+                goal="≤ 10 ms",
+                met=at_most(median(p99), 10),
+                notes=bare_note,
+                details={"open_loop": opened},
+            )
+        )
+        p50 = [x["p50_ms"] for x in opened["millrace"]]
+        ctx.results.add(
+            Row(
+                bench=f"3/{m.key} p50",
+                what=f"p50 latency at half of each one's peak (open loop), {est}",
+                baseline=base_name,
+                baseline_value=med(opened[base], "p50_ms"),
+                millrace_value=median(p50),
+                unit="ms",
+                ratio=ratios(p50, [x["p50_ms"] for x in opened[base]]),
+                ratio_meaning=f"Millrace/{base}, lower is better",
+                goal="report",
+                met=None,
+            )
+        )
+        one = [x["p50_ms"] for x in singles["millrace"]]
+        ctx.results.add(
+            Row(
+                bench=f"3/{m.key} 1-conn",
+                what=f"p50 latency, one connection, one request at a time, {est}",
+                baseline=base_name,
+                baseline_value=med(singles[base], "p50_ms"),
+                millrace_value=median(one),
+                unit="ms",
+                ratio=ratios(one, [x["p50_ms"] for x in singles[base]]),
+                ratio_meaning=f"Millrace/{base}, lower is better",
+                goal="≤ 1 ms (MLflow: 8.4 ms)",
+                met=at_most(median(one), 1.0),
+                details={"single": singles},
+            )
+        )
+
+
+def _batch(
+    ctx: Context,
+    models: list[FittedModel],
+    served: dict[str, Served],
+    files: dict[str, tuple[Path, Path]],
+    work: Path,
+) -> None:
+    rows = request_rows(BATCH_ROWS, seed=23)
+    rows_path = work / "batch-rows.json"
+    rows_path.write_text(json.dumps({"features": FEATURES, "rows": rows}))
+    body = json.dumps({"rows": rows}, separators=(",", ":"))
+    for m in models:
+        s = served[m.key]
+        target = Target(
+            "millrace-batch", s.targets["millrace"].port, s.targets["millrace"].path, [body], {}
+        )
+        mill: list[float] = []
+        base: list[float] = []
+        for r in range(ctx.sizes.rounds):
+            steps = ["millrace", "inprocess"] if r % 2 == 0 else ["inprocess", "millrace"]
+            for step in steps:
+                if step == "millrace":
+                    result = clients.single(target, work, count=ctx.sizes.batch_requests, warmup=3)
+                    mill.append(result["p50_ms"] / BATCH_ROWS * 1000)  # µs per row
+                else:
+                    command = pinned(
+                        [
+                            sys.executable,
+                            str(BASELINES / "inprocess_predict.py"),
+                            str(files[m.key][0]),
+                            str(rows_path),
+                            str(ctx.sizes.batch_requests),
+                        ],
+                        [server_cpu()],
+                    )
+                    done = subprocess.run(command, capture_output=True, text=True, check=True)
+                    base.append(json.loads(done.stdout)["median"] / BATCH_ROWS * 1e6)
+        ratio = ratios(mill, base)
+        profile = None
+        if ctx.profile and not ctx.quick and at_most(ratio, 2) is False:
+            out = work / f"profile-batch-{m.key}.txt"
+            spy = profiler.start(s.procs["millrace"].pid, 8, out)
+            if spy is not None:
+                time.sleep(0.5)
+                clients.single(target, work, count=max(60, ctx.sizes.batch_requests * 2), warmup=0)
+                profile = profiler.finish(spy, out)
+        ctx.results.add(
+            Row(
+                bench=f"4/{m.key}",
+                what=f"per-row cost of a {BATCH_ROWS}-row batch request, {type(m.pipeline[-1]).__name__}",
+                baseline="in-process model.predict",
+                baseline_value=median(base),
+                millrace_value=median(mill),
+                unit="µs/row",
+                ratio=ratio,
+                ratio_meaning="Millrace/in-process, lower is better",
+                goal="≤ 2x",
+                met=at_most(ratio, 2),
+                notes=_profile_note(profile, None) if profile else "",
+                details={
+                    "millrace_us_per_row": mill,
+                    "inprocess_us_per_row": base,
+                    "profile_millrace": profile,
+                },
+            )
+        )
+
+
+def _client_ceiling(ctx: Context, work: Path) -> None:
+    """The clients against a raw ASGI app: how fast they can go, and their own overhead."""
+    proc, port = trivial_server(ctx.logs)
+    proc.start()
+    try:
+        proc.wait_http(f"http://127.0.0.1:{port}/", within=30)
+        target = Target("trivial", port, "/", ['{"f00":1.0}'], {})
+        peak = clients.peak(target, work, connections=CONNECTIONS, duration=ctx.sizes.peak_seconds)
+        before = proc.cpu_seconds()
+        opened = clients.open_loop(target, work, rate=2000, duration=ctx.sizes.open_seconds, seed=5)
+        opened["server_cpu_share"] = (proc.cpu_seconds() - before) / max(
+            ctx.sizes.open_seconds, 1e-9
+        )
+        single = clients.single(target, work, count=ctx.sizes.single_count, warmup=50)
+        ctx.results.facts["client"] = {
+            "note": "clients against a raw ASGI app (uvicorn+uvloop+httptools, pinned like the servers)",
+            "peak": peak,
+            "open_loop_2000_per_s": {k: v for k, v in opened.items()},
+            "single_connection": single,
+        }
+    finally:
+        proc.stop()
+
+
+def _tracing(
+    ctx: Context,
+    stack: Any,
+    registry_url: str,
+    group: Any,
+    model: FittedModel,
+    s: Served,
+    work: Path,
+) -> None:
+    """#6 for deployment: peak rate of a replica sampling and exporting 100% of its spans over
+    OTLP, against one with tracing off (sample ratio 0, no exporter)."""
+    if not stack.otlp_endpoint:
+        ctx.results.skip("6/deployment", "the stack runs no Jaeger (no OTLP endpoint)")
+        return
+    replicas = {
+        "on": group.add(
+            deployment(
+                stack,
+                registry_url,
+                ctx.logs,
+                label="deployment-traced",
+                otlp=stack.otlp_endpoint,
+                sample_ratio=1.0,
+            )
+        ),
+        "off": group.add(
+            deployment(stack, registry_url, ctx.logs, label="deployment-untraced", sample_ratio=0.0)
+        ),
+    }
+    targets = {}
+    for key, proc in replicas.items():
+        port = port_of(proc)
+        proc.wait_http(f"http://127.0.0.1:{port}/health/ready")
+        _wait_models(port, 2)
+        targets[key] = Target(
+            f"millrace-{key}", port, s.targets["millrace"].path, s.targets["millrace"].bodies, {}
+        )
+        clients.peak(targets[key], work, connections=CONNECTIONS, duration=1)
+    rates: dict[str, list[float]] = {"on": [], "off": []}
+    for r in range(ctx.sizes.rounds):
+        for key in ("off", "on") if r % 2 == 0 else ("on", "off"):
+            rates[key].append(
+                clients.peak(
+                    targets[key], work, connections=CONNECTIONS, duration=ctx.sizes.peak_seconds
+                )["rate"]
+            )
+    for proc in replicas.values():
+        proc.stop()
+    ratio = ratios(rates["on"], rates["off"])
+    ctx.results.add(
+        Row(
+            bench="6/deployment",
+            what=f"deployment peak predictions/s ({model.key}), 100% sampling + OTLP export vs off",
+            baseline="Millrace, tracing off",
+            baseline_value=median(rates["off"]),
+            millrace_value=median(rates["on"]),
+            unit="req/s",
+            ratio=ratio,
+            ratio_meaning="on/off",
+            goal="≥ 0.85x",
+            met=at_least(ratio, 0.85),
+            notes="traced per request: FastAPI's native telemetry opens a server span per request "
+            "once a global tracer provider is set; plus the log publisher and its Kafka sends",
+            details=rates,
+        )
+    )

@@ -1,0 +1,2 @@
+"""Baseline programs; several run in the baselines' own environments, so they import nothing
+from Millrace."""

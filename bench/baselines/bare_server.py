@@ -1,0 +1,54 @@
+"""The limit of the HTTP stack: FastAPI + uvicorn (uvloop, httptools), one worker, one
+endpoint that turns the JSON row into a numpy array and calls ``predict``. No validation,
+no logging, no tracing.
+
+Usage: python bare_server.py MODEL.skops PORT FEATURE [FEATURE ...]
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import orjson
+import skops.io as sio
+import uvicorn
+from fastapi import FastAPI, Request, Response
+
+
+def build(model_path: str, features: list[str]) -> FastAPI:
+    model = sio.load(model_path, trusted=sio.get_untrusted_types(file=model_path))
+    app = FastAPI()
+
+    @app.post("/predict")
+    async def predict(request: Request) -> Response:
+        row = orjson.loads(await request.body())
+        x = np.array([[row[name] for name in features]], dtype=np.float64)
+        label = model.predict(x)[0]
+        return Response(
+            orjson.dumps({"prediction": label.item() if hasattr(label, "item") else label}),
+            media_type="application/json",
+        )
+
+    @app.get("/health")
+    async def health() -> Response:
+        return Response(b"{}", media_type="application/json")
+
+    return app
+
+
+def main() -> None:
+    model_path, port, features = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    uvicorn.run(
+        build(model_path, features),
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+if __name__ == "__main__":
+    main()

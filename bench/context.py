@@ -1,0 +1,78 @@
+"""What every benchmark gets: sizes for the mode, the work folder, the shared stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .harness import Stack
+from .results import Results
+
+
+@dataclass
+class Sizes:
+    rounds: int
+    peak_seconds: float
+    open_seconds: float
+    single_count: int
+    batch_requests: int
+    monitoring_logs: int
+    drift_windows_far: int
+    freshness_rows: int
+    serving_train_rows: int
+
+
+FULL = Sizes(
+    rounds=5,
+    peak_seconds=5,
+    open_seconds=8,
+    single_count=1000,
+    batch_requests=30,
+    monitoring_logs=200_000,
+    drift_windows_far=200,
+    freshness_rows=100_000,
+    serving_train_rows=20_000,
+)
+QUICK = Sizes(
+    rounds=1,
+    peak_seconds=1,
+    open_seconds=1,
+    single_count=100,
+    batch_requests=3,
+    monitoring_logs=10_000,
+    drift_windows_far=10,
+    freshness_rows=2_000,
+    serving_train_rows=2_000,
+)
+
+
+@dataclass
+class Context:
+    work: Path
+    sizes: Sizes
+    quick: bool
+    results: Results
+    skip_baselines: bool = False
+    """Quick mode in CI: run Millrace's side, skip baselines whose environment is missing."""
+    profile: bool = True
+    """Take a py-spy profile where a goal is missed (full mode only)."""
+    jaeger: bool = True
+    """Whether the stack runs Jaeger (the benchmarks that trace need its OTLP receiver)."""
+    _stack: Stack | None = field(default=None, repr=False)
+
+    @property
+    def logs(self) -> Path:
+        path = self.work / "logs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def stack(self) -> Stack:
+        """One local stack (Kafka, S3, Jaeger) for the whole run, started on first use."""
+        if self._stack is None:
+            self._stack = Stack(self.work / "stack", jaeger=self.jaeger).start()
+        return self._stack
+
+    def close(self) -> None:
+        if self._stack is not None:
+            self._stack.stop()
+            self._stack = None

@@ -1,0 +1,137 @@
+"""Millrace's side of #7, as a worker process: monitoring's drift core on windows.
+
+The reference profile is built once by ingestion's own profiling (as the platform does when
+the dataset arrives) and prepared once as monitoring prepares it; each job then times what a
+closed window costs: the columns as arrays, then ``check_window``.
+
+Protocol: one JSON job per stdin line, one JSON answer per stdout line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+from drift_data import (
+    CATEGORICAL,
+    NUMERIC,
+    REFERENCE_ROWS,
+    REFERENCE_SEED,
+    digest,
+    frame,
+    window_seed,
+)
+from millrace_contracts import FeatureSignature, MonitoringPolicy
+from millrace_contracts.policies import ColumnSpec
+from millrace_ingestion.core.profiling import ProfileOptions, build_profile
+from millrace_monitoring.core.drift import WindowValues, check_window
+from millrace_monitoring.core.reference import build_reference
+from millrace_monitoring.core.values import as_labels
+
+
+def main() -> None:
+    policy = MonitoringPolicy()
+    started = time.perf_counter()
+    reference_frame = frame(REFERENCE_ROWS, REFERENCE_SEED)
+    columns = [ColumnSpec(name=n, dtype="float") for n in NUMERIC] + [
+        ColumnSpec(name=c, dtype="category") for c in CATEGORICAL
+    ]
+    prepared = time.perf_counter()
+    profile = build_profile(
+        reference_frame,
+        columns,
+        dataset="bench",
+        version="0" * 64,
+        created_at=datetime.now(UTC),
+        options=ProfileOptions(),
+    )
+    signature = [FeatureSignature(name=n, kind="numeric", dtype="float") for n in NUMERIC] + [
+        FeatureSignature(name=c, kind="categorical", dtype="string") for c in CATEGORICAL
+    ]
+    reference = build_reference(profile, signature)
+    done = time.perf_counter()
+    hello = {
+        "reference_digest": digest(reference_frame),
+        "generate_seconds": prepared - started,
+        "profile_and_prepare_seconds": done - prepared,
+        "profile_json_bytes": len(profile.model_dump_json()),
+        "policy": policy.model_dump(),
+    }
+    print(json.dumps(hello), flush=True)
+    for line in sys.stdin:
+        job = json.loads(line)
+        if job["kind"] == "time":
+            df = frame(
+                job["rows"],
+                window_seed(job["rows"], job["index"], job["drifted"]),
+                drifted=job["drifted"],
+            )
+            answer = _time(reference, df, policy)
+            answer["digest"] = digest(df)
+        elif job["kind"] == "profile":
+            df = frame(job["rows"], window_seed(job["rows"], 0, True), drifted=True)
+            answer = _profile(reference, df, policy)
+        else:  # false alarms over many same-distribution windows
+            answer = _false_alarms(reference, policy, job["rows"], job["count"])
+        print(json.dumps(answer), flush=True)
+
+
+def _check(reference: Any, df: Any, policy: MonitoringPolicy) -> list[Any]:
+    values = WindowValues(
+        numeric={n: df[n].to_numpy(dtype=np.float64) for n in NUMERIC},
+        categorical={c: as_labels(df[c].tolist()) for c in CATEGORICAL},
+    )
+    return check_window(reference, values, policy)
+
+
+def _time(reference: Any, df: Any, policy: MonitoringPolicy) -> dict[str, Any]:
+    started = time.perf_counter()
+    features = _check(reference, df, policy)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "drifted": sorted(f.feature for f in features if f.drifted)}
+
+
+def _profile(reference: Any, df: Any, policy: MonitoringPolicy) -> dict[str, Any]:
+    """Where one check's time goes (cProfile), by own and by cumulative time."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    _check(reference, df, policy)
+    profiler.disable()
+    seconds = time.perf_counter() - started
+    stats = pstats.Stats(profiler)
+    rows = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        rows.append((own, cumulative, calls, f"{Path(filename).name}:{line}({name})"))
+
+    def top(index: int) -> list[str]:
+        ranked = sorted(rows, key=lambda r: r[index], reverse=True)[:12]
+        return [f"{r[3]} {1000 * r[index]:.0f}ms x{r[2]}" for r in ranked]
+
+    return {"seconds": seconds, "by_own_time": top(0), "by_cumulative_time": top(1)}
+
+
+def _false_alarms(
+    reference: Any, policy: MonitoringPolicy, rows: int, count: int
+) -> dict[str, Any]:
+    alarms, flagged = 0, 0
+    for index in range(count):
+        df = frame(rows, window_seed(rows, index, False) + 500_000)
+        drifted = [f.feature for f in _check(reference, df, policy) if f.drifted]
+        alarms += bool(drifted)
+        flagged += len(drifted)
+    return {"windows": count, "windows_with_alarm": alarms, "features_flagged": flagged}
+
+
+if __name__ == "__main__":
+    main()

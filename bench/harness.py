@@ -1,0 +1,246 @@
+"""The real local stack and the servers under test, started as processes on free ports."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from millrace_contracts import ModelVersionInfo
+
+from .envs import EnvSpec
+from .procs import Proc, free_port, pinned, server_cpu
+
+REPO = Path(__file__).resolve().parent.parent
+BASELINES = Path(__file__).resolve().parent / "baselines"
+QUIET = {"PYTHONWARNINGS": "ignore", "MILLRACE_LOG_LEVEL": "INFO"}
+
+
+@dataclass
+class Stack:
+    """Kafka + S3 (+ Jaeger) from millrace_infra, in a home of its own."""
+
+    home: Path
+    jaeger: bool
+    info: Any = None
+    config: Any = None
+
+    def start(self) -> Stack:
+        from millrace_infra import StackConfig, start
+
+        self.config = StackConfig.with_free_ports(self.home, jaeger=self.jaeger)
+        self.info = start(self.config, timeout=180)
+        return self
+
+    def stop(self) -> None:
+        if self.config is not None:
+            from millrace_infra import stop
+
+            stop(self.config)
+
+    def env(self) -> dict[str, str]:
+        env: dict[str, str] = self.info.env()
+        env.pop("MILLRACE_OTLP_ENDPOINT", None)  # tracing export is chosen per process
+        env.pop("MILLRACE_JAEGER_URL", None)
+        return env
+
+    @property
+    def otlp_endpoint(self) -> str | None:
+        value: str | None = self.info.otlp_endpoint
+        return value
+
+    @property
+    def jaeger_url(self) -> str | None:
+        value: str | None = self.info.jaeger_url
+        return value
+
+    def settings(self, name: str = "bench") -> Any:
+        from millrace_shared.settings import MillraceSettings
+
+        return MillraceSettings(
+            kafka_bootstrap=self.info.kafka_bootstrap,
+            s3_endpoint=self.info.s3_endpoint,
+            s3_access_key=self.info.s3_access_key,
+            s3_secret_key=self.info.s3_secret_key,
+            service_name=name,
+        )
+
+    def store(self) -> Any:
+        from millrace_shared.objectstore import MinioObjectStore
+
+        settings = self.settings()
+        store = MinioObjectStore.from_settings(settings)
+        store.ensure_buckets(settings.buckets)
+        return store
+
+
+class RegistryStub:
+    """Answers deployment's start-up questions (``GET /models``, ``/models/{name}/production``)
+    the way the registry's REST API does, for a fixed set of production versions."""
+
+    def __init__(self, infos: list[ModelVersionInfo]) -> None:
+        self.infos = {i.model_name: i for i in infos}
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = [p for p in self.path.split("?")[0].split("/") if p]
+                body: Any
+                if parts == ["models"]:
+                    body = [
+                        {"name": n, "production_version": i.version} for n, i in stub.infos.items()
+                    ]
+                elif len(parts) == 3 and parts[0] == "models" and parts[2] == "production":
+                    info = stub.infos.get(parts[1])
+                    if info is None:
+                        self.send_error(404)
+                        return
+                    body = json.loads(info.model_dump_json())
+                else:
+                    self.send_error(404)
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> RegistryStub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class Servers:
+    """Every server process of one benchmark, stopped together."""
+
+    logs: Path
+    procs: list[Proc] = field(default_factory=list)
+
+    def add(self, proc: Proc) -> Proc:
+        self.procs.append(proc.start())
+        return proc
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.procs.clear()
+
+
+@contextlib.contextmanager
+def servers(logs: Path) -> Iterator[Servers]:
+    group = Servers(logs)
+    try:
+        yield group
+    finally:
+        group.stop()
+
+
+def millrace_service(
+    name: str,
+    logs: Path,
+    env: dict[str, str],
+    *,
+    port: int | None = None,
+    cpu: list[int] | None = None,
+    label: str | None = None,
+) -> Proc:
+    port = port or free_port()
+    return Proc(
+        label or name,
+        pinned([sys.executable, "-m", f"millrace_{name}"], cpu),
+        logs / f"{label or name}.log",
+        env={**QUIET, **env, "MILLRACE_HTTP_PORT": str(port)},
+        cwd=REPO,
+    )
+
+
+def port_of(proc: Proc) -> int:
+    return int(proc.env["MILLRACE_HTTP_PORT"])
+
+
+def deployment(
+    stack: Stack,
+    registry_url: str,
+    logs: Path,
+    *,
+    label: str,
+    otlp: str | None = None,
+    sample_ratio: float | None = None,
+) -> Proc:
+    env = {
+        **stack.env(),
+        "MILLRACE_DEPLOYMENT_REGISTRY_URL": registry_url,
+        "MILLRACE_DEPLOYMENT_REPLICA_ID": label,
+    }
+    if otlp:
+        env["MILLRACE_OTLP_ENDPOINT"] = otlp
+    if sample_ratio is not None:
+        env["MILLRACE_TRACE_SAMPLE_RATIO"] = str(sample_ratio)
+    return millrace_service("deployment", logs, env, cpu=[server_cpu()], label=label)
+
+
+def mlflow_server(env: EnvSpec, model_dir: Path, logs: Path, label: str) -> tuple[Proc, int]:
+    port = free_port()
+    command = [
+        str(env.bin("mlflow")),
+        "models",
+        "serve",
+        "-m",
+        str(model_dir),
+        "--env-manager",
+        "local",
+        "-w",
+        "1",
+        "-p",
+        str(port),
+        "-h",
+        "127.0.0.1",
+    ]
+    proc = Proc(
+        label,
+        pinned(command, [server_cpu()]),
+        logs / f"{label}.log",
+        # `mlflow models serve` execs `uvicorn` from PATH: its own env's.
+        env={**QUIET, "PATH": f"{env.path / 'bin'}:{os.environ.get('PATH', '')}"},
+    )
+    return proc, port
+
+
+def bare_server(model_path: Path, features: list[str], logs: Path, label: str) -> tuple[Proc, int]:
+    port = free_port()
+    command = [sys.executable, str(BASELINES / "bare_server.py"), str(model_path), str(port)]
+    return (
+        Proc(
+            label, pinned([*command, *features], [server_cpu()]), logs / f"{label}.log", env=QUIET
+        ),
+        port,
+    )
+
+
+def trivial_server(logs: Path) -> tuple[Proc, int]:
+    port = free_port()
+    command = [sys.executable, str(BASELINES / "trivial_server.py"), str(port)]
+    return Proc("trivial", pinned(command, [server_cpu()]), logs / "trivial.log", env=QUIET), port
