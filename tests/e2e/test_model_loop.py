@@ -335,6 +335,20 @@ async def test_a_new_replica_serves_production_at_once_and_labels_give_live_accu
             body = (await client.post(url, json={"x1": i / 10, "x2": -i / 20, "x3": 0.0})).json()
             assert body["version"] == promoted.model.version
             predictions.append((body["prediction_id"], body["prediction"]))
+    monitoring = platform["monitoring"].url
+
+    async def predictions_reached_monitoring() -> bool:
+        async with httpx.AsyncClient(timeout=5) as client:
+            models = (await client.get(f"{monitoring}/models")).json()
+        return any(
+            v["model_name"] == dataset
+            and v["version"] == promoted.model.version
+            and v["predictions_seen"] >= 40
+            for v in models.get("versions", [])
+        )
+
+    # Labels only join predictions monitoring has seen: wait for the replica's logs first.
+    await eventually(predictions_reached_monitoring, within=90)
     late.stop()
 
     # Ground truth arrives later: right for the first 30, wrong for the last 10 -> 0.75.
@@ -347,7 +361,6 @@ async def test_a_new_replica_serves_production_at_once_and_labels_give_live_accu
     await producer.publish(
         LabelsObserved.first_of_flow(producer="e2e", model_name=dataset, labels=labels)
     )
-    monitoring = platform["monitoring"].url
     async with httpx.AsyncClient(timeout=5) as client, asyncio.timeout(90):
         while True:
             view = (await client.get(f"{monitoring}/models/{dataset}/performance")).json()
