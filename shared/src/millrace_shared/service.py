@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,8 +116,13 @@ def service_app(
     description: str,
     routers: Sequence[APIRouter] = (),
     prepare_kafka: bool = True,
+    untraced: Callable[[MutableMapping[str, Any]], bool] | None = None,
 ) -> FastAPI:
-    """The service's ASGI app: its lifespan prepares topics and buckets, then starts consuming."""
+    """The service's ASGI app: its lifespan prepares topics and buckets, then starts consuming.
+
+    ``untraced``: requests (by ASGI scope) that FastAPI's own telemetry must skip, for hot
+    paths where a server span per request would cost more than it tells.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -145,7 +150,13 @@ def service_app(
             if runtime.tracer_provider is not None:
                 runtime.tracer_provider.shutdown()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        telemetry={"exclude": untraced} if untraced is not None else None,
+    )
     app.include_router(health_router(runtime))
     for router in routers:
         app.include_router(router)

@@ -34,6 +34,7 @@ class Attr:
     DRIFTED_FEATURES = "millrace.drift.features"
     WINDOW_SIZE = "millrace.window.size"
     BATCH_SIZE = "millrace.batch.size"
+    COMPILED = "millrace.serving.compiled"
     REPLICA = "millrace.replica"
     DLQ_REASON = "millrace.dlq.reason"
 

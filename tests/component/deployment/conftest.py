@@ -10,13 +10,15 @@ import pytest
 from deployment_component_data import Deployment, FakeRegistry, train
 from faststream.kafka import TestKafkaBroker
 from millrace_contracts import FeatureSignature
-from millrace_deployment.bootstrap import wire
+from millrace_deployment.bootstrap import serving_app, wire
 from millrace_deployment.registry import HttpRegistry
 from millrace_deployment.settings import DeploymentSettings
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
-from millrace_shared.service import build_runtime, service_app
+from millrace_shared.service import build_runtime
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 
 @pytest.fixture(scope="session")
@@ -37,18 +39,21 @@ async def deployment(trained: tuple[Any, list[FeatureSignature]]) -> AsyncIterat
     )
     store = InMemoryObjectStore()
     store.ensure_buckets(settings.buckets)
-    runtime = build_runtime(settings, store=store, tracer_provider=TracerProvider())
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    runtime = build_runtime(settings, store=store, tracer_provider=provider)
     sink = RecordingEventSink()
     runtime.sink = sink
     fake = FakeRegistry()
     registry = HttpRegistry("http://registry", 1.0, transport=fake.transport())
     replica, router = wire(runtime, settings, registry)
     # No lifespan here: the tests start the replica themselves where they need it.
-    app = service_app(runtime, title="test", description="test", routers=[router])
+    app = serving_app(runtime, router)
     transport = httpx.ASGITransport(app=app)
     async with (
         TestKafkaBroker(runtime.broker) as broker,
         httpx.AsyncClient(transport=transport, base_url="http://deploy") as http,
     ):
-        yield Deployment(runtime, replica, broker, store, sink, http, fake, trained)
+        yield Deployment(runtime, replica, broker, store, sink, http, fake, trained, exporter)
         await replica.stop()

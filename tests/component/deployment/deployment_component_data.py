@@ -26,6 +26,8 @@ from millrace_shared.service import ServiceRuntime
 from millrace_training.core.candidate import fit_candidate
 from millrace_training.core.data import prepare
 from millrace_training.core.metrics import scorer_for
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 COLUMNS = [
     FeatureSignature(name="colour", kind="categorical", dtype="string", categories=["blue", "red"]),
@@ -119,6 +121,10 @@ class Deployment:
     http: httpx.AsyncClient
     registry: FakeRegistry
     trained: tuple[Any, list[FeatureSignature]]
+    exporter: InMemorySpanExporter = field(default_factory=InMemorySpanExporter)
+
+    def spans(self) -> tuple[ReadableSpan, ...]:
+        return self.exporter.get_finished_spans()
 
     async def deliver(self, event: Event) -> None:
         """Publish ``event``; the in-memory broker runs the handler before returning."""

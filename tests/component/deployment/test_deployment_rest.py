@@ -95,3 +95,22 @@ async def test_predictions_are_logged_in_batches_and_counted(serving: Deployment
     assert (logged.model_name, logged.model_version, logged.replica_id) == ("churn", 1, "r1")
     stats = (await serving.http.get("/stats")).json()
     assert (stats["logged"], stats["buffer_depth"]) == (3, 0)
+
+
+async def test_the_predict_route_is_in_the_openapi_document(serving: Deployment) -> None:
+    response = await serving.http.get("/openapi.json")
+    operation = response.json()["paths"]["/models/{name}/predict"]["post"]
+    assert set(operation["responses"]) == {"200", "404", "413", "422"}
+    assert operation["parameters"][0]["name"] == "name"
+
+
+async def test_a_batch_span_joins_the_callers_trace(serving: Deployment) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    response = await serving.http.post(
+        "/models/churn/predict",
+        json={"rows": [ROW]},
+        headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+    )
+    assert response.status_code == 200
+    [span] = [s for s in serving.spans() if s.name == "predict_batch"]
+    assert span.context is not None and f"{span.context.trace_id:032x}" == trace_id

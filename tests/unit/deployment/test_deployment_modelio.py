@@ -113,3 +113,18 @@ def test_load_model_file_round_trips_and_refuses_unexpected_types(tmp_path: Path
     path.write_bytes(sio.dumps({"f": Path}))
     with pytest.raises(UntrustedArtifact, match="pathlib"):
         load_model_file(path)
+
+
+def test_all_numeric_signatures_get_a_float_array_with_nan_for_null_and_missing() -> None:
+    import numpy as np
+    from millrace_shared.modelio import input_builder
+
+    signature = [
+        FeatureSignature(name="a", kind="numeric", dtype="float"),
+        FeatureSignature(name="b", kind="numeric", dtype="int", nullable=True),
+    ]
+    build = input_builder(signature, object())
+    clean = build([{"b": 2, "a": 1.5}, {"a": 3, "b": None}])
+    assert clean.dtype == np.float64
+    np.testing.assert_array_equal(clean, [[1.5, 2.0], [3.0, np.nan]])
+    np.testing.assert_array_equal(build([{"a": 1.0}]).astype(float), [[1.0, np.nan]])

@@ -85,3 +85,12 @@ async def test_batch_limits_and_errors(model: ServedModel) -> None:
 def test_what_counts_as_a_batch() -> None:
     assert is_batch({"rows": []})
     assert not is_batch({"rows": 3}) and not is_batch({"rows": [], "x": 1}) and not is_batch([])
+
+
+def test_prediction_ids_are_unique_hex_like_a_uuid_and_differ_between_processes() -> None:
+    from millrace_deployment.core.predicting import prediction_ids
+
+    first, second = prediction_ids(), prediction_ids()
+    ids = [first() for _ in range(1000)] + [second() for _ in range(1000)]
+    assert len(set(ids)) == 2000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)

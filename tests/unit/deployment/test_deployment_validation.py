@@ -86,3 +86,30 @@ def test_error_messages_say_what_was_expected() -> None:
         "code": "wrong_type",
         "message": "expected a number, got string",
     }
+
+
+NUMERIC = [
+    FeatureSignature(name="a", kind="numeric", dtype="float"),
+    FeatureSignature(name="b", kind="numeric", dtype="int", nullable=True),
+]
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ({"a": True, "b": 1}, ("a", Code.WRONG_TYPE)),  # bool is an int subclass, not a number
+        ({"a": "1.5", "b": 1}, ("a", Code.WRONG_TYPE)),
+        ({"a": None, "b": 1}, ("a", Code.NULL)),
+        ({"a": 1.0}, ("b", Code.MISSING)),
+        ({"a": 1.0, "b": 2, "c": 3}, ("c", Code.UNEXPECTED)),
+    ],
+)
+def test_numeric_signatures_checked_in_bulk_still_name_each_problem(
+    row: dict[str, Any], problem: tuple[str, str]
+) -> None:
+    validator = SignatureValidator(NUMERIC)
+    good = [{"a": 0.5, "b": None}, {"a": 1, "b": 2}]
+    validator.validate(good)  # the bulk check lets clean rows through
+    with pytest.raises(InvalidInput) as raised:
+        validator.validate([*good, row])
+    assert [(e.row, e.field, e.code) for e in raised.value.errors] == [(2, *problem)]

@@ -11,7 +11,7 @@ from millrace_shared.objectstore import ObjectStore
 from millrace_shared.service import ServiceRuntime, build_runtime, service_app
 from opentelemetry.sdk.trace import TracerProvider
 
-from .api import ServingStats, serving_router
+from .api import ServingStats, document_predict, is_predict, serving_router
 from .core.catalog import ModelCatalog
 from .core.deployer import Deployer, DeployerConfig
 from .core.logbuffer import PredictionLogBuffer
@@ -108,6 +108,19 @@ def with_replica(inner: Lifespan, replica: Replica) -> Lifespan:
     return lifespan
 
 
+def serving_app(runtime: ServiceRuntime, router: APIRouter) -> FastAPI:
+    """The HTTP app around the serving routes, without the replica's lifespan."""
+    app = service_app(
+        runtime,
+        title="Millrace deployment",
+        description=DESCRIPTION,
+        routers=[router],
+        untraced=is_predict,
+    )
+    document_predict(app)
+    return app
+
+
 def build_app(
     settings: DeploymentSettings,
     tracer_provider: TracerProvider | None = None,
@@ -121,11 +134,6 @@ def build_app(
         settings,
         registry or HttpRegistry(settings.registry_url, settings.registry_timeout_seconds),
     )
-    app = service_app(
-        runtime,
-        title="Millrace deployment",
-        description=DESCRIPTION,
-        routers=[router],
-    )
+    app = serving_app(runtime, router)
     app.router.lifespan_context = with_replica(app.router.lifespan_context, replica)
     return app

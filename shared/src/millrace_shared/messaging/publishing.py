@@ -24,7 +24,10 @@ class KafkaEventSink:
         # Waits for the broker's acknowledgement, so a handler that returns has its output
         # durable before its input offset is committed.
         await self._broker.publish(
-            event.model_dump(mode="json"),
+            # pydantic-core writes the JSON itself: no intermediate dict for FastStream to
+            # encode again (a batch of prediction logs is thousands of objects). The ce
+            # headers carry content-type, so consumers still parse it as JSON.
+            event.model_dump_json().encode(),
             topic=event.topic(),
             key=event.partition_key.encode(),
             headers=cloudevents_headers(event),

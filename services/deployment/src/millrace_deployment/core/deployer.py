@@ -132,12 +132,13 @@ class Deployer:
             span.set_attribute(Attr.ARTIFACT_URI, info.artifact.uri)
             span.set_attribute(Attr.BYTES, info.artifact.size_bytes)
             model = await asyncio.to_thread(self._fetch, self._store, info, self._config.work_dir)
-        with self._span("warmup", info):
-            served = serve(info, model, self._now(), 0.0)
+        with self._span("warmup", info) as span:
             try:
-                await asyncio.to_thread(warm_up, served)
+                # Off the loop: compiling and checking the fast path predicts a few dozen rows.
+                served = await asyncio.to_thread(_ready_to_serve, info, model, self._now())
             except Exception as error:  # whatever it is, this model cannot serve
                 raise LoadRefused(RefusalCode.WARMUP_FAILED, f"warm-up failed: {error}") from error
+            span.set_attribute(Attr.COMPILED, served.compiled is not None)
         return replace(served, load_seconds=self._timer() - started)
 
     @contextmanager
@@ -188,3 +189,9 @@ class Deployer:
         return DeploymentFailed.caused_by(
             cause, producer=producer, id_salt=self._config.replica_id, **payload
         )
+
+
+def _ready_to_serve(info: ModelVersionInfo, model: Any, loaded_at: datetime) -> ServedModel:
+    served = serve(info, model, loaded_at, 0.0)
+    warm_up(served)
+    return served

@@ -8,7 +8,7 @@ Kafka outage the freshest inputs are the ones worth sending.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ class LoggedPrediction:
     model: str
     version: int
     prediction_id: str
-    features: Mapping[str, Any]
+    features: dict[str, Any]
     output: ScalarValue
     at: float
     """Seconds since the epoch (``time.time()``): cheaper than a datetime on the hot path."""

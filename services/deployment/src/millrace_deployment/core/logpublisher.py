@@ -100,8 +100,10 @@ class LogPublisher:
                 model_name=model,
                 model_version=version,
                 replica_id=self._replica_id,
+                # Not validated again: ids, times and outputs are ours, and the features
+                # passed the model's signature check on the way in.
                 predictions=[
-                    PredictionRecord(
+                    PredictionRecord.model_construct(
                         prediction_id=e.prediction_id,
                         features=e.features,
                         output=e.output,

@@ -6,6 +6,7 @@ old one finishes with it, so no request fails or waits during a swap.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,9 +17,12 @@ from millrace_contracts import FeatureSignature, ModelVersionInfo
 from millrace_contracts.common import ScalarValue
 from millrace_shared.modelio import RowsToInput, input_builder
 
+from .compiled import CompiledModel, agreement_rows, agrees_with, compile_pipeline
 from .validation import SignatureValidator
 
 Probabilities = dict[str, float]
+
+logger = logging.getLogger("millrace.deployment")
 
 
 def _scalar(value: Any) -> ScalarValue:
@@ -39,6 +43,8 @@ class ServedModel:
     classes: tuple[ScalarValue, ...] | None = None
     """Class labels when one ``predict_proba`` call gives both the label and probabilities."""
     class_keys: tuple[str, ...] = ()
+    compiled: CompiledModel | None = field(default=None, repr=False)
+    """The single-row fast path, when the model was compiled and agreed with itself."""
 
     @property
     def name(self) -> str:
@@ -53,6 +59,12 @@ class ServedModel:
         return self.info.artifact.sha256
 
     def predict_one(self, row: Mapping[str, Any]) -> tuple[ScalarValue, Probabilities | None]:
+        if self.compiled is not None:
+            scores = self.compiled.scores(row)
+            if self.classes is None:
+                return _scalar(scores[0]), None
+            best = int(np.argmax(scores))
+            return self.classes[best], dict(zip(self.class_keys, scores.tolist(), strict=True))
         x = self.build_input((row,))
         if self.classes is None:
             return _scalar(self.model.predict(x)[0]), None
@@ -92,16 +104,36 @@ def serve(
         and hasattr(model, "classes_")
     ):
         classes = tuple(_scalar(c) for c in model.classes_)
+    build_input = input_builder(info.signature, model)
     return ServedModel(
         info=info,
         model=model,
         loaded_at=loaded_at,
         load_seconds=load_seconds,
-        build_input=input_builder(info.signature, model),
+        build_input=build_input,
         validator=SignatureValidator(info.signature),
         classes=classes,
         class_keys=tuple(str(c) for c in classes) if classes is not None else (),
+        compiled=_fast_path(info, model, build_input, classifier=classes is not None),
     )
+
+
+def _fast_path(
+    info: ModelVersionInfo, model: Any, build_input: RowsToInput, *, classifier: bool
+) -> CompiledModel | None:
+    compiled = compile_pipeline(model, info.signature)
+    if compiled is None or compiled.classifier != classifier:
+        return None
+    rows = agreement_rows(info.signature, model)
+    if not agrees_with(compiled, model, rows, build_input):
+        logger.warning(
+            "%s v%d: the compiled single-row path disagrees with the model; serving every "
+            "row through the model itself",
+            info.model_name,
+            info.version,
+        )
+        return None
+    return compiled
 
 
 def warm_up(served: ServedModel) -> None:

@@ -1,0 +1,377 @@
+"""A single-row fast path for the pipelines training builds, checked against the model itself.
+
+One row through a fitted sklearn ``Pipeline`` costs milliseconds, almost none of it
+arithmetic: every step re-validates its input, looks up estimator tags, wraps outputs, and a
+``HistGradientBoosting`` model calls its Cython predictor once per tree. For a single row the
+same arithmetic takes microseconds with a handful of numpy operations on the fitted
+attributes (imputer statistics, scaler moments, encoder categories, coefficients, the trees'
+node arrays).
+
+``compile_pipeline`` understands exactly the pipelines ``pipeline_builder`` produces
+(``ColumnTransformer`` of numeric impute/scale and categorical impute/encode, then a linear
+model or a histogram gradient boosting model) and returns None for anything else, in which
+case serving calls the model itself. A compiled model is only used after ``agrees_with``
+has compared it with the model's own answers on generated rows (nulls, unknown categories
+and values on both sides of the trees' thresholds included): a mismatch means the model is
+served the slow way, never that it answers differently.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+from millrace_contracts import FeatureSignature
+
+Row = Mapping[str, Any]
+Vector = np.ndarray[Any, np.dtype[np.float64]]
+
+AGREEMENT_ROWS = 64
+UNKNOWN_CATEGORY = "\x00millrace-unknown-category"
+
+
+class _NotCompilable(Exception):
+    """A step or setting this module does not reproduce: serve with the model itself."""
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """``scores(row)`` gives class probabilities (classifiers) or the prediction (regressors)."""
+
+    preprocess: Callable[[Row], Vector]
+    estimate: Callable[[Vector], Vector]
+    classifier: bool
+
+    def scores(self, row: Row) -> Vector:
+        return self.estimate(self.preprocess(row))
+
+
+def compile_pipeline(model: Any, signature: Sequence[FeatureSignature]) -> CompiledModel | None:
+    try:
+        steps = getattr(model, "steps", None)
+        if not steps or len(steps) != 2:
+            raise _NotCompilable("not a preprocess + estimator pipeline")
+        preprocess = _compile_columns(steps[0][1], [f.name for f in signature])
+        estimator = steps[1][1]
+        estimate, classifier = _compile_estimator(estimator)
+    except _NotCompilable:
+        return None
+    return CompiledModel(preprocess=preprocess, estimate=estimate, classifier=classifier)
+
+
+# -- preprocessing ----------------------------------------------------------------------------
+
+
+def _compile_columns(columns: Any, names: Sequence[str]) -> Callable[[Row], Vector]:
+    if type(columns).__name__ != "ColumnTransformer" or not hasattr(columns, "transformers_"):
+        raise _NotCompilable("first step is not a fitted ColumnTransformer")
+    parts: list[Callable[[Row], Vector]] = []
+    for label, transformer, positions in columns.transformers_:
+        if label == "remainder":
+            if transformer != "drop":
+                raise _NotCompilable("remainder columns are passed through")
+            continue
+        if transformer == "drop" or len(positions) == 0:
+            continue
+        if not isinstance(positions, list | tuple | np.ndarray) or not all(
+            isinstance(p, int | np.integer) for p in positions
+        ):
+            raise _NotCompilable("columns not selected by position")
+        selected = [names[int(p)] for p in positions]
+        steps = [step for _, step in getattr(transformer, "steps", [])]
+        if not steps or type(steps[0]).__name__ != "SimpleImputer":
+            raise _NotCompilable(f"{label}: not imputer-first")
+        if label == "numeric":
+            parts.append(_numeric_part(selected, steps))
+        elif label == "categorical":
+            parts.append(_categorical_part(selected, steps))
+        else:
+            raise _NotCompilable(f"unknown transformer {label!r}")
+    if len(parts) == 1:
+        return parts[0]
+    return lambda row: np.concatenate([part(row) for part in parts])
+
+
+def _imputer_statistics(imputer: Any) -> Any:
+    if getattr(imputer, "add_indicator", False):
+        raise _NotCompilable("imputer adds indicator columns")
+    missing = imputer.missing_values
+    if not (isinstance(missing, float) and math.isnan(missing)):
+        raise _NotCompilable("imputer's missing marker is not NaN")
+    return imputer.statistics_
+
+
+def _numeric_part(names: Sequence[str], steps: Sequence[Any]) -> Callable[[Row], Vector]:
+    statistics = np.asarray(_imputer_statistics(steps[0]), dtype=np.float64)
+    if np.isnan(statistics).any():
+        raise _NotCompilable("a column was empty at fit time (the imputer drops it)")
+    mean: Vector | None = None
+    scale: Vector | None = None
+    for step in steps[1:]:
+        if type(step).__name__ != "StandardScaler":
+            raise _NotCompilable(f"numeric step {type(step).__name__}")
+        if step.mean_ is not None:
+            mean = np.asarray(step.mean_, dtype=np.float64)
+        if step.scale_ is not None:
+            scale = np.asarray(step.scale_, dtype=np.float64)
+    names = tuple(names)
+    nan = math.nan
+
+    def numeric(row: Row) -> Vector:
+        x = np.array([nan if (v := row.get(n)) is None else v for n in names], dtype=np.float64)
+        x = np.where(np.isnan(x), statistics, x)
+        if mean is not None:
+            x -= mean
+        if scale is not None:
+            x /= scale
+        return x
+
+    return numeric
+
+
+def _categorical_part(names: Sequence[str], steps: Sequence[Any]) -> Callable[[Row], Vector]:
+    fill = list(_imputer_statistics(steps[0]))
+    if len(steps) != 2:
+        raise _NotCompilable("categorical part is not impute + encode")
+    encoder = steps[1]
+    kind = type(encoder).__name__
+    categories = [list(c) for c in encoder.categories_]
+    index = [{value: i for i, value in enumerate(c)} for c in categories]
+    names = tuple(names)
+    if kind == "OneHotEncoder":
+        if (
+            encoder.drop is not None
+            or encoder.handle_unknown != "ignore"
+            or getattr(encoder, "_infrequent_enabled", False)
+        ):
+            raise _NotCompilable("one-hot encoder with drop, errors or infrequent categories")
+        offsets = np.cumsum([0, *(len(c) for c in categories)])
+        width = int(offsets[-1])
+
+        def one_hot(row: Row) -> Vector:
+            out = np.zeros(width, dtype=np.float64)
+            for j, name in enumerate(names):
+                value = row.get(name)
+                at = index[j].get(fill[j] if value is None else value)
+                if at is not None:
+                    out[offsets[j] + at] = 1.0
+            return out
+
+        return one_hot
+    if kind == "OrdinalEncoder":
+        if encoder.handle_unknown != "use_encoded_value" or getattr(
+            encoder, "_infrequent_enabled", False
+        ):
+            raise _NotCompilable("ordinal encoder without an unknown value")
+        unknown = float(encoder.unknown_value)
+
+        def ordinal(row: Row) -> Vector:
+            return np.array(
+                [
+                    float(index[j].get(fill[j] if (v := row.get(n)) is None else v, unknown))
+                    for j, n in enumerate(names)
+                ],
+                dtype=np.float64,
+            )
+
+        return ordinal
+    raise _NotCompilable(f"categorical encoder {kind}")
+
+
+# -- estimators -------------------------------------------------------------------------------
+
+
+def _compile_estimator(estimator: Any) -> tuple[Callable[[Vector], Vector], bool]:
+    kind = type(estimator).__name__
+    if kind in ("LogisticRegression", "Ridge", "LinearRegression"):
+        return _linear(estimator, classifier=kind == "LogisticRegression")
+    if kind in ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor"):
+        return _gradient_boosting(estimator, classifier=kind.endswith("Classifier"))
+    raise _NotCompilable(f"estimator {kind}")
+
+
+def _linear(estimator: Any, *, classifier: bool) -> tuple[Callable[[Vector], Vector], bool]:
+    coef = np.asarray(estimator.coef_, dtype=np.float64)
+    intercept = np.asarray(estimator.intercept_, dtype=np.float64)
+    if not classifier:
+        if coef.ndim != 1:
+            raise _NotCompilable("multi-output regression")
+        return (lambda x: np.atleast_1d(coef @ x + intercept)), False
+    from scipy.special import expit, softmax
+
+    if len(estimator.classes_) <= 2:
+
+        def binary(x: Vector) -> Vector:
+            p = expit(coef[0] @ x + intercept[0])
+            return np.array([1.0 - p, p])
+
+        return binary, True
+    return (lambda x: softmax(coef @ x + intercept)), True
+
+
+@dataclass(frozen=True)
+class _Forest:
+    """Every tree of the model in flat arrays; a row walks all trees at once, one depth
+    level per step."""
+
+    roots: np.ndarray[Any, np.dtype[np.intp]]
+    feature: np.ndarray[Any, np.dtype[np.intp]]
+    threshold: Vector
+    missing_left: np.ndarray[Any, np.dtype[np.bool_]]
+    left: np.ndarray[Any, np.dtype[np.intp]]
+    right: np.ndarray[Any, np.dtype[np.intp]]
+    leaf: np.ndarray[Any, np.dtype[np.bool_]]
+    value: Vector
+    tree_class: np.ndarray[Any, np.dtype[np.intp]]
+    depth: int
+
+    def raw(self, x: Vector, baseline: Vector) -> Vector:
+        at: np.ndarray[Any, np.dtype[np.intp]] = self.roots
+        for _ in range(self.depth):
+            values = x[self.feature[at]]
+            go_left = np.where(
+                np.isnan(values), self.missing_left[at], values <= self.threshold[at]
+            )
+            at = np.where(self.leaf[at], at, np.where(go_left, self.left[at], self.right[at]))
+        # weights make bincount sum floats; numpy's stubs only know its integer form
+        leaves = cast(
+            Vector, np.bincount(self.tree_class, weights=self.value[at], minlength=len(baseline))
+        )
+        return baseline + leaves
+
+
+def _gradient_boosting(
+    estimator: Any, *, classifier: bool
+) -> tuple[Callable[[Vector], Vector], bool]:
+    if getattr(estimator, "is_categorical_", None) is not None and np.any(
+        estimator.is_categorical_
+    ):
+        raise _NotCompilable("native categorical splits")
+    per_iteration = int(estimator.n_trees_per_iteration_)
+    node_arrays, classes = [], []
+    for predictors in estimator._predictors:
+        for k, predictor in enumerate(predictors):
+            node_arrays.append(predictor.nodes)
+            classes.append(k)
+    sizes = np.array([len(n) for n in node_arrays], dtype=np.intp)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+    nodes = np.concatenate(node_arrays)
+    shift = np.repeat(offsets, sizes)
+    forest = _Forest(
+        roots=offsets,
+        feature=nodes["feature_idx"].astype(np.intp),
+        threshold=nodes["num_threshold"].astype(np.float64),
+        missing_left=nodes["missing_go_to_left"].astype(bool),
+        left=nodes["left"].astype(np.intp) + shift,
+        right=nodes["right"].astype(np.intp) + shift,
+        leaf=nodes["is_leaf"].astype(bool),
+        value=nodes["value"].astype(np.float64),
+        tree_class=np.array(classes, dtype=np.intp),
+        depth=int(nodes["depth"].max()) if len(nodes) else 0,
+    )
+    baseline = np.asarray(estimator._baseline_prediction, dtype=np.float64).reshape(per_iteration)
+    loss = estimator._loss
+
+    if classifier:
+
+        def probabilities(x: Vector) -> Vector:
+            raw = forest.raw(x, baseline)
+            proba: Vector = loss.predict_proba(raw.reshape(1, per_iteration))[0]
+            return proba
+
+        return probabilities, True
+    if per_iteration != 1:
+        raise _NotCompilable("multi-output regression")
+
+    def regression(x: Vector) -> Vector:
+        out: Vector = np.atleast_1d(loss.link.inverse(forest.raw(x, baseline)))
+        return out
+
+    return regression, False
+
+
+# -- agreement --------------------------------------------------------------------------------
+
+
+def agreement_rows(
+    signature: Sequence[FeatureSignature], model: Any, count: int = AGREEMENT_ROWS, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Rows to compare both paths on: numeric values spread around what the model saw
+    (from the scaler's moments when there is one), nulls for nullable features, every known
+    category and an unknown one."""
+    rng = np.random.default_rng(seed)
+    centre, spread = _numeric_scale(model, signature)
+    categories = _known_categories(model, signature)
+    rows: list[dict[str, Any]] = []
+    for i in range(count):
+        row: dict[str, Any] = {}
+        for feature in signature:
+            name = feature.name
+            if feature.nullable and i % 7 == 3:
+                row[name] = None
+            elif name in categories:
+                known = categories[name]
+                row[name] = UNKNOWN_CATEGORY if i % 11 == 5 else known[i % len(known)]
+            elif feature.dtype == "bool":
+                row[name] = bool(i % 2)
+            else:
+                row[name] = float(centre.get(name, 0.0) + spread.get(name, 1.0) * rng.normal() * 2)
+        rows.append(row)
+    return rows
+
+
+def _numeric_scale(
+    model: Any, signature: Sequence[FeatureSignature]
+) -> tuple[dict[str, float], dict[str, float]]:
+    centre: dict[str, float] = {}
+    spread: dict[str, float] = {}
+    try:
+        columns = model.steps[0][1]
+        for label, transformer, positions in columns.transformers_:
+            if label != "numeric":
+                continue
+            steps = dict(transformer.steps)
+            scaler = steps.get("scale")
+            statistics = steps["impute"].statistics_
+            for j, p in enumerate(positions):
+                name = signature[int(p)].name
+                centre[name] = float(statistics[j])
+                if scaler is not None and scaler.scale_ is not None:
+                    spread[name] = float(scaler.scale_[j])
+    except (AttributeError, KeyError, IndexError, TypeError):
+        pass
+    return centre, spread
+
+
+def _known_categories(model: Any, signature: Sequence[FeatureSignature]) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    try:
+        columns = model.steps[0][1]
+        for label, transformer, positions in columns.transformers_:
+            if label != "categorical":
+                continue
+            encoder = transformer.steps[-1][1]
+            for j, p in enumerate(positions):
+                found[signature[int(p)].name] = list(encoder.categories_[j])
+    except (AttributeError, IndexError, TypeError):
+        pass
+    return found
+
+
+def agrees_with(
+    compiled: CompiledModel, model: Any, rows: Sequence[Row], build_input: Callable[..., Any]
+) -> bool:
+    """Same probabilities (or predictions) as the model's own, to float rounding, row by row."""
+    x = build_input(rows)
+    try:
+        if compiled.classifier:
+            expected = np.asarray(model.predict_proba(x), dtype=np.float64)
+        else:
+            expected = np.asarray(model.predict(x), dtype=np.float64).reshape(len(rows), -1)
+        got = np.stack([compiled.scores(row) for row in rows])
+    except Exception:  # any failure of the fast path on valid rows disqualifies it
+        return False
+    return bool(got.shape == expected.shape and np.allclose(got, expected, rtol=1e-9, atol=1e-12))

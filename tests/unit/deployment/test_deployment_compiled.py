@@ -1,0 +1,114 @@
+"""The compiled single-row path against the model itself, on models fitted by training's code."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from deployment_unit_data import frame, rows_of, store_version, train
+from millrace_contracts.common import Task
+from millrace_deployment.core.compiled import (
+    UNKNOWN_CATEGORY,
+    CompiledModel,
+    agreement_rows,
+    compile_pipeline,
+)
+from millrace_deployment.core.served import serve
+from millrace_shared.modelio import input_builder
+from millrace_shared.objectstore import InMemoryObjectStore
+
+COMPILED = [
+    ("classification", "logistic_regression"),
+    ("classification", "hist_gradient_boosting"),
+    ("regression", "hist_gradient_boosting"),
+    ("regression", "ridge"),
+    ("regression", "linear_regression"),
+]
+
+
+def three_classes(data: pd.DataFrame) -> pd.DataFrame:
+    out = data.copy()
+    out["label"] = np.select([out["x1"] < -0.4, out["x1"] < 0.4], ["low", "mid"], "high")
+    return out
+
+
+def expected(model: Any, rows: list[dict[str, Any]], signature: Any, task: Task) -> Any:
+    x = input_builder(signature, model)(rows)
+    if task == "classification":
+        return model.predict_proba(x)
+    return np.asarray(model.predict(x), dtype=np.float64).reshape(len(rows), 1)
+
+
+def request_rows(signature: Any) -> list[dict[str, Any]]:
+    """Rows as clients send them, plus nulls and a category the model never saw."""
+    rows = rows_of(frame(60, seed=7), 60)
+    rows[0]["colour"], rows[1]["colour"], rows[2]["x2"] = None, UNKNOWN_CATEGORY, None
+    return rows
+
+
+@pytest.mark.parametrize(("task", "estimator"), COMPILED)
+def test_compiled_model_gives_the_models_own_answers(task: Task, estimator: str) -> None:
+    pipeline, signature = train(frame(200), task, estimator)
+    compiled = compile_pipeline(pipeline, signature)
+    assert compiled is not None
+    assert compiled.classifier == (task == "classification")
+    for rows in (request_rows(signature), agreement_rows(signature, pipeline)):
+        got = np.stack([compiled.scores(row) for row in rows])
+        np.testing.assert_allclose(got, expected(pipeline, rows, signature, task), rtol=1e-9)
+
+
+@pytest.mark.parametrize("estimator", ["logistic_regression", "hist_gradient_boosting"])
+def test_compiled_multiclass_models_agree(estimator: str) -> None:
+    pipeline, signature = train(three_classes(frame(300)), "classification", estimator)
+    compiled = compile_pipeline(pipeline, signature)
+    assert compiled is not None and len(pipeline.classes_) == 3
+    rows = request_rows(signature)
+    got = np.stack([compiled.scores(row) for row in rows])
+    np.testing.assert_allclose(got, expected(pipeline, rows, signature, "classification"))
+
+
+def test_an_estimator_it_does_not_know_is_served_by_the_model(
+    store: InMemoryObjectStore, trained: tuple[Any, Any]
+) -> None:
+    pipeline, signature = trained  # a random forest
+    assert compile_pipeline(pipeline, signature) is None
+    served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
+    assert served.compiled is None
+    [row] = rows_of(frame(), 1)
+    label, _ = served.predict_one(row)
+    assert label == pipeline.predict(served.build_input([row]))[0]
+
+
+def test_served_model_uses_the_compiled_path_and_answers_as_the_model(
+    store: InMemoryObjectStore,
+) -> None:
+    pipeline, signature = train(frame(200), "classification", "hist_gradient_boosting")
+    served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
+    assert served.compiled is not None
+    slow = dataclasses.replace(served, compiled=None)
+    for row in request_rows(signature):
+        fast_label, fast_proba = served.predict_one(row)
+        slow_label, slow_proba = slow.predict_one(row)
+        assert fast_label == slow_label
+        assert fast_proba is not None and slow_proba is not None
+        assert fast_proba == pytest.approx(slow_proba, rel=1e-9)
+
+
+def test_a_compiled_model_that_disagrees_is_not_used(
+    store: InMemoryObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline, signature = train(frame(200), "classification", "logistic_regression")
+    import millrace_deployment.core.served as served_module
+
+    def off_by_a_little(model: Any, sig: Any) -> CompiledModel | None:
+        good = compile_pipeline(model, sig)
+        assert good is not None
+        return dataclasses.replace(good, estimate=lambda x: good.estimate(x)[::-1])
+
+    monkeypatch.setattr(served_module, "compile_pipeline", off_by_a_little)
+    served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
+    assert served.compiled is None
