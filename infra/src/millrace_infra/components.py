@@ -10,7 +10,7 @@ from pathlib import Path
 from millrace_infra import jaeger, kafka, seaweed
 from millrace_infra.config import StackConfig
 from millrace_infra.probes import http_answers, jaeger_answers, kafka_answers
-from millrace_infra.process import cmdline_contains, is_alive, read_pid
+from millrace_infra.process import cmdline_contains, how_it_ended, is_alive, read_pid
 
 _HOST = "127.0.0.1"
 
@@ -36,6 +36,10 @@ class Component:
         if pid is None or not is_alive(pid) or not cmdline_contains(pid, str(self.folder)):
             return None
         return pid
+
+    def how_it_ended(self) -> str:
+        pid = read_pid(self.pid_file)
+        return "no pid recorded" if pid is None else f"pid {pid} {how_it_ended(pid)}"
 
     def log_tail(self, lines: int = 25) -> str:
         parts = []

@@ -25,15 +25,24 @@ def spawn(argv: Sequence[str], *, log: Path, env: Mapping[str, str]) -> int:
         (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
         (os.POSIX_SPAWN_DUP2, 1, 2),
     ]
-    return os.posix_spawn(argv[0], list(argv), dict(env), file_actions=actions, setsid=True)
+    pid = os.posix_spawn(argv[0], list(argv), dict(env), file_actions=actions, setsid=True)
+    _exit_statuses.pop(pid, None)  # a recycled pid of a child reaped earlier
+    return pid
+
+
+_exit_statuses: dict[int, int] = {}
+"""Wait statuses of our own children reaped by ``is_alive``, kept to say how they ended."""
 
 
 def is_alive(pid: int) -> bool:
     """True while pid runs. Reaps it first if it is our own dead child (else: a zombie that
     kill(pid, 0) would still report as alive, e.g. inside a pytest session)."""
+    if pid in _exit_statuses:
+        return False
     with contextlib.suppress(ChildProcessError):
-        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        reaped, status = os.waitpid(pid, os.WNOHANG)
         if reaped == pid:
+            _exit_statuses[pid] = status
             return False
     try:
         os.kill(pid, 0)
@@ -42,6 +51,16 @@ def is_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return _proc_state(pid) != "Z"
+
+
+def how_it_ended(pid: int) -> str:
+    """How a child reaped by ``is_alive`` ended ("exited with code 3", "killed by SIGKILL")."""
+    status = _exit_statuses.get(pid)
+    if status is None:
+        return "exit status unknown (not started by this process)"
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exited with code {os.waitstatus_to_exitcode(status)}"
 
 
 def _proc_state(pid: int) -> str | None:

@@ -105,7 +105,9 @@ def wait_ready(config: StackConfig, *, timeout: float = 90.0) -> StackInfo:
     while True:
         for comp in list(pending):
             if comp.running_pid() is None:
-                raise StackNotReady(f"{comp.name} is not running.\n{comp.log_tail()}")
+                raise StackNotReady(
+                    f"{comp.name} is not running ({comp.how_it_ended()}).\n{comp.log_tail()}"
+                )
             if comp.probe():
                 pending.remove(comp)
         if not pending:

@@ -1,0 +1,37 @@
+"""How a server that died is reported: its exit code or signal, not just "not running"."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+from millrace_infra.process import how_it_ended, is_alive, spawn, wait_exit
+
+
+def _spawn_shell(script: str, log: Path) -> int:
+    shell = shutil.which("sh")
+    assert shell is not None
+    return spawn([shell, "-c", script], log=log, env=os.environ)
+
+
+def test_an_exit_code_is_reported_with_the_output_in_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    pid = _spawn_shell("echo 'bind: address already in use' >&2; exit 3", log)
+    assert wait_exit(pid, timeout=10)
+    assert not is_alive(pid)
+    assert how_it_ended(pid) == "exited with code 3"
+    assert "address already in use" in log.read_text()
+
+
+def test_a_signal_is_reported(tmp_path: Path) -> None:
+    pid = _spawn_shell("exec sleep 30", tmp_path / "server.log")
+    assert is_alive(pid)
+    os.kill(pid, signal.SIGKILL)
+    assert wait_exit(pid, timeout=10)
+    assert how_it_ended(pid) == "killed by SIGKILL"
+
+
+def test_a_process_that_is_not_ours_is_said_so() -> None:
+    assert "unknown" in how_it_ended(1)
