@@ -82,6 +82,9 @@ class DownSink:
     async def publish(self, event: Event) -> None:
         raise ConnectionError("kafka is down")
 
+    async def publish_encoded(self, event: Event, body: bytes) -> None:
+        raise ConnectionError("kafka is down")
+
 
 async def test_a_failed_publish_is_counted_as_dropped_and_reported_later() -> None:
     buffer = PredictionLogBuffer(capacity=100, batch_size=10)
@@ -106,6 +109,10 @@ class SignallingSink(RecordingEventSink):
 
     async def publish(self, event: Event) -> None:
         await super().publish(event)
+        self.published.set()
+
+    async def publish_encoded(self, event: Event, body: bytes) -> None:
+        await super().publish_encoded(event, body)
         self.published.set()
 
 
@@ -135,3 +142,20 @@ async def test_stop_publishes_what_is_left() -> None:
     buffer.append(entry(0))
     await publisher.stop()
     assert len(sink.of_type(PredictionsLogged)) == 1
+
+
+def test_encoded_logs_are_the_contract_event_with_every_record() -> None:
+    from millrace_deployment.core.logpublisher import encode_logs
+
+    entries = [
+        LoggedPrediction("churn", 3, f"id{n}", {"x": n * 0.5, "c": "red", "n": None}, n, 1.7e9)
+        for n in range(5)
+    ]
+    head, body = encode_logs(entries, producer="deployment", replica_id="r1", dropped_before=2)
+    event = PredictionsLogged.model_validate_json(body)
+    assert (event.event_id, event.model_name, event.model_version) == (head.event_id, "churn", 3)
+    assert event.dropped_before == 2 and event.replica_id == "r1"
+    assert [(p.prediction_id, p.features, p.output) for p in event.predictions] == [
+        (e.prediction_id, e.features, e.output) for e in entries
+    ]
+    assert all(p.timestamp.timestamp() == 1.7e9 for p in event.predictions)

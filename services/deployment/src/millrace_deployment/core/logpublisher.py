@@ -13,6 +13,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
+import orjson
 from millrace_contracts import PredictionRecord, PredictionsLogged
 from millrace_shared.messaging import EventSink
 from millrace_shared.telemetry import Attr
@@ -95,26 +96,14 @@ class LogPublisher:
             Attr.BATCH_SIZE: len(entries),
         }
         with self._tracer.start_as_current_span("publish_logs", attributes=attributes):
-            event = PredictionsLogged.first_of_flow(
+            head, body = encode_logs(
+                entries,
                 producer=self._producer,
-                model_name=model,
-                model_version=version,
                 replica_id=self._replica_id,
-                # Not validated again: ids, times and outputs are ours, and the features
-                # passed the model's signature check on the way in.
-                predictions=[
-                    PredictionRecord.model_construct(
-                        prediction_id=e.prediction_id,
-                        features=e.features,
-                        output=e.output,
-                        timestamp=datetime.fromtimestamp(e.at, UTC),
-                    )
-                    for e in entries
-                ],
                 dropped_before=self._buffer.dropped,
             )
             try:
-                await self._sink.publish(event)
+                await self._sink.publish_encoded(head, body)
             except Exception as error:  # the request path must never see Kafka's trouble
                 self._buffer.count_dropped(len(entries))
                 self.failed_publishes += 1
@@ -128,3 +117,41 @@ class LogPublisher:
                 return 0
         self.logged += len(entries)
         return len(entries)
+
+
+def encode_logs(
+    entries: list[LoggedPrediction], *, producer: str, replica_id: str, dropped_before: int
+) -> tuple[PredictionsLogged, bytes]:
+    """One ``predictions.logged`` event for entries of one model version, as JSON.
+
+    pydantic would build and then serialize one object per prediction; the records are
+    written as plain dicts instead (ids, times and outputs are ours, and the features passed
+    the model's signature check on the way in). The envelope is a real event holding the
+    first record, checked by the contract like any other; its JSON gets the full list.
+    """
+    stamps = {at: _iso(at) for at in {e.at for e in entries}}
+    records = [
+        {
+            "prediction_id": e.prediction_id,
+            "features": e.features,
+            "output": e.output,
+            "timestamp": stamps[e.at],
+        }
+        for e in entries
+    ]
+    first = entries[0]
+    head = PredictionsLogged.first_of_flow(
+        producer=producer,
+        model_name=first.model,
+        model_version=first.version,
+        replica_id=replica_id,
+        predictions=[PredictionRecord.model_validate(records[0])],
+        dropped_before=dropped_before,
+    )
+    document = head.model_dump(mode="json")
+    document["predictions"] = records
+    return head, orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
