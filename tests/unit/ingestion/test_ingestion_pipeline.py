@@ -22,6 +22,7 @@ from millrace_ingestion.core.declarations import DeclarationStore
 from millrace_ingestion.core.pipeline import Ingestion
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.telemetry import Attr
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 Land = Callable[..., DataArrived]
@@ -198,17 +199,23 @@ def test_a_new_declaration_is_the_spec_version_of_later_arrivals(
     assert (event.spec_version, event.spec, event.training) == (2, SPEC, TRAINING)
 
 
-def test_spans_cover_read_validate_profile_store(
+def test_spans_cover_read_validate_canonicalize_profile_store(
     ingestion: Ingestion, land: Land, declare: Declare, spans: InMemorySpanExporter
 ) -> None:
     declare(SPEC)
-    event = validated(ingestion.ingest(land("a.csv", GOOD)))
+    with TracerProvider().get_tracer("handler").start_as_current_span("handler") as handler:
+        event = validated(ingestion.ingest(land("a.csv", GOOD)))
     by_name = {s.name: s for s in spans.get_finished_spans()}
-    assert set(by_name) == {"read", "validate", "profile", "store"}
-    for name in ("read", "validate", "profile", "store"):
+    assert set(by_name) == {"read", "validate", "canonicalize", "profile", "store"}
+    for name in ("read", "validate", "canonicalize", "profile", "store"):
         assert (by_name[name].attributes or {})[Attr.DATASET] == "iris"
     assert (by_name["read"].attributes or {})[Attr.ROWS] == 3
-    assert (by_name["store"].attributes or {})[Attr.DATASET_VERSION] == event.dataset_version
+    for name in ("canonicalize", "store"):
+        assert (by_name[name].attributes or {})[Attr.DATASET_VERSION] == event.dataset_version
+    # Canonicalize runs in another thread: still a child of the handler's span.
+    for span in by_name.values():
+        assert span.parent is not None
+        assert span.parent.span_id == handler.get_span_context().span_id
     assert (by_name["validate"].attributes or {})[Attr.REASON_CODES] == ()
 
 

@@ -97,3 +97,20 @@ def test_datetime_features_become_epoch_seconds() -> None:
     data = prepare(frame, columns, spec(target="y"))
     seconds = data.features[0].tolist()
     assert seconds[0] == 60.0 and math.isnan(seconds[1]) and seconds[2] == 1704067200.0
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["a", "b", "a", "b"],
+        pd.array(["a", "b", "a", "b"], dtype="string"),
+        ["a", 1, "a", 1],
+        [True, "b", True, "b"],
+    ],
+)
+def test_non_numeric_class_labels_are_python_strings(labels: object) -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": labels})
+    data = prepare(frame, signature_of(frame), spec(target="y"))
+    assert data.target.dtype == object
+    assert all(type(label) is str for label in data.target)
+    assert list(data.target) == [str(v) for v in frame["y"]]

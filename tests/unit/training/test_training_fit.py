@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 from millrace_contracts import (
     DatasetValidated,
@@ -15,6 +16,7 @@ from millrace_contracts import (
 from millrace_shared.modelio import model_input
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.telemetry import Attr
+from millrace_training.core import fit
 from millrace_training.core.artifacts import load_model
 from millrace_training.core.data import read_parquet
 from millrace_training.core.errors import CannotTrain
@@ -236,3 +238,38 @@ def test_bad_parameter_value_cannot_be_trained(
     with pytest.raises(CannotTrain, match="n_estimators"):
         Harness(store).train(store_version(iris_frame(), training=training))
     assert store.list_keys("millrace-models") == []
+
+
+def test_the_model_a_run_stored_is_judged_as_champion_without_loading_it_again(
+    store: InMemoryObjectStore, store_version: StoreVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = Harness(store)
+    first = harness.train(store_version(iris_frame().head(140), training=spec()))
+    remembered = harness.trainer._models.get(first.artifact.sha256)
+    assert remembered is not None
+    loaded: list[bytes] = []
+    monkeypatch.setattr(fit, "load_model", lambda data: loaded.append(data))
+    version = store_version(iris_frame(), training=spec())
+    trained = harness.train(version, champion=as_production(first))
+    assert loaded == []
+    assert trained.champion_metrics is not None
+
+    # What is remembered predicts as what was stored.
+    stored = load_model(store.get_bytes(first.artifact.uri, sha256=first.artifact.sha256))
+    rows = read_parquet(store.get_bytes(version.data.uri)).to_dict("records")
+    features = model_input(rows, first.signature, stored)
+    assert np.array_equal(stored.predict_proba(features), remembered.predict_proba(features))
+
+
+def test_no_model_is_kept_when_the_cache_is_off(
+    store: InMemoryObjectStore, store_version: StoreVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = Harness(store, model_cache_max_bytes=0)
+    first = harness.train(store_version(iris_frame().head(140), training=spec()))
+    loaded: list[bytes] = []
+    real = fit.load_model
+    monkeypatch.setattr(fit, "load_model", lambda data: loaded.append(data) or real(data))
+    trained = harness.train(
+        store_version(iris_frame(), training=spec()), champion=as_production(first)
+    )
+    assert len(loaded) == 1 and trained.champion_metrics is not None

@@ -6,11 +6,17 @@ import pytest
 from millrace_training.core.metrics import (
     classification_metrics,
     evaluate,
+    predict_classes,
     regression_metrics,
     scorer_for,
 )
+from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeClassifier
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 
 def test_binary_classification_keys() -> None:
@@ -71,3 +77,42 @@ def test_scorer_follows_the_promotion_metric_when_it_can(
 ) -> None:
     scorer = scorer_for(task, preferred)  # type: ignore[arg-type]
     assert scorer.metric == metric and scorer.higher_is_better is higher
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("estimator", ["hgb", "forest", "logistic"])
+def test_predict_classes_gives_what_predict_and_predict_proba_give(
+    classes: int, estimator: str
+) -> None:
+    x, y = make_classification(
+        n_samples=400, n_features=6, n_informative=4, n_classes=classes, random_state=0
+    )
+    labels = np.array(["a", "b", "c"], dtype=object)[y]
+    final = {
+        "hgb": HistGradientBoostingClassifier(max_iter=20, random_state=0),
+        "forest": RandomForestClassifier(n_estimators=10, random_state=0),
+        "logistic": LogisticRegression(),
+    }[estimator]
+    for model in (
+        make_pipeline(StandardScaler(), clone(final)).fit(x, labels),
+        make_pipeline(clone(final)).fit(x, labels),
+        clone(final).fit(x, labels),
+    ):
+        predicted, proba = predict_classes(model, x)
+        assert np.array_equal(predicted, model.predict(x))
+        assert proba is not None and np.array_equal(proba, model.predict_proba(x))
+
+
+def test_string_labels_score_as_sklearn_scores_them() -> None:
+    rng = np.random.default_rng(0)
+    y_true = rng.choice(np.array(["b", "a", "c", "d"], dtype=object), size=500)
+    y_pred = np.where(rng.random(500) < 0.7, y_true, rng.choice(["c", "a", "e"], size=500))
+    values = classification_metrics(y_true, y_pred.astype(object))
+    assert values["accuracy"] == accuracy_score(y_true, y_pred)
+    assert values["f1_macro"] == f1_score(y_true, y_pred, average="macro", zero_division=0)
+
+
+def test_mixed_label_types_are_left_to_sklearn() -> None:
+    y_true = np.array(["a", "b", "a"], dtype=object)
+    with pytest.raises(ValueError, match=r"[Mm]ix"):
+        classification_metrics(y_true, np.array([1, 0, 1], dtype=object))

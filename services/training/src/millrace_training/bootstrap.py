@@ -37,6 +37,7 @@ def assemble(
             producer=settings.service_name,
             max_training_rows=settings.max_training_rows,
             fit_delay_seconds=settings.fit_delay_seconds,
+            model_cache_max_bytes=settings.model_cache_max_bytes,
         ),
     )
     state = TrainingState(runtime.store, settings.bucket_state)

@@ -35,3 +35,11 @@ class TrainingSettings(MillraceSettings):
     )
     """Testing/ops knob: sleep this long in the worker thread just before each fit, e.g. so an
     end-to-end test can kill the process while a fit is surely in progress. Keep it 0."""
+    model_cache_max_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        validation_alias="MILLRACE_TRAINING_MODEL_CACHE_MAX_BYTES",
+    )
+    """The last model stored or loaded stays in memory, so the next run can judge it as the
+    champion without deserialising its artifact again, if the artifact is at most this big.
+    0 keeps none."""

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from millrace_contracts import DataArrived, DatasetRejected, DatasetSpec, DatasetValidated, Reason
+from millrace_contracts import (
+    ColumnProfile,
+    DataArrived,
+    DatasetProfile,
+    DatasetRejected,
+    DatasetSpec,
+    DatasetValidated,
+    Reason,
+)
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.telemetry import Attr
 from opentelemetry import trace
@@ -20,7 +30,7 @@ from .canonical import canonical_parquet, content_version
 from .columns import signatures
 from .declarations import DeclarationRecord, DeclarationStore
 from .inference import infer_spec
-from .profiling import ProfileOptions, build_profile
+from .profiling import ProfileOptions, profile_columns
 from .reading import read_arrival
 from .reasons import codes
 from .validation import Checked, validate
@@ -78,8 +88,7 @@ class Ingestion:
             declared = self._declarations.adopt_inferred(
                 arrived.dataset, spec, cause=arrived.event_id, at=self._clock()
             )
-        data = canonical_parquet(checked.frame, checked.columns)
-        record, new = self._store_version(arrived, checked, data, declared)
+        record, new = self._store_version(arrived, checked, declared)
         logger.info(
             "accepted %s: version %s (%d rows, %s)",
             arrived.dataset,
@@ -140,10 +149,19 @@ class Ingestion:
             return checked, spec
 
     def _store_version(
-        self, arrived: DataArrived, checked: Checked, data: bytes, declared: DeclarationRecord
+        self, arrived: DataArrived, checked: Checked, declared: DeclarationRecord
     ) -> tuple[VersionRecord, bool]:
         """The version record, and whether this arrival is the one that made it."""
-        version = content_version(data)
+        # The canonical bytes (which name the version) and the profile's statistics are
+        # independent work on the same frame, and Arrow's writer runs without the GIL: side by
+        # side they take the longer of the two, not the sum. A known version wastes the
+        # profile, which only a redelivery or a repeated upload pays.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="canonical") as pool:
+            canonical = pool.submit(
+                contextvars.copy_context().run, self._canonicalize, arrived, checked
+            )
+            columns = self._profile(arrived, checked)
+            data, version = canonical.result()
         existing = self._versions.get(arrived.dataset, version)
         # On the handler's span: one place to see which version a flow produced.
         flow = trace.get_current_span()
@@ -154,24 +172,35 @@ class Ingestion:
             flow.set_attribute(NEW_VERSION_ATTR, new)
             return existing, new
         flow.set_attribute(NEW_VERSION_ATTR, True)
-        profile_json = self._profile(arrived, checked, version)
         attributes: Attributes = {
             Attr.DATASET: arrived.dataset,
             Attr.DATASET_VERSION: version,
             Attr.ROWS: len(checked.frame),
         }
         with self._tracer.start_as_current_span("store", attributes=attributes) as span:
-            data_ref = self._store.put_bytes(
-                self._versions.data_uri(arrived.dataset, version),
-                data,
-                "application/vnd.apache.parquet",
+            profile = DatasetProfile(
+                dataset=arrived.dataset,
+                dataset_version=version,
+                rows=len(checked.frame),
+                columns=columns,
+                created_at=self._clock(),
             )
+            # The data's upload is mostly waiting on the network: the profile is serialised
+            # and uploaded meanwhile.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload") as pool:
+                data_upload = pool.submit(
+                    self._store.put_bytes,
+                    self._versions.data_uri(arrived.dataset, version),
+                    data,
+                    "application/vnd.apache.parquet",
+                )
+                profile_ref = self._store.put_bytes(
+                    self._versions.profile_uri(arrived.dataset, version),
+                    profile.model_dump_json().encode(),
+                    "application/json",
+                )
+                data_ref = data_upload.result()
             span.set_attribute(Attr.BYTES, data_ref.size_bytes)
-            profile_ref = self._store.put_bytes(
-                self._versions.profile_uri(arrived.dataset, version),
-                profile_json,
-                "application/json",
-            )
             record = VersionRecord(
                 dataset=arrived.dataset,
                 version=version,
@@ -186,22 +215,20 @@ class Ingestion:
             self._versions.put(record)  # last: the version exists once its artifacts do
             return record, True
 
-    def _profile(self, arrived: DataArrived, checked: Checked, version: str) -> bytes:
-        attributes: Attributes = {
-            Attr.DATASET: arrived.dataset,
-            Attr.DATASET_VERSION: version,
-            Attr.ROWS: len(checked.frame),
-        }
+    def _canonicalize(self, arrived: DataArrived, checked: Checked) -> tuple[bytes, str]:
+        """The version's canonical Parquet bytes and the content version they name."""
+        attributes: Attributes = {Attr.DATASET: arrived.dataset, Attr.ROWS: len(checked.frame)}
+        with self._tracer.start_as_current_span("canonicalize", attributes=attributes) as span:
+            data = canonical_parquet(checked.frame, checked.columns)
+            version = content_version(data)
+            span.set_attribute(Attr.DATASET_VERSION, version)
+            span.set_attribute(Attr.BYTES, len(data))
+            return data, version
+
+    def _profile(self, arrived: DataArrived, checked: Checked) -> list[ColumnProfile]:
+        attributes: Attributes = {Attr.DATASET: arrived.dataset, Attr.ROWS: len(checked.frame)}
         with self._tracer.start_as_current_span("profile", attributes=attributes):
-            profile = build_profile(
-                checked.frame,
-                checked.columns,
-                dataset=arrived.dataset,
-                version=version,
-                created_at=self._clock(),
-                options=self._config.profile,
-            )
-            return profile.model_dump_json().encode()
+            return profile_columns(checked.frame, checked.columns, self._config.profile)
 
     def _reject(self, arrived: DataArrived, reasons: list[Reason]) -> DatasetRejected:
         logger.info("rejected %s (%s): %s", arrived.dataset, arrived.uri, ", ".join(codes(reasons)))

@@ -38,9 +38,16 @@ def build_profile(
         dataset=dataset,
         dataset_version=version,
         rows=len(frame),
-        columns=[_column(frame[c.name], c, options) for c in columns],
+        columns=profile_columns(frame, columns, options),
         created_at=created_at,
     )
+
+
+def profile_columns(
+    frame: pd.DataFrame, columns: list[ColumnSpec], options: ProfileOptions
+) -> list[ColumnProfile]:
+    """The columns' profiles: all of a profile that does not depend on the version's name."""
+    return [_column(frame[c.name], c, options) for c in columns]
 
 
 def _column(values: pd.Series, column: ColumnSpec, options: ProfileOptions) -> ColumnProfile:
@@ -82,8 +89,16 @@ def bin_counts(numbers: npt.NDArray[np.float64], edges: list[float]) -> list[int
     return [int(c) for c in np.bincount(index, minlength=len(edges) + 1)]
 
 
+def _sorted_bin_counts(ordered: npt.NDArray[np.float64], edges: list[float]) -> list[int]:
+    """``bin_counts`` of sorted numbers: a search per edge instead of one per number."""
+    ends = np.searchsorted(ordered, np.asarray(edges, dtype=float), side="right")
+    return [int(c) for c in np.diff(ends, prepend=0, append=ordered.size)]
+
+
 def numeric_profile(numbers: npt.NDArray[np.float64], options: ProfileOptions) -> NumericProfile:
-    edges = quantile_edges(numbers, options.bins)
+    # Quantiles of sorted numbers are the same numbers, found without a selection per call.
+    ordered = np.sort(numbers)
+    edges = quantile_edges(ordered, options.bins)
     if numbers.size > options.sample_size:
         rng = np.random.default_rng(options.seed)
         sample = rng.choice(numbers, size=options.sample_size, replace=False)
@@ -96,6 +111,6 @@ def numeric_profile(numbers: npt.NDArray[np.float64], options: ProfileOptions) -
         min=None if empty else float(numbers.min()),
         max=None if empty else float(numbers.max()),
         bin_edges=edges,
-        bin_counts=bin_counts(numbers, edges),
-        sample=[float(v) for v in sample],
+        bin_counts=_sorted_bin_counts(ordered, edges),
+        sample=np.asarray(sample, dtype=np.float64).tolist(),
     )

@@ -198,7 +198,9 @@ def _range(column: ColumnSpec, values: pd.Series) -> list[Reason]:
 def _categories(column: ColumnSpec, values: pd.Series) -> list[Reason]:
     labels = category_labels(values.dropna(), column.dtype)
     allowed = {_fold(a, column.dtype) for a in column.allowed or []}
-    unseen = labels[~labels.map(lambda v: _fold(v, column.dtype)).isin(allowed)]
+    # Folded once per distinct label, not once per row.
+    known = [v for v in labels.unique() if _fold(v, column.dtype) in allowed]
+    unseen = labels[~labels.isin(known)]
     if unseen.empty:
         return []
     distinct = sorted(unseen.unique())

@@ -114,10 +114,14 @@ def _target(column: pd.Series, spec: TrainingSpec) -> np.ndarray:
         except (TypeError, ValueError) as error:
             raise CannotTrain(f"regression target {spec.target!r}: {error}") from error
     labels = column.infer_objects().to_numpy()
-    if len(pd.unique(labels)) < 2:
+    distinct = pd.unique(labels)
+    if len(distinct) < 2:
         raise CannotTrain(f"classification target {spec.target!r} has fewer than two classes")
     if labels.dtype.kind not in "biuf":
-        # A uniform Python type keeps sklearn from mixing str and other label types.
+        # A uniform Python type keeps sklearn from mixing str and other label types. Labels
+        # that all are str already are kept as they are: converting each of them is slow.
+        if labels.dtype == object and all(type(label) is str for label in distinct):
+            return labels
         labels = labels.astype(str).astype(object)
     return labels
 

@@ -6,6 +6,7 @@ thread. Each stage is a span, so one trace shows where a slow or failed run spen
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from millrace_shared.objectstore import ObjectStore
 from millrace_shared.telemetry import Attr
 from opentelemetry.trace import Span, Tracer
 
-from .artifacts import dump_model, load_model
+from .artifacts import ModelCache, check_trusted, dump_model, load_model
 from .candidate import fit_candidate
 from .card import CardFacts, card_bytes, model_card
 from .champion import ChampionResult, evaluate_champion
@@ -36,6 +37,8 @@ class TrainerConfig:
     max_training_rows: int | None = None
     fit_delay_seconds: float = 0.0
     """Testing/ops knob: sleep this long in the worker thread just before fitting."""
+    model_cache_max_bytes: int = 256 * 1024 * 1024
+    """Keep the last model stored or loaded in memory if its artifact is at most this big."""
 
 
 class Trainer:
@@ -52,6 +55,7 @@ class Trainer:
     ) -> None:
         self._store, self._runs, self._tracer, self._config = store, runs, tracer, config
         self._sleep, self._timer, self._now = sleep, timer, now
+        self._models = ModelCache(config.model_cache_max_bytes)
 
     @contextmanager
     def _span(self, name: str, job: TrainingJob, **extra: Any) -> Iterator[Span]:
@@ -66,7 +70,16 @@ class Trainer:
             yield span
 
     def _load_champion(self, info: ModelVersionInfo) -> Any:
-        return load_model(self._store.get_bytes(info.artifact.uri, sha256=info.artifact.sha256))
+        # Still downloaded and checked: a champion whose artifact is gone or altered is not
+        # judged, whatever this process remembers of it.
+        data = self._store.get_bytes(info.artifact.uri, sha256=info.artifact.sha256)
+        cached = self._models.get(info.artifact.sha256)
+        if cached is not None:
+            check_trusted(data)
+            return cached
+        model = load_model(data)
+        self._models.put(info.artifact.sha256, len(data), model)
+        return model
 
     def train(self, job: TrainingJob) -> ModelTrained:
         spec = job.spec
@@ -125,11 +138,15 @@ class Trainer:
             )
         )
         with self._span("upload", job, **{Attr.ESTIMATOR: fitted.estimator}) as span:
+            dumped = dump_model(fitted.pipeline)
             artifact = self._runs.put_once(
                 self._runs.uri(job.model_name, job.run_id, ARTIFACT),
-                dump_model(fitted.pipeline),
+                dumped,
                 "application/octet-stream",
             )
+            if artifact.sha256 == hashlib.sha256(dumped).hexdigest():
+                # Not when an earlier attempt's upload was kept: that one holds other bytes.
+                self._models.put(artifact.sha256, len(dumped), fitted.pipeline)
             card_ref = self._runs.put_once(
                 self._runs.uri(job.model_name, job.run_id, CARD),
                 card_bytes(card),

@@ -29,10 +29,11 @@ def holdout_id(dataset_version: str, seed: int, fraction: float) -> str:
     return f"{dataset_version[:16]}:seed={seed}:frac={fraction}"
 
 
-def _can_stratify(target: np.ndarray, test_rows: int) -> bool:
-    _, counts = np.unique(target.astype(str), return_counts=True)
+def _can_stratify(classes: np.ndarray, test_rows: int) -> bool:
+    """``classes``: each row's class as an integer."""
+    counts = np.bincount(classes)
     # train_test_split needs two members per class and room for every class on both sides.
-    return bool(counts.min() >= 2) and len(counts) <= test_rows <= len(target) - len(counts)
+    return bool(counts.min() >= 2) and len(counts) <= test_rows <= len(classes) - len(counts)
 
 
 def split_holdout(
@@ -42,12 +43,17 @@ def split_holdout(
     test_rows = int(np.ceil(rows * fraction))
     if test_rows < 1 or rows - test_rows < 2:
         raise CannotTrain(f"{rows} rows cannot be split with holdout_fraction={fraction}")
-    stratify = task == "classification" and _can_stratify(target, test_rows)
+    classes = None
+    if task == "classification":
+        # The classes numbered in the order of their string forms: stratifying on these picks
+        # the very rows stratifying on the strings does, without sorting strings again.
+        _, classes = np.unique(target.astype(str), return_inverse=True)
+    stratify = classes is not None and _can_stratify(classes, test_rows)
     train, test = train_test_split(
         np.arange(rows),
         test_size=test_rows,
         random_state=seed,
-        stratify=target.astype(str) if stratify else None,
+        stratify=classes if stratify else None,
     )
     return Holdout(
         train=np.sort(train),
