@@ -27,6 +27,11 @@ from .base import (
 
 _MISSING = {"NoSuchKey", "NoSuchBucket", "NoSuchObject"}
 
+PART_SIZE = 64 * 1024 * 1024
+"""Objects up to this size go up in one PUT. minio-py's own choice (5 MiB parts) turns a 20 MB
+dataset into a multipart upload (initiate, four parts, complete: six requests instead of one);
+a part is held in memory either way."""
+
 
 class MinioObjectStore:
     def __init__(self, client: Minio) -> None:
@@ -65,6 +70,7 @@ class MinioObjectStore:
             len(data),
             content_type=content_type,
             metadata={SHA256_METADATA: digest},
+            part_size=PART_SIZE,
         )
         return ArtifactRef(uri=uri, sha256=digest, size_bytes=len(data))
 
@@ -74,7 +80,12 @@ class MinioObjectStore:
         bucket, key = split_uri(uri)
         digest = sha256_of_file(path)
         self._client.fput_object(
-            bucket, key, str(path), content_type=content_type, metadata={SHA256_METADATA: digest}
+            bucket,
+            key,
+            str(path),
+            content_type=content_type,
+            metadata={SHA256_METADATA: digest},
+            part_size=PART_SIZE,
         )
         return ArtifactRef(uri=uri, sha256=digest, size_bytes=path.stat().st_size)
 
