@@ -28,6 +28,7 @@ __all__ = [
     "EXPECTED_TYPES",
     "RowsToInput",
     "UntrustedArtifact",
+    "check_trusted",
     "dump_model",
     "epoch_seconds",
     "input_builder",
@@ -62,13 +63,20 @@ def dump_model(model: Any) -> bytes:
     return bytes(sio.dumps(model))
 
 
+def check_trusted(data: bytes, expected: frozenset[str] = EXPECTED_TYPES) -> list[str]:
+    """Raise ``UntrustedArtifact`` as ``load_model`` would; else the types to trust."""
+    import skops.io as sio
+
+    found: list[str] = sio.get_untrusted_types(data=data)
+    _refuse_unexpected(found, expected)
+    return found
+
+
 def load_model(data: bytes, expected: frozenset[str] = EXPECTED_TYPES) -> Any:
     """Load a skops artifact, trusting only the types it holds that are in ``expected``."""
     import skops.io as sio
 
-    found = sio.get_untrusted_types(data=data)
-    _refuse_unexpected(found, expected)
-    return sio.loads(data, trusted=sorted(found))
+    return sio.loads(data, trusted=sorted(check_trusted(data, expected)))
 
 
 def load_model_file(path: Path, expected: frozenset[str] = EXPECTED_TYPES) -> Any:

@@ -10,7 +10,13 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from millrace_shared.modelio import EXPECTED_TYPES, UntrustedArtifact, dump_model, load_model
+from millrace_shared.modelio import (
+    EXPECTED_TYPES,
+    UntrustedArtifact,
+    check_trusted,
+    dump_model,
+    load_model,
+)
 
 __all__ = [
     "EXPECTED_TYPES",
@@ -21,15 +27,6 @@ __all__ = [
     "library_versions",
     "load_model",
 ]
-
-
-def check_trusted(data: bytes, expected: frozenset[str] = EXPECTED_TYPES) -> None:
-    """Raise as ``load_model`` would for an artifact holding types outside ``expected``."""
-    import skops.io as sio
-
-    unexpected = sorted(set(sio.get_untrusted_types(data=data)) - expected)
-    if unexpected:
-        raise UntrustedArtifact(f"artifact holds unexpected type(s): {', '.join(unexpected)}")
 
 
 class ModelCache:
