@@ -222,20 +222,23 @@ class _Forest:
     threshold: Vector
     missing_left: np.ndarray[Any, np.dtype[np.bool_]]
     left: np.ndarray[Any, np.dtype[np.intp]]
+    """Child indices; a leaf is its own child on both sides, so a walk that reached it stays."""
     right: np.ndarray[Any, np.dtype[np.intp]]
-    leaf: np.ndarray[Any, np.dtype[np.bool_]]
     value: Vector
     tree_class: np.ndarray[Any, np.dtype[np.intp]]
     depth: int
 
     def raw(self, x: Vector, baseline: Vector) -> Vector:
         at: np.ndarray[Any, np.dtype[np.intp]] = self.roots
-        for _ in range(self.depth):
-            values = x[self.feature[at]]
-            go_left = np.where(
-                np.isnan(values), self.missing_left[at], values <= self.threshold[at]
-            )
-            at = np.where(self.leaf[at], at, np.where(go_left, self.left[at], self.right[at]))
+        feature, threshold, left, right = self.feature, self.threshold, self.left, self.right
+        if np.isnan(x).any():  # rare: the pipeline's imputer fills nulls before the trees
+            for _ in range(self.depth):
+                values = x[feature[at]]
+                go_left = np.where(np.isnan(values), self.missing_left[at], values <= threshold[at])
+                at = np.where(go_left, left[at], right[at])
+        else:
+            for _ in range(self.depth):
+                at = np.where(x[feature[at]] <= threshold[at], left[at], right[at])
         # weights make bincount sum floats; numpy's stubs only know its integer form
         leaves = cast(
             Vector, np.bincount(self.tree_class, weights=self.value[at], minlength=len(baseline))
@@ -260,14 +263,15 @@ def _gradient_boosting(
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
     nodes = np.concatenate(node_arrays)
     shift = np.repeat(offsets, sizes)
+    leaf = nodes["is_leaf"].astype(bool)
+    itself = np.arange(len(nodes), dtype=np.intp)
     forest = _Forest(
         roots=offsets,
         feature=nodes["feature_idx"].astype(np.intp),
         threshold=nodes["num_threshold"].astype(np.float64),
         missing_left=nodes["missing_go_to_left"].astype(bool),
-        left=nodes["left"].astype(np.intp) + shift,
-        right=nodes["right"].astype(np.intp) + shift,
-        leaf=nodes["is_leaf"].astype(bool),
+        left=np.where(leaf, itself, nodes["left"].astype(np.intp) + shift),
+        right=np.where(leaf, itself, nodes["right"].astype(np.intp) + shift),
         value=nodes["value"].astype(np.float64),
         tree_class=np.array(classes, dtype=np.intp),
         depth=int(nodes["depth"].max()) if len(nodes) else 0,
