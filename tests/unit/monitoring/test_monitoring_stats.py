@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from millrace_monitoring.core.ks_batch import ks_tests_sorted
 from millrace_monitoring.core.stats import (
     PSI_EPSILON,
     benjamini_hochberg,
@@ -118,3 +119,20 @@ def test_benjamini_hochberg_step_up_takes_the_running_minimum() -> None:
 def test_benjamini_hochberg_caps_at_one_and_handles_no_tests() -> None:
     assert benjamini_hochberg([0.9, 0.8, 1.0]).max() <= 1.0
     assert benjamini_hochberg([]).size == 0
+
+
+@pytest.mark.parametrize("discrete", [False, True])
+def test_ks_of_many_features_at_once_equals_one_at_a_time(discrete: bool) -> None:
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        n, k = int(rng.integers(1, 400)), int(rng.integers(1, 6))
+        sizes = [int(rng.integers(max(1, n - 50), n + 3000)) for _ in range(k)]
+        if discrete:
+            windows = [np.sort(rng.poisson(3.0, n).astype(float)) for _ in range(k)]
+            references = [np.sort(rng.poisson(3.2, m).astype(float)) for m in sizes]
+        else:
+            windows = [np.sort(rng.normal(0.0, 1.0, n)) for _ in range(k)]
+            references = [np.sort(rng.normal(0.1, 1.0, m)) for m in sizes]
+        together = ks_tests_sorted(windows, references)
+        alone = [ks_test(w, r) for w, r in zip(windows, references, strict=True)]
+        assert together == alone

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from millrace_monitoring.core.values import as_floats, as_labels
+import numpy as np
+from millrace_contracts.common import ScalarValue
+from millrace_monitoring.core.values import as_floats, as_labels, numeric_columns
 
 
 def test_numbers_and_nulls_take_the_fast_path() -> None:
@@ -24,3 +26,18 @@ def test_timestamps_become_epoch_seconds_and_junk_becomes_missing() -> None:
 
 def test_categories_are_counted_as_str_like_ingestion_counts_them() -> None:
     assert as_labels(["red", True, 3, None]) == ["red", "True", "3", None]
+
+
+def test_numeric_columns_equal_each_column_read_alone() -> None:
+    rows: list[dict[str, ScalarValue]] = [
+        {"a": 1, "b": "2.5", "c": True, "d": "2026-01-01T00:00:00Z"},
+        {"a": None, "b": 3.0, "c": False, "d": 5.0},
+        {"a": 2.0, "b": 4, "c": 1},  # no "d": the column-wise path
+    ]
+    for names in (["a", "b", "c"], ["b"], ["a", "b", "c", "d"], []):
+        for part in (rows[:2], rows[:1], rows, []):
+            columns = numeric_columns(part, names)
+            assert list(columns) == names
+            for name in names:
+                expected = as_floats([r.get(name) for r in part])
+                np.testing.assert_array_equal(columns[name], expected)

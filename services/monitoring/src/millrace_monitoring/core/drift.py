@@ -14,8 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 from millrace_contracts import FeatureDrift, MonitoringPolicy
 
+from .ks_batch import ks_tests_sorted
 from .reference import CategoricalReference, NumericReference, Reference
-from .stats import FloatArray, benjamini_hochberg, bin_counts, chi2_test, ks_test, psi
+from .stats import (
+    FloatArray,
+    benjamini_hochberg,
+    bin_counts_sorted,
+    chi2_test,
+    psi,
+)
 
 
 @dataclass(frozen=True)
@@ -40,10 +47,13 @@ def check_window(
     reference: Reference, window: WindowValues, policy: MonitoringPolicy
 ) -> list[FeatureDrift]:
     """Every checkable feature with data in the window, scored and judged."""
+    numeric = _numeric(
+        [f for f in reference.features if isinstance(f, NumericReference)], window.numeric
+    )
     raws: list[_Raw] = []
     for feature in reference.features:
         if isinstance(feature, NumericReference):
-            raw = _numeric(feature, window.numeric.get(feature.name))
+            raw = numeric.get(feature.name)
         else:
             raw = _categorical(feature, window.categorical.get(feature.name))
         if raw is not None:
@@ -52,27 +62,39 @@ def check_window(
     return [_judge(raw, float(p_adj), policy) for raw, p_adj in zip(raws, adjusted, strict=True)]
 
 
-def _numeric(reference: NumericReference, values: FloatArray | None) -> _Raw | None:
-    if values is None:
-        return None
-    present = values[~np.isnan(values)]
-    if present.size == 0:
-        return None
-    ks = ks_test(present, reference.sample_sorted)
-    return _Raw(
-        feature=reference.name,
-        kind="numeric",
-        psi=psi(reference.counts, bin_counts(present, reference.edges)),
-        ks_statistic=ks.statistic,
-        test="ks_2samp",
-        p_value=ks.p_value,
-    )
+def _numeric(references: list[NumericReference], columns: dict[str, FloatArray]) -> dict[str, _Raw]:
+    """The numeric features with data in the window, their KS tests run together."""
+    checked: list[tuple[NumericReference, FloatArray]] = []
+    for reference in references:
+        values = columns.get(reference.name)
+        if values is None:
+            continue
+        # One sort serves both the KS test and the bins; NaN (missing) sorts last, where a
+        # binary search finds where it starts.
+        ordered = np.sort(values)
+        present = ordered[: int(np.searchsorted(ordered, np.nan))]
+        if present.size:
+            checked.append((reference, present))
+    tests = ks_tests_sorted([p for _, p in checked], [r.sample_sorted for r, _ in checked])
+    return {
+        reference.name: _Raw(
+            feature=reference.name,
+            kind="numeric",
+            psi=psi(reference.counts, bin_counts_sorted(present, reference.edges)),
+            ks_statistic=ks.statistic,
+            test="ks_2samp",
+            p_value=ks.p_value,
+        )
+        for (reference, present), ks in zip(checked, tests, strict=True)
+    }
 
 
 def _categorical(reference: CategoricalReference, values: list[str | None] | None) -> _Raw | None:
     if values is None:
         return None
-    seen = Counter(v for v in values if v is not None)
+    counted = Counter(values)  # in C; the missing ones are dropped after
+    counted.pop(None, None)
+    seen: dict[str, int] = counted  # type: ignore[assignment]  # None is gone
     if not seen:
         return None
     # Reference categories first, then unseen ones as extra columns (zero on the reference side).

@@ -28,7 +28,7 @@ from .performance import RecentPredictions, Served
 from .seen import SeenIds
 from .snapshots import drift_view, models_view, performance_view
 from .state import VersionKey, VersionState
-from .values import as_floats, as_labels
+from .values import as_labels, numeric_columns
 from .views import DriftView, ModelsView, PerformanceView
 from .windows import Columns
 
@@ -123,13 +123,11 @@ class Monitor:
         if state.reference is None:
             state.unmonitored += len(records)
             return []
+        features = [r.features for r in records]
         columns = Columns(
-            numeric={
-                name: as_floats([r.features.get(name) for r in records])
-                for name in state.reference.numeric_names
-            },
+            numeric=numeric_columns(features, state.reference.numeric_names),
             categorical={
-                name: as_labels([r.features.get(name) for r in records])
+                name: as_labels([f.get(name) for f in features])
                 for name in state.reference.categorical_names
             },
             timestamps=[r.timestamp for r in records],

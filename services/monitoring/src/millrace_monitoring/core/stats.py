@@ -34,6 +34,12 @@ def bin_counts(values: FloatArray, edges: FloatArray) -> IntArray:
     return np.bincount(index, minlength=edges.size + 1).astype(np.int64)
 
 
+def bin_counts_sorted(values_sorted: FloatArray, edges: FloatArray) -> IntArray:
+    """``bin_counts`` of already sorted values: a few searches of the edges, not of every value."""
+    at_most = np.searchsorted(values_sorted, edges, side="right")
+    return np.diff(at_most, prepend=0, append=values_sorted.size).astype(np.int64)
+
+
 def psi(reference_counts: npt.ArrayLike, window_counts: npt.ArrayLike) -> float:
     """Population stability index of two histograms over the same bins (or categories)."""
     reference = np.asarray(reference_counts, dtype=np.float64)
@@ -46,7 +52,12 @@ def psi(reference_counts: npt.ArrayLike, window_counts: npt.ArrayLike) -> float:
 
 
 def ks_test(window: FloatArray, reference_sorted: FloatArray) -> TestResult:
-    """Two-sample Kolmogorov-Smirnov, window against the reference's (pre-sorted) sample.
+    """Two-sample Kolmogorov-Smirnov, window against the reference's (pre-sorted) sample."""
+    return ks_test_sorted(np.sort(window), reference_sorted)
+
+
+def ks_test_sorted(window_sorted: FloatArray, reference_sorted: FloatArray) -> TestResult:
+    """``ks_test`` of an already sorted window.
 
     The statistic is ``scipy.stats.ks_2samp``'s, computed the same way (both empirical CDFs at
     every observed point, ties included). The p-value is the asymptotic Kolmogorov one for the
@@ -54,16 +65,17 @@ def ks_test(window: FloatArray, reference_sorted: FloatArray) -> TestResult:
     instead, at about 0.6 ms per feature; the limit is a few percent larger (conservative) and
     a ufunc, which keeps a window's check in the low milliseconds.
     """
-    window_sorted = np.sort(window)
     n, m = window_sorted.size, reference_sorted.size
     if n == 0 or m == 0:
         return TestResult(0.0, 1.0)
-    # Between two window points the window's CDF is flat while the reference's rises, so the
-    # gap is largest at a window point or just before one: evaluating both CDFs there (right
-    # value and left limit) gives the sup over all points with 4 searches of n, not n + m.
+    # Between two points of one sample its CDF is flat while the other's rises, so the gap is
+    # largest at one of its points or just before one: evaluating both CDFs there (right value
+    # and left limit) gives the sup over all points. The smaller sample's points suffice, which
+    # keeps a 100k-row window against a 5k reference sample at 4 searches of 5k.
+    points = window_sorted if n <= m else reference_sorted
     gaps = [
-        np.searchsorted(window_sorted, window_sorted, side=side) / n
-        - np.searchsorted(reference_sorted, window_sorted, side=side) / m
+        np.searchsorted(window_sorted, points, side=side) / n
+        - np.searchsorted(reference_sorted, points, side=side) / m
         for side in ("right", "left")
     ]
     statistic = float(max(np.max(np.abs(gaps[0])), np.max(np.abs(gaps[1]))))
