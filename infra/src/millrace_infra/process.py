@@ -37,20 +37,28 @@ _exit_statuses: dict[int, int] = {}
 def is_alive(pid: int) -> bool:
     """True while pid runs. Reaps it first if it is our own dead child (else: a zombie that
     kill(pid, 0) would still report as alive, e.g. inside a pytest session)."""
-    if pid in _exit_statuses:
+    if pid in _exit_statuses or _reap(pid):
         return False
-    with contextlib.suppress(ChildProcessError):
-        reaped, status = os.waitpid(pid, os.WNOHANG)
-        if reaped == pid:
-            _exit_statuses[pid] = status
-            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return _proc_state(pid) != "Z"
+    if _proc_state(pid) == "Z":
+        _reap(pid)  # it died between the two looks: record how, if it is ours
+        return False
+    return True
+
+
+def _reap(pid: int) -> bool:
+    """Collect our dead child's wait status; False if it runs, or is not our child."""
+    with contextlib.suppress(ChildProcessError):
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            _exit_statuses[pid] = status
+            return True
+    return False
 
 
 def how_it_ended(pid: int) -> str:
