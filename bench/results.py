@@ -148,8 +148,12 @@ def machine() -> dict[str, Any]:
         info["git_commit"] = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
         ).stdout.strip()
+        # Tracked files only, results excluded: earlier runs' result files are not code.
         dirty = subprocess.run(
-            ["git", "status", "--porcelain"], capture_output=True, text=True, check=False
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"],
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout
         info["git_dirty"] = bool(dirty.strip())
     except OSError:
