@@ -48,7 +48,37 @@ def render(results: dict[str, Any]) -> str:
             f"| {_value(row.get('millrace_value'), row['unit'])} | {shown} | {row['goal']} "
             f"| {met} |"
         )
+    lines += _memory(results.get("facts", {}).get("rss_mb"))
     return "\n".join(lines)
+
+
+def _memory(rss: dict[str, Any] | None) -> list[str]:
+    """#9 is a report, not a ratio: resident memory per service from the run's facts."""
+    if not rss:
+        return []
+    idle = rss.get("idle_each_service_no_model", {})
+    lines = [
+        "",
+        "#9, resident memory (MB; goal ≤ 250 idle per service): idle, no model: "
+        + ", ".join(f"{name} {fmt(mb)}" for name, mb in idle.items()),
+    ]
+    loaded = []
+    if "deployment" in rss:
+        deployment = rss["deployment"]
+        loaded.append(
+            f"deployment with both models {fmt(deployment.get('idle_two_models'))}, "
+            f"under #1's load {fmt(deployment.get('under_peak_load_max'))}"
+        )
+    if "monitoring" in rss:
+        loaded.append(f"monitoring under #5's load {fmt(rss['monitoring'].get('under_load_max'))}")
+    if "after_freshness_rounds" in rss:
+        after = rss["after_freshness_rounds"]
+        loaded.append(
+            "after #8's rounds " + ", ".join(f"{name} {fmt(mb)}" for name, mb in after.items())
+        )
+    if loaded:
+        lines[-1] += "; " + "; ".join(loaded) + "."
+    return lines
 
 
 def _value(value: float | None, unit: str) -> str:
