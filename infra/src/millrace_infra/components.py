@@ -39,7 +39,11 @@ class Component:
 
     def how_it_ended(self) -> str:
         pid = read_pid(self.pid_file)
-        return "no pid recorded" if pid is None else f"pid {pid} {how_it_ended(pid)}"
+        if pid is None:
+            return "no pid recorded"
+        if is_alive(pid):
+            return f"pid {pid} runs, but its command line does not name {self.folder}"
+        return f"pid {pid} {how_it_ended(pid)}"
 
     def log_tail(self, lines: int = 25) -> str:
         parts = []

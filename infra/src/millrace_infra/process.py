@@ -65,7 +65,7 @@ def how_it_ended(pid: int) -> str:
     """How a child reaped by ``is_alive`` ended ("exited with code 3", "killed by SIGKILL")."""
     status = _exit_statuses.get(pid)
     if status is None:
-        return "exit status unknown (not started by this process)"
+        return "exit status unknown (not reaped by this process)"
     if os.WIFSIGNALED(status):
         return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
     return f"exited with code {os.waitstatus_to_exitcode(status)}"
@@ -79,16 +79,29 @@ def _proc_state(pid: int) -> str | None:
     return stat.rsplit(")", 1)[-1].split()[0]
 
 
+_EXEC_GRACE_READS = 20
+"""Reads of an empty command line before believing it (50 ms apart, one second at most)."""
+
+
 def cmdline_contains(pid: int, needle: str) -> bool:
     """Guards against pid reuse: after a reboot the pid in a stale pid file may belong to
-    any process. Without /proc (macOS) the check cannot be made and passes."""
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        return not Path("/proc/self").exists()
-    except OSError:
-        return False
-    return needle in raw.replace(b"\0", b" ").decode(errors="replace")
+    any process. Without /proc (macOS) the check cannot be made and passes.
+
+    A process still inside execve shows an empty command line (posix_spawn can return before
+    the new image's arguments are mapped); that is read again rather than taken for another
+    process, which made a freshly spawned server look dead on a busy machine.
+    """
+    for _ in range(_EXEC_GRACE_READS):
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            return not Path("/proc/self").exists()
+        except OSError:
+            return False
+        if raw:
+            return needle in raw.replace(b"\0", b" ").decode(errors="replace")
+        time.sleep(0.05)
+    return False
 
 
 def read_pid(pid_file: Path) -> int | None:

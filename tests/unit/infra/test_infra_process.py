@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 from pathlib import Path
 
 from millrace_infra.process import how_it_ended, is_alive, spawn, wait_exit
@@ -35,3 +36,22 @@ def test_a_signal_is_reported(tmp_path: Path) -> None:
 
 def test_a_process_that_is_not_ours_is_said_so() -> None:
     assert "unknown" in how_it_ended(1)
+
+
+def test_a_server_just_spawned_is_recognised_by_its_command_line(tmp_path: Path) -> None:
+    # Right after posix_spawn, /proc/<pid>/cmdline can still be empty (the child is inside
+    # execve); here that happened in about 4 of 10 spawns, and made servers look dead.
+    from millrace_infra.process import cmdline_contains
+
+    marker = str(tmp_path / "marker-folder")
+    for _ in range(30):
+        pid = spawn(
+            [sys.executable, "-c", "import time; time.sleep(30)", marker],
+            log=tmp_path / "server.log",
+            env=os.environ,
+        )
+        try:
+            assert cmdline_contains(pid, marker)
+        finally:
+            os.kill(pid, signal.SIGKILL)
+            wait_exit(pid, timeout=10)
