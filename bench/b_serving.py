@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -373,53 +374,33 @@ def _latency(
             + (f", MLflow at {rates['mlflow']:.0f} req/s" if "mlflow" in rates else "")
             + f"; client lag p99 {max(x['lag_p99_ms'] for runs in opened.values() for x in runs):.2f} ms"
         )
-        p99 = [x["p99_ms"] for x in opened["millrace"]]
-        ctx.results.add(
-            Row(
-                bench=f"3/{m.key} p99",
-                what=f"p99 latency at half of each one's peak (open loop), {est}",
-                baseline=base_name,
-                baseline_value=med(opened[base], "p99_ms"),
-                millrace_value=median(p99),
-                unit="ms",
-                ratio=ratios(p99, [x["p99_ms"] for x in opened[base]]),
-                ratio_meaning=f"Millrace/{base}, lower is better",
-                goal="≤ 10 ms",
-                met=at_most(median(p99), 10),
-                notes=bare_note,
-                details={"open_loop": opened},
-            )
+        latency = _LatencyRows(ctx, m.key, est, base, base_name)
+        latency.add(
+            "p99",
+            f"p99 latency at half of each one's peak (open loop), {est}",
+            opened,
+            "p99_ms",
+            goal="≤ 10 ms",
+            limit=10,
+            notes=bare_note,
+            details={"open_loop": opened},
         )
-        p50 = [x["p50_ms"] for x in opened["millrace"]]
-        ctx.results.add(
-            Row(
-                bench=f"3/{m.key} p50",
-                what=f"p50 latency at half of each one's peak (open loop), {est}",
-                baseline=base_name,
-                baseline_value=med(opened[base], "p50_ms"),
-                millrace_value=median(p50),
-                unit="ms",
-                ratio=ratios(p50, [x["p50_ms"] for x in opened[base]]),
-                ratio_meaning=f"Millrace/{base}, lower is better",
-                goal="report",
-                met=None,
-            )
+        latency.add(
+            "p50",
+            f"p50 latency at half of each one's peak (open loop), {est}",
+            opened,
+            "p50_ms",
+            goal="report",
+            limit=None,
         )
-        one = [x["p50_ms"] for x in singles["millrace"]]
-        ctx.results.add(
-            Row(
-                bench=f"3/{m.key} 1-conn",
-                what=f"p50 latency, one connection, one request at a time, {est}",
-                baseline=base_name,
-                baseline_value=med(singles[base], "p50_ms"),
-                millrace_value=median(one),
-                unit="ms",
-                ratio=ratios(one, [x["p50_ms"] for x in singles[base]]),
-                ratio_meaning=f"Millrace/{base}, lower is better",
-                goal="≤ 1 ms (MLflow: 8.4 ms)",
-                met=at_most(median(one), 1.0),
-                details={"single": singles},
-            )
+        latency.add(
+            "1-conn",
+            f"p50 latency, one connection, one request at a time, {est}",
+            singles,
+            "p50_ms",
+            goal="≤ 1 ms (MLflow: 8.4 ms)",
+            limit=1.0,
+            details={"single": singles},
         )
 
 
@@ -581,3 +562,45 @@ def _tracing(
             details=rates,
         )
     )
+
+
+@dataclass(frozen=True)
+class _LatencyRows:
+    """#3's rows: one latency statistic, Millrace against the baseline, lower is better."""
+
+    ctx: Context
+    key: str
+    estimator: str
+    base: str
+    base_name: str
+
+    def add(
+        self,
+        variant: str,
+        what: str,
+        runs: dict[str, list[dict[str, Any]]],
+        field: str,
+        *,
+        goal: str,
+        limit: float | None,
+        notes: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        ours = [x[field] for x in runs["millrace"]]
+        theirs = [x[field] for x in runs[self.base]]
+        self.ctx.results.add(
+            Row(
+                bench=f"3/{self.key} {variant}",
+                what=what,
+                baseline=self.base_name,
+                baseline_value=median(theirs),
+                millrace_value=median(ours),
+                unit="ms",
+                ratio=ratios(ours, theirs),
+                ratio_meaning=f"Millrace/{self.base}, lower is better",
+                goal=goal,
+                met=at_most(median(ours), limit) if limit is not None else None,
+                notes=notes,
+                details=details or {},
+            )
+        )

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .results import format_value
 from .stats import fmt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +45,8 @@ def render(results: dict[str, Any]) -> str:
         met = {True: "yes", False: "**no**", None: "-"}[row.get("met")]
         lines.append(
             f"| {row['bench']} | {row['what']} | {row['baseline']}: "
-            f"{_value(row.get('baseline_value'), row['unit'])} "
-            f"| {_value(row.get('millrace_value'), row['unit'])} | {shown} | {row['goal']} "
+            f"{format_value(row.get('baseline_value'), row['unit'])} "
+            f"| {format_value(row.get('millrace_value'), row['unit'])} | {shown} | {row['goal']} "
             f"| {met} |"
         )
     lines += _memory(results.get("facts", {}).get("rss_mb"))
@@ -79,10 +80,6 @@ def _memory(rss: dict[str, Any] | None) -> list[str]:
     if loaded:
         lines[-1] += "; " + "; ".join(loaded) + "."
     return lines
-
-
-def _value(value: float | None, unit: str) -> str:
-    return "-" if value is None else f"{fmt(value)} {unit}".strip()
 
 
 def section(readme: str) -> str:

@@ -93,8 +93,8 @@ class Results:
             ratio = fmt(r.ratio.median) + "x" if r.ratio and r.ratio.per_round else "-"
             spread = r.ratio.spread() if r.ratio else "-"
             lines.append(
-                f"| {r.bench} | {r.what} | {r.baseline} | {_value(r.baseline_value, r.unit)} "
-                f"| {_value(r.millrace_value, r.unit)} | {ratio} ({r.ratio_meaning}) | {spread} "
+                f"| {r.bench} | {r.what} | {r.baseline} | {format_value(r.baseline_value, r.unit)} "
+                f"| {format_value(r.millrace_value, r.unit)} | {ratio} ({r.ratio_meaning}) | {spread} "
                 f"| {r.goal} | {met} |"
             )
         notes = [r for r in self.rows if r.notes]
@@ -123,7 +123,7 @@ class Results:
         return out_dir / f"latest{suffix}.md", out_dir / f"latest{suffix}.json"
 
 
-def _value(value: float | None, unit: str) -> str:
+def format_value(value: float | None, unit: str) -> str:
     return "-" if value is None else f"{fmt(value)} {unit}".strip()
 
 

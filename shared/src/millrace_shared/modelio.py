@@ -32,6 +32,7 @@ __all__ = [
     "dump_model",
     "epoch_seconds",
     "input_builder",
+    "is_plain_number",
     "load_model",
     "load_model_file",
     "model_input",
@@ -110,6 +111,11 @@ def epoch_seconds(value: Any) -> Any:
     return stamp.timestamp()
 
 
+def is_plain_number(feature: FeatureSignature) -> bool:
+    """A numeric feature taking JSON numbers as they are (not a datetime, not a boolean)."""
+    return feature.kind == "numeric" and feature.dtype in ("int", "float")
+
+
 def input_builder(signature: Sequence[FeatureSignature], model: Any) -> RowsToInput:
     """The function turning rows into this model's input; decide once, call per request."""
     if takes_feature_names(model):
@@ -137,7 +143,7 @@ def _array_builder(signature: Sequence[FeatureSignature]) -> RowsToInput:
             out[:, j] = [epoch_seconds(v) for v in out[:, j]]
         return out
 
-    if not names or not all(f.kind == "numeric" and f.dtype in ("int", "float") for f in signature):
+    if not names or not all(map(is_plain_number, signature)):
         return build
     pick = operator.itemgetter(*names)
     single = len(names) == 1

@@ -27,19 +27,13 @@ class KafkaEventSink:
         self._broker = broker
 
     async def publish(self, event: Event) -> None:
-        # Waits for the broker's acknowledgement, so a handler that returns has its output
-        # durable before its input offset is committed.
-        await self._broker.publish(
-            # pydantic-core writes the JSON itself: no intermediate dict for FastStream to
-            # encode again (a batch of prediction logs is thousands of objects). The ce
-            # headers carry content-type, so consumers still parse it as JSON.
-            event.model_dump_json().encode(),
-            topic=event.topic(),
-            key=event.partition_key.encode(),
-            headers=cloudevents_headers(event),
-        )
+        # pydantic-core writes the JSON itself: no intermediate dict for FastStream to encode
+        # again. The ce headers carry content-type, so consumers still parse it as JSON.
+        await self.publish_encoded(event, event.model_dump_json().encode())
 
     async def publish_encoded(self, event: Event, body: bytes) -> None:
+        # Waits for the broker's acknowledgement, so a handler that returns has its output
+        # durable before its input offset is committed.
         await self._broker.publish(
             body,
             topic=event.topic(),

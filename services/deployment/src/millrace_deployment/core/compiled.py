@@ -327,42 +327,44 @@ def agreement_rows(
     return rows
 
 
+def _fitted_part(
+    model: Any, signature: Sequence[FeatureSignature], label: str
+) -> tuple[Any, list[str]] | None:
+    """The fitted transformer of the preprocessing part ``label`` and the features it reads."""
+    try:
+        for name, transformer, positions in model.steps[0][1].transformers_:
+            if name == label:
+                return transformer, [signature[int(p)].name for p in positions]
+    except (AttributeError, IndexError, TypeError):
+        pass
+    return None
+
+
 def _numeric_scale(
     model: Any, signature: Sequence[FeatureSignature]
 ) -> tuple[dict[str, float], dict[str, float]]:
     centre: dict[str, float] = {}
     spread: dict[str, float] = {}
-    try:
-        columns = model.steps[0][1]
-        for label, transformer, positions in columns.transformers_:
-            if label != "numeric":
-                continue
-            steps = dict(transformer.steps)
-            scaler = steps.get("scale")
-            statistics = steps["impute"].statistics_
-            for j, p in enumerate(positions):
-                name = signature[int(p)].name
-                centre[name] = float(statistics[j])
-                if scaler is not None and scaler.scale_ is not None:
-                    spread[name] = float(scaler.scale_[j])
-    except (AttributeError, KeyError, IndexError, TypeError):
-        pass
+    part = _fitted_part(model, signature, "numeric")
+    if part is None:
+        return centre, spread
+    transformer, names = part
+    imputer, *scalers = [step for _, step in transformer.steps]  # as compiling checked
+    scale = scalers[0].scale_ if scalers else None
+    for j, name in enumerate(names):
+        centre[name] = float(imputer.statistics_[j])
+        if scale is not None:
+            spread[name] = float(scale[j])
     return centre, spread
 
 
 def _known_categories(model: Any, signature: Sequence[FeatureSignature]) -> dict[str, list[Any]]:
-    found: dict[str, list[Any]] = {}
-    try:
-        columns = model.steps[0][1]
-        for label, transformer, positions in columns.transformers_:
-            if label != "categorical":
-                continue
-            encoder = transformer.steps[-1][1]
-            for j, p in enumerate(positions):
-                found[signature[int(p)].name] = list(encoder.categories_[j])
-    except (AttributeError, IndexError, TypeError):
-        pass
-    return found
+    part = _fitted_part(model, signature, "categorical")
+    if part is None:
+        return {}
+    transformer, names = part
+    encoder = transformer.steps[-1][1]
+    return {name: list(encoder.categories_[j]) for j, name in enumerate(names)}
 
 
 def agrees_with(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from millrace_contracts import FeatureSignature
-from millrace_shared.modelio import epoch_seconds
+from millrace_shared.modelio import epoch_seconds, is_plain_number
 
 MAX_ERRORS = 100
 """Errors reported per request; a batch of garbage needs no 10,000-line answer."""
@@ -105,9 +105,7 @@ def _check_for(feature: FeatureSignature) -> Check:
 
 def _clean_types(signature: Sequence[FeatureSignature]) -> frozenset[type] | None:
     """Value types that fit every feature of an all-numeric signature (None otherwise)."""
-    if not signature or not all(
-        f.kind == "numeric" and f.dtype in ("int", "float") for f in signature
-    ):
+    if not signature or not all(map(is_plain_number, signature)):
         return None
     # Exact types: bool is an int subclass, and a JSON true is not a number here.
     allowed: set[type] = {int, float}
