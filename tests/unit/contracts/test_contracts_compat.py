@@ -13,7 +13,7 @@ from typing import Any, Literal
 import pytest
 from millrace_contracts import DataArrived, ModelPromoted, ModelVersionInfo
 from millrace_contracts.common import Sha256
-from millrace_contracts.compat import (
+from millrace_contracts_dev.compat import (
     CLOSED_OBJECT,
     CONSTRAINT_TIGHTENED,
     DEFAULT_CHANGED,
@@ -33,7 +33,7 @@ from millrace_contracts.compat import (
     compare_schemas,
     main,
 )
-from millrace_contracts.schema_export import build_all, event_json_schema
+from millrace_contracts_dev.schema_export import build_all, event_json_schema
 from pydantic import Field
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
@@ -447,7 +447,7 @@ def test_cli_refuses_an_empty_baseline(tmp_path: Path) -> None:
 
 def test_module_entry_point() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "millrace_contracts.compat", str(BASELINE_DIR)],
+        [sys.executable, "-m", "millrace_contracts_dev.compat", str(BASELINE_DIR)],
         capture_output=True,
         text=True,
     )

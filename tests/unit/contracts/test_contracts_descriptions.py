@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from millrace_contracts import TOPICS, TopicSpec
-from millrace_contracts.schema_export import event_json_schema
+from millrace_contracts_dev.schema_export import event_json_schema
 
 
 def undocumented_fields(schema: dict[str, Any]) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from millrace_contracts import TOPICS, Event, TopicSpec, cloudevents_headers, envelope_from_headers
-from millrace_contracts.schema_export import event_json_schema, schema_filename
+from millrace_contracts_dev.schema_export import event_json_schema, schema_filename
 from pydantic import BaseModel, ValidationError
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
@@ -75,7 +75,9 @@ def test_every_topic_has_a_sample_of_its_current_version() -> None:
         ).is_file()
     ]
     assert not missing, (
-        "no golden sample for: " + ", ".join(missing) + " (run contracts/scripts/make_samples.py)"
+        "no golden sample for: "
+        + ", ".join(missing)
+        + " (run python -m millrace_contracts_dev.make_samples)"
     )
 
 
@@ -323,7 +325,7 @@ def test_latest_sample_fills_every_field(spec: TopicSpec) -> None:
     """Optional fields too: a sample that leaves them null would not prove they parse.
 
     Fails when a field is added without a new sample: bump ``minor_version`` and add the new
-    ``<major>.<minor>.json`` (contracts/scripts/make_samples.py writes missing samples only).
+    ``<major>.<minor>.json`` (millrace_contracts_dev.make_samples writes missing samples only).
     """
     event_cls: type[Event] = spec.event
     schema = event_json_schema(event_cls)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from millrace_contracts import TOPICS, ModelPromoted, TopicSpec
-from millrace_contracts.schema_export import (
+from millrace_contracts_dev.schema_export import (
     build_all,
     check,
     default_schema_dir,
@@ -26,7 +26,7 @@ SCHEMAS_DIR = CONTRACTS_DIR / "schemas"
 def test_committed_schemas_are_up_to_date() -> None:
     problems = check(SCHEMAS_DIR)
     assert not problems, (
-        "\n".join(problems) + "\nrun: .venv/bin/python -m millrace_contracts.schema_export"
+        "\n".join(problems) + "\nrun: .venv/bin/python -m millrace_contracts_dev.schema_export"
     )
 
 
@@ -102,7 +102,7 @@ def test_check_reports_missing_stale_and_orphaned(
 
 
 def test_module_entry_point(tmp_path: Path) -> None:
-    run = [sys.executable, "-m", "millrace_contracts.schema_export"]
+    run = [sys.executable, "-m", "millrace_contracts_dev.schema_export"]
     result = subprocess.run([*run, "--check", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 1
     assert "missing:" in result.stderr

@@ -12,7 +12,7 @@ optional field is filled so that the samples exercise it (except where a field e
 a training spec has an estimator *or* an AutoML search, and the first event of a flow has no
 cause).
 
-    .venv/bin/python contracts/scripts/make_samples.py [SAMPLES_DIR]
+    .venv/bin/python -m millrace_contracts_dev.make_samples [SAMPLES_DIR]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 from millrace_contracts import EVENT_TYPES, TOPICS
 
-SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES_DIR = Path(__file__).resolve().parents[3] / "contracts" / "samples"
 
 
 def sha(text: str) -> str:

@@ -24,7 +24,7 @@ recursively and a change is reported at every path that reaches it.
 
 Usage::
 
-    python -m millrace_contracts.compat BASELINE_DIR [NEW_DIR] [--strict]
+    python -m millrace_contracts_dev.compat BASELINE_DIR [NEW_DIR] [--strict]
 
 ``NEW_DIR`` defaults to the schemas generated from the code in this checkout. Exit status 1 on a
 breaking change (with ``--strict``, on a warning too), 2 on a usage error.
@@ -532,7 +532,7 @@ def compare_dirs(baseline_dir: Path | str, new_dir: Path | str | None = None) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m millrace_contracts.compat",
+        prog="python -m millrace_contracts_dev.compat",
         description="Check new event schemas against a committed baseline of the same major.",
     )
     parser.add_argument("baseline_dir", type=Path, help="e.g. contracts/schemas/baseline/v1")

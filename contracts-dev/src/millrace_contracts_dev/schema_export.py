@@ -12,8 +12,8 @@ began. This is also what lets the compatibility checker accept an added optional
 
 Usage::
 
-    python -m millrace_contracts.schema_export [DIR]          # (re)write DIR/<topic>.json
-    python -m millrace_contracts.schema_export --check [DIR]  # exit 1 if DIR is stale
+    python -m millrace_contracts_dev.schema_export [DIR]          # (re)write DIR/<topic>.json
+    python -m millrace_contracts_dev.schema_export --check [DIR]  # exit 1 if DIR is stale
 
 ``DIR`` defaults to ``contracts/schemas`` of the source checkout this module lives in.
 """
@@ -29,8 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from .envelope import Event
-from .topics import TOPICS
+from millrace_contracts import TOPICS, Event
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_MODE: Final = "serialization"
@@ -87,7 +86,7 @@ def build_all() -> dict[str, dict[str, Any]]:
 
 def default_schema_dir() -> Path:
     """``contracts/schemas`` of the source checkout this module is imported from."""
-    contracts_root = Path(__file__).resolve().parents[2]
+    contracts_root = Path(__file__).resolve().parents[3] / "contracts"
     if not (contracts_root / "pyproject.toml").is_file():
         raise FileNotFoundError(
             "not running from a source checkout of millrace-contracts; pass a directory"
@@ -137,7 +136,7 @@ def check(dest_dir: Path | str) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m millrace_contracts.schema_export",
+        prog="python -m millrace_contracts_dev.schema_export",
         description="Write (or check) the JSON Schema of every Millrace event.",
     )
     parser.add_argument(
@@ -160,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problems:
             print(
                 f"{len(problems)} schema file(s) out of date; run "
-                f"`python -m millrace_contracts.schema_export {dest}`",
+                f"`python -m millrace_contracts_dev.schema_export {dest}`",
                 file=sys.stderr,
             )
             return 1
