@@ -9,9 +9,10 @@ from millrace_contracts import (
     ModelRejected,
     ModelTrained,
     ModelVersionInfo,
-    derived_event_id,
+    caused_by,
 )
 
+from .events import PRODUCER
 from .policy import Verdict
 from .records import Decision, Lineage, VersionRecord
 
@@ -54,8 +55,7 @@ def version_record(
         decision=Decision(
             promote=verdict.promote,
             reasons=list(verdict.reasons),
-            # The id Event.caused_by would give: a redelivery yields the same id.
-            event_id=derived_event_id(trained.event_id, emitted.event_type, ""),
+            event_id=caused_by(emitted, trained, producer=PRODUCER)["event_id"],
             decided_at=now,
             production_version=production,
             compared_with=verdict.compared_with,
