@@ -91,20 +91,10 @@ def validated(
 
 def promoted(trained: ModelTrained, version: int) -> ModelPromoted:
     """What the registry emits when it puts ``trained`` in production."""
-    info = ModelVersionInfo(
-        model_name=trained.model_name,
-        version=version,
-        run_id=trained.run_id,
-        dataset=trained.dataset,
-        dataset_version=trained.dataset_version,
-        task=trained.task,
-        artifact=trained.artifact,
-        model_card=trained.model_card,
-        reference_profile=trained.reference_profile,
-        signature=trained.signature,
-        metrics=trained.metrics,
+    return ModelPromoted(
+        **caused_by(ModelPromoted, trained, producer="registry"),
+        model=ModelVersionInfo.from_trained(trained, version),
     )
-    return ModelPromoted(**caused_by(ModelPromoted, trained, producer="registry"), model=info)
 
 
 def drift(model_version: int = 1) -> DriftDetected:

@@ -22,20 +22,7 @@ def version_record(
 ) -> VersionRecord:
     emitted = ModelPromoted if verdict.promote else ModelRejected
     return VersionRecord(
-        info=ModelVersionInfo(
-            model_name=trained.model_name,
-            version=version,
-            run_id=trained.run_id,
-            dataset=trained.dataset,
-            dataset_version=trained.dataset_version,
-            task=trained.task,
-            artifact=trained.artifact,
-            model_card=trained.model_card,
-            reference_profile=trained.reference_profile,
-            signature=trained.signature,
-            metrics=trained.metrics,
-            monitoring=trained.monitoring,
-        ),
+        info=ModelVersionInfo.from_trained(trained, version),
         registered_at=now,
         lineage=Lineage(
             dataset=trained.dataset,
