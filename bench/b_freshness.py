@@ -30,6 +30,7 @@ from millrace_contracts import (
     ModelRejected,
     ModelTrained,
     TrainingSpec,
+    first_of_flow,
 )
 from millrace_contracts.policies import ColumnSpec, EstimatorSpec, RetrainingPolicy
 
@@ -66,7 +67,8 @@ async def _declare(sink: Any, ingestion_url: str) -> None:
     async with httpx.AsyncClient(timeout=5) as client:
         before = await client.get(url)
         known = before.json().get("declaration_version", 0) if before.status_code == 200 else 0
-        await sink.publish(DatasetDeclared.first_of_flow(producer="bench", declaration=declaration))
+        event = DatasetDeclared(**first_of_flow(producer="bench"), declaration=declaration)
+        await sink.publish(event)
         async with asyncio.timeout(60):
             while True:
                 response = await client.get(url)
@@ -98,7 +100,7 @@ async def _round(
     uri = f"s3://{bucket}/{DATASET}/arrival-{seed}.parquet"
     store.put_bytes(uri, _parquet(rows, seed))
     body = json.dumps(request_rows(1, seed)[0])
-    event = DataArrived.first_of_flow(producer="bench", dataset=DATASET, uri=uri)
+    event = DataArrived(**first_of_flow(producer="bench"), dataset=DATASET, uri=uri)
     ours = lambda e: e.correlation_id == event.correlation_id  # noqa: E731
     started = time.perf_counter()
     # The bench is the data team here: its span is the root of the flow's trace.

@@ -26,6 +26,7 @@ from millrace_contracts import (
     PredictionRecord,
     PredictionsLogged,
     cloudevents_headers,
+    first_of_flow,
 )
 from millrace_contracts.policies import ColumnSpec
 
@@ -95,7 +96,7 @@ async def _promote(stack: Stack, info: ModelVersionInfo) -> None:
     await broker.start()
     try:
         await KafkaEventSink(broker).publish(
-            ModelPromoted.first_of_flow(producer="bench", model=info)
+            ModelPromoted(**first_of_flow(producer="bench"), model=info)
         )
     finally:
         await broker.stop()
@@ -142,8 +143,8 @@ async def _prefill(stack: Stack, total: int, per_event: int) -> dict[str, Any]:
     try:
         pending = []
         for start in range(0, total, per_event):
-            event = PredictionsLogged.first_of_flow(
-                producer="deployment",
+            event = PredictionsLogged(
+                **first_of_flow(producer="deployment"),
                 model_name=MODEL,
                 model_version=1,
                 replica_id="bench",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from millrace_contracts import DataArrived, DatasetDeclaration, DatasetDeclared
+from millrace_contracts import DataArrived, DatasetDeclaration, DatasetDeclared, first_of_flow
 from millrace_shared.messaging import EventSink
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.settings import MillraceSettings
@@ -53,7 +53,7 @@ def upload_raw(
 
 async def declare(sink: EventSink, ingestion_url: str, declaration: DatasetDeclaration) -> None:
     """Publish the declaration and wait until ingestion has taken it in."""
-    event = DatasetDeclared.first_of_flow(producer="e2e", declaration=declaration)
+    event = DatasetDeclared(**first_of_flow(producer="e2e"), declaration=declaration)
     url = f"{ingestion_url}/datasets/{declaration.dataset}"
     async with httpx.AsyncClient(timeout=5) as client:
         before = await client.get(url)
@@ -71,7 +71,7 @@ async def declare(sink: EventSink, ingestion_url: str, declaration: DatasetDecla
 
 
 async def arrive(sink: EventSink, dataset: str, uri: str, **extra: object) -> DataArrived:
-    event = DataArrived.first_of_flow(producer="e2e", dataset=dataset, uri=uri, **extra)
+    event = DataArrived(**first_of_flow(producer="e2e"), dataset=dataset, uri=uri, **extra)
     await sink.publish(event)
     return event
 

@@ -31,6 +31,7 @@ from millrace_contracts import (
     PromotionPolicy,
     RetrainingPolicy,
     TrainingSpec,
+    first_of_flow,
 )
 from millrace_shared.messaging import KafkaEventSink
 from millrace_shared.objectstore import MinioObjectStore
@@ -359,7 +360,7 @@ async def test_a_new_replica_serves_production_at_once_and_labels_give_live_accu
         for i, (pid, pred) in enumerate(predictions)
     ]
     await producer.publish(
-        LabelsObserved.first_of_flow(producer="e2e", model_name=dataset, labels=labels)
+        LabelsObserved(**first_of_flow(producer="e2e"), model_name=dataset, labels=labels)
     )
     async with httpx.AsyncClient(timeout=5) as client, asyncio.timeout(90):
         while True:

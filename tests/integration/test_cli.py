@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 from millrace_cli.main import app
-from millrace_contracts import DataArrived, cloudevents_headers
+from millrace_contracts import DataArrived, cloudevents_headers, first_of_flow
 from millrace_infra.services import free_port
 from millrace_shared.messaging import DLQ_HEADER_PREFIX, KafkaEventSink, ensure_topics, make_broker
 from millrace_shared.objectstore import MinioObjectStore
@@ -93,8 +93,10 @@ def test_events_tail_prints_an_event_published_after_it_started(
         errors = stderr_lines(process)
         first = errors.get(timeout=60)
         assert first.startswith("following millrace.data.arrived.v1 from now"), first
-        sent = DataArrived.first_of_flow(
-            producer="test", dataset=unique, uri=f"s3://millrace-landing/{unique}/a.csv"
+        sent = DataArrived(
+            **first_of_flow(producer="test"),
+            dataset=unique,
+            uri=f"s3://millrace-landing/{unique}/a.csv",
         )
         asyncio.run(publish(stack_settings, sent))
         assert process.stdout is not None
@@ -116,8 +118,10 @@ def test_events_tail_from_the_beginning(
     cli_env: dict[str, str], stack_settings: MillraceSettings, unique: str
 ) -> None:
     topic = f"millrace-test.{unique}"
-    sent = DataArrived.first_of_flow(
-        producer="test", dataset=unique, uri=f"s3://millrace-landing/{unique}/a.csv"
+    sent = DataArrived(
+        **first_of_flow(producer="test"),
+        dataset=unique,
+        uri=f"s3://millrace-landing/{unique}/a.csv",
     )
 
     async def produce() -> None:
@@ -146,7 +150,7 @@ async def dead_letter_one(settings: MillraceSettings, topic: str, key: str) -> N
     await producer.start()
     await consumer.start()
     try:
-        sent = DataArrived.first_of_flow(producer="t", dataset=key, uri="s3://bucket/x/a.csv")
+        sent = DataArrived(**first_of_flow(producer="t"), dataset=key, uri="s3://bucket/x/a.csv")
         headers = {**cloudevents_headers(sent), "x-origin": "cli-test"}
         await producer.publish(b"{not json", topic=topic, key=key.encode(), headers=headers)
         await records_of(settings, f"{topic}.dlq", key, count=1, within=60)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
-from millrace_contracts import DataArrived, cloudevents_headers
+from millrace_contracts import DataArrived, cloudevents_headers, first_of_flow
 from millrace_shared.messaging import DLQ_HEADER_PREFIX, KafkaEventSink, ensure_topics, make_broker
 from millrace_shared.settings import MillraceSettings
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -22,8 +22,10 @@ TOPIC = DataArrived.topic()
 
 
 def arrival(dataset: str) -> DataArrived:
-    return DataArrived.first_of_flow(
-        producer="test", dataset=dataset, uri=f"s3://millrace-landing/{dataset}/a.csv"
+    return DataArrived(
+        **first_of_flow(producer="test"),
+        dataset=dataset,
+        uri=f"s3://millrace-landing/{dataset}/a.csv",
     )
 
 

@@ -36,6 +36,7 @@ from millrace_contracts import (
     PromotionPolicy,
     RetrainingPolicy,
     TrainingSpec,
+    first_of_flow,
 )
 from millrace_shared.messaging import KafkaEventSink
 from millrace_shared.objectstore import MinioObjectStore
@@ -136,8 +137,8 @@ async def walkthrough(endpoints: Endpoints) -> int:
         uri = f"s3://{settings.bucket_landing}/{DATASET}/sample-{seed}.csv"
         ref = store.put_bytes(uri, _csv(frame), content_type="text/csv")
         console.print(f"3. Publish {uri} ({len(frame)} rows) as data.arrived")
-        arrived = DataArrived.first_of_flow(
-            producer="cli", dataset=DATASET, uri=uri, sha256=ref.sha256
+        arrived = DataArrived(
+            **first_of_flow(producer="cli"), dataset=DATASET, uri=uri, sha256=ref.sha256
         )
         await sink.publish(arrived)
         outcome = await follow(
@@ -148,7 +149,7 @@ async def walkthrough(endpoints: Endpoints) -> int:
         bad_uri = f"s3://{settings.bucket_landing}/{DATASET}/broken-{seed}.csv"
         store.put_bytes(bad_uri, _csv(frame.drop(columns=["petal_width"]).head(5)), "text/csv")
         console.print(f"4. Publish a broken file {bad_uri} (a column missing)")
-        broken = DataArrived.first_of_flow(producer="cli", dataset=DATASET, uri=bad_uri)
+        broken = DataArrived(**first_of_flow(producer="cli"), dataset=DATASET, uri=bad_uri)
         await sink.publish(broken)
         console.print(
             f"   → {(await follow(watcher, broken.event_id, show_stage, within=120)).summary}"
@@ -364,8 +365,8 @@ async def loop_steps(
     async def publish(name: str, data: pd.DataFrame) -> DataArrived:
         uri = f"s3://{settings.bucket_landing}/{dataset}/{name}"
         ref = store.put_bytes(uri, _csv(data), content_type="text/csv")
-        arrived = DataArrived.first_of_flow(
-            producer="cli", dataset=dataset, uri=uri, sha256=ref.sha256
+        arrived = DataArrived(
+            **first_of_flow(producer="cli"), dataset=dataset, uri=uri, sha256=ref.sha256
         )
         await sink.publish(arrived)
         return arrived

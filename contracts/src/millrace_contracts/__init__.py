@@ -13,7 +13,7 @@ from .common import (
     RejectionCode,
 )
 from .data_events import DataArrived, DatasetDeclared, DatasetRejected, DatasetValidated
-from .envelope import Contract, Event, derived_event_id
+from .envelope import Contract, Envelope, Event, caused_by, derived_event_id, first_of_flow
 from .model_events import (
     CandidateScore,
     DeploymentFailed,
@@ -74,6 +74,7 @@ __all__ = [
     "DeploymentFailed",
     "DriftDetected",
     "DriftWindow",
+    "Envelope",
     "EstimatorSpec",
     "Event",
     "FeatureDrift",
@@ -99,8 +100,10 @@ __all__ = [
     "TopicSpec",
     "TrainingRequested",
     "TrainingSpec",
+    "caused_by",
     "cloudevents_headers",
     "derived_event_id",
     "envelope_from_headers",
+    "first_of_flow",
     "topic_for",
 ]

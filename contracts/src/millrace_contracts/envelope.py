@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import ClassVar, TypedDict
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -93,31 +93,33 @@ class Event(Contract):
         """Key of the Kafka record: one dataset or model per partition keeps its order."""
         raise NotImplementedError
 
-    @classmethod
-    def first_of_flow(cls, *, producer: str, **payload: Any) -> Self:
-        """An event that starts a flow: its correlation id is its own id."""
-        event_id = payload.pop("event_id", None) or uuid.uuid4()
-        return cls(event_id=event_id, correlation_id=event_id, producer=producer, **payload)
 
-    @classmethod
-    def caused_by(
-        cls, cause: Event, *, producer: str, deterministic: bool = True, **payload: Any
-    ) -> Self:
-        """An event caused by ``cause``, in the same flow.
+class Envelope(TypedDict):
+    """A new event's envelope fields, unpacked into its own constructor so that mypy checks
+    every payload field: ``DataArrived(**first_of_flow(producer="cli"), dataset=..., uri=...)``.
+    """
 
-        With ``deterministic`` the id is derived from the cause, so a redelivered cause yields
-        the same event id and downstream consumers can drop the repeat.
-        """
-        event_id = (
-            derived_event_id(cause.event_id, cls.event_type, payload.pop("id_salt", ""))
-            if deterministic
-            else uuid.uuid4()
-        )
-        payload.pop("id_salt", None)
-        return cls(
-            event_id=event_id,
-            producer=producer,
-            correlation_id=cause.correlation_id,
-            causation_id=cause.event_id,
-            **payload,
-        )
+    event_id: uuid.UUID
+    producer: str
+    correlation_id: uuid.UUID
+    causation_id: uuid.UUID | None
+
+
+def first_of_flow(*, producer: str, event_id: uuid.UUID | None = None) -> Envelope:
+    """The envelope of an event that starts a flow: its correlation id is its own id."""
+    own_id = event_id or uuid.uuid4()
+    return Envelope(event_id=own_id, producer=producer, correlation_id=own_id, causation_id=None)
+
+
+def caused_by(event: type[Event], cause: Event, *, producer: str, salt: str = "") -> Envelope:
+    """The envelope of an ``event`` caused by ``cause``, in the same flow.
+
+    The id derives from the cause (and ``salt``, which keeps apart events of one type from one
+    cause): a redelivered cause yields the same id, and consumers drop the repeat.
+    """
+    return Envelope(
+        event_id=derived_event_id(cause.event_id, event.event_type, salt),
+        producer=producer,
+        correlation_id=cause.correlation_id,
+        causation_id=cause.event_id,
+    )

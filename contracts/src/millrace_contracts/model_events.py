@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field
 
@@ -112,6 +112,24 @@ class ModelVersionInfo(Contract):
     monitoring: MonitoringPolicy = Field(
         default_factory=MonitoringPolicy, description="Policy the model is monitored with."
     )
+
+    @classmethod
+    def from_trained(cls, trained: ModelTrained, version: int) -> Self:
+        """What the registry records of ``trained`` when it registers it as ``version``."""
+        return cls(
+            model_name=trained.model_name,
+            version=version,
+            run_id=trained.run_id,
+            dataset=trained.dataset,
+            dataset_version=trained.dataset_version,
+            task=trained.task,
+            artifact=trained.artifact,
+            model_card=trained.model_card,
+            reference_profile=trained.reference_profile,
+            signature=trained.signature,
+            metrics=trained.metrics,
+            monitoring=trained.monitoring,
+        )
 
 
 class ModelPromoted(Event):

@@ -17,6 +17,7 @@ from millrace_contracts import (
     ModelPromoted,
     ModelVersionInfo,
     TrainingSpec,
+    first_of_flow,
 )
 from millrace_deployment.lifecycle import Replica
 from millrace_shared.messaging import RecordingEventSink
@@ -84,7 +85,7 @@ def store_version(
 
 
 def promoted(info: ModelVersionInfo, alias: str = "production") -> ModelPromoted:
-    return ModelPromoted.first_of_flow(producer="registry", model=info, alias=alias)
+    return ModelPromoted(**first_of_flow(producer="registry"), model=info, alias=alias)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from millrace_contracts import (
     DatasetSpec,
     DatasetValidated,
     Event,
+    first_of_flow,
 )
 from millrace_contracts.policies import ColumnSpec
 from millrace_shared.messaging import RecordingEventSink
@@ -37,15 +38,15 @@ async def send(broker: KafkaBroker, event: Event) -> None:
 
 
 def declared(spec: DatasetSpec | None = SPEC) -> DatasetDeclared:
-    return DatasetDeclared.first_of_flow(
-        producer="cli", declaration=DatasetDeclaration(dataset="iris", spec=spec)
+    return DatasetDeclared(
+        **first_of_flow(producer="cli"), declaration=DatasetDeclaration(dataset="iris", spec=spec)
     )
 
 
 def arrival(store: InMemoryObjectStore, key: str, csv: str) -> DataArrived:
     uri = f"s3://millrace-landing/iris/{key}"
     store.put_foreign(uri, csv.encode())
-    return DataArrived.first_of_flow(producer="cli", dataset="iris", uri=uri)
+    return DataArrived(**first_of_flow(producer="cli"), dataset="iris", uri=uri)
 
 
 async def test_declared_dataset_and_good_csv_give_dataset_validated(

@@ -21,6 +21,7 @@ from millrace_contracts import (
     MonitoringPolicy,
     NumericProfile,
     PredictionsLogged,
+    first_of_flow,
 )
 from millrace_contracts.serving_events import ObservedLabel, PredictionRecord
 from millrace_shared.objectstore import InMemoryObjectStore
@@ -88,8 +89,8 @@ def promoted(
     alias: str = "production",
 ) -> ModelPromoted:
     artifact = ArtifactRef(uri=f"s3://millrace-models/{model}/m.skops", sha256=SHA, size_bytes=1)
-    return ModelPromoted.first_of_flow(
-        producer="registry",
+    return ModelPromoted(
+        **first_of_flow(producer="registry"),
         alias=alias,
         model=ModelVersionInfo(
             model_name=model,
@@ -129,8 +130,8 @@ def predictions(
         )
         for i in range(n)
     ]
-    return PredictionsLogged.first_of_flow(
-        producer="deployment",
+    return PredictionsLogged(
+        **first_of_flow(producer="deployment"),
         model_name=model,
         model_version=version,
         replica_id="r1",
@@ -139,8 +140,8 @@ def predictions(
 
 
 def labels(model: str, pairs: list[tuple[str, str]]) -> LabelsObserved:
-    return LabelsObserved.first_of_flow(
-        producer="app",
+    return LabelsObserved(
+        **first_of_flow(producer="app"),
         model_name=model,
         labels=[ObservedLabel(prediction_id=p, label=y, observed_at=START) for p, y in pairs],
     )

@@ -14,6 +14,7 @@ from millrace_contracts import (
     Metrics,
     ModelTrained,
     PromotionPolicy,
+    first_of_flow,
 )
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
@@ -36,9 +37,11 @@ def model_trained(
     model: str = "iris",
 ) -> ModelTrained:
     holdout = "9f86d081884c:seed=42:frac=0.2"
-    return ModelTrained.first_of_flow(
-        producer="training",
-        event_id=uuid.uuid5(uuid.NAMESPACE_OID, f"trained/{model}/{run_id}"),
+    return ModelTrained(
+        **first_of_flow(
+            producer="training",
+            event_id=uuid.uuid5(uuid.NAMESPACE_OID, f"trained/{model}/{run_id}"),
+        ),
         model_name=model,
         run_id=run_id,
         dataset="iris",
@@ -53,11 +56,11 @@ def model_trained(
         target="species",
         metrics=Metrics(values={"accuracy": accuracy}, holdout_id=holdout, holdout_rows=30),
         champion_version=champion_version,
-        champion_metrics=(
-            Metrics(values={"accuracy": champion_accuracy}, holdout_id=holdout, holdout_rows=30)
-            if champion_accuracy is not None
-            else None
-        ),
+        champion_metrics=Metrics(
+            values={"accuracy": champion_accuracy}, holdout_id=holdout, holdout_rows=30
+        )
+        if champion_accuracy is not None
+        else None,
         training_seconds=2.0,
         promotion=POLICY,
     )

@@ -8,6 +8,7 @@ from millrace_contracts import (
     ModelTrained,
     PerformanceDegraded,
     TrainingRequested,
+    first_of_flow,
 )
 from training_component_data import SPEC, drift, iris_frame, promoted, validated
 from training_component_service import Service
@@ -80,11 +81,14 @@ async def test_training_requested_uses_the_latest_spec(service: Service) -> None
     assert len(service.sink.of_type(ModelTrained)) == 2
 
     # The newest version with the latest spec is already trained: nothing new.
-    await service.deliver(TrainingRequested.first_of_flow(producer="cli", dataset="iris"))
+    await service.deliver(TrainingRequested(**first_of_flow(producer="cli"), dataset="iris"))
     assert len(service.sink.of_type(ModelTrained)) == 2
 
-    request = TrainingRequested.first_of_flow(
-        producer="cli", dataset="iris", dataset_version=old.dataset_version, trigger="manual"
+    request = TrainingRequested(
+        **first_of_flow(producer="cli"),
+        dataset="iris",
+        dataset_version=old.dataset_version,
+        trigger="manual",
     )
     await service.deliver(request)
     trained = service.sink.of_type(ModelTrained)[-1]
@@ -96,7 +100,7 @@ async def test_training_requested_uses_the_latest_spec(service: Service) -> None
 
 
 async def test_training_requested_for_an_unknown_dataset_is_skipped(service: Service) -> None:
-    await service.deliver(TrainingRequested.first_of_flow(producer="cli", dataset="ghost"))
+    await service.deliver(TrainingRequested(**first_of_flow(producer="cli"), dataset="ghost"))
     assert service.sink.events == []
 
 
@@ -119,8 +123,8 @@ async def test_a_drift_storm_leads_to_one_retraining(service: Service) -> None:
     assert retrained[0].champion_version == 1
     assert service.store.exists("s3://millrace-state/training/retraining/iris.json")
 
-    degraded = PerformanceDegraded.first_of_flow(
-        producer="monitoring",
+    degraded = PerformanceDegraded(
+        **first_of_flow(producer="monitoring"),
         model_name="iris",
         model_version=1,
         dataset="iris",

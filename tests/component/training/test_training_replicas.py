@@ -4,7 +4,7 @@ import asyncio
 
 import httpx
 from fastapi import FastAPI
-from millrace_contracts import ModelTrained, PerformanceDegraded
+from millrace_contracts import ModelTrained, PerformanceDegraded, first_of_flow
 from millrace_training.api import training_router
 from training_component_data import drift, iris_frame, promoted, validated
 from training_component_service import GatedSleep, Service, replica
@@ -29,8 +29,8 @@ async def test_cooldown_stops_a_second_replica_while_the_first_retrains(service:
     fitting = asyncio.create_task(runner_a.on_retraining_signal(drift()))
     assert await asyncio.to_thread(sleep_a.entered.wait, 30), "replica A never started its fit"
     # Replica B gets the degradation signal of the same model while A is mid-fit.
-    degraded = PerformanceDegraded.first_of_flow(
-        producer="monitoring",
+    degraded = PerformanceDegraded(
+        **first_of_flow(producer="monitoring"),
         model_name="iris",
         model_version=1,
         dataset="iris",

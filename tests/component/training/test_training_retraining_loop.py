@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import pytest
-from millrace_contracts import ModelTrained, TrainingRequested
+from millrace_contracts import ModelTrained, TrainingRequested, first_of_flow
 from millrace_training.core.state import TrainingState
 from training_component_data import WAIT_SPEC, drift, iris_frame, promoted, validated
 from training_component_service import Service
@@ -95,7 +95,7 @@ async def test_a_request_without_version_trains_the_waiting_newest_version(
     service: Service,
 ) -> None:
     _, newer = await serve_v1_then_publish_v2(service)
-    request = TrainingRequested.first_of_flow(producer="cli", dataset="iris")
+    request = TrainingRequested(**first_of_flow(producer="cli"), dataset="iris")
     await service.deliver(request)
     trained = service.sink.of_type(ModelTrained)[-1]
     assert trained.causation_id == request.event_id and trained.trigger == "manual"

@@ -20,6 +20,8 @@ from millrace_contracts import (
     ModelVersionInfo,
     PromotionPolicy,
     TrainingSpec,
+    caused_by,
+    first_of_flow,
 )
 from millrace_shared.objectstore import InMemoryObjectStore
 from sklearn.datasets import load_iris
@@ -70,8 +72,8 @@ def validated(
         )
         for c in frame.columns
     ]
-    return DatasetValidated.first_of_flow(
-        producer="ingestion",
+    return DatasetValidated(
+        **first_of_flow(producer="ingestion"),
         dataset=dataset,
         dataset_version=version,
         source_uri=f"s3://millrace-landing/{dataset}/{version[:8]}.csv",
@@ -89,27 +91,17 @@ def validated(
 
 def promoted(trained: ModelTrained, version: int) -> ModelPromoted:
     """What the registry emits when it puts ``trained`` in production."""
-    info = ModelVersionInfo(
-        model_name=trained.model_name,
-        version=version,
-        run_id=trained.run_id,
-        dataset=trained.dataset,
-        dataset_version=trained.dataset_version,
-        task=trained.task,
-        artifact=trained.artifact,
-        model_card=trained.model_card,
-        reference_profile=trained.reference_profile,
-        signature=trained.signature,
-        metrics=trained.metrics,
+    return ModelPromoted(
+        **caused_by(ModelPromoted, trained, producer="registry"),
+        model=ModelVersionInfo.from_trained(trained, version),
     )
-    return ModelPromoted.caused_by(trained, producer="registry", model=info)
 
 
 def drift(model_version: int = 1) -> DriftDetected:
     """What monitoring emits when the inputs of ``iris`` v``model_version`` drift."""
     now = datetime.now(UTC)
-    return DriftDetected.first_of_flow(
-        producer="monitoring",
+    return DriftDetected(
+        **first_of_flow(producer="monitoring"),
         model_name="iris",
         model_version=model_version,
         dataset="iris",

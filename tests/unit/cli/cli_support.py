@@ -22,6 +22,8 @@ from millrace_contracts import (
     ModelVersionInfo,
     Reason,
     TrainingSpec,
+    caused_by,
+    first_of_flow,
 )
 
 SHA = "a" * 64
@@ -41,15 +43,16 @@ def ref(name: str) -> ArtifactRef:
 
 
 def arrived(dataset: str = "iris") -> DataArrived:
-    return DataArrived.first_of_flow(
-        producer="test", dataset=dataset, uri=f"s3://millrace-landing/{dataset}/a.csv"
+    return DataArrived(
+        **first_of_flow(producer="test"),
+        dataset=dataset,
+        uri=f"s3://millrace-landing/{dataset}/a.csv",
     )
 
 
 def validated(cause: Event, *, training: bool = True, new: bool = True) -> DatasetValidated:
-    return DatasetValidated.caused_by(
-        cause,
-        producer="ingestion",
+    return DatasetValidated(
+        **caused_by(DatasetValidated, cause, producer="ingestion"),
         dataset="iris",
         dataset_version=SHA,
         source_uri="s3://millrace-landing/iris/a.csv",
@@ -69,9 +72,8 @@ def validated(cause: Event, *, training: bool = True, new: bool = True) -> Datas
 
 
 def rejected(cause: Event) -> DatasetRejected:
-    return DatasetRejected.caused_by(
-        cause,
-        producer="ingestion",
+    return DatasetRejected(
+        **caused_by(DatasetRejected, cause, producer="ingestion"),
         dataset="iris",
         source_uri="s3://millrace-landing/iris/a.csv",
         reasons=[
@@ -85,9 +87,8 @@ METRICS = Metrics(values={"accuracy": 0.95}, holdout_id="h", holdout_rows=30)
 
 
 def trained(cause: Event) -> ModelTrained:
-    return ModelTrained.caused_by(
-        cause,
-        producer="training",
+    return ModelTrained(
+        **caused_by(ModelTrained, cause, producer="training"),
         model_name="iris",
         run_id="r1",
         dataset="iris",
@@ -121,18 +122,16 @@ def info(version: int = 1) -> ModelVersionInfo:
 
 
 def promoted(cause: Event, version: int = 1) -> ModelPromoted:
-    return ModelPromoted.caused_by(
-        cause,
-        producer="registry",
+    return ModelPromoted(
+        **caused_by(ModelPromoted, cause, producer="registry"),
         model=info(version),
         reasons=[Reason(code="first_version", message="no production version yet")],
     )
 
 
 def not_promoted(cause: Event) -> ModelRejected:
-    return ModelRejected.caused_by(
-        cause,
-        producer="registry",
+    return ModelRejected(
+        **caused_by(ModelRejected, cause, producer="registry"),
         model_name="iris",
         version=2,
         production_version=1,
@@ -142,9 +141,8 @@ def not_promoted(cause: Event) -> ModelRejected:
 
 
 def deployed(cause: Event, version: int = 1) -> ModelDeployed:
-    return ModelDeployed.caused_by(
-        cause,
-        producer="deployment",
+    return ModelDeployed(
+        **caused_by(ModelDeployed, cause, producer="deployment"),
         model_name="iris",
         version=version,
         replica_id="r-1",

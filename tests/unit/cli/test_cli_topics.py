@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from millrace_cli.errors import CliError
 from millrace_cli.topics import original_of, parse_event, resolve_topic, short_name
-from millrace_contracts import DataArrived
+from millrace_contracts import DataArrived, first_of_flow
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def test_short_name_and_original_topic() -> None:
 
 
 def test_parse_event_returns_none_for_what_is_not_a_contract_event() -> None:
-    event = DataArrived.first_of_flow(producer="t", dataset="iris", uri="s3://bucket/iris/a.csv")
+    event = DataArrived(**first_of_flow(producer="t"), dataset="iris", uri="s3://bucket/iris/a.csv")
     assert parse_event(event.topic(), event.model_dump_json().encode()) == event
     assert parse_event(event.topic(), b"{not json") is None
     assert parse_event("other.topic", event.model_dump_json().encode()) is None

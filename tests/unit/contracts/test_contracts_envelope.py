@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
 import pytest
 from millrace_contracts import (
@@ -15,10 +14,13 @@ from millrace_contracts import (
     DataArrived,
     DatasetRejected,
     DatasetValidated,
+    Event,
     Reason,
     TopicSpec,
     TrainingRequested,
+    caused_by,
     derived_event_id,
+    first_of_flow,
     topic_for,
 )
 
@@ -28,17 +30,20 @@ TOPIC_NAME = re.compile(
 
 
 def arrival() -> DataArrived:
-    return DataArrived.first_of_flow(
-        producer="cli", dataset="iris", uri="s3://millrace-landing/iris/2026-11-26.csv"
+    return DataArrived(
+        **first_of_flow(producer="cli"),
+        dataset="iris",
+        uri="s3://millrace-landing/iris/2026-11-26.csv",
     )
 
 
-def rejection_payload() -> dict[str, Any]:
-    return {
-        "dataset": "iris",
-        "source_uri": "s3://millrace-landing/iris/2026-11-26.csv",
-        "reasons": [Reason(code="empty", message="no rows")],
-    }
+def rejected(cause: Event, producer: str = "p", salt: str = "") -> DatasetRejected:
+    return DatasetRejected(
+        **caused_by(DatasetRejected, cause, producer=producer, salt=salt),
+        dataset="iris",
+        source_uri="s3://millrace-landing/iris/2026-11-26.csv",
+        reasons=[Reason(code="empty", message="no rows")],
+    )
 
 
 def test_first_of_flow_correlates_to_itself() -> None:
@@ -51,8 +56,7 @@ def test_first_of_flow_correlates_to_itself() -> None:
 
 def test_caused_by_is_deterministic_and_carries_the_flow() -> None:
     cause = arrival()
-    first = DatasetRejected.caused_by(cause, producer="ingestion", **rejection_payload())
-    again = DatasetRejected.caused_by(cause, producer="ingestion", **rejection_payload())
+    first, again = rejected(cause, "ingestion"), rejected(cause, "ingestion")
     assert first.event_id == again.event_id  # a redelivered cause yields the same id
     assert first.event_id == derived_event_id(cause.event_id, "dataset.rejected", "")
     assert first.correlation_id == cause.correlation_id
@@ -63,28 +67,34 @@ def test_caused_by_is_deterministic_and_carries_the_flow() -> None:
 def test_caused_by_ids_differ_by_cause_type_and_salt() -> None:
     cause, other_cause = arrival(), arrival()
     ids = {
-        DatasetRejected.caused_by(cause, producer="p", **rejection_payload()).event_id,
-        DatasetRejected.caused_by(other_cause, producer="p", **rejection_payload()).event_id,
-        DatasetRejected.caused_by(cause, producer="p", id_salt="b", **rejection_payload()).event_id,
-        TrainingRequested.caused_by(cause, producer="p", dataset="iris").event_id,
+        rejected(cause).event_id,
+        rejected(other_cause).event_id,
+        rejected(cause, salt="b").event_id,
+        TrainingRequested(
+            **caused_by(TrainingRequested, cause, producer="p"), dataset="iris"
+        ).event_id,
     }
     assert len(ids) == 4
-    salted = DatasetRejected.caused_by(cause, producer="p", id_salt="b", **rejection_payload())
-    assert "id_salt" not in salted.model_dump()
 
 
-def test_caused_by_can_be_random() -> None:
-    cause = arrival()
-    a = DatasetRejected.caused_by(cause, producer="p", deterministic=False, **rejection_payload())
-    b = DatasetRejected.caused_by(cause, producer="p", deterministic=False, **rejection_payload())
-    assert a.event_id != b.event_id
-    assert a.correlation_id == b.correlation_id == cause.event_id
+def test_caused_by_ids_are_those_already_on_the_wire() -> None:
+    # Consumers deduplicate on these ids: a change would make every replay look new.
+    cause = DataArrived(
+        **first_of_flow(producer="cli", event_id=uuid.UUID("0b9c2a63-5d7e-4c39-9a4b-2f1f8f0b6e01")),
+        dataset="iris",
+        uri="s3://millrace-landing/iris/a.csv",
+    )
+    assert cause.event_id == cause.correlation_id
+    assert str(rejected(cause).event_id) == "bcd7d1f6-7479-51f5-bc8e-94a407da2356"
+    assert str(rejected(cause, salt="m/1/3").event_id) == "04135889-bac5-55bb-b792-2315a6c33f88"
 
 
 def test_correlation_survives_a_chain() -> None:
     cause = arrival()
-    middle = TrainingRequested.caused_by(cause, producer="cli", dataset="iris")
-    last = DatasetRejected.caused_by(middle, producer="ingestion", **rejection_payload())
+    middle = TrainingRequested(
+        **caused_by(TrainingRequested, cause, producer="cli"), dataset="iris"
+    )
+    last = rejected(middle, "ingestion")
     assert last.correlation_id == cause.event_id
     assert last.causation_id == middle.event_id
 
@@ -116,6 +126,8 @@ def test_topics_and_event_types_are_unique() -> None:
 
 def test_partition_keys_come_from_the_payload() -> None:
     assert arrival().partition_key == "iris"
-    requested = TrainingRequested.caused_by(arrival(), producer="cli", dataset="iris")
+    requested = TrainingRequested(
+        **caused_by(TrainingRequested, arrival(), producer="cli"), dataset="iris"
+    )
     assert requested.partition_key == "iris"
     assert DatasetValidated.topic() == "millrace.dataset.validated.v1"

@@ -13,6 +13,7 @@ from millrace_contracts import (
     ModelPromoted,
     ModelVersionInfo,
     TrainingSpec,
+    first_of_flow,
 )
 from millrace_contracts.common import Task
 from millrace_shared.modelio import dump_model
@@ -106,7 +107,7 @@ def store_version(
 
 
 def promotion(info: ModelVersionInfo, alias: str = "production") -> ModelPromoted:
-    return ModelPromoted.first_of_flow(producer="registry", model=info, alias=alias)
+    return ModelPromoted(**first_of_flow(producer="registry"), model=info, alias=alias)
 
 
 def rows_of(data: pd.DataFrame, count: int) -> list[dict[str, Any]]:

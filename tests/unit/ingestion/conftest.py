@@ -6,7 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from millrace_contracts import DataArrived, DatasetDeclaration, DatasetDeclared, DatasetSpec
+from millrace_contracts import (
+    DataArrived,
+    DatasetDeclaration,
+    DatasetDeclared,
+    DatasetSpec,
+    first_of_flow,
+)
 from millrace_ingestion.bootstrap import config_from
 from millrace_ingestion.core.declarations import DeclarationStore
 from millrace_ingestion.core.pipeline import Ingestion
@@ -76,7 +82,7 @@ def land(store: InMemoryObjectStore) -> Callable[..., DataArrived]:
         raw = data.encode() if isinstance(data, str) else data
         uri = f"s3://{LANDING}/{dataset}/{key}"
         store.put_foreign(uri, raw)
-        return DataArrived.first_of_flow(producer="test", dataset=dataset, uri=uri, **event)
+        return DataArrived(**first_of_flow(producer="test"), dataset=dataset, uri=uri, **event)
 
     return land
 
@@ -88,8 +94,8 @@ def declare(declarations: DeclarationStore) -> Callable[..., DatasetDeclared]:
     def declare(
         spec: DatasetSpec | None, dataset: str = "iris", **policies: Any
     ) -> DatasetDeclared:
-        event = DatasetDeclared.first_of_flow(
-            producer="test",
+        event = DatasetDeclared(
+            **first_of_flow(producer="test"),
             declaration=DatasetDeclaration(dataset=dataset, spec=spec, **policies),
         )
         declarations.record(event)

@@ -10,6 +10,7 @@ from millrace_contracts import (
     DatasetDeclared,
     DatasetSpec,
     PromotionPolicy,
+    first_of_flow,
 )
 from millrace_contracts.policies import ColumnSpec
 from millrace_ingestion.core.declarations import DeclarationStore
@@ -24,7 +25,7 @@ def declared(
     spec: DatasetSpec | None, dataset: str = "iris", **policies: object
 ) -> DatasetDeclared:
     declaration = DatasetDeclaration.model_validate({"dataset": dataset, "spec": spec, **policies})
-    return DatasetDeclared.first_of_flow(producer="test", declaration=declaration)
+    return DatasetDeclared(**first_of_flow(producer="test"), declaration=declaration)
 
 
 def keys(store: InMemoryObjectStore) -> list[str]:
@@ -99,8 +100,8 @@ def test_a_first_declaration_without_a_spec_waits_for_inference(
 def test_an_inferred_contract_becomes_version_one_of_an_undeclared_dataset(
     declarations: DeclarationStore,
 ) -> None:
-    arrival = DataArrived.first_of_flow(
-        producer="test", dataset="iris", uri="s3://millrace-landing/iris/a.csv"
+    arrival = DataArrived(
+        **first_of_flow(producer="test"), dataset="iris", uri="s3://millrace-landing/iris/a.csv"
     )
     record = declarations.adopt_inferred("iris", SPEC, cause=arrival.event_id, at=NOW)
     assert (record.version, record.spec, record.spec_source) == (1, SPEC, "inferred")

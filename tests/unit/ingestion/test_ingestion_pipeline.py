@@ -16,6 +16,7 @@ from millrace_contracts import (
     DatasetValidated,
     EstimatorSpec,
     TrainingSpec,
+    first_of_flow,
 )
 from millrace_contracts.policies import ColumnSpec
 from millrace_ingestion.core.declarations import DeclarationStore
@@ -123,8 +124,8 @@ def test_unusable_files_are_rejected_with_their_code(
 
 
 def test_a_missing_file_is_rejected_as_not_found(ingestion: Ingestion) -> None:
-    arrived = DataArrived.first_of_flow(
-        producer="test", dataset="iris", uri="s3://millrace-landing/iris/gone.csv"
+    arrived = DataArrived(
+        **first_of_flow(producer="test"), dataset="iris", uri="s3://millrace-landing/iris/gone.csv"
     )
     assert [r.code for r in rejected(ingestion.ingest(arrived)).reasons] == ["not_found"]
 

@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable
 
 import pandas as pd
-from millrace_contracts import DataArrived
+from millrace_contracts import DataArrived, first_of_flow
 from millrace_ingestion.core.reading import ReadResult, file_format, read_arrival
 from millrace_shared.objectstore import InMemoryObjectStore
 
@@ -57,8 +57,10 @@ def test_unsupported_format(store: InMemoryObjectStore, land: Land) -> None:
 
 
 def test_not_found(store: InMemoryObjectStore) -> None:
-    arrived = DataArrived.first_of_flow(
-        producer="test", dataset="iris", uri="s3://millrace-landing/iris/nothing.csv"
+    arrived = DataArrived(
+        **first_of_flow(producer="test"),
+        dataset="iris",
+        uri="s3://millrace-landing/iris/nothing.csv",
     )
     assert codes(read(store, arrived)) == ["not_found"]
 

@@ -27,6 +27,7 @@ from millrace_contracts import (
     MonitoringPolicy,
     NumericProfile,
     PredictionsLogged,
+    first_of_flow,
 )
 from millrace_contracts.common import ScalarValue
 from millrace_contracts.serving_events import ObservedLabel, PredictionRecord
@@ -203,8 +204,8 @@ def logged(
     outputs: list[ScalarValue] | None = None,
     ids: list[str] | None = None,
 ) -> PredictionsLogged:
-    return PredictionsLogged.first_of_flow(
-        producer="deployment",
+    return PredictionsLogged(
+        **first_of_flow(producer="deployment"),
         model_name=model,
         model_version=version,
         replica_id="r",
@@ -221,8 +222,8 @@ def logged(
 
 
 def labelled(pairs: list[tuple[str, ScalarValue]], *, model: str = "m") -> LabelsObserved:
-    return LabelsObserved.first_of_flow(
-        producer="app",
+    return LabelsObserved(
+        **first_of_flow(producer="app"),
         model_name=model,
         labels=[ObservedLabel(prediction_id=p, label=y, observed_at=T0) for p, y in pairs],
     )

@@ -16,6 +16,7 @@ from millrace_contracts import (
     Metrics,
     ModelTrained,
     PromotionPolicy,
+    first_of_flow,
 )
 
 BUCKET = "millrace-state"
@@ -59,9 +60,10 @@ def make_trained(
         if champion_accuracy is not None
         else None
     )
-    return ModelTrained.first_of_flow(
-        producer="training",
-        event_id=uuid.uuid5(uuid.NAMESPACE_OID, f"{model}/{run_id}"),
+    return ModelTrained(
+        **first_of_flow(
+            producer="training", event_id=uuid.uuid5(uuid.NAMESPACE_OID, f"{model}/{run_id}")
+        ),
         model_name=model,
         run_id=run_id,
         dataset="iris",

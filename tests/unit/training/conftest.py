@@ -9,7 +9,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from millrace_contracts import ColumnSpec, DatasetSpec, DatasetValidated, TrainingSpec
+from millrace_contracts import (
+    ColumnSpec,
+    DatasetSpec,
+    DatasetValidated,
+    TrainingSpec,
+    first_of_flow,
+)
 from millrace_shared.objectstore import InMemoryObjectStore
 from training_unit_data import BUCKETS, signature_of
 
@@ -40,8 +46,8 @@ def store_version(store: InMemoryObjectStore) -> StoreVersion:
         version = hashlib.sha256(data).hexdigest()
         base = f"s3://millrace-datasets/{dataset}/{version}"
         columns = signature_of(frame)
-        return DatasetValidated.first_of_flow(
-            producer="test",
+        return DatasetValidated(
+            **first_of_flow(producer="test"),
             dataset=dataset,
             dataset_version=version,
             source_uri=f"s3://millrace-landing/{dataset}/file.parquet",

@@ -70,19 +70,7 @@ class Harness:
 
 
 def as_production(trained: ModelTrained, version: int = 1) -> ModelVersionInfo:
-    return ModelVersionInfo(
-        model_name=trained.model_name,
-        version=version,
-        run_id=trained.run_id,
-        dataset=trained.dataset,
-        dataset_version=trained.dataset_version,
-        task=trained.task,
-        artifact=trained.artifact,
-        model_card=trained.model_card,
-        reference_profile=trained.reference_profile,
-        signature=trained.signature,
-        metrics=trained.metrics,
-    )
+    return ModelVersionInfo.from_trained(trained, version)
 
 
 def test_trains_evaluates_and_stores(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from millrace_contracts import DatasetDeclaration, DatasetDeclared
+from millrace_contracts import DatasetDeclaration, DatasetDeclared, first_of_flow
 from rich.markup import escape
 from rich.table import Table
 
@@ -47,7 +47,7 @@ def wait_for_declaration(
 async def publish_declaration(
     endpoints: Endpoints, declaration: DatasetDeclaration
 ) -> DatasetDeclared:
-    event = DatasetDeclared.first_of_flow(producer="cli", declaration=declaration)
+    event = DatasetDeclared(**first_of_flow(producer="cli"), declaration=declaration)
     async with kafka.event_sink(endpoints) as sink:
         await sink.publish(event)
     return event

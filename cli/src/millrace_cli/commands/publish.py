@@ -12,7 +12,7 @@ from typing import Annotated
 
 import httpx
 import typer
-from millrace_contracts import DataArrived, Event
+from millrace_contracts import DataArrived, Event, first_of_flow
 from millrace_shared.watch import EventWatcher
 from rich.markup import escape
 
@@ -61,8 +61,8 @@ async def publish_file(
     with progress_bar() as progress:
         ref = await asyncio.to_thread(upload, endpoints, path, key, progress=progress)
     err.print(f"uploaded {escape(ref.uri)} ({ref.size_bytes} bytes, sha256 {ref.sha256[:16]}…)")
-    arrived = DataArrived.first_of_flow(
-        producer="cli",
+    arrived = DataArrived(
+        **first_of_flow(producer="cli"),
         dataset=dataset,
         uri=ref.uri,
         sha256=ref.sha256,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from millrace_contracts import DeploymentFailed, ModelDeployed, ModelPromoted, ModelVersionInfo
-from millrace_contracts.envelope import utc_now
+from millrace_contracts.envelope import Envelope, caused_by, first_of_flow, utc_now
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.telemetry import Attr
 from opentelemetry.trace import Span, Tracer
@@ -151,22 +151,22 @@ class Deployer:
         with self._tracer.start_as_current_span(name, attributes=attributes) as span:
             yield span
 
-    def _deployed(self, served: ServedModel, cause: ModelPromoted | None) -> ModelDeployed:
-        payload: dict[str, Any] = {
-            "model_name": served.name,
-            "version": served.version,
-            "replica_id": self._config.replica_id,
-            "endpoint": f"{self._config.endpoint_base}/models/{served.name}/predict",
-            "artifact_sha256": served.sha256,
-            "load_seconds": served.load_seconds,
-        }
-        producer = self._config.producer
+    def _envelope(self, event: type[Outcome], cause: ModelPromoted | None) -> Envelope:
         if cause is None:  # from the start-up snapshot: a fact of its own
-            return ModelDeployed.first_of_flow(producer=producer, **payload)
+            return first_of_flow(producer=self._config.producer)
         # Every replica emits one per promotion: the salt keeps their ids apart, and a
         # redelivery to the same replica repeats its id.
-        return ModelDeployed.caused_by(
-            cause, producer=producer, id_salt=self._config.replica_id, **payload
+        return caused_by(event, cause, producer=self._config.producer, salt=self._config.replica_id)
+
+    def _deployed(self, served: ServedModel, cause: ModelPromoted | None) -> ModelDeployed:
+        return ModelDeployed(
+            **self._envelope(ModelDeployed, cause),
+            model_name=served.name,
+            version=served.version,
+            replica_id=self._config.replica_id,
+            endpoint=f"{self._config.endpoint_base}/models/{served.name}/predict",
+            artifact_sha256=served.sha256,
+            load_seconds=served.load_seconds,
         )
 
     def _failed(
@@ -176,18 +176,13 @@ class Deployer:
         current: ServedModel | None,
         cause: ModelPromoted | None,
     ) -> DeploymentFailed:
-        payload: dict[str, Any] = {
-            "model_name": info.model_name,
-            "version": info.version,
-            "replica_id": self._config.replica_id,
-            "reason": refused.reason(),
-            "serving_version": current.version if current is not None else None,
-        }
-        producer = self._config.producer
-        if cause is None:
-            return DeploymentFailed.first_of_flow(producer=producer, **payload)
-        return DeploymentFailed.caused_by(
-            cause, producer=producer, id_salt=self._config.replica_id, **payload
+        return DeploymentFailed(
+            **self._envelope(DeploymentFailed, cause),
+            model_name=info.model_name,
+            version=info.version,
+            replica_id=self._config.replica_id,
+            reason=refused.reason(),
+            serving_version=current.version if current is not None else None,
         )
 
 

@@ -14,7 +14,7 @@ import logging
 from datetime import UTC, datetime
 
 import orjson
-from millrace_contracts import PredictionRecord, PredictionsLogged
+from millrace_contracts import PredictionRecord, PredictionsLogged, first_of_flow
 from millrace_shared.messaging import EventSink
 from millrace_shared.telemetry import Attr
 from opentelemetry.trace import Tracer
@@ -140,8 +140,8 @@ def encode_logs(
         for e in entries
     ]
     first = entries[0]
-    head = PredictionsLogged.first_of_flow(
-        producer=producer,
+    head = PredictionsLogged(
+        **first_of_flow(producer=producer),
         model_name=first.model,
         model_version=first.version,
         replica_id=replica_id,

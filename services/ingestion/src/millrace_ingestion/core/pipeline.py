@@ -19,6 +19,7 @@ from millrace_contracts import (
     DatasetSpec,
     DatasetValidated,
     Reason,
+    caused_by,
 )
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.telemetry import Attr
@@ -96,9 +97,8 @@ class Ingestion:
             record.rows,
             "new" if new else "already known",
         )
-        return DatasetValidated.caused_by(
-            arrived,
-            producer=self._config.producer,
+        return DatasetValidated(
+            **caused_by(DatasetValidated, arrived, producer=self._config.producer),
             dataset=arrived.dataset,
             dataset_version=record.version,
             source_uri=arrived.uri,
@@ -232,9 +232,8 @@ class Ingestion:
 
     def _reject(self, arrived: DataArrived, reasons: list[Reason]) -> DatasetRejected:
         logger.info("rejected %s (%s): %s", arrived.dataset, arrived.uri, ", ".join(codes(reasons)))
-        return DatasetRejected.caused_by(
-            arrived,
-            producer=self._config.producer,
+        return DatasetRejected(
+            **caused_by(DatasetRejected, arrived, producer=self._config.producer),
             dataset=arrived.dataset,
             source_uri=arrived.uri,
             reasons=reasons,

@@ -8,6 +8,7 @@ from millrace_contracts import (
     LabelsObserved,
     PerformanceDegraded,
     PredictionsLogged,
+    caused_by,
 )
 from millrace_shared.telemetry import Attr
 from opentelemetry.trace import Tracer
@@ -60,10 +61,9 @@ def judge_window(
     if not drifted:
         return None
     state.windows_drifted += 1
-    return DriftDetected.caused_by(
-        cause,
-        producer=producer,
-        id_salt=f"{info.model_name}/{info.version}/{window.index}",
+    salt = f"{info.model_name}/{info.version}/{window.index}"
+    return DriftDetected(
+        **caused_by(DriftDetected, cause, producer=producer, salt=salt),
         model_name=info.model_name,
         model_version=info.version,
         dataset=info.dataset,
@@ -92,10 +92,9 @@ def judge_performance(
         alert = tracker.should_alert()
     if not alert or value is None or info.monitoring.performance_floor is None:
         return None
-    return PerformanceDegraded.caused_by(
-        cause,
-        producer=producer,
-        id_salt=f"{info.model_name}/{info.version}/{tracker.alerts}",
+    salt = f"{info.model_name}/{info.version}/{tracker.alerts}"
+    return PerformanceDegraded(
+        **caused_by(PerformanceDegraded, cause, producer=producer, salt=salt),
         model_name=info.model_name,
         model_version=info.version,
         dataset=info.dataset,

@@ -10,6 +10,7 @@ from millrace_contracts import (
     ModelRejected,
     ModelVersionInfo,
     Reason,
+    first_of_flow,
 )
 
 from .records import PRODUCTION, VersionRecord
@@ -61,14 +62,13 @@ def operator_event(
 ) -> ModelPromoted:
     """A promotion asked for over the API: it starts a flow of its own."""
     code = DecisionCode.ROLLBACK if rollback else DecisionCode.MANUAL_PROMOTION
-    details: dict[str, float | int | str | bool | None] = {"from_version": previous}
-    return ModelPromoted.first_of_flow(
-        producer=PRODUCER,
+    return ModelPromoted(
+        **first_of_flow(producer=PRODUCER),
         model=info,
         alias=alias,
         previous_version=previous,
         kind="rollback" if rollback else "manual",
         actor=actor,
-        reasons=[Reason(code=str(code), message=reason, details=details)],
+        reasons=[Reason(code=str(code), message=reason, details={"from_version": previous})],
         occurred_at=at,
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from millrace_contracts import DecisionCode, Metrics, PromotionPolicy, Reason
 
-Detail = float | int | str
+Detail = float | int | str | bool | None  # the value type of Reason.details
 
 STALE_COMPARISON = "stale_comparison"
 """Not in ``DecisionCode`` (yet): production's metrics on the candidate's holdout are unknown."""

@@ -9,9 +9,10 @@ from millrace_contracts import (
     ModelRejected,
     ModelTrained,
     ModelVersionInfo,
-    derived_event_id,
+    caused_by,
 )
 
+from .events import PRODUCER
 from .policy import Verdict
 from .records import Decision, Lineage, VersionRecord
 
@@ -21,20 +22,7 @@ def version_record(
 ) -> VersionRecord:
     emitted = ModelPromoted if verdict.promote else ModelRejected
     return VersionRecord(
-        info=ModelVersionInfo(
-            model_name=trained.model_name,
-            version=version,
-            run_id=trained.run_id,
-            dataset=trained.dataset,
-            dataset_version=trained.dataset_version,
-            task=trained.task,
-            artifact=trained.artifact,
-            model_card=trained.model_card,
-            reference_profile=trained.reference_profile,
-            signature=trained.signature,
-            metrics=trained.metrics,
-            monitoring=trained.monitoring,
-        ),
+        info=ModelVersionInfo.from_trained(trained, version),
         registered_at=now,
         lineage=Lineage(
             dataset=trained.dataset,
@@ -54,8 +42,7 @@ def version_record(
         decision=Decision(
             promote=verdict.promote,
             reasons=list(verdict.reasons),
-            # The id Event.caused_by would give: a redelivery yields the same id.
-            event_id=derived_event_id(trained.event_id, emitted.event_type, ""),
+            event_id=caused_by(emitted, trained, producer=PRODUCER)["event_id"],
             decided_at=now,
             production_version=production,
             compared_with=verdict.compared_with,

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from millrace_contracts import Metrics, ModelTrained, ModelVersionInfo
-from millrace_contracts.envelope import utc_now
+from millrace_contracts.envelope import caused_by, utc_now
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.telemetry import Attr
 from opentelemetry.trace import Span, Tracer
@@ -155,9 +155,8 @@ class Trainer:
             span.set_attribute(Attr.ARTIFACT_URI, artifact.uri)
             span.set_attribute(Attr.BYTES, artifact.size_bytes)
 
-        return ModelTrained.caused_by(
-            job.cause,
-            producer=self._config.producer,
+        return ModelTrained(
+            **caused_by(ModelTrained, job.cause, producer=self._config.producer),
             model_name=job.model_name,
             run_id=job.run_id,
             dataset=job.version.dataset,
