@@ -60,8 +60,9 @@ class Platform:
         self.log_dir = log_dir
         self.services: dict[str, ServiceProcess] = {}
 
-    def start(self, name: str, **extra_env: str) -> ServiceProcess:
-        service = ServiceProcess(name, {**self.env, **extra_env}, self.log_dir)
+    def start(self, name: str, argv: tuple[str, ...] = (), **extra_env: str) -> ServiceProcess:
+        """``argv``: run that (``patched_service.command(...)``) instead of the plain service."""
+        service = ServiceProcess(name, {**self.env, **extra_env}, self.log_dir, argv=argv)
         self.services[name] = service
         service.start()
         return service

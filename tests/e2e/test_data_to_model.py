@@ -29,6 +29,7 @@ from millrace_shared.objectstore import MinioObjectStore
 from millrace_shared.settings import MillraceSettings
 from millrace_shared.watch import EventWatcher
 
+from . import patched_service
 from .conftest import Platform
 from .flows import arrive, classification_frame, declare, upload_csv, upload_raw, wait_consumed
 
@@ -279,7 +280,7 @@ async def test_training_killed_mid_fit_completes_after_restart_with_exactly_one_
     await declare(producer, platform["ingestion"].url, declaration(dataset))
     training = platform["training"]
     training.stop()
-    slow = platform.start("training", MILLRACE_TRAINING_FIT_DELAY_SECONDS="600")
+    slow = platform.start("training", patched_service.command("training", slow_fit=600))
     slow.wait_ready()
 
     arrival = await arrive(
