@@ -16,6 +16,8 @@ from millrace_shared.objectstore import MinioObjectStore
 from millrace_shared.settings import MillraceSettings
 from millrace_shared.watch import EventWatcher
 
+from .flows import Flow
+
 pytestmark = pytest.mark.e2e
 
 
@@ -146,3 +148,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         running = item.funcargs.get("platform") if hasattr(item, "funcargs") else None
         if isinstance(running, Platform):
             report.sections.append(("service logs", running.logs()))
+
+
+@pytest.fixture
+def flow(
+    platform: Platform,
+    watcher: EventWatcher,
+    producer: KafkaEventSink,
+    store: MinioObjectStore,
+    e2e_settings: MillraceSettings,
+    unique: str,
+) -> Flow:
+    return Flow(platform, watcher, producer, store, e2e_settings, dataset=unique)
