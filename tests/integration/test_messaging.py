@@ -11,7 +11,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 from millrace_contracts import DataArrived, cloudevents_headers
-from millrace_shared.messaging import DLQ_HEADER_PREFIX, KafkaEventSink, ensure_topics, make_broker
+from millrace_shared.messaging import (
+    DLQ_HEADER_PREFIX,
+    DeadLetterMiddleware,
+    KafkaEventSink,
+    ensure_topics,
+    make_broker,
+)
 from millrace_shared.messaging.deadletter import set_aside
 from millrace_shared.settings import MillraceSettings
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -122,14 +128,19 @@ async def test_event_arrives_intact_in_the_producers_trace(
     assert (tagged[0].attributes or {}).get("millrace.event_type") == DataArrived.cloudevents_type()
 
 
+def dlq_consumer(
+    settings: MillraceSettings, unique: str
+) -> tuple[KafkaBroker, DeadLetterMiddleware, str]:
+    """A consumer with the real dead-letter middleware, and a topic of its own: the services of
+    the e2e suite may be consuming the real one."""
+    consumer, dead_letters = make_broker(settings.model_copy(update={"service_name": "dlq-test"}))
+    return consumer, dead_letters, f"millrace-test.{unique}"
+
+
 async def test_malformed_and_failing_messages_go_to_the_dlq_and_the_consumer_moves_on(
     stack_settings: MillraceSettings, producer: KafkaBroker, unique: str
 ) -> None:
-    consumer, dead_letters = make_broker(
-        stack_settings.model_copy(update={"service_name": "dlq-test"})
-    )
-    # A topic of its own: the services of the e2e suite may be consuming the real one.
-    topic = f"millrace-test.{unique}"
+    consumer, dead_letters, topic = dlq_consumer(stack_settings, unique)
     processed: list[str] = []
     attempts: dict[str, int] = {}
     done = asyncio.Event()
@@ -186,10 +197,7 @@ async def test_malformed_and_failing_messages_go_to_the_dlq_and_the_consumer_mov
 async def test_a_malformed_record_of_a_batch_is_dead_lettered_alone(
     stack_settings: MillraceSettings, producer: KafkaBroker, unique: str
 ) -> None:
-    consumer, dead_letters = make_broker(
-        stack_settings.model_copy(update={"service_name": "dlq-batch-test"})
-    )
-    topic = f"millrace-test.{unique}"
+    consumer, dead_letters, topic = dlq_consumer(stack_settings, unique)
     processed: list[str] = []
     both = asyncio.Event()
 

@@ -5,9 +5,9 @@ import asyncio
 import httpx
 import pytest
 from fastapi import FastAPI
-from millrace_contracts import ModelTrained, PerformanceDegraded
+from millrace_contracts import ModelTrained
 from millrace_training.api import training_router
-from training_component_data import drift, iris_frame, promoted, validated
+from training_component_data import degraded, drift, iris_frame, promoted, validated
 from training_component_service import HeldFit, Service, replica
 
 
@@ -32,17 +32,7 @@ async def test_cooldown_stops_a_second_replica_while_the_first_retrains(
     fitting = asyncio.create_task(runner_a.on_retraining_signal(drift()))
     assert await asyncio.to_thread(held.entered.wait, 30), "replica A never started its fit"
     # Replica B gets the degradation signal of the same model while A is mid-fit.
-    degraded = PerformanceDegraded.first_of_flow(
-        producer="monitoring",
-        model_name="iris",
-        model_version=1,
-        dataset="iris",
-        metric="accuracy",
-        value=0.5,
-        floor=0.8,
-        labelled=100,
-    )
-    assert await runner_b.on_retraining_signal(degraded) is None
+    assert await runner_b.on_retraining_signal(degraded()) is None
     assert held.fits == 1, "replica B started a fit of its own"
 
     held.gate.set()
