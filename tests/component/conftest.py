@@ -1,6 +1,6 @@
 """A service wired as in production (its ``bootstrap.wire``) on in-memory fakes and FastStream's
 test broker: a service's folder provides ``settings`` and ``routers`` (the wiring), these
-fixtures build the rest around them."""
+fixtures (and tests/conftest.py's ``store``) build the rest around them."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.service import ServiceRuntime, build_runtime
 from millrace_shared.settings import MillraceSettings
-
-
-@pytest.fixture
-def store(settings: MillraceSettings) -> InMemoryObjectStore:
-    store = InMemoryObjectStore()
-    store.ensure_buckets(settings.buckets)
-    return store
 
 
 @pytest.fixture
