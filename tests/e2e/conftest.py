@@ -16,6 +16,8 @@ from millrace_shared.objectstore import MinioObjectStore
 from millrace_shared.settings import MillraceSettings
 from millrace_shared.watch import EventWatcher
 
+from .flows import Flow
+
 pytestmark = pytest.mark.e2e
 
 
@@ -60,8 +62,9 @@ class Platform:
         self.log_dir = log_dir
         self.services: dict[str, ServiceProcess] = {}
 
-    def start(self, name: str, **extra_env: str) -> ServiceProcess:
-        service = ServiceProcess(name, {**self.env, **extra_env}, self.log_dir)
+    def start(self, name: str, argv: tuple[str, ...] = (), **extra_env: str) -> ServiceProcess:
+        """``argv``: run that (``patched_service.command(...)``) instead of the plain service."""
+        service = ServiceProcess(name, {**self.env, **extra_env}, self.log_dir, argv=argv)
         self.services[name] = service
         service.start()
         return service
@@ -145,3 +148,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         running = item.funcargs.get("platform") if hasattr(item, "funcargs") else None
         if isinstance(running, Platform):
             report.sections.append(("service logs", running.logs()))
+
+
+@pytest.fixture
+def flow(
+    platform: Platform,
+    watcher: EventWatcher,
+    producer: KafkaEventSink,
+    store: MinioObjectStore,
+    e2e_settings: MillraceSettings,
+    unique: str,
+) -> Flow:
+    return Flow(platform, watcher, producer, store, e2e_settings, dataset=unique)

@@ -6,16 +6,32 @@ import asyncio
 import inspect
 import io
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 import numpy as np
 import pandas as pd
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from millrace_contracts import DataArrived, DatasetDeclaration, DatasetDeclared, first_of_flow
+from millrace_contracts import (
+    DataArrived,
+    DatasetDeclaration,
+    DatasetDeclared,
+    Event,
+    ModelPromoted,
+    ModelRejected,
+    first_of_flow,
+)
 from millrace_shared.messaging import EventSink
-from millrace_shared.objectstore import ObjectStore
+from millrace_shared.objectstore import MinioObjectStore, ObjectStore
 from millrace_shared.settings import MillraceSettings
+from millrace_shared.watch import EventWatcher
+
+if TYPE_CHECKING:
+    from .conftest import Platform
+
+E = TypeVar("E", bound=Event)
 
 
 def classification_frame(rows: int, *, seed: int, noise: float = 0.0) -> pd.DataFrame:
@@ -117,3 +133,44 @@ async def eventually(
             if await result if inspect.isawaitable(result) else result:
                 return
             await asyncio.sleep(0.1)
+
+
+@dataclass
+class Flow:
+    """One test's own dataset on the running platform, and what a data team does with it."""
+
+    platform: Platform
+    watcher: EventWatcher
+    producer: EventSink
+    store: MinioObjectStore
+    settings: MillraceSettings
+    dataset: str
+    within: float = 180
+    """How long one step of a flow may take."""
+
+    async def declare(self, declaration: DatasetDeclaration) -> None:
+        await declare(self.producer, self.platform["ingestion"].url, declaration)
+
+    async def arrive(self, name: str, frame: pd.DataFrame) -> DataArrived:
+        """Upload ``frame`` as the dataset's file ``name`` and announce it."""
+        uri = upload_csv(self.store, self.settings, self.dataset, name, frame)
+        return await arrive(self.producer, self.dataset, uri)
+
+    async def first(self, event_type: type[E], arrival: DataArrived) -> E:
+        """The first ``event_type`` of the flow ``arrival`` started."""
+        found = await self.watcher.wait_for(
+            event_type, lambda e: e.correlation_id == arrival.event_id, within=self.within
+        )
+        return found[0]
+
+    async def decision(self, arrival: DataArrived) -> ModelPromoted | ModelRejected:
+        """The registry's decision on the model trained in the flow ``arrival`` started."""
+        event = await self.watcher.wait_for_any(
+            {
+                ModelPromoted: lambda e: e.correlation_id == arrival.event_id,
+                ModelRejected: lambda e: e.correlation_id == arrival.event_id,
+            },
+            within=self.within,
+        )
+        assert isinstance(event, ModelPromoted | ModelRejected)
+        return event

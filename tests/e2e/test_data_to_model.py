@@ -24,16 +24,12 @@ from millrace_contracts import (
     PromotionPolicy,
     TrainingSpec,
 )
-from millrace_shared.messaging import KafkaEventSink
-from millrace_shared.objectstore import MinioObjectStore
-from millrace_shared.settings import MillraceSettings
-from millrace_shared.watch import EventWatcher
 
+from . import patched_service
 from .conftest import Platform
-from .flows import arrive, classification_frame, declare, upload_csv, upload_raw, wait_consumed
+from .flows import Flow, arrive, classification_frame, upload_raw, wait_consumed
 
 pytestmark = pytest.mark.e2e
-FLOW_SECONDS = 180
 
 
 def spec() -> DatasetSpec:
@@ -88,73 +84,40 @@ async def production_version(platform: Platform, name: str) -> int:
     return version
 
 
-async def promoted_or_rejected(
-    watcher: EventWatcher, model: str, correlation: object
-) -> ModelPromoted | ModelRejected:
-    event = await watcher.wait_for_any(
-        {
-            ModelPromoted: lambda e: (
-                isinstance(e, ModelPromoted) and e.correlation_id == correlation
-            ),
-            ModelRejected: lambda e: (
-                isinstance(e, ModelRejected) and e.correlation_id == correlation
-            ),
-        },
-        within=FLOW_SECONDS,
-    )
-    assert isinstance(event, ModelPromoted | ModelRejected)
-    return event
-
-
-async def test_happy_path_better_data_promotes_and_a_worse_spec_is_rejected(
-    platform: Platform,
-    watcher: EventWatcher,
-    producer: KafkaEventSink,
-    store: MinioObjectStore,
-    e2e_settings: MillraceSettings,
-    unique: str,
-) -> None:
-    dataset = unique
-    await declare(producer, platform["ingestion"].url, declaration(dataset))
+async def test_happy_path_better_data_promotes_and_a_worse_spec_is_rejected(flow: Flow) -> None:
+    await flow.declare(declaration(flow.dataset))
 
     # Version 1 learns a concept that the later data no longer follows.
-    uri = upload_csv(store, e2e_settings, dataset, "v1.csv", shifted_concept(600, seed=1))
-    first = await arrive(producer, dataset, uri)
-    validated = await watcher.wait_for(
-        DatasetValidated, lambda e: e.correlation_id == first.event_id, within=FLOW_SECONDS
-    )
-    assert validated[0].rows == 600 and validated[0].new_version
-    trained = await watcher.wait_for(
-        ModelTrained, lambda e: e.correlation_id == first.event_id, within=FLOW_SECONDS
-    )
-    assert trained[0].dataset_version == validated[0].dataset_version
-    assert trained[0].champion_version is None
-    decision = await promoted_or_rejected(watcher, dataset, first.event_id)
+    first = await flow.arrive("v1.csv", shifted_concept(600, seed=1))
+    validated = await flow.first(DatasetValidated, first)
+    assert validated.rows == 600 and validated.new_version
+    trained = await flow.first(ModelTrained, first)
+    assert trained.dataset_version == validated.dataset_version
+    assert trained.champion_version is None
+    decision = await flow.decision(first)
     assert isinstance(decision, ModelPromoted), decision
     assert decision.model.version == 1 and decision.previous_version is None
-    assert store.get_bytes(decision.model.artifact.uri, sha256=decision.model.artifact.sha256)
+    artifact = decision.model.artifact
+    assert flow.store.get_bytes(artifact.uri, sha256=artifact.sha256)
 
     # Version 2: the usual concept, better data. Judged against v1 on the same holdout.
-    uri = upload_csv(store, e2e_settings, dataset, "v2.csv", classification_frame(600, seed=2))
-    second = await arrive(producer, dataset, uri)
-    trained = await watcher.wait_for(
-        ModelTrained, lambda e: e.correlation_id == second.event_id, within=FLOW_SECONDS
-    )
-    assert trained[0].champion_version == 1
-    assert trained[0].champion_metrics is not None
-    assert trained[0].champion_metrics.holdout_id == trained[0].metrics.holdout_id
-    decision = await promoted_or_rejected(watcher, dataset, second.event_id)
+    second = await flow.arrive("v2.csv", classification_frame(600, seed=2))
+    trained = await flow.first(ModelTrained, second)
+    assert trained.champion_version == 1
+    assert trained.champion_metrics is not None
+    assert trained.champion_metrics.holdout_id == trained.metrics.holdout_id
+    decision = await flow.decision(second)
     assert isinstance(decision, ModelPromoted), decision
     assert decision.model.version == 2 and decision.previous_version == 1
 
     # A spec that gives a worse model on the same data: registered, rejected, production unchanged.
-    await declare(producer, platform["ingestion"].url, declaration(dataset, C=1e-6))
-    third = await arrive(producer, dataset, uri)
-    decision = await promoted_or_rejected(watcher, dataset, third.event_id)
+    await flow.declare(declaration(flow.dataset, C=1e-6))
+    third = await arrive(flow.producer, flow.dataset, second.uri)
+    decision = await flow.decision(third)
     assert isinstance(decision, ModelRejected), decision
     assert decision.version == 3 and decision.production_version == 2
     assert {r.code for r in decision.reasons} & {"below_floor", "not_improved"}
-    assert await production_version(platform, dataset) == 2
+    assert await production_version(flow.platform, flow.dataset) == 2
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -199,144 +162,101 @@ def bad_files() -> dict[str, tuple[bytes, dict[str, object], str]]:
 
 
 async def test_every_kind_of_bad_data_is_rejected_with_its_reason_and_nothing_trains(
-    platform: Platform,
-    watcher: EventWatcher,
-    producer: KafkaEventSink,
-    store: MinioObjectStore,
-    e2e_settings: MillraceSettings,
-    unique: str,
+    flow: Flow,
 ) -> None:
-    dataset = unique
-    await declare(producer, platform["ingestion"].url, declaration(dataset))
+    dataset, settings = flow.dataset, flow.settings
+    await flow.declare(declaration(dataset))
     sent = {}
     for code, (data, extra, name) in bad_files().items():
-        uri = upload_raw(store, e2e_settings, dataset, name, data)
-        sent[code] = await arrive(producer, dataset, uri, **extra)
-    missing = await arrive(
-        producer, dataset, f"s3://{e2e_settings.bucket_landing}/{dataset}/absent.csv"
-    )
-    sent["not_found"] = missing
+        uri = upload_raw(flow.store, settings, dataset, name, data)
+        sent[code] = await arrive(flow.producer, dataset, uri, **extra)
+    missing = f"s3://{settings.bucket_landing}/{dataset}/absent.csv"
+    sent["not_found"] = await arrive(flow.producer, dataset, missing)
 
     for code, event in sent.items():
-        rejected = await watcher.wait_for(
-            DatasetRejected,
-            lambda e, ev=event: e.correlation_id == ev.event_id,
-            within=FLOW_SECONDS,
-        )
-        codes = {r.code for r in rejected[0].reasons}
-        assert code in codes, (code, rejected[0].reasons)
-        for reason in rejected[0].reasons:
+        rejected = await flow.first(DatasetRejected, event)
+        codes = {r.code for r in rejected.reasons}
+        assert code in codes, (code, rejected.reasons)
+        for reason in rejected.reasons:
             assert reason.message
-    await wait_consumed(e2e_settings, "millrace-ingestion", DataArrived.topic())
+    await wait_consumed(settings, "millrace-ingestion", DataArrived.topic())
     flows = {e.event_id for e in sent.values()}
-    assert not watcher.of_type(DatasetValidated, lambda e: e.correlation_id in flows)
-    assert not watcher.of_type(ModelTrained, lambda e: e.dataset == dataset)
+    assert not flow.watcher.of_type(DatasetValidated, lambda e: e.correlation_id in flows)
+    assert not flow.watcher.of_type(ModelTrained, lambda e: e.dataset == dataset)
+
+
+async def exactly_one_model_version(flow: Flow) -> None:
+    """Once training and the registry have caught up, the dataset has one model version."""
+    await wait_consumed(flow.settings, "millrace-training", DatasetValidated.topic())
+    await wait_consumed(flow.settings, "millrace-registry", ModelTrained.topic())
+    model = await registry_model(flow.platform, flow.dataset)
+    versions = model.get("versions")
+    assert isinstance(versions, list) and len(versions) == 1, model
 
 
 async def test_the_same_content_twice_is_one_dataset_version_and_one_model_version(
-    platform: Platform,
-    watcher: EventWatcher,
-    producer: KafkaEventSink,
-    store: MinioObjectStore,
-    e2e_settings: MillraceSettings,
-    unique: str,
+    flow: Flow,
 ) -> None:
-    dataset = unique
-    await declare(producer, platform["ingestion"].url, declaration(dataset))
+    await flow.declare(declaration(flow.dataset))
     frame = classification_frame(300, seed=3)
-    first = await arrive(
-        producer, dataset, upload_csv(store, e2e_settings, dataset, "a.csv", frame)
-    )
-    decision = await promoted_or_rejected(watcher, dataset, first.event_id)
+    first = await flow.arrive("a.csv", frame)
+    decision = await flow.decision(first)
     assert isinstance(decision, ModelPromoted)
 
     # Same values, another file, another event.
-    second = await arrive(
-        producer, dataset, upload_csv(store, e2e_settings, dataset, "b.csv", frame)
-    )
-    again = await watcher.wait_for(
-        DatasetValidated, lambda e: e.correlation_id == second.event_id, within=FLOW_SECONDS
-    )
-    assert not again[0].new_version
-    assert again[0].dataset_version == decision.model.dataset_version
-    await wait_consumed(e2e_settings, "millrace-training", DatasetValidated.topic())
-    await wait_consumed(e2e_settings, "millrace-registry", ModelTrained.topic())
-    model = await registry_model(platform, dataset)
-    versions = model.get("versions")
-    assert isinstance(versions, list) and len(versions) == 1, model
-    assert not watcher.of_type(ModelTrained, lambda e: e.correlation_id == second.event_id)
+    second = await flow.arrive("b.csv", frame)
+    again = await flow.first(DatasetValidated, second)
+    assert not again.new_version
+    assert again.dataset_version == decision.model.dataset_version
+    await exactly_one_model_version(flow)
+    assert not flow.watcher.of_type(ModelTrained, lambda e: e.correlation_id == second.event_id)
 
 
 async def test_training_killed_mid_fit_completes_after_restart_with_exactly_one_version(
-    platform: Platform,
-    watcher: EventWatcher,
-    producer: KafkaEventSink,
-    store: MinioObjectStore,
-    e2e_settings: MillraceSettings,
-    unique: str,
+    flow: Flow,
 ) -> None:
-    dataset = unique
-    await declare(producer, platform["ingestion"].url, declaration(dataset))
-    training = platform["training"]
-    training.stop()
-    slow = platform.start("training", MILLRACE_TRAINING_FIT_DELAY_SECONDS="600")
+    platform = flow.platform
+    await flow.declare(declaration(flow.dataset))
+    platform["training"].stop()
+    slow = platform.start("training", patched_service.command("training", slow_fit=600))
     slow.wait_ready()
 
-    arrival = await arrive(
-        producer,
-        dataset,
-        upload_csv(store, e2e_settings, dataset, "a.csv", classification_frame(300, seed=4)),
-    )
-    async with httpx.AsyncClient(timeout=5) as client, asyncio.timeout(FLOW_SECONDS):
+    arrival = await flow.arrive("a.csv", classification_frame(300, seed=4))
+    async with httpx.AsyncClient(timeout=5) as client, asyncio.timeout(flow.within):
         while True:
             status = (await client.get(f"{slow.url}/status")).json()
-            if status and status.get("current") and status["current"].get("dataset") == dataset:
+            if (
+                status
+                and status.get("current")
+                and status["current"].get("dataset") == flow.dataset
+            ):
                 break
             await asyncio.sleep(0.2)
     slow.kill()
 
-    restarted = platform.start("training")
-    restarted.wait_ready()
-    decision = await promoted_or_rejected(watcher, dataset, arrival.event_id)
+    platform.start("training").wait_ready()
+    decision = await flow.decision(arrival)
     assert isinstance(decision, ModelPromoted)
     assert decision.model.version == 1
-    await wait_consumed(e2e_settings, "millrace-training", DatasetValidated.topic())
-    await wait_consumed(e2e_settings, "millrace-registry", ModelTrained.topic())
-    model = await registry_model(platform, dataset)
-    versions = model.get("versions")
-    assert isinstance(versions, list) and len(versions) == 1, model
+    await exactly_one_model_version(flow)
 
 
-async def test_registry_restart_keeps_versions_aliases_and_audit(
-    platform: Platform,
-    watcher: EventWatcher,
-    producer: KafkaEventSink,
-    store: MinioObjectStore,
-    e2e_settings: MillraceSettings,
-    unique: str,
-) -> None:
-    dataset = unique
-    await declare(producer, platform["ingestion"].url, declaration(dataset))
-    arrival = await arrive(
-        producer,
-        dataset,
-        upload_csv(store, e2e_settings, dataset, "a.csv", classification_frame(300, seed=5)),
-    )
-    assert isinstance(await promoted_or_rejected(watcher, dataset, arrival.event_id), ModelPromoted)
-
-    registry = platform["registry"]
+async def registry_views(registry: str, dataset: str) -> dict[str, object]:
     async with httpx.AsyncClient(timeout=10) as client:
-        before = {
-            p: (await client.get(f"{registry.url}/models/{dataset}{p}")).json()
+        return {
+            p: (await client.get(f"{registry}/models/{dataset}{p}")).json()
             for p in ("", "/aliases", "/audit")
         }
-    registry.stop()
-    platform.start("registry").wait_ready()
-    registry = platform["registry"]
-    async with httpx.AsyncClient(timeout=10) as client:
-        after = {
-            p: (await client.get(f"{registry.url}/models/{dataset}{p}")).json()
-            for p in ("", "/aliases", "/audit")
-        }
+
+
+async def test_registry_restart_keeps_versions_aliases_and_audit(flow: Flow) -> None:
+    await flow.declare(declaration(flow.dataset))
+    arrival = await flow.arrive("a.csv", classification_frame(300, seed=5))
+    assert isinstance(await flow.decision(arrival), ModelPromoted)
+
+    before = await registry_views(flow.platform["registry"].url, flow.dataset)
+    flow.platform["registry"].stop()
+    flow.platform.start("registry").wait_ready()
+    after = await registry_views(flow.platform["registry"].url, flow.dataset)
     assert after == before
     assert before["/audit"], "the audit trail should not be empty"

@@ -5,17 +5,26 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 from millrace_contracts import DataArrived, cloudevents_headers, first_of_flow
-from millrace_shared.messaging import DLQ_HEADER_PREFIX, KafkaEventSink, ensure_topics, make_broker
+from millrace_shared.messaging import (
+    DLQ_HEADER_PREFIX,
+    DeadLetterMiddleware,
+    KafkaEventSink,
+    ensure_topics,
+    make_broker,
+)
+from millrace_shared.messaging.deadletter import set_aside
 from millrace_shared.settings import MillraceSettings
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.integration
 TOPIC = DataArrived.topic()
@@ -121,14 +130,19 @@ async def test_event_arrives_intact_in_the_producers_trace(
     assert (tagged[0].attributes or {}).get("millrace.event_type") == DataArrived.cloudevents_type()
 
 
+def dlq_consumer(
+    settings: MillraceSettings, unique: str
+) -> tuple[KafkaBroker, DeadLetterMiddleware, str]:
+    """A consumer with the real dead-letter middleware, and a topic of its own: the services of
+    the e2e suite may be consuming the real one."""
+    consumer, dead_letters = make_broker(settings.model_copy(update={"service_name": "dlq-test"}))
+    return consumer, dead_letters, f"millrace-test.{unique}"
+
+
 async def test_malformed_and_failing_messages_go_to_the_dlq_and_the_consumer_moves_on(
     stack_settings: MillraceSettings, producer: KafkaBroker, unique: str
 ) -> None:
-    consumer, dead_letters = make_broker(
-        stack_settings.model_copy(update={"service_name": "dlq-test"})
-    )
-    # A topic of its own: the services of the e2e suite may be consuming the real one.
-    topic = f"millrace-test.{unique}"
+    consumer, dead_letters, topic = dlq_consumer(stack_settings, unique)
     processed: list[str] = []
     attempts: dict[str, int] = {}
     done = asyncio.Event()
@@ -180,3 +194,52 @@ async def test_malformed_and_failing_messages_go_to_the_dlq_and_the_consumer_mov
     # The original CloudEvents headers travel with the dead letter.
     assert failed["ce_type"] == DataArrived.cloudevents_type()
     assert failed["ce_id"] == str(boom.event_id)
+
+
+async def test_a_malformed_record_of_a_batch_is_dead_lettered_alone(
+    stack_settings: MillraceSettings, producer: KafkaBroker, unique: str
+) -> None:
+    consumer, dead_letters, topic = dlq_consumer(stack_settings, unique)
+    processed: list[str] = []
+    both = asyncio.Event()
+
+    async def decode_each(message: Any) -> list[DataArrived]:
+        """As monitoring's decoder: each record parsed on its own, the bad ones set aside."""
+        events = []
+        for record in message.raw_message:
+            try:
+                events.append(DataArrived.model_validate_json(record.value))
+            except ValidationError as error:
+                set_aside(record, error)
+        return events
+
+    @consumer.subscriber(
+        topic,
+        group_id=f"{unique}-group",
+        auto_offset_reset="earliest",
+        batch=True,
+        decoder=decode_each,
+    )
+    async def on_arrivals(events: list[DataArrived]) -> None:
+        processed.extend(event.dataset for event in events)
+        if len(processed) >= 2:
+            both.set()
+
+    key = unique.encode()
+    await consumer.start()
+    try:
+        await producer.publish(arrival(f"{unique}-a").model_dump(mode="json"), topic=topic, key=key)
+        await producer.publish(b"{not json", topic=topic, key=key)
+        await producer.publish(arrival(f"{unique}-b").model_dump(mode="json"), topic=topic, key=key)
+        [(value, headers)] = await read_records(stack_settings, topic + ".dlq", unique, count=1)
+        await asyncio.wait_for(both.wait(), 30)
+    finally:
+        await consumer.stop()
+
+    assert processed == [f"{unique}-a", f"{unique}-b"]
+    assert dead_letters.dead_lettered == 1
+    assert value == b"{not json"
+    assert headers[f"{DLQ_HEADER_PREFIX}kind"] == "poison"
+    assert headers[f"{DLQ_HEADER_PREFIX}original-topic"] == topic
+    assert headers[f"{DLQ_HEADER_PREFIX}attempts"] == "1"
+    assert "ValidationError" in headers[f"{DLQ_HEADER_PREFIX}reason"]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -14,8 +13,9 @@ from .commands.platform import down, up
 from .commands.predict import predict
 from .commands.publish import publish
 from .commands.status import status
-from .errors import EXIT_CODES_HELP, ExitCode
+from .errors import EXIT_CODES_HELP
 from .group import MillraceGroup
+from .trace import trace
 
 HELP = f"""Millrace: an event-driven MLOps platform. Run it locally and talk to it.
 
@@ -43,39 +43,11 @@ app.command()(status)
 app.command()(publish)
 app.command()(predict)
 app.command()(demo)
+app.command()(trace)
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
 app.add_typer(events.app, name="events")
 app.add_typer(dlq.app, name="dlq")
-
-
-def register_trace(target: typer.Typer, module_name: str = f"{__package__}.trace") -> None:
-    """``millrace trace`` lives in trace.py, written separately: the CLI works without it.
-
-    A missing module adds nothing; one that fails to import adds a ``trace`` that says why.
-    """
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name == module_name:
-            return
-        problem: Exception = error
-    except ImportError as error:
-        problem = error
-    else:
-        command: Any = getattr(module, "trace", None)
-        if callable(command):
-            target.command(name="trace")(command)
-        return
-
-    @target.command(name="trace")
-    def trace_unavailable() -> None:
-        """Follow one flow's trace (unavailable: see the message)."""
-        typer.echo(f"error: `millrace trace` cannot load: {problem}", err=True)
-        raise typer.Exit(int(ExitCode.FAILURE))
-
-
-register_trace(app)
 
 
 @app.callback()

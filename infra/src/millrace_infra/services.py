@@ -35,6 +35,8 @@ class ServiceProcess:
     label: str = ""
     """Name of the log file when several replicas of one service run side by side."""
     """What `wait_ready` polls; deployment is live long before it has a model to serve."""
+    argv: tuple[str, ...] = ()
+    """What runs instead of `python -m millrace_<name>` (a test's wrapper around the service)."""
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -53,7 +55,7 @@ class ServiceProcess:
         log.write(f"\n===== start #{self.starts} =====\n".encode())
         log.flush()
         self.process = subprocess.Popen(
-            [self.python, "-m", f"millrace_{self.name}"],
+            self.argv or (self.python, "-m", f"millrace_{self.name}"),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,17 +1,12 @@
-"""Ingestion wired as in production (``bootstrap.wire``), on in-memory fakes and test broker."""
+"""Ingestion's settings and wiring, for the fixtures of tests/component/conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from fastapi import APIRouter
-from faststream.kafka import KafkaBroker, TestKafkaBroker
 from millrace_ingestion.bootstrap import wire
 from millrace_ingestion.settings import IngestionSettings
-from millrace_shared.messaging import RecordingEventSink
-from millrace_shared.objectstore import InMemoryObjectStore
-from millrace_shared.service import ServiceRuntime, build_runtime
+from millrace_shared.service import ServiceRuntime
 
 
 @pytest.fixture
@@ -20,32 +15,5 @@ def settings() -> IngestionSettings:
 
 
 @pytest.fixture
-def store(settings: IngestionSettings) -> InMemoryObjectStore:
-    store = InMemoryObjectStore()
-    store.ensure_buckets(settings.buckets)
-    return store
-
-
-@pytest.fixture
-def sink() -> RecordingEventSink:
-    return RecordingEventSink()
-
-
-@pytest.fixture
-def runtime(
-    settings: IngestionSettings, store: InMemoryObjectStore, sink: RecordingEventSink
-) -> ServiceRuntime:
-    runtime = build_runtime(settings, store=store)
-    runtime.sink = sink
-    return runtime
-
-
-@pytest.fixture
 def routers(runtime: ServiceRuntime, settings: IngestionSettings) -> list[APIRouter]:
     return wire(runtime, settings)
-
-
-@pytest.fixture
-async def broker(runtime: ServiceRuntime, routers: list[APIRouter]) -> AsyncIterator[KafkaBroker]:
-    async with TestKafkaBroker(runtime.broker) as broker:
-        yield broker

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from fastapi.testclient import TestClient
 from faststream.kafka import KafkaBroker
@@ -13,7 +15,7 @@ from millrace_contracts import (
 )
 from millrace_monitoring.core.versions import KnownVersion, VersionStore
 from millrace_monitoring.settings import MonitoringSettings
-from millrace_shared.messaging import RecordingEventSink
+from millrace_shared.messaging import DLQ_HEADER_PREFIX, RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.service import ServiceRuntime
 from monitoring_component_support import (
@@ -120,11 +122,21 @@ async def test_a_bad_record_is_dead_lettered_alone_and_its_batch_goes_on(
     client: TestClient,
 ) -> None:
     await send_one(broker, promoted(put_profile(store, reference_profile(), "p.json")))
+    letters: list[tuple[bytes, str, dict[str, str]]] = []
+
+    async def dead_letter(value: bytes, topic: str, _: bytes | None, h: dict[str, str]) -> None:
+        letters.append((value, topic, h))
+
+    runtime.dead_letters.bind(dead_letter)
     good = predictions(np.random.default_rng(6), 10)
     await broker.publish_batch(
         good.model_dump(mode="json"), {"model_name": "sensors"}, topic=PredictionsLogged.topic()
     )
     assert runtime.dead_letters.dead_lettered == 1
+    [(value, topic, headers)] = letters
+    assert (json.loads(value), topic) == ({"model_name": "sensors"}, f"{good.topic()}.dlq")
+    assert headers[f"{DLQ_HEADER_PREFIX}kind"] == "poison"
+    assert "ValidationError" in headers[f"{DLQ_HEADER_PREFIX}reason"]
     [version] = client.get("/models").json()["versions"]
     assert version["predictions_seen"] == 10
 

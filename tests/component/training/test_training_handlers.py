@@ -6,11 +6,10 @@ import uuid
 
 from millrace_contracts import (
     ModelTrained,
-    PerformanceDegraded,
     TrainingRequested,
     first_of_flow,
 )
-from training_component_data import SPEC, drift, iris_frame, promoted, validated
+from training_component_data import SPEC, degraded, drift, iris_frame, promoted, validated
 from training_component_service import Service
 
 
@@ -123,17 +122,7 @@ async def test_a_drift_storm_leads_to_one_retraining(service: Service) -> None:
     assert retrained[0].champion_version == 1
     assert service.store.exists("s3://millrace-state/training/retraining/iris.json")
 
-    degraded = PerformanceDegraded(
-        **first_of_flow(producer="monitoring"),
-        model_name="iris",
-        model_version=1,
-        dataset="iris",
-        metric="accuracy",
-        value=0.5,
-        floor=0.8,
-        labelled=100,
-    )
-    await service.deliver(degraded)
+    await service.deliver(degraded())
     assert len(service.sink.of_type(ModelTrained)) == 2
 
 

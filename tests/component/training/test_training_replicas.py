@@ -3,11 +3,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from fastapi import FastAPI
-from millrace_contracts import ModelTrained, PerformanceDegraded, first_of_flow
+from millrace_contracts import ModelTrained
 from millrace_training.api import training_router
-from training_component_data import drift, iris_frame, promoted, validated
-from training_component_service import GatedSleep, Service, replica
+from training_component_data import degraded, drift, iris_frame, promoted, validated
+from training_component_service import HeldFit, Service, replica
 
 
 async def prepare_untrained_newest_version(service: Service) -> None:
@@ -20,37 +21,30 @@ async def prepare_untrained_newest_version(service: Service) -> None:
     service.store.failing = False
 
 
-async def test_cooldown_stops_a_second_replica_while_the_first_retrains(service: Service) -> None:
+async def test_cooldown_stops_a_second_replica_while_the_first_retrains(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await prepare_untrained_newest_version(service)
-    sleep_a, sleep_b = GatedSleep(), GatedSleep()
-    runner_a, sink_a = replica(service.store, service.settings, sleep_a)
-    runner_b, sink_b = replica(service.store, service.settings, sleep_b)
+    held = HeldFit(monkeypatch)
+    runner_a, sink_a = replica(service.store, service.settings)
+    runner_b, sink_b = replica(service.store, service.settings)
 
     fitting = asyncio.create_task(runner_a.on_retraining_signal(drift()))
-    assert await asyncio.to_thread(sleep_a.entered.wait, 30), "replica A never started its fit"
+    assert await asyncio.to_thread(held.entered.wait, 30), "replica A never started its fit"
     # Replica B gets the degradation signal of the same model while A is mid-fit.
-    degraded = PerformanceDegraded(
-        **first_of_flow(producer="monitoring"),
-        model_name="iris",
-        model_version=1,
-        dataset="iris",
-        metric="accuracy",
-        value=0.5,
-        floor=0.8,
-        labelled=100,
-    )
-    assert await runner_b.on_retraining_signal(degraded) is None
-    assert not sleep_b.entered.is_set()
+    assert await runner_b.on_retraining_signal(degraded()) is None
+    assert held.fits == 1, "replica B started a fit of its own"
 
-    sleep_a.gate.set()
+    held.gate.set()
     trained = await fitting
     assert trained is not None and trained.trigger == "drift"
+    assert held.fits == 1
     assert sink_a.of_type(ModelTrained) == [trained] and sink_b.events == []
 
 
-async def test_status_and_runs_endpoints(service: Service) -> None:
-    sleep = GatedSleep()
-    runner, _ = replica(service.store, service.settings, sleep)
+async def test_status_and_runs_endpoints(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    held = HeldFit(monkeypatch)
+    runner, _ = replica(service.store, service.settings)
     app = FastAPI()
     app.include_router(training_router(runner, service.runs))
     transport = httpx.ASGITransport(app=app)
@@ -58,13 +52,13 @@ async def test_status_and_runs_endpoints(service: Service) -> None:
         assert (await client.get("/status")).json() == {"current": None}
         event = validated(service.store, iris_frame())
         fitting = asyncio.create_task(runner.on_dataset_validated(event))
-        assert await asyncio.to_thread(sleep.entered.wait, 30)
+        assert await asyncio.to_thread(held.entered.wait, 30)
 
         status = (await client.get("/status")).json()["current"]
         assert status["model"] == "iris" and status["dataset_version"] == event.dataset_version
         assert len(status["run_id"]) == 16 and status["started_at"]
 
-        sleep.gate.set()
+        held.gate.set()
         trained = await fitting
         assert trained is not None
         assert (await client.get("/status")).json() == {"current": None}

@@ -18,6 +18,7 @@ from millrace_contracts import (
     ModelPromoted,
     ModelTrained,
     ModelVersionInfo,
+    PerformanceDegraded,
     PromotionPolicy,
     TrainingSpec,
     caused_by,
@@ -109,4 +110,18 @@ def drift(model_version: int = 1) -> DriftDetected:
         features=[],
         drifted_features=["petal_length"],
         significance=0.01,
+    )
+
+
+def degraded() -> PerformanceDegraded:
+    """What monitoring emits when the live accuracy of ``iris`` v1 falls below its floor."""
+    return PerformanceDegraded(
+        **first_of_flow(producer="monitoring"),
+        model_name="iris",
+        model_version=1,
+        dataset="iris",
+        metric="accuracy",
+        value=0.5,
+        floor=0.8,
+        labelled=100,
     )

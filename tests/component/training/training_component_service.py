@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
+import pytest
 from faststream.kafka import KafkaBroker
 from millrace_contracts import ArtifactRef, Event
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_training.core import candidate, fit
 from millrace_training.core.fit import Trainer, TrainerConfig
 from millrace_training.core.runner import TrainingRunner
 from millrace_training.core.runs import RunStore
@@ -32,17 +35,23 @@ class FlakyStore(InMemoryObjectStore):
         return super().put_bytes(uri, data, content_type)
 
 
-class GatedSleep:
-    """Stands in for the fit delay: holds the fit until the test opens the gate."""
+class HeldFit:
+    """Each fit waits for the test to open the gate: patched over the fit the trainer calls, as
+    tests/e2e/patched_service.py patches a real training process (no production setting)."""
 
-    def __init__(self) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.entered = threading.Event()
         self.gate = threading.Event()
+        self.fits = 0
 
-    def __call__(self, _seconds: float) -> None:
-        self.entered.set()
-        if not self.gate.wait(timeout=30):
-            raise TimeoutError("the test never opened the gate")
+        def held(*args: Any, **kwargs: Any) -> candidate.FittedCandidate:
+            self.fits += 1
+            self.entered.set()
+            if not self.gate.wait(timeout=30):
+                raise TimeoutError("the test never opened the gate")
+            return candidate.fit_candidate(*args, **kwargs)
+
+        monkeypatch.setattr(fit, "fit_candidate", held)
 
 
 @dataclass
@@ -63,16 +72,15 @@ class Service:
 
 
 def replica(
-    store: InMemoryObjectStore, settings: TrainingSettings, sleep: GatedSleep
+    store: InMemoryObjectStore, settings: TrainingSettings
 ) -> tuple[TrainingRunner, RecordingEventSink]:
-    """Another process of the service on the same object store, its fits held by ``sleep``."""
+    """Another process of the service on the same object store."""
     runs = RunStore(store, settings.bucket_models)
     trainer = Trainer(
         store,
         runs,
         TracerProvider().get_tracer("test"),
-        TrainerConfig(producer="training", fit_delay_seconds=1.0),
-        sleep=sleep,
+        TrainerConfig(producer="training"),
     )
     sink = RecordingEventSink()
     state = TrainingState(store, settings.bucket_state)

@@ -32,13 +32,6 @@ def settings() -> IngestionSettings:
 
 
 @pytest.fixture
-def store(settings: IngestionSettings) -> InMemoryObjectStore:
-    store = InMemoryObjectStore()
-    store.ensure_buckets(settings.buckets)
-    return store
-
-
-@pytest.fixture
 def declarations(store: InMemoryObjectStore, settings: IngestionSettings) -> DeclarationStore:
     return DeclarationStore(store, settings.bucket_state)
 

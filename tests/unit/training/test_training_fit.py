@@ -42,14 +42,12 @@ class Harness:
         self.exporter = InMemorySpanExporter()
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.slept: list[float] = []
         self.runs = RunStore(store, "millrace-models")
         self.trainer = Trainer(
             store,
             self.runs,
             provider.get_tracer("test"),
             TrainerConfig(producer="training", **config),  # type: ignore[arg-type]
-            sleep=self.slept.append,
         )
 
     def train(self, version: DatasetValidated, **job: object) -> ModelTrained:
@@ -210,10 +208,9 @@ def test_retrying_a_run_keeps_the_first_upload(
     assert again.metrics == first.metrics  # seeded: the same model
 
 
-def test_fit_delay_and_row_cap(store: InMemoryObjectStore, store_version: StoreVersion) -> None:
-    harness = Harness(store, fit_delay_seconds=2.5, max_training_rows=50)
+def test_row_cap(store: InMemoryObjectStore, store_version: StoreVersion) -> None:
+    harness = Harness(store, max_training_rows=50)
     trained = harness.train(store_version(iris_frame(), training=spec()))
-    assert harness.slept == [2.5]
     assert trained.metrics.holdout_rows == 30  # the holdout is never capped
     card = json.loads(store.get_bytes(trained.model_card.uri))
     assert card["training_rows"] == 50

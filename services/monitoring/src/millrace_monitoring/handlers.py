@@ -25,12 +25,12 @@ from millrace_contracts import (
     PerformanceDegraded,
     PredictionsLogged,
 )
+from millrace_shared.messaging.deadletter import set_aside
 from millrace_shared.service import ServiceRuntime
 
 from .core.decoding import decode_batch
 from .core.monitor import Monitor
 from .core.outbox import Outbox
-from .core.seen import SeenIds
 from .core.versions import KnownVersion, VersionStore
 from .settings import MonitoringSettings
 
@@ -46,7 +46,6 @@ def register(
     broker = runtime.broker
     runtime.declare_publishes(DriftDetected, PerformanceDegraded)
     outbox = Outbox()
-    dead_lettered: SeenIds[tuple[str, int, int]] = SeenIds(settings.seen_events)
 
     @broker.subscriber(
         ModelPromoted.topic(),
@@ -77,10 +76,7 @@ def register(
         records = tuple(raw) if isinstance(raw, tuple | list) else (raw,)
         decoded = await asyncio.to_thread(decode_batch, records)
         for record, error in decoded.poison:
-            position = (record.topic, record.partition, record.offset)
-            if position not in dead_lettered:
-                await runtime.dead_letters.send(record, error, 1)
-                dead_lettered.add(position)
+            set_aside(record, error)
         return [*decoded.predictions, *decoded.labels]
 
     @broker.subscriber(

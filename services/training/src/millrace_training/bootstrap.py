@@ -36,7 +36,6 @@ def assemble(
         TrainerConfig(
             producer=settings.service_name,
             max_training_rows=settings.max_training_rows,
-            fit_delay_seconds=settings.fit_delay_seconds,
             model_cache_max_bytes=settings.model_cache_max_bytes,
         ),
     )

@@ -30,11 +30,6 @@ class TrainingSettings(MillraceSettings):
     )
     """Cap on the rows a model is fitted on: a seeded sample of the training part. The holdout
     is never capped, so its identity stays (version, seed, fraction). Unset: no cap."""
-    fit_delay_seconds: float = Field(
-        default=0.0, ge=0, validation_alias="MILLRACE_TRAINING_FIT_DELAY_SECONDS"
-    )
-    """Testing/ops knob: sleep this long in the worker thread just before each fit, e.g. so an
-    end-to-end test can kill the process while a fit is surely in progress. Keep it 0."""
     model_cache_max_bytes: int = Field(
         default=256 * 1024 * 1024,
         ge=0,

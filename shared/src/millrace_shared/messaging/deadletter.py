@@ -1,10 +1,11 @@
 """Dead-letter handling as broker middleware, so no handler repeats it.
 
 A message whose body cannot be parsed or validated goes to ``<topic>.dlq`` at once; one whose
-handler keeps failing goes there after bounded retries. The original value, key and headers
-are kept, with ``x-millrace-dlq-*`` headers saying why and where it came from. The consumer
-then moves on. If the dead-letter publish itself fails, the error propagates and the message
-is not committed, so it is redelivered rather than lost.
+handler keeps failing goes there after bounded retries; a batch decoder hands the records it
+cannot parse to ``set_aside``, so they go there alone and the rest of their batch is handled.
+The original value, key and headers are kept, with ``x-millrace-dlq-*`` headers saying why and
+where it came from. The consumer then moves on. If the dead-letter publish itself fails, the
+error propagates and the message is not committed, so it is redelivered rather than lost.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -32,6 +34,9 @@ DlqPublish = Callable[[bytes, str, bytes | None, dict[str, str]], Awaitable[None
 
 HEADER_PREFIX = "x-millrace-dlq-"
 
+SetAside = dict[tuple[str, int, int], tuple[Any, BaseException]]
+_set_aside: ContextVar[SetAside] = ContextVar("millrace_dlq_set_aside")
+
 
 class PoisonMessage(Exception):
     """Raise from a handler for input that no retry can fix; it goes straight to the DLQ."""
@@ -41,6 +46,15 @@ def is_poison(error: BaseException) -> bool:
     return isinstance(
         error, ValidationError | json.JSONDecodeError | UnicodeDecodeError | PoisonMessage
     )
+
+
+def set_aside(record: Any, error: BaseException) -> None:
+    """From a batch subscriber's decoder: dead-letter this one record, not its whole batch.
+
+    The middleware publishes it when the batch is done, once however often the handler is
+    retried; the handler gets the other records.
+    """
+    _set_aside.get()[_position(record)] = (record, error)
 
 
 class DeadLetterMiddleware:
@@ -67,6 +81,7 @@ class DeadLetterMiddleware:
         return _DeadLetterScope(msg, context=context, owner=self)
 
     async def send(self, record: Any, error: BaseException, attempts: int) -> None:
+        """The one place a dead letter is built and published."""
         if self._publish is None:
             raise RuntimeError("DeadLetterMiddleware used before bind()")
         headers = {k: _text(v) for k, v in (record.headers or ())}
@@ -103,26 +118,31 @@ class _DeadLetterScope(BaseMiddleware):
         super().__init__(msg, context=context)
         self.owner = owner
         self.attempts = 0
+        self.set_aside: SetAside = {}
 
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
-        while True:
-            self.attempts += 1
-            try:
-                return await call_next(msg)
-            except (HandlerException, asyncio.CancelledError):
-                raise
-            except Exception as error:
-                if is_poison(error) or self.attempts >= self.owner.max_attempts:
+        token = _set_aside.set(self.set_aside)  # for the decoder, which runs inside call_next
+        try:
+            while True:
+                self.attempts += 1
+                try:
+                    return await call_next(msg)
+                except (HandlerException, asyncio.CancelledError):
                     raise
-                delay = self.owner.backoff_seconds * 2 ** (self.attempts - 1)
-                logger.info(
-                    "handler failed (attempt %d/%d), retrying in %.1fs: %r",
-                    self.attempts,
-                    self.owner.max_attempts,
-                    delay,
-                    error,
-                )
-                await asyncio.sleep(delay)
+                except Exception as error:
+                    if is_poison(error) or self.attempts >= self.owner.max_attempts:
+                        raise
+                    delay = self.owner.backoff_seconds * 2 ** (self.attempts - 1)
+                    logger.info(
+                        "handler failed (attempt %d/%d), retrying in %.1fs: %r",
+                        self.attempts,
+                        self.owner.max_attempts,
+                        delay,
+                        error,
+                    )
+                    await asyncio.sleep(delay)
+        finally:
+            _set_aside.reset(token)
 
     async def after_processed(
         self,
@@ -130,16 +150,25 @@ class _DeadLetterScope(BaseMiddleware):
         exc_val: BaseException | None = None,
         exc_tb: TracebackType | None = None,
     ) -> bool | None:
-        if exc_val is None or not isinstance(exc_val, Exception):
-            return False
-        if isinstance(exc_val, HandlerException):
+        if exc_val is not None and (
+            not isinstance(exc_val, Exception) or isinstance(exc_val, HandlerException)
+        ):
+            return False  # not committed: redelivered, and its bad records set aside again
+        for record, error in self.set_aside.values():
+            await self.owner.send(record, error, 1)
+        if exc_val is None:
             return False
         # A batch subscriber's message is a sequence of records (a tuple from aiokafka, a list
         # from FastStream's test broker).
         records = self.msg if isinstance(self.msg, tuple | list) else (self.msg,)
         for record in records:
-            await self.owner.send(record, exc_val, max(self.attempts, 1))
+            if _position(record) not in self.set_aside:
+                await self.owner.send(record, exc_val, max(self.attempts, 1))
         return True
+
+
+def _position(record: Any) -> tuple[str, int, int]:
+    return (record.topic, record.partition, record.offset)
 
 
 def _text(value: bytes | str | None) -> str:

@@ -1,7 +1,8 @@
 """Parsing a consumer batch once, straight from bytes, into the two event types it carries.
 
-A record that is not a valid event is set aside for the dead-letter topic alone: one bad
-record must not send the 499 good ones of its batch there with it.
+A record that is not a valid event is set aside for the dead-letter topic alone (see
+``millrace_shared.messaging.deadletter.set_aside``): one bad record must not send the 499 good
+ones of its batch there with it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from millrace_contracts import LabelsObserved, PredictionsLogged
-from millrace_shared.messaging import PoisonMessage
-from pydantic import ValidationError
+from millrace_shared.messaging.deadletter import PoisonMessage, is_poison
 
 
 class RawRecord(Protocol):
@@ -43,6 +43,8 @@ def decode_batch(records: Sequence[RawRecord]) -> Decoded:
                 decoded.labels.append(LabelsObserved.model_validate_json(record.value))
             else:
                 raise PoisonMessage(f"unexpected topic {record.topic!r}")
-        except (ValidationError, PoisonMessage) as error:
+        except Exception as error:
+            if not is_poison(error):
+                raise
             decoded.poison.append((record, error))
     return decoded

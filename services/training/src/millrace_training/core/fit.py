@@ -35,8 +35,6 @@ from .split import cap_rows, split_holdout
 class TrainerConfig:
     producer: str
     max_training_rows: int | None = None
-    fit_delay_seconds: float = 0.0
-    """Testing/ops knob: sleep this long in the worker thread just before fitting."""
     model_cache_max_bytes: int = 256 * 1024 * 1024
     """Keep the last model stored or loaded in memory if its artifact is at most this big."""
 
@@ -49,12 +47,11 @@ class Trainer:
         tracer: Tracer,
         config: TrainerConfig,
         *,
-        sleep: Callable[[float], None] = time.sleep,
         timer: Callable[[], float] = time.perf_counter,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store, self._runs, self._tracer, self._config = store, runs, tracer, config
-        self._sleep, self._timer, self._now = sleep, timer, now
+        self._timer, self._now = timer, now
         self._models = ModelCache(config.model_cache_max_bytes)
 
     @contextmanager
@@ -96,8 +93,6 @@ class Trainer:
         scorer = scorer_for(spec.task, job.promotion.primary_metric if job.promotion else None)
 
         with self._span("fit", job, **{Attr.ROWS: len(train_rows)}) as span:
-            if self._config.fit_delay_seconds > 0:
-                self._sleep(self._config.fit_delay_seconds)
             started = self._timer()
             fitted = fit_candidate(
                 spec,

@@ -1,0 +1,63 @@
+"""A real Millrace service process with test-only behaviour patched in.
+
+    python tests/e2e/patched_service.py SERVICE NAME=VALUE ...
+
+What only a test wants (a fit slow enough to kill training in the middle of it, an injected
+fault) never becomes a production setting. The test starts the service through this wrapper
+instead of ``python -m millrace_SERVICE``: it applies the named patches in this process, then
+runs the service's own ``main``, so all the rest is the real service.
+
+A new fault is one function below, listed in ``PATCHES`` under the name tests pass, taking its
+value as text. It replaces a module attribute the service looks up each time it works (a
+function of its core, a client's method), never the code that assembles the service; component
+tests patch the same attribute with ``monkeypatch`` to do the same in process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def after_sleeping(seconds: float, call: Callable[P, R]) -> Callable[P, R]:
+    @wraps(call)
+    def late(*args: P.args, **kwargs: P.kwargs) -> R:
+        time.sleep(seconds)
+        return call(*args, **kwargs)
+
+    return late
+
+
+def slow_fit(seconds: str) -> None:
+    """Every fit starts ``seconds`` late, so a test can kill training while a fit surely runs."""
+    from millrace_training.core import candidate, fit
+
+    # The trainer looks the function up in its module on every fit; it is not exported.
+    fit.fit_candidate = after_sleeping(float(seconds), candidate.fit_candidate)  # type: ignore[attr-defined]
+
+
+PATCHES: dict[str, Callable[[str], None]] = {"slow_fit": slow_fit}
+
+
+def command(service: str, **patches: object) -> tuple[str, ...]:
+    """What a test's process launcher runs to start ``service`` with ``patches`` applied."""
+    return (sys.executable, __file__, service, *(f"{k}={v}" for k, v in patches.items()))
+
+
+def main(argv: list[str]) -> None:
+    service, *patches = argv
+    for patch in patches:
+        name, _, value = patch.partition("=")
+        PATCHES[name](value)
+    importlib.import_module(f"millrace_{service}.__main__").main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
