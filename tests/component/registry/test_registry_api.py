@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from millrace_contracts import Event, ModelPromoted, ModelVersionInfo
-from millrace_registry.core.records import AuditEntry
+from millrace_shared.registry.models import AuditEntry
 from registry_component_support import TOKEN, Service, model_trained
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -11,8 +11,9 @@ from millrace_contracts import (
     ModelVersionInfo,
     Reason,
 )
+from millrace_shared.registry.models import VersionRecord
 
-from .records import PRODUCTION, VersionRecord
+from .records import PRODUCTION
 
 PRODUCER = "registry"
 POLICY_ACTOR = "registry-policy"

@@ -11,9 +11,9 @@ from millrace_contracts import (
     ModelVersionInfo,
     derived_event_id,
 )
+from millrace_shared.registry.models import Decision, Lineage, VersionRecord
 
 from .policy import Verdict
-from .records import Decision, Lineage, VersionRecord
 
 
 def version_record(
