@@ -22,6 +22,7 @@ from millrace_contracts import (
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 AuditKind = Literal["registered", "promoted", "rejected", "manual_promote", "rollback"]
+AliasName = Literal["production", "staging"]
 
 
 class Record(BaseModel):
@@ -147,7 +148,7 @@ class PromoteRequest(BaseModel):
     version: int = Field(ge=1, description="Version to promote.")
     reason: str = Field(min_length=1, max_length=2000, description="Why, for the audit trail.")
     actor: str | None = Field(default=None, max_length=200, description="Who; 'api' if unset.")
-    alias: Literal["production", "staging"] = Field(default="production")
+    alias: AliasName = Field(default="production")
 
 
 class RollbackRequest(BaseModel):
