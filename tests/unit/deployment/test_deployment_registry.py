@@ -8,6 +8,7 @@ from deployment_unit_data import store_version
 from millrace_contracts import ModelVersionInfo
 from millrace_deployment.registry import HttpRegistry
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.registry import RegistryRefused
 
 
 def registry_with(production: dict[str, ModelVersionInfo], listed: list[str]) -> HttpRegistry:
@@ -47,5 +48,5 @@ async def test_a_failing_registry_raises() -> None:
         return httpx.Response(500)
 
     registry = HttpRegistry("http://registry", 1.0, transport=httpx.MockTransport(broken))
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(RegistryRefused):
         await registry.production_models()
