@@ -15,7 +15,7 @@ from .endpoints import Endpoints
 from .errors import CliError, ExitCode
 from .lag import TopicLag, topic_lags
 from .net import tcp_answers
-from .rest import ServiceClient
+from .rest import registry_client
 from .services_runtime import ServicesFile
 
 ServiceState = Literal["ready", "live", "exited", "down", "not started", "not installed"]
@@ -142,23 +142,18 @@ async def services_health(endpoints: Endpoints) -> list[ServiceHealth]:
         return list(await asyncio.gather(*(one(client, n) for n in NAMES)))
 
 
-def production_models(endpoints: Endpoints) -> list[ProductionModel]:
-    with ServiceClient(endpoints, "registry", timeout=5.0) as registry:
-        models = []
-        for summary in registry.get("/models"):
-            metrics: dict[str, float] = {}
-            if summary.get("production_version") is not None:
-                info = registry.get_or_none(f"/models/{summary['name']}/production")
-                metrics = dict((info or {}).get("metrics", {}).get("values", {}))
-            models.append(
-                ProductionModel(
-                    name=summary["name"],
-                    production_version=summary.get("production_version"),
-                    latest_version=summary.get("latest_version", 0),
-                    metrics=metrics,
-                )
-            )
-        return models
+async def production_models(endpoints: Endpoints) -> list[ProductionModel]:
+    async with registry_client(endpoints, request_timeout=5.0) as registry:
+        listing = await registry.models_with_production()
+    return [
+        ProductionModel(
+            name=summary.name,
+            production_version=summary.production_version,
+            latest_version=summary.latest_version,
+            metrics=dict(info.metrics.values) if info is not None else {},
+        )
+        for summary, info in listing
+    ]
 
 
 async def gather_status(endpoints: Endpoints) -> StatusReport:
@@ -176,7 +171,7 @@ async def gather_status(endpoints: Endpoints) -> StatusReport:
     registry = next(s for s in services if s.name == "registry")
     if registry.healthy:
         try:
-            report.models = await asyncio.to_thread(production_models, endpoints)
+            report.models = await production_models(endpoints)
         except CliError as error:
             report.models_error = error.message
     else:

@@ -56,6 +56,10 @@ _PROMOTED = TypeAdapter(ModelPromoted)
 class RegistryError(Exception):
     """The registry could not be asked, or refused, or answered something unexpected."""
 
+    def __init__(self, request: httpx.Request, why: object) -> None:
+        self.request = request
+        super().__init__(f"{request.method} {request.url.path}: {why}")
+
 
 class RegistryUnreachable(RegistryError):
     """No connection (after the retries)."""
@@ -70,10 +74,7 @@ class RegistryRefused(RegistryError):
 
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
-        request = response.request
-        super().__init__(
-            f"{request.method} {request.url.path} -> {response.status_code}: {response.text[:300]}"
-        )
+        super().__init__(response.request, f"{response.status_code} {response.text[:300]}")
 
 
 class RegistryBadAnswer(RegistryError):
@@ -92,7 +93,7 @@ def _parse(answer: TypeAdapter[T], response: httpx.Response) -> T:
     try:
         return answer.validate_json(response.content)
     except ValidationError as error:
-        raise RegistryBadAnswer(f"{response.request.url.path}: {error}") from error
+        raise RegistryBadAnswer(response.request, error) from error
 
 
 class RegistryClient:
@@ -210,15 +211,14 @@ class RegistryClient:
             | retry_if_result(lambda r: r.status_code in statuses),
             retry_error_callback=_last_outcome,
         )
-        where = f"{request.method} {request.url}"
         try:
             response: httpx.Response = await retrying(self._http.send, request)
         except _UNSENT as error:
-            raise RegistryUnreachable(f"{where}: {error}") from error
+            raise RegistryUnreachable(request, error) from error
         except httpx.TimeoutException as error:
-            raise RegistryTimeout(f"{where}: no answer in time") from error
+            raise RegistryTimeout(request, f"no answer in time ({error})") from error
         except httpx.TransportError as error:
-            raise RegistryUnreachable(f"{where}: {error}") from error
+            raise RegistryUnreachable(request, error) from error
         return response
 
 
