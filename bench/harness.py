@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import threading
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from millrace_contracts import ModelVersionInfo
+from millrace_shared.registry.models import ModelSummary
+from pydantic import TypeAdapter
 
 from .envs import EnvSpec
 from .procs import Proc, free_port, pinned, server_cpu
@@ -81,6 +82,9 @@ class Stack:
         return store
 
 
+_SUMMARIES = TypeAdapter(list[ModelSummary])
+
+
 class RegistryStub:
     """Answers deployment's start-up questions (``GET /models``, ``/models/{name}/production``)
     the way the registry's REST API does, for a fixed set of production versions."""
@@ -92,21 +96,24 @@ class RegistryStub:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 parts = [p for p in self.path.split("?")[0].split("/") if p]
-                body: Any
                 if parts == ["models"]:
-                    body = [
-                        {"name": n, "production_version": i.version} for n, i in stub.infos.items()
-                    ]
-                elif len(parts) == 3 and parts[0] == "models" and parts[2] == "production":
-                    info = stub.infos.get(parts[1])
-                    if info is None:
-                        self.send_error(404)
-                        return
-                    body = json.loads(info.model_dump_json())
+                    data = _SUMMARIES.dump_json(
+                        [
+                            ModelSummary(
+                                name=n, production_version=i.version, latest_version=i.version
+                            )
+                            for n, i in stub.infos.items()
+                        ]
+                    )
+                elif (
+                    len(parts) == 3
+                    and parts[::2] == ["models", "production"]
+                    and parts[1] in stub.infos
+                ):
+                    data = stub.infos[parts[1]].model_dump_json().encode()
                 else:
                     self.send_error(404)
                     return
-                data = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
