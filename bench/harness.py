@@ -82,34 +82,29 @@ class Stack:
         return store
 
 
-_SUMMARIES = TypeAdapter(list[ModelSummary])
-
-
 class RegistryStub:
     """Answers deployment's start-up questions (``GET /models``, ``/models/{name}/production``)
     the way the registry's REST API does, for a fixed set of production versions."""
 
     def __init__(self, infos: list[ModelVersionInfo]) -> None:
         self.infos = {i.model_name: i for i in infos}
+        listing = TypeAdapter(list[ModelSummary]).dump_json(
+            [
+                ModelSummary(
+                    name=i.model_name, production_version=i.version, latest_version=i.version
+                )
+                for i in infos
+            ]
+        )
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 parts = [p for p in self.path.split("?")[0].split("/") if p]
+                production = len(parts) == 3 and parts[::2] == ["models", "production"]
                 if parts == ["models"]:
-                    data = _SUMMARIES.dump_json(
-                        [
-                            ModelSummary(
-                                name=n, production_version=i.version, latest_version=i.version
-                            )
-                            for n, i in stub.infos.items()
-                        ]
-                    )
-                elif (
-                    len(parts) == 3
-                    and parts[::2] == ["models", "production"]
-                    and parts[1] in stub.infos
-                ):
+                    data = listing
+                elif production and parts[1] in stub.infos:
                     data = stub.infos[parts[1]].model_dump_json().encode()
                 else:
                     self.send_error(404)

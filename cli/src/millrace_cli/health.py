@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import httpx
 from millrace_contracts import TOPICS
 from millrace_infra import status as stack_status
+from millrace_shared.registry.models import ModelSummary
 
 from .catalog import BY_NAME, NAMES
 from .endpoints import Endpoints
@@ -48,12 +49,9 @@ class ServiceHealth:
         return self.state in {"ready", "live"}
 
 
-@dataclass(frozen=True)
-class ProductionModel:
-    name: str
-    production_version: int | None
-    latest_version: int
-    metrics: dict[str, float] = field(default_factory=dict)
+class ProductionModel(ModelSummary):
+    metrics: dict[str, float]
+    """Of the production version on its holdout; empty without one."""
 
 
 @dataclass
@@ -83,7 +81,7 @@ class StatusReport:
             "services": {s.name: asdict(s) for s in self.services},
             "topics": None if self.topics is None else [t.as_dict() for t in self.topics],
             "topics_error": self.topics_error,
-            "models": None if self.models is None else [asdict(m) for m in self.models],
+            "models": None if self.models is None else [m.model_dump() for m in self.models],
             "models_error": self.models_error,
         }
 
@@ -146,12 +144,7 @@ async def production_models(endpoints: Endpoints) -> list[ProductionModel]:
     async with registry_client(endpoints, request_timeout=5.0) as registry:
         listing = await registry.models_with_production()
     return [
-        ProductionModel(
-            name=summary.name,
-            production_version=summary.production_version,
-            latest_version=summary.latest_version,
-            metrics=dict(info.metrics.values) if info is not None else {},
-        )
+        ProductionModel(**summary.model_dump(), metrics=info.metrics.values if info else {})
         for summary, info in listing
     ]
 

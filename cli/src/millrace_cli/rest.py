@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
-from millrace_shared.registry import (
+from millrace_shared.registry.client import (
     RegistryBadAnswer,
     RegistryClient,
     RegistryRefused,

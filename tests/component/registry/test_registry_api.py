@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from millrace_contracts import Event, ModelPromoted, ModelVersionInfo
-from millrace_shared.registry import RegistryClient, RegistryRefused
+from millrace_shared.registry.client import RegistryClient, RegistryRefused
 from millrace_shared.registry.models import AuditEntry
 from pydantic import TypeAdapter
 from registry_component_support import TOKEN, Service, model_trained
@@ -248,10 +248,10 @@ async def test_the_shared_client_reads_what_the_routes_answer(
 async def test_the_shared_client_promotes_and_rolls_back(
     registry: RegistryClient, service: Service
 ) -> None:
-    promoted = await registry.promote("iris", 3, reason="better", actor="alice")
+    promoted = await registry.promote("iris", 3, reason="better", actor="alice", alias="production")
     assert promoted == service.emitted()[-1]
     rolled = await registry.rollback("iris", reason="v3 misbehaves")
     assert (rolled.kind, rolled.model.version, rolled.previous_version) == ("rollback", 2, 3)
     with pytest.raises(RegistryRefused) as refused:
-        await registry.promote("iris", 2, reason="again")
+        await registry.promote("iris", 2, reason="again", actor=None, alias="production")
     assert refused.value.response.status_code == 409

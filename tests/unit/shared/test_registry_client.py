@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from millrace_shared.registry import (
+from millrace_shared.registry.client import (
     RegistryBadAnswer,
     RegistryClient,
     RegistryRefused,
@@ -118,7 +118,7 @@ async def test_promote_sends_the_token_and_is_not_repeated_after_a_503() -> None
     handle, seen = flaky(httpx.Response(503, json={"detail": "down"}))
     async with client(handle, token="t0ken") as registry:
         with pytest.raises(RegistryRefused):
-            await registry.promote("iris", 2, reason="better", actor="ann")
+            await registry.promote("iris", 2, reason="better", actor="ann", alias="production")
     assert len(seen) == 1
     assert seen[0].headers["Authorization"] == "Bearer t0ken"
     assert json.loads(seen[0].content) == {

@@ -5,11 +5,11 @@ from __future__ import annotations
 import getpass
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from millrace_contracts import ModelPromoted
-from millrace_shared.registry import RegistryClient
+from millrace_shared.registry.client import RegistryClient
 from millrace_shared.registry.models import ModelDetail, VersionDetail
 from pydantic_core import to_jsonable_python
 from rich.markup import escape
@@ -19,8 +19,6 @@ from ..console import out, print_json
 from ..endpoints import resolve
 from ..errors import CliError
 from ..rest import on_registry
-
-T = TypeVar("T")
 
 app = typer.Typer(
     help="Models in the registry: list, show, promote, roll back.", no_args_is_help=True
@@ -116,21 +114,20 @@ def show(
 ) -> None:
     """A model's versions, decisions and aliases; with --version, one version in detail
     (metrics, lineage, decision, artifact, signature)."""
-    if version is None:
-        detail = on_registry(resolve(), lambda registry: registry.model(name))
-        _show(detail, versions_table, as_json, f"the registry has no model {name!r}")
-    else:
-        record = on_registry(resolve(), lambda registry: registry.version(name, version))
-        _show(record, version_table, as_json, f"the registry has no {name!r} v{version}")
-
-
-def _show(found: T | None, table: Callable[[T], Table], as_json: bool, missing: str) -> None:
+    found = on_registry(
+        resolve(),
+        lambda registry: (
+            registry.model(name) if version is None else registry.version(name, version)
+        ),
+    )
     if found is None:
-        raise CliError(missing)
+        raise CliError(
+            f"the registry has no model {name!r}{'' if version is None else f' v{version}'}"
+        )
     if as_json:
         print_json(to_jsonable_python(found))
     else:
-        out.print(table(found))
+        out.print(versions_table(found) if isinstance(found, ModelDetail) else version_table(found))
 
 
 def _actor(actor: str | None) -> str | None:

@@ -1,14 +1,10 @@
 """The registry's REST API as typed calls, parsed into the classes its routes declare.
 
-Async, because deployment is; synchronous code (the CLI) runs one conversation at a time with
-``asyncio.run``, so there is one implementation of each call and of the retry policy.
-
-Retries, in one place, with tenacity (rather than a loop of our own; httpx's own transport
-``retries=`` covers failed connects only): a read is tried again after any transport failure
-(refused connection, timeout, connection dropped) and after 502/503/504, up to ``attempts``
-times with exponential backoff. A write (promote, roll back) is tried again only when the
-request cannot have reached the registry (failed or timed-out connect): repeating one that
-may have been applied would answer 409 for what in fact succeeded.
+Async, because deployment is; the CLI runs each conversation with ``asyncio.run``, so every call
+and the retry policy exist once. Retries use tenacity (httpx's transport ``retries=`` covers
+failed connects only): a read is tried again after any transport failure and after 502/503/504;
+a write only when it cannot have reached the registry (failed connect), since repeating one that
+was applied would answer 409 for what in fact succeeded.
 """
 
 from __future__ import annotations
@@ -18,59 +14,33 @@ from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
+import tenacity
 from millrace_contracts import ModelPromoted, ModelVersionInfo
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    retry_if_result,
-    stop_after_attempt,
-    wait_exponential,
-)
 
-from .models import (
-    AliasName,
-    AuditEntry,
-    ModelDetail,
-    ModelSummary,
-    PromoteRequest,
-    RollbackRequest,
-    VersionDetail,
-)
+from . import models as m
 
 T = TypeVar("T")
-
 TRANSIENT_STATUS = frozenset({502, 503, 504})
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
-_SUMMARIES = TypeAdapter(list[ModelSummary])
-_DETAIL = TypeAdapter(ModelDetail)
-_VERSION = TypeAdapter(VersionDetail)
-_ALIASES = TypeAdapter(dict[str, int])
-_AUDIT = TypeAdapter(list[AuditEntry])
-_INFO = TypeAdapter(ModelVersionInfo)
-_PROMOTED = TypeAdapter(ModelPromoted)
-
 
 class RegistryError(Exception):
-    """The registry could not be asked, or refused, or answered something unexpected."""
-
     def __init__(self, request: httpx.Request, why: object) -> None:
         self.request = request
         super().__init__(f"{request.method} {request.url.path}: {why}")
 
 
 class RegistryUnreachable(RegistryError):
-    """No connection (after the retries)."""
+    """No connection, after the retries."""
 
 
 class RegistryTimeout(RegistryError):
-    """Connected, but no answer in time (after the retries)."""
+    """Connected, but no answer in time, after the retries."""
 
 
 class RegistryRefused(RegistryError):
-    """An error status; ``response`` holds the registry's ``detail``."""
+    """An error status (a 404 only from a write); ``response`` holds the registry's detail."""
 
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
@@ -78,11 +48,11 @@ class RegistryRefused(RegistryError):
 
 
 class RegistryBadAnswer(RegistryError):
-    """A success status with a body that is not what the route declares."""
+    """Not what the route declares."""
 
 
-def _last_outcome(state: RetryCallState) -> Any:
-    # Out of attempts: hand back the last response (a 503 becomes a refusal) or raise its error.
+def _last_outcome(state: tenacity.RetryCallState) -> Any:
+    # Out of attempts: the last response (a 503 then reads as a refusal), or its error raised.
     assert state.outcome is not None
     return state.outcome.result()
 
@@ -96,11 +66,14 @@ def _parse(answer: TypeAdapter[T], response: httpx.Response) -> T:
         raise RegistryBadAnswer(response.request, error) from error
 
 
-class RegistryClient:
-    """``async with RegistryClient(url) as registry: await registry.models()``.
+def _path(name: str, *rest: str) -> str:
+    return "/".join(("/models", quote(name, safe=""), *rest))
 
-    Reads answer None where the registry answers 404 (no such model, version, or production
-    version); writes raise ``RegistryRefused`` on any refusal (401, 404, 409, 422).
+
+class RegistryClient:
+    """Reads answer None where the registry answers 404 (no such model, version, production).
+
+    ``async with`` closes its connections; a process-long instance (deployment's) needs not.
     """
 
     def __init__(
@@ -123,61 +96,51 @@ class RegistryClient:
     async def __aexit__(self, *_: object) -> None:
         await self._http.aclose()
 
-    async def models(self) -> list[ModelSummary]:
-        return _parse(_SUMMARIES, await self._get("/models"))
+    async def models(self) -> list[m.ModelSummary]:
+        return _parse(TypeAdapter(list[m.ModelSummary]), await self._get("/models"))
 
-    async def model(self, name: str) -> ModelDetail | None:
-        return await self._find(_DETAIL, _path(name))
+    async def model(self, name: str) -> m.ModelDetail | None:
+        return await self._find(TypeAdapter(m.ModelDetail), _path(name))
 
-    async def version(self, name: str, version: int) -> VersionDetail | None:
-        return await self._find(_VERSION, _path(name, "versions", str(version)))
+    async def version(self, name: str, version: int) -> m.VersionDetail | None:
+        return await self._find(TypeAdapter(m.VersionDetail), _path(name, "versions", str(version)))
 
     async def aliases(self, name: str) -> dict[str, int] | None:
-        return await self._find(_ALIASES, _path(name, "aliases"))
+        return await self._find(TypeAdapter(dict[str, int]), _path(name, "aliases"))
 
-    async def audit(self, name: str) -> list[AuditEntry] | None:
-        return await self._find(_AUDIT, _path(name, "audit"))
+    async def audit(self, name: str) -> list[m.AuditEntry] | None:
+        return await self._find(TypeAdapter(list[m.AuditEntry]), _path(name, "audit"))
 
     async def production(self, name: str, at: datetime | None = None) -> ModelVersionInfo | None:
-        """The production version now, or at ``at`` (naive means UTC, as the registry reads it)."""
+        """Production now, or at ``at`` (without an offset the registry reads it as UTC)."""
         params = None if at is None else {"at": at.isoformat()}
-        return await self._find(_INFO, _path(name, "production"), params)
+        return await self._find(TypeAdapter(ModelVersionInfo), _path(name, "production"), params)
 
-    async def models_with_production(self) -> list[tuple[ModelSummary, ModelVersionInfo | None]]:
-        """Every model, with its production version's info where it has one."""
-        listing = []
-        for summary in await self.models():
-            info = None
-            if summary.production_version is not None:
-                # None also when taken out of production since the listing.
-                info = await self.production(summary.name)
-            listing.append((summary, info))
-        return listing
+    async def models_with_production(self) -> list[tuple[m.ModelSummary, ModelVersionInfo | None]]:
+        # None also for a model taken out of production since the listing.
+        return [
+            (s, None if s.production_version is None else await self.production(s.name))
+            for s in await self.models()
+        ]
 
     async def production_models(self) -> list[ModelVersionInfo]:
         """The production version of every model that has one."""
         return [info for _, info in await self.models_with_production() if info is not None]
 
     async def promote(
-        self,
-        name: str,
-        version: int,
-        *,
-        reason: str,
-        actor: str | None = None,
-        alias: AliasName = "production",
+        self, name: str, version: int, *, reason: str, actor: str | None, alias: m.AliasName
     ) -> ModelPromoted:
-        # Built unchecked: the registry validates, and its 422 names the field at fault.
-        body = PromoteRequest.model_construct(
+        # Unchecked here: the registry validates, and its 422 names the field at fault.
+        body = m.PromoteRequest.model_construct(
             version=version, reason=reason, actor=actor, alias=alias
         )
-        return _parse(_PROMOTED, await self._post(_path(name, "promote"), body))
+        return await self._post(_path(name, "promote"), body)
 
     async def rollback(
         self, name: str, *, reason: str, to_version: int | None = None, actor: str | None = None
     ) -> ModelPromoted:
-        body = RollbackRequest.model_construct(reason=reason, to_version=to_version, actor=actor)
-        return _parse(_PROMOTED, await self._post(_path(name, "rollback"), body))
+        body = m.RollbackRequest.model_construct(reason=reason, to_version=to_version, actor=actor)
+        return await self._post(_path(name, "rollback"), body)
 
     async def _find(
         self, answer: TypeAdapter[T], path: str, params: dict[str, str] | None = None
@@ -187,28 +150,24 @@ class RegistryClient:
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
         request = self._http.build_request("GET", path, params=params)
-        return await self._send(
-            request, retry_on=(httpx.TransportError,), statuses=TRANSIENT_STATUS
-        )
+        return await self._send(request, (httpx.TransportError,), TRANSIENT_STATUS)
 
-    async def _post(self, path: str, body: BaseModel) -> httpx.Response:
-        request = self._http.build_request(
-            "POST", path, json=body.model_dump(mode="json"), headers=self._auth
-        )
-        return await self._send(request, retry_on=_UNSENT, statuses=frozenset())
+    async def _post(self, path: str, body: BaseModel) -> ModelPromoted:
+        json = body.model_dump(mode="json")
+        request = self._http.build_request("POST", path, json=json, headers=self._auth)
+        return _parse(TypeAdapter(ModelPromoted), await self._send(request, _UNSENT, frozenset()))
 
     async def _send(
         self,
         request: httpx.Request,
-        *,
         retry_on: tuple[type[httpx.TransportError], ...],
         statuses: frozenset[int],
     ) -> httpx.Response:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential(multiplier=self._backoff, max=2.0),
-            retry=retry_if_exception_type(retry_on)
-            | retry_if_result(lambda r: r.status_code in statuses),
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(self._attempts),
+            wait=tenacity.wait_exponential(multiplier=self._backoff, max=2.0),
+            retry=tenacity.retry_if_exception_type(retry_on)
+            | tenacity.retry_if_result(lambda r: r.status_code in statuses),
             retry_error_callback=_last_outcome,
         )
         try:
@@ -216,11 +175,7 @@ class RegistryClient:
         except _UNSENT as error:
             raise RegistryUnreachable(request, error) from error
         except httpx.TimeoutException as error:
-            raise RegistryTimeout(request, f"no answer in time ({error})") from error
+            raise RegistryTimeout(request, f"no answer in time ({error!r})") from error
         except httpx.TransportError as error:
             raise RegistryUnreachable(request, error) from error
         return response
-
-
-def _path(name: str, *rest: str) -> str:
-    return "/".join(("/models", quote(name, safe=""), *rest))

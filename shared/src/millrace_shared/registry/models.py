@@ -12,7 +12,6 @@ import uuid
 from typing import Any, Literal
 
 from millrace_contracts import (
-    ArtifactRef,
     CandidateScore,
     Metrics,
     ModelVersionInfo,
@@ -75,10 +74,6 @@ class VersionRecord(Record):
     @property
     def version(self) -> int:
         return self.info.version
-
-    @property
-    def model_card(self) -> ArtifactRef:
-        return self.info.model_card
 
 
 class AliasMove(Record):
