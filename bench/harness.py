@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import threading
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from millrace_contracts import ModelVersionInfo
+from millrace_shared.registry.models import ModelSummary
+from pydantic import TypeAdapter
 
 from .envs import EnvSpec
 from .procs import Proc, free_port, pinned, server_cpu
@@ -87,26 +88,27 @@ class RegistryStub:
 
     def __init__(self, infos: list[ModelVersionInfo]) -> None:
         self.infos = {i.model_name: i for i in infos}
+        listing = TypeAdapter(list[ModelSummary]).dump_json(
+            [
+                ModelSummary(
+                    name=i.model_name, production_version=i.version, latest_version=i.version
+                )
+                for i in infos
+            ]
+        )
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 parts = [p for p in self.path.split("?")[0].split("/") if p]
-                body: Any
+                production = len(parts) == 3 and parts[::2] == ["models", "production"]
                 if parts == ["models"]:
-                    body = [
-                        {"name": n, "production_version": i.version} for n, i in stub.infos.items()
-                    ]
-                elif len(parts) == 3 and parts[0] == "models" and parts[2] == "production":
-                    info = stub.infos.get(parts[1])
-                    if info is None:
-                        self.send_error(404)
-                        return
-                    body = json.loads(info.model_dump_json())
+                    data = listing
+                elif production and parts[1] in stub.infos:
+                    data = stub.infos[parts[1]].model_dump_json().encode()
                 else:
                     self.send_error(404)
                     return
-                data = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -233,7 +233,8 @@ async def test_a_new_replica_serves_production_at_once_and_labels_give_live_accu
         ObservedLabel(prediction_id=pid, label=pred if i < 30 else flip[pred], observed_at=now)
         for i, (pid, pred) in enumerate(predictions)
     ]
-    first_of_flow,
+    await flow.producer.publish(
+        LabelsObserved(**first_of_flow(producer="e2e"), model_name=dataset, labels=labels)
     )
     async with httpx.AsyncClient(timeout=5) as client, asyncio.timeout(90):
         while True:

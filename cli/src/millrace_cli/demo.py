@@ -41,6 +41,7 @@ from millrace_contracts import (
 from millrace_shared.messaging import KafkaEventSink
 from millrace_shared.objectstore import MinioObjectStore
 from millrace_shared.watch import EventWatcher
+from pydantic_core import to_jsonable_python
 from rich.console import Console
 from rich.markup import escape
 from sklearn.datasets import load_iris
@@ -54,7 +55,7 @@ from .endpoints import Endpoints, resolve
 from .errors import CliError, ExitCode
 from .flow import FLOW_EVENTS, Outcome, follow
 from .lifecycle import bring_up, stop_services
-from .rest import ServiceClient
+from .rest import ServiceClient, registry_client
 from .settings import load_settings
 from .trace import JaegerClient, JaegerError, SpanNode, build_tree, find_flow, render_tree, walk
 
@@ -156,8 +157,8 @@ async def walkthrough(endpoints: Endpoints) -> int:
         )
 
     console.print("5. The registry's view")
-    with ServiceClient(endpoints, "registry") as registry:
-        console.print_json(data=registry.get(f"/models/{DATASET}"))
+    async with registry_client(endpoints) as registry:
+        console.print_json(data=to_jsonable_python(await registry.model(DATASET)))
     if deploy_wait and isinstance(outcome.event, ModelPromoted):
         predict_some(endpoints, frame)
     return outcome_code(outcome)
@@ -289,11 +290,11 @@ async def until(what: str, condition: Callable[[], bool], within: float = WAIT_S
         await asyncio.sleep(0.2)
 
 
-def loop_dataset(endpoints: Endpoints) -> str:
+async def loop_dataset(endpoints: Endpoints) -> str:
     """`sensors` the first time; `sensors-<timestamp>` once the registry knows `sensors`,
     so that every run starts from model v1 (the loop's steps count on it)."""
-    with ServiceClient(endpoints, "registry") as registry:
-        if registry.get_or_none(f"/models/{LOOP_DATASET}") is None:
+    async with registry_client(endpoints) as registry:
+        if await registry.model(LOOP_DATASET) is None:
             return LOOP_DATASET
     return f"{LOOP_DATASET}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -320,7 +321,7 @@ async def model_loop(endpoints: Endpoints) -> int:
             ) as watcher,
             kafka.event_sink(endpoints) as sink,
         ):
-            dataset = loop_dataset(endpoints)
+            dataset = await loop_dataset(endpoints)
             retrained, traffic, client = await loop_steps(endpoints, watcher, sink, dataset)
             drifts = watcher.of_type(DriftDetected, lambda e: e.model_name == dataset)
             drift_flow = str(drifts[0].correlation_id) if drifts else None

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import httpx
 from millrace_contracts import TOPICS
 from millrace_infra import status as stack_status
+from millrace_shared.registry.models import ModelSummary
 
 from .catalog import BY_NAME, NAMES
 from .endpoints import Endpoints
 from .errors import CliError, ExitCode
 from .lag import TopicLag, topic_lags
 from .net import tcp_answers
-from .rest import ServiceClient
+from .rest import registry_client
 from .services_runtime import ServicesFile
 
 ServiceState = Literal["ready", "live", "exited", "down", "not started", "not installed"]
@@ -48,12 +49,9 @@ class ServiceHealth:
         return self.state in {"ready", "live"}
 
 
-@dataclass(frozen=True)
-class ProductionModel:
-    name: str
-    production_version: int | None
-    latest_version: int
-    metrics: dict[str, float] = field(default_factory=dict)
+class ProductionModel(ModelSummary):
+    metrics: dict[str, float]
+    """Of the production version on its holdout; empty without one."""
 
 
 @dataclass
@@ -83,7 +81,7 @@ class StatusReport:
             "services": {s.name: asdict(s) for s in self.services},
             "topics": None if self.topics is None else [t.as_dict() for t in self.topics],
             "topics_error": self.topics_error,
-            "models": None if self.models is None else [asdict(m) for m in self.models],
+            "models": None if self.models is None else [m.model_dump() for m in self.models],
             "models_error": self.models_error,
         }
 
@@ -142,23 +140,13 @@ async def services_health(endpoints: Endpoints) -> list[ServiceHealth]:
         return list(await asyncio.gather(*(one(client, n) for n in NAMES)))
 
 
-def production_models(endpoints: Endpoints) -> list[ProductionModel]:
-    with ServiceClient(endpoints, "registry", timeout=5.0) as registry:
-        models = []
-        for summary in registry.get("/models"):
-            metrics: dict[str, float] = {}
-            if summary.get("production_version") is not None:
-                info = registry.get_or_none(f"/models/{summary['name']}/production")
-                metrics = dict((info or {}).get("metrics", {}).get("values", {}))
-            models.append(
-                ProductionModel(
-                    name=summary["name"],
-                    production_version=summary.get("production_version"),
-                    latest_version=summary.get("latest_version", 0),
-                    metrics=metrics,
-                )
-            )
-        return models
+async def production_models(endpoints: Endpoints) -> list[ProductionModel]:
+    async with registry_client(endpoints, request_timeout=5.0) as registry:
+        listing = await registry.models_with_production()
+    return [
+        ProductionModel(**summary.model_dump(), metrics=info.metrics.values if info else {})
+        for summary, info in listing
+    ]
 
 
 async def gather_status(endpoints: Endpoints) -> StatusReport:
@@ -176,7 +164,7 @@ async def gather_status(endpoints: Endpoints) -> StatusReport:
     registry = next(s for s in services if s.name == "registry")
     if registry.healthy:
         try:
-            report.models = await asyncio.to_thread(production_models, endpoints)
+            report.models = await production_models(endpoints)
         except CliError as error:
             report.models_error = error.message
     else:

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import httpx
+from millrace_shared.registry.client import (
+    RegistryBadAnswer,
+    RegistryClient,
+    RegistryRefused,
+    RegistryTimeout,
+    RegistryUnreachable,
+)
 
 from .endpoints import Endpoints
 from .errors import CliError, ExitCode
+
+T = TypeVar("T")
 
 
 def _problem(item: Any) -> str:
@@ -60,9 +72,8 @@ class ServiceClient:
         response = self._send("GET", path, params=params or None)
         return None if response.status_code == 404 else self._json(response)
 
-    def post(self, path: str, body: Any, *, token: str | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        return self._json(self._send("POST", path, json=body, headers=headers))
+    def post(self, path: str, body: Any) -> Any:
+        return self._json(self._send("POST", path, json=body))
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -70,23 +81,62 @@ class ServiceClient:
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             raise self.endpoints.unreachable(self.service) from error
         except httpx.TimeoutException as error:
-            raise CliError(
-                f"the {self.service} service did not answer {method} {path} in time",
-                ExitCode.TIMEOUT,
-            ) from error
+            raise late(self.service, method, path) from error
 
     def _json(self, response: httpx.Response) -> Any:
-        if response.status_code == 401:
-            raise CliError(
-                f"the {self.service} service refused the token: {detail_of(response)} "
-                "(set MILLRACE_REGISTRY_TOKEN)"
-            )
         if response.is_error:
-            raise CliError(
-                f"{self.service}: {response.request.method} {response.request.url.path} -> "
-                f"{response.status_code}: {detail_of(response)}"
-            )
+            raise refusal(self.service, response)
         try:
             return response.json()
         except ValueError as error:
             raise CliError(f"{self.service} answered something that is not JSON") from error
+
+
+def late(service: str, method: str, path: str) -> CliError:
+    return CliError(
+        f"the {service} service did not answer {method} {path} in time", ExitCode.TIMEOUT
+    )
+
+
+def refusal(service: str, response: httpx.Response) -> CliError:
+    if response.status_code == 401:
+        return CliError(
+            f"the {service} service refused the token: {detail_of(response)} "
+            "(set MILLRACE_REGISTRY_TOKEN)"
+        )
+    return CliError(
+        f"{service}: {response.request.method} {response.request.url.path} -> "
+        f"{response.status_code}: {detail_of(response)}"
+    )
+
+
+@asynccontextmanager
+async def registry_client(
+    endpoints: Endpoints, *, request_timeout: float = 15.0, token: str | None = None
+) -> AsyncIterator[RegistryClient]:
+    """The shared registry client, its failures told as ServiceClient tells them."""
+    try:
+        async with RegistryClient(
+            endpoints.url("registry"), timeout=request_timeout, token=token
+        ) as registry:
+            yield registry
+    except RegistryUnreachable as error:
+        raise endpoints.unreachable("registry") from error
+    except RegistryTimeout as error:
+        raise late("registry", error.request.method, error.request.url.path) from error
+    except RegistryRefused as error:
+        raise refusal("registry", error.response) from error
+    except RegistryBadAnswer as error:
+        raise CliError(f"the registry answered something unexpected: {error}") from error
+
+
+def on_registry(
+    endpoints: Endpoints, ask: Callable[[RegistryClient], Awaitable[T]], *, token: str | None = None
+) -> T:
+    """One conversation with the registry from the CLI's synchronous commands."""
+
+    async def conversation() -> T:
+        async with registry_client(endpoints, token=token) as registry:
+            return await ask(registry)
+
+    return asyncio.run(conversation())

@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from cli_fakes import FakeService
 from millrace_cli.main import app
 from millrace_cli.settings import DEV_REGISTRY_TOKEN
+from registry_answers import DETAIL, PROMOTED, VERSION, answer
 from typer.testing import CliRunner
 
 runner = CliRunner()
-SHA = "b" * 64
-
-
-def ref(name: str) -> dict[str, Any]:
-    return {"uri": f"s3://millrace-models/iris/{name}", "sha256": SHA, "size_bytes": 1}
-
-
-INFO = {
-    "model_name": "iris",
-    "version": 2,
-    "run_id": "r2",
-    "dataset": "iris",
-    "dataset_version": SHA,
-    "task": "classification",
-    "artifact": ref("model.skops"),
-    "model_card": ref("card.json"),
-    "reference_profile": ref("profile.json"),
-    "signature": [{"name": "x", "kind": "numeric", "dtype": "float"}],
-    "metrics": {"values": {"accuracy": 0.97}, "holdout_id": "h", "holdout_rows": 30},
-}
-PROMOTED = {"model": INFO, "alias": "production", "previous_version": 1, "kind": "manual"}
 
 
 def test_list(registry: FakeService) -> None:
@@ -52,47 +31,8 @@ def test_list(registry: FakeService) -> None:
 
 
 def test_show_versions_and_one_version(registry: FakeService) -> None:
-    registry.answer(
-        "GET",
-        "/models/iris",
-        200,
-        {
-            "name": "iris",
-            "aliases": {"production": 2},
-            "latest_version": 2,
-            "versions": [
-                {
-                    "version": 2,
-                    "run_id": "r2",
-                    "dataset": "iris",
-                    "dataset_version": SHA,
-                    "registered_at": "2026-11-26T10:00:00Z",
-                    "policy_decision": "promoted",
-                    "reason_codes": ["improved"],
-                    "metrics": {"accuracy": 0.97},
-                    "holdout_id": "h",
-                    "aliases": ["production"],
-                }
-            ],
-        },
-    )
-    registry.answer(
-        "GET",
-        "/models/iris/versions/2",
-        200,
-        {
-            "info": INFO,
-            "registered_at": "2026-11-26T10:00:00Z",
-            "lineage": {
-                "estimator": "random_forest",
-                "params": {},
-                "run_id": "r2",
-                "trigger": "data",
-            },
-            "decision": {"promote": True, "reasons": [{"code": "improved", "message": "better"}]},
-            "aliases": ["production"],
-        },
-    )
+    registry.answer("GET", "/models/iris", 200, answer(DETAIL))
+    registry.answer("GET", "/models/iris/versions/2", 200, answer(VERSION))
     result = runner.invoke(app, ["models", "show", "iris"])
     assert result.exit_code == 0, result.output
     assert "production=v2" in result.stdout and "accuracy=0.970" in result.stdout
@@ -103,7 +43,7 @@ def test_show_versions_and_one_version(registry: FakeService) -> None:
 
 
 def test_promote_sends_the_token_and_the_reason(registry: FakeService) -> None:
-    registry.answer("POST", "/models/iris/promote", 200, PROMOTED)
+    registry.answer("POST", "/models/iris/promote", 200, answer(PROMOTED))
     result = runner.invoke(
         app, ["models", "promote", "iris", "2", "--reason", "better on new data", "--actor", "ann"]
     )
@@ -123,7 +63,8 @@ def test_rollback_to_a_version_with_a_token_from_the_environment(
     registry: FakeService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MILLRACE_REGISTRY_TOKEN", "t0ken")
-    registry.answer("POST", "/models/iris/rollback", 200, {**PROMOTED, "kind": "rollback"})
+    rolled_back = PROMOTED.model_copy(update={"kind": "rollback"})
+    registry.answer("POST", "/models/iris/rollback", 200, answer(rolled_back))
     result = runner.invoke(app, ["models", "rollback", "iris", "--to", "2", "-r", "v3 is bad"])
     assert result.exit_code == 0, result.output
     assert "rolled back iris v2" in result.stdout
@@ -153,3 +94,14 @@ def test_promote_needs_a_reason(registry: FakeService) -> None:
     result = runner.invoke(app, ["models", "promote", "iris", "2"])
     assert result.exit_code == 64
     assert registry.seen == []
+
+
+def test_json_is_the_registry_s_answer_and_an_unknown_model_one_error(
+    registry: FakeService,
+) -> None:
+    registry.answer("GET", "/models/iris/versions/2", 200, answer(VERSION))
+    result = runner.invoke(app, ["models", "show", "iris", "--version", "2", "--json"])
+    assert json.loads(result.stdout) == answer(VERSION)
+    result = runner.invoke(app, ["models", "show", "wine"])
+    assert result.exit_code == 1
+    assert "the registry has no model 'wine'" in result.stderr

@@ -7,6 +7,7 @@ import json
 import pytest
 from cli_fakes import FakeService, fake_service
 from millrace_cli.main import app
+from registry_answers import INFO, answer
 from typer.testing import CliRunner
 
 runner = CliRunner()
@@ -19,12 +20,7 @@ def test_service_states_and_production_models(
     registry.answer(
         "GET", "/models", 200, [{"name": "iris", "production_version": 2, "latest_version": 3}]
     )
-    registry.answer(
-        "GET",
-        "/models/iris/production",
-        200,
-        {"metrics": {"values": {"accuracy": 0.97}, "holdout_id": "h", "holdout_rows": 3}},
-    )
+    registry.answer("GET", "/models/iris/production", 200, answer(INFO))
     with fake_service() as deployment:
         deployment.answer("GET", "/health/ready", 503, {"ready": False})
         deployment.answer("GET", "/health/live", 200, {"status": "alive"})

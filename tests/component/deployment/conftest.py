@@ -11,10 +11,10 @@ from deployment_component_data import Deployment, FakeRegistry, train
 from faststream.kafka import TestKafkaBroker
 from millrace_contracts import FeatureSignature
 from millrace_deployment.bootstrap import serving_app, wire
-from millrace_deployment.registry import HttpRegistry
 from millrace_deployment.settings import DeploymentSettings
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.registry.client import RegistryClient
 from millrace_shared.service import build_runtime
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -46,7 +46,7 @@ async def deployment(trained: tuple[Any, list[FeatureSignature]]) -> AsyncIterat
     sink = RecordingEventSink()
     runtime.sink = sink
     fake = FakeRegistry()
-    registry = HttpRegistry("http://registry", 1.0, transport=fake.transport())
+    registry = RegistryClient("http://registry", timeout=1.0, backoff=0, transport=fake.transport())
     replica, router = wire(runtime, settings, registry)
     # No lifespan here: the tests start the replica themselves where they need it.
     app = serving_app(runtime, router)

@@ -8,7 +8,9 @@ from datetime import timedelta
 import httpx
 import pytest
 from millrace_contracts import Event, ModelPromoted, ModelVersionInfo
-from millrace_registry.core.records import AuditEntry
+from millrace_shared.registry.client import RegistryClient, RegistryRefused
+from millrace_shared.registry.models import AuditEntry
+from pydantic import TypeAdapter
 from registry_component_support import TOKEN, Service, model_trained
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -212,3 +214,44 @@ async def test_a_promotion_that_cannot_be_announced_changes_nothing(
     )
     assert retried.status_code == 200
     assert await production(client) == 1
+
+
+@pytest.fixture
+async def registry(client: httpx.AsyncClient, service: Service) -> AsyncIterator[RegistryClient]:
+    """The shared client on the same app (``client`` has fed it the three versions)."""
+    transport = httpx.ASGITransport(app=service.app)
+    async with RegistryClient("http://registry", token=TOKEN, transport=transport) as typed:
+        yield typed
+
+
+async def test_the_shared_client_reads_what_the_routes_answer(
+    client: httpx.AsyncClient, registry: RegistryClient
+) -> None:
+    """Same classes both sides: what the client parses dumps back to the very bytes."""
+    paths = ["/models", "/models/iris", "/models/iris/versions/2", "/models/iris/production"]
+    raw = [(await client.get(p)).content for p in paths]
+    parsed = [
+        await registry.models(),
+        await registry.model("iris"),
+        await registry.version("iris", 2),
+        await registry.production("iris"),
+    ]
+    assert [TypeAdapter(type(p)).dump_json(p) for p in parsed] == raw
+    assert await registry.aliases("iris") == {"production": 2}
+    assert await registry.audit("iris") == await audit(client)
+    assert await registry.model("wine") is None
+    assert [(s.name, i and i.version) for s, i in await registry.models_with_production()] == [
+        ("iris", 2)
+    ]
+
+
+async def test_the_shared_client_promotes_and_rolls_back(
+    registry: RegistryClient, service: Service
+) -> None:
+    promoted = await registry.promote("iris", 3, reason="better", actor="alice", alias="production")
+    assert promoted == service.emitted()[-1]
+    rolled = await registry.rollback("iris", reason="v3 misbehaves")
+    assert (rolled.kind, rolled.model.version, rolled.previous_version) == ("rollback", 2, 3)
+    with pytest.raises(RegistryRefused) as refused:
+        await registry.promote("iris", 2, reason="again", actor=None, alias="production")
+    assert refused.value.response.status_code == 409

@@ -1,4 +1,4 @@
-"""The registry REST client behind the start-up snapshot, against a mock transport."""
+"""The start-up snapshot through the shared registry client, against a mock transport."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import httpx
 import pytest
 from deployment_unit_data import store_version
 from millrace_contracts import ModelVersionInfo
-from millrace_deployment.registry import HttpRegistry
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.registry.client import RegistryClient, RegistryRefused
 
 
-def registry_with(production: dict[str, ModelVersionInfo], listed: list[str]) -> HttpRegistry:
+def registry_with(production: dict[str, ModelVersionInfo], listed: list[str]) -> RegistryClient:
     def handle(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/models":
             return httpx.Response(
@@ -29,7 +29,7 @@ def registry_with(production: dict[str, ModelVersionInfo], listed: list[str]) ->
             return httpx.Response(200, content=production[name].model_dump_json())
         return httpx.Response(404, json={"detail": "no production version"})
 
-    return HttpRegistry("http://registry", 1.0, transport=httpx.MockTransport(handle))
+    return RegistryClient("http://registry", transport=httpx.MockTransport(handle))
 
 
 async def test_lists_the_production_version_of_each_model(
@@ -46,6 +46,6 @@ async def test_a_failing_registry_raises() -> None:
     def broken(_: httpx.Request) -> httpx.Response:
         return httpx.Response(500)
 
-    registry = HttpRegistry("http://registry", 1.0, transport=httpx.MockTransport(broken))
-    with pytest.raises(httpx.HTTPStatusError):
+    registry = RegistryClient("http://registry", transport=httpx.MockTransport(broken))
+    with pytest.raises(RegistryRefused):
         await registry.production_models()

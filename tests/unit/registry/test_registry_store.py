@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 from millrace_registry.core.keys import InvalidRunId
-from millrace_registry.core.records import AliasMove, NewAuditEntry
 from millrace_registry.core.store import RegistryStore
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.registry.models import AliasMove, NewAuditEntry
 from registry_support import BUCKET
 
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from millrace_contracts import ModelPromoted
+from millrace_shared.registry.client import RegistryClient
+from millrace_shared.registry.models import ModelDetail, VersionDetail
+from pydantic_core import to_jsonable_python
 from rich.markup import escape
 from rich.table import Table
 
 from ..console import out, print_json
-from ..endpoints import Endpoints, resolve
-from ..rest import ServiceClient
+from ..endpoints import resolve
+from ..errors import CliError
+from ..rest import on_registry
 
 app = typer.Typer(
     help="Models in the registry: list, show, promote, roll back.", no_args_is_help=True
@@ -36,23 +42,22 @@ def _metrics(values: dict[str, float]) -> str:
 @app.command("list")
 def list_models(as_json: Json = False) -> None:
     """Every model with its production and latest version."""
-    with ServiceClient(resolve(), "registry") as registry:
-        models = registry.get("/models")
+    models = on_registry(resolve(), lambda registry: registry.models())
     if as_json:
-        print_json(models)
+        print_json(to_jsonable_python(models))
         return
     if not models:
         out.print("no models registered yet")
         return
     table = Table("model", "production", "latest")
     for m in models:
-        production = m.get("production_version")
-        table.add_row(m["name"], f"v{production}" if production else "-", f"v{m['latest_version']}")
+        production = m.production_version
+        table.add_row(m.name, f"v{production}" if production else "-", f"v{m.latest_version}")
     out.print(table)
 
 
-def versions_table(detail: dict[str, Any]) -> Table:
-    aliases = ", ".join(f"{a}=v{v}" for a, v in detail.get("aliases", {}).items()) or "none"
+def versions_table(detail: ModelDetail) -> Table:
+    aliases = ", ".join(f"{a}=v{v}" for a, v in detail.aliases.items()) or "none"
     table = Table(
         "version",
         "registered",
@@ -60,51 +65,44 @@ def versions_table(detail: dict[str, Any]) -> Table:
         "decision",
         "metrics",
         "aliases",
-        title=f"{escape(detail['name'])} (aliases: {aliases})",
+        title=f"{escape(detail.name)} (aliases: {aliases})",
         title_justify="left",
     )
-    for v in detail.get("versions", []):
-        decision = v["policy_decision"]
-        style = "green" if decision == "promoted" else "yellow"
-        codes = ", ".join(v.get("reason_codes", []))
+    for v in detail.versions:
+        style = "green" if v.policy_decision == "promoted" else "yellow"
         table.add_row(
-            f"v{v['version']}",
-            str(v["registered_at"])[:19],
-            str(v["dataset_version"])[:12],
-            f"[{style}]{decision}[/] {escape(codes)}",
-            _metrics(v.get("metrics", {})),
-            ", ".join(v.get("aliases", [])) or "-",
+            f"v{v.version}",
+            v.registered_at.isoformat()[:19],
+            v.dataset_version[:12],
+            f"[{style}]{v.policy_decision}[/] {escape(', '.join(v.reason_codes))}",
+            _metrics(v.metrics),
+            ", ".join(v.aliases) or "-",
         )
     return table
 
 
-def version_table(record: dict[str, Any]) -> Table:
-    info = record["info"]
-    lineage = record.get("lineage", {})
-    decision = record.get("decision", {})
+def version_table(record: VersionDetail) -> Table:
+    info, lineage, decision = record.info, record.lineage, record.decision
     table = Table(
         show_header=False,
         box=None,
-        title=f"{escape(info['model_name'])} v{info['version']}",
+        title=f"{escape(info.model_name)} v{info.version}",
         title_justify="left",
     )
-    table.add_row("aliases", ", ".join(record.get("aliases", [])) or "-")
-    table.add_row("registered", str(record.get("registered_at")))
-    table.add_row("task", str(info.get("task")))
-    table.add_row("estimator", escape(f"{lineage.get('estimator')} {lineage.get('params', {})}"))
-    table.add_row("dataset", escape(f"{info['dataset']}@{str(info['dataset_version'])[:12]}"))
-    table.add_row("metrics", _metrics(info.get("metrics", {}).get("values", {})))
-    table.add_row("holdout", escape(str(info.get("metrics", {}).get("holdout_id"))))
-    verdict = "promoted" if decision.get("promote") else "rejected"
-    reasons = "; ".join(f"{r['code']}: {r['message']}" for r in decision.get("reasons", []))
+    table.add_row("aliases", ", ".join(record.aliases) or "-")
+    table.add_row("registered", to_jsonable_python(record.registered_at))
+    table.add_row("task", info.task)
+    table.add_row("estimator", escape(f"{lineage.estimator} {lineage.params}"))
+    table.add_row("dataset", escape(f"{info.dataset}@{info.dataset_version[:12]}"))
+    table.add_row("metrics", _metrics(info.metrics.values))
+    table.add_row("holdout", escape(info.metrics.holdout_id))
+    verdict = "promoted" if decision.promote else "rejected"
+    reasons = "; ".join(f"{r.code}: {r.message}" for r in decision.reasons)
     table.add_row("decision", escape(f"{verdict}: {reasons}"))
-    table.add_row(
-        "artifact", escape(f"{info['artifact']['uri']} (sha256 {info['artifact']['sha256'][:12]}…)")
-    )
-    table.add_row("model card", escape(info["model_card"]["uri"]))
-    features = ", ".join(f"{f['name']}:{f['dtype']}" for f in info.get("signature", []))
-    table.add_row("signature", escape(features))
-    table.add_row("run", escape(f"{lineage.get('run_id')} (trigger {lineage.get('trigger')})"))
+    table.add_row("artifact", escape(f"{info.artifact.uri} (sha256 {info.artifact.sha256[:12]}…)"))
+    table.add_row("model card", escape(info.model_card.uri))
+    table.add_row("signature", escape(", ".join(f"{f.name}:{f.dtype}" for f in info.signature)))
+    table.add_row("run", escape(f"{lineage.run_id} (trigger {lineage.trigger})"))
     return table
 
 
@@ -116,15 +114,20 @@ def show(
 ) -> None:
     """A model's versions, decisions and aliases; with --version, one version in detail
     (metrics, lineage, decision, artifact, signature)."""
-    with ServiceClient(resolve(), "registry") as registry:
-        path = f"/models/{name}" if version is None else f"/models/{name}/versions/{version}"
-        data = registry.get(path)
+    found = on_registry(
+        resolve(),
+        lambda registry: (
+            registry.model(name) if version is None else registry.version(name, version)
+        ),
+    )
+    if found is None:
+        raise CliError(
+            f"the registry has no model {name!r}{'' if version is None else f' v{version}'}"
+        )
     if as_json:
-        print_json(data)
-    elif version is None:
-        out.print(versions_table(data))
+        print_json(to_jsonable_python(found))
     else:
-        out.print(version_table(data))
+        out.print(versions_table(found) if isinstance(found, ModelDetail) else version_table(found))
 
 
 def _actor(actor: str | None) -> str | None:
@@ -134,14 +137,21 @@ def _actor(actor: str | None) -> str | None:
         return None
 
 
-def _announce(promoted: dict[str, Any], verb: str) -> None:
-    model = promoted["model"]
-    previous = promoted.get("previous_version")
+def _announce(promoted: ModelPromoted, verb: str, as_json: bool) -> None:
+    if as_json:
+        print_json(to_jsonable_python(promoted))
+        return
+    model, previous = promoted.model, promoted.previous_version
     was = f" (was v{previous})" if previous else ""
     out.print(
-        f"[green]{verb}[/] {escape(model['model_name'])} v{model['version']} to "
-        f"{escape(promoted.get('alias', 'production'))}{was}"
+        f"[green]{verb}[/] {escape(model.model_name)} v{model.version} to "
+        f"{escape(promoted.alias)}{was}"
     )
+
+
+def _write(ask: Callable[[RegistryClient], Awaitable[ModelPromoted]]) -> ModelPromoted:
+    endpoints = resolve()
+    return on_registry(endpoints, ask, token=endpoints.settings.registry_bearer())
 
 
 @app.command()
@@ -157,12 +167,12 @@ def promote(
 
     Needs the registry's token: MILLRACE_REGISTRY_TOKEN (in dev the built-in one).
     """
-    body = {"version": version, "reason": reason, "actor": _actor(actor), "alias": alias.value}
-    promoted = _post(resolve(), f"/models/{name}/promote", body)
-    if as_json:
-        print_json(promoted)
-    else:
-        _announce(promoted, "promoted")
+    promoted = _write(
+        lambda registry: registry.promote(
+            name, version, reason=reason, actor=_actor(actor), alias=alias.value
+        )
+    )
+    _announce(promoted, "promoted", as_json)
 
 
 @app.command()
@@ -182,16 +192,7 @@ def rollback(
 
     Needs the registry's token: MILLRACE_REGISTRY_TOKEN (in dev the built-in one).
     """
-    body = {"reason": reason, "to_version": to, "actor": _actor(actor)}
-    promoted = _post(resolve(), f"/models/{name}/rollback", body)
-    if as_json:
-        print_json(promoted)
-    else:
-        _announce(promoted, "rolled back")
-
-
-def _post(endpoints: Endpoints, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    token = endpoints.settings.registry_bearer()
-    with ServiceClient(endpoints, "registry") as registry:
-        result: dict[str, Any] = registry.post(path, body, token=token)
-    return result
+    promoted = _write(
+        lambda registry: registry.rollback(name, reason=reason, to_version=to, actor=_actor(actor))
+    )
+    _announce(promoted, "rolled back", as_json)

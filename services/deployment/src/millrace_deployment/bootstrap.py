@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from millrace_shared.objectstore import ObjectStore
+from millrace_shared.registry.client import RegistryClient
 from millrace_shared.service import ServiceRuntime, build_runtime, service_app
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -20,7 +21,6 @@ from .core.ports import RegistryReader
 from .core.predicting import Predictor
 from .handlers import register
 from .lifecycle import Replica
-from .registry import HttpRegistry
 from .settings import DeploymentSettings
 
 DESCRIPTION = (
@@ -132,7 +132,8 @@ def build_app(
     replica, router = wire(
         runtime,
         settings,
-        registry or HttpRegistry(settings.registry_url, settings.registry_timeout_seconds),
+        registry
+        or RegistryClient(settings.registry_url, timeout=settings.registry_timeout_seconds),
     )
     app = serving_app(runtime, router)
     app.router.lifespan_context = with_replica(app.router.lifespan_context, replica)

@@ -6,38 +6,30 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from millrace_contracts import ModelPromoted, ModelVersionInfo
-from pydantic import BaseModel, Field, SecretStr
+from millrace_shared.registry.models import (
+    AuditEntry,
+    ModelDetail,
+    ModelSummary,
+    PromoteRequest,
+    RollbackRequest,
+    VersionDetail,
+)
+from pydantic import SecretStr
 
 from .commands import RegistryCommands
 from .core.errors import AliasConflict, UnknownModel, UnknownVersion
-from .core.records import AuditEntry
-from .core.views import ModelDetail, ModelSummary, RegistryViews, VersionDetail
+from .core.views import RegistryViews
 
 DEFAULT_ACTOR = "api"
 
 # Module level: FastAPI resolves these annotations by name, which a closure's locals defeat.
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-class PromoteRequest(BaseModel):
-    version: int = Field(ge=1, description="Version to promote.")
-    reason: str = Field(min_length=1, max_length=2000, description="Why, for the audit trail.")
-    actor: str | None = Field(default=None, max_length=200, description="Who; 'api' if unset.")
-    alias: Literal["production", "staging"] = Field(default="production")
-
-
-class RollbackRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, description="Why, for the audit trail.")
-    to_version: int | None = Field(
-        default=None, ge=1, description="Target; the production version before the current one."
-    )
-    actor: str | None = Field(default=None, max_length=200, description="Who; 'api' if unset.")
 
 
 @contextmanager

@@ -12,8 +12,9 @@ from millrace_contracts import (
     Reason,
     first_of_flow,
 )
+from millrace_shared.registry.models import VersionRecord
 
-from .records import PRODUCTION, VersionRecord
+from .records import PRODUCTION
 
 PRODUCER = "registry"
 POLICY_ACTOR = "registry-policy"

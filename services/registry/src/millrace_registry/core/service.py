@@ -14,6 +14,7 @@ from millrace_contracts import (
     ModelRejected,
     ModelTrained,
 )
+from millrace_shared.registry.models import AliasMove, AuditEntry, NewAuditEntry, VersionRecord
 from millrace_shared.telemetry import Attr
 from opentelemetry import trace
 from opentelemetry.util.types import Attributes
@@ -21,14 +22,7 @@ from opentelemetry.util.types import Attributes
 from .errors import AliasConflict, UnknownModel, UnknownVersion
 from .events import POLICY_ACTOR, PRODUCER, decision_event, operator_event
 from .policy import comparable_champion, decide
-from .records import (
-    MOVE_KINDS,
-    PRODUCTION,
-    AliasMove,
-    AuditEntry,
-    NewAuditEntry,
-    VersionRecord,
-)
+from .records import MOVE_KINDS, PRODUCTION
 from .store import RegistryStore
 from .versioning import version_record
 

@@ -17,10 +17,11 @@ from datetime import datetime
 from typing import TypeVar
 
 from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
+from millrace_shared.registry.models import AuditEntry, NewAuditEntry, VersionRecord
 from pydantic import BaseModel
 
 from .keys import Keys
-from .records import ALIASES, AuditEntry, NewAuditEntry, VersionClaim, VersionRecord, latest_at
+from .records import ALIASES, VersionClaim, latest_at
 
 R = TypeVar("R", bound=BaseModel)
 JSON = "application/json"

@@ -11,10 +11,10 @@ from millrace_contracts import (
     ModelVersionInfo,
     caused_by,
 )
+from millrace_shared.registry.models import Decision, Lineage, VersionRecord
 
 from .events import PRODUCER
 from .policy import Verdict
-from .records import Decision, Lineage, VersionRecord
 
 
 def version_record(

@@ -3,46 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from millrace_contracts import ModelVersionInfo
-from pydantic import AwareDatetime, BaseModel
+from millrace_shared.registry.models import (
+    AuditEntry,
+    ModelDetail,
+    ModelSummary,
+    VersionDetail,
+    VersionRecord,
+    VersionSummary,
+)
 
 from .errors import UnknownModel, UnknownVersion
-from .records import PRODUCTION, AuditEntry, VersionRecord
+from .records import PRODUCTION
 from .store import RegistryStore
-
-
-class ModelSummary(BaseModel):
-    name: str
-    production_version: int | None
-    latest_version: int
-
-
-class VersionSummary(BaseModel):
-    version: int
-    run_id: str
-    dataset: str
-    dataset_version: str
-    registered_at: AwareDatetime
-    policy_decision: Literal["promoted", "rejected"]
-    reason_codes: list[str]
-    metrics: dict[str, float]
-    holdout_id: str
-    aliases: list[str]
-
-
-class ModelDetail(BaseModel):
-    name: str
-    aliases: dict[str, int]
-    latest_version: int
-    versions: list[VersionSummary]
-
-
-class VersionDetail(VersionRecord):
-    """The stored record plus the aliases that point at it now."""
-
-    aliases: list[str]
 
 
 class RegistryViews:
