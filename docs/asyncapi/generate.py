@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from catalogue import differences
 from fastapi.testclient import TestClient
+from millrace_contracts.topics import Service
 
 HERE = Path(__file__).resolve().parent
-SERVICES = ("ingestion", "training", "registry", "deployment", "monitoring")
 
 
-def document(service: str) -> dict[str, Any]:
+def document(service: Service) -> dict[str, Any]:
     bootstrap = importlib.import_module(f"millrace_{service}.bootstrap")
     settings_module = importlib.import_module(f"millrace_{service}.settings")
     settings_cls = next(
@@ -37,7 +38,7 @@ def document(service: str) -> dict[str, Any]:
     return doc
 
 
-def index(docs: dict[str, dict[str, Any]]) -> str:
+def index(docs: dict[Service, dict[str, Any]]) -> str:
     lines = [
         "# Millrace AsyncAPI documents",
         "",
@@ -60,7 +61,10 @@ def index(docs: dict[str, dict[str, Any]]) -> str:
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    docs = {service: document(service) for service in SERVICES}
+    docs = {service: document(service) for service in Service}
+    mismatches = [problem for s, d in docs.items() for problem in differences(s, d)]
+    for problem in mismatches:
+        print(f"topic catalogue: {problem}")
     wanted = {f"{s}.json": json.dumps(d, indent=2, sort_keys=True) + "\n" for s, d in docs.items()}
     wanted["index.md"] = index(docs)
     stale = [
@@ -72,11 +76,11 @@ def main(argv: list[str]) -> int:
         for name in stale:
             print(f"stale: docs/asyncapi/{name} (run docs/asyncapi/generate.py)")
         print(f"{len(wanted) - len(stale)} of {len(wanted)} AsyncAPI files up to date")
-        return 1 if stale else 0
+        return 1 if stale or mismatches else 0
     for name in stale:
         (HERE / name).write_text(wanted[name])
         print(f"wrote docs/asyncapi/{name}")
-    return 0
+    return 1 if mismatches else 0
 
 
 if __name__ == "__main__":
