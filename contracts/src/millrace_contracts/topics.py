@@ -1,12 +1,9 @@
 """Every topic: its event, its key and who produces and consumes it.
 
-The one source of who talks on which topic: the services (each checked against its AsyncAPI
-document by a test), the parties outside the platform, the README's topic table and the Kafka
-ACLs all derive from ``TOPICS``.
-
-Dead letters are not listed: each service that consumes a topic writes that topic's failed
-records to ``<topic>.dlq`` (shared middleware), so ``TopicSpec.dead_letter_producers`` follows
-from ``consumers``; operations read every dead-letter topic and replay from it.
+The one source of who talks on which topic, services and outside parties: a test holds each
+service's entries to its AsyncAPI document; the README's topic table and the Kafka ACLs
+derive from it. Dead-letter topics are not listed: a service that consumes a topic writes
+its failures to ``<topic>.dlq`` (shared middleware), read by operations.
 """
 
 from __future__ import annotations
@@ -43,40 +40,29 @@ class Service(StrEnum):
     DEPLOYMENT = "deployment"
     MONITORING = "monitoring"
 
-    @property
-    def principal(self) -> str:
-        return f"User:millrace-{self.value}"
-
 
 class Outside(StrEnum):
-    """A party outside the platform: one Kafka principal per kind of team.
-
-    The ``millrace`` CLI has no principal of its own: it authenticates with the credentials of
-    whoever runs it (``MILLRACE_KAFKA_SASL_*``), so each command needs the rights of the party
-    it acts for. ``publish``, ``datasets declare`` and ``train`` (with ``--wait``, following the
-    flow) act as data teams; ``events tail``, ``status`` and ``dlq list`` / ``replay`` as
-    operations, who may read every topic and dead-letter topic and replay onto any topic.
-    Operations are listed on a topic only where they act on its events.
+    """A party outside the platform. The ``millrace`` CLI has no principal of its own: it
+    acts for whoever runs it, as data teams (``publish``, ``datasets declare``, ``train``, with
+    ``--wait`` reading the flow) or operations (``events tail``, ``status``, ``dlq``), who may
+    read every topic and replay dead letters; they are listed where they act on an event.
     """
 
     DATA_TEAMS = "data teams"
     APPLICATION_TEAMS = "application teams"
     OPERATIONS = "operations"
 
-    @property
-    def principal(self) -> str:
-        return _OUTSIDE_PRINCIPALS[self]
-
-
-_OUTSIDE_PRINCIPALS = {
-    Outside.DATA_TEAMS: "User:millrace-data-teams",
-    Outside.APPLICATION_TEAMS: "User:millrace-application-teams",
-    Outside.OPERATIONS: "User:millrace-operators",
-}
 
 Party = Service | Outside
 INGESTION, TRAINING, REGISTRY, DEPLOYMENT, MONITORING = Service
 DATA_TEAMS, APPLICATION_TEAMS, OPERATIONS = Outside
+PRINCIPALS: dict[Party, str] = {
+    **{service: f"User:millrace-{service}" for service in Service},
+    DATA_TEAMS: "User:millrace-data-teams",
+    APPLICATION_TEAMS: "User:millrace-application-teams",
+    OPERATIONS: "User:millrace-operators",
+}
+"""The Kafka principal each party authenticates as."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +82,6 @@ class TopicSpec:
 
     @property
     def dead_letter_producers(self) -> tuple[Service, ...]:
-        """The services consuming the topic: each dead-letters what it fails to handle."""
         return tuple(p for p in self.consumers if isinstance(p, Service))
 
 
