@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -19,61 +19,37 @@ if TYPE_CHECKING:
     from millrace_shared.messaging import KafkaEventSink
 
 UNREACHABLE_ERRORS = (KafkaConnectionError, KafkaTimeoutError, OSError)
-
-
-async def _start(client: Any, endpoints: Endpoints) -> None:
-    try:
-        await client.start()
-    except UNREACHABLE_ERRORS as error:
-        await _close(client)
-        raise endpoints.unreachable("kafka") from error
-
-
-async def _close(client: Any) -> None:
-    if isinstance(client, AIOKafkaAdminClient):
-        await client.close()
-    else:
-        await client.stop()
+C = TypeVar("C", AIOKafkaConsumer, AIOKafkaProducer, AIOKafkaAdminClient)
 
 
 @asynccontextmanager
-async def consumer(endpoints: Endpoints, **options: Any) -> AsyncIterator[AIOKafkaConsumer]:
+async def _running(endpoints: Endpoints, client: C) -> AsyncIterator[C]:
+    """``client`` started (Kafka not answering: the one-line error), stopped afterwards."""
+    stop = client.close if isinstance(client, AIOKafkaAdminClient) else client.stop
+    try:
+        try:
+            await client.start()
+        except UNREACHABLE_ERRORS as error:
+            raise endpoints.unreachable("kafka") from error
+        yield client
+    finally:
+        await stop()
+
+
+def consumer(endpoints: Endpoints, **options: Any) -> AbstractAsyncContextManager[AIOKafkaConsumer]:
     """A consumer without a group: it never takes partitions from a service."""
-    client = AIOKafkaConsumer(
-        **kafka_options(endpoints.settings),
-        group_id=None,
-        enable_auto_commit=False,
-        **options,
-    )
-    await _start(client, endpoints)
-    try:
-        yield client
-    finally:
-        await client.stop()
+    options = {**kafka_options(endpoints.settings), "enable_auto_commit": False, **options}
+    return _running(endpoints, AIOKafkaConsumer(**options, group_id=None))
 
 
-@asynccontextmanager
-async def producer(endpoints: Endpoints) -> AsyncIterator[AIOKafkaProducer]:
-    client = AIOKafkaProducer(
-        **kafka_options(endpoints.settings), acks="all", enable_idempotence=True
-    )
-    await _start(client, endpoints)
-    try:
-        yield client
-    finally:
-        await client.stop()
+def producer(endpoints: Endpoints) -> AbstractAsyncContextManager[AIOKafkaProducer]:
+    options = kafka_options(endpoints.settings)
+    return _running(endpoints, AIOKafkaProducer(**options, acks="all", enable_idempotence=True))
 
 
-@asynccontextmanager
-async def admin(endpoints: Endpoints) -> AsyncIterator[AIOKafkaAdminClient]:
-    client = AIOKafkaAdminClient(
-        **kafka_options(endpoints.settings, client_id="millrace-cli-admin")
-    )
-    await _start(client, endpoints)
-    try:
-        yield client
-    finally:
-        await _close(client)
+def admin(endpoints: Endpoints) -> AbstractAsyncContextManager[AIOKafkaAdminClient]:
+    options = kafka_options(endpoints.settings, client_id="millrace-cli-admin")
+    return _running(endpoints, AIOKafkaAdminClient(**options))
 
 
 @asynccontextmanager
