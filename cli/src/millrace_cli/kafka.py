@@ -69,11 +69,10 @@ async def event_sink(endpoints: Endpoints) -> AsyncIterator[KafkaEventSink]:
     provider = setup_tracing(settings) if exporting else None
     broker, _ = make_broker(settings, tracer_provider=provider)
     try:
-        await broker.start()
-    except UNREACHABLE_ERRORS as error:
-        await broker.stop()
-        raise endpoints.unreachable("kafka") from error
-    try:
+        try:
+            await broker.start()
+        except UNREACHABLE_ERRORS as error:
+            raise endpoints.unreachable("kafka") from error
         yield KafkaEventSink(broker)
     finally:
         await broker.stop()

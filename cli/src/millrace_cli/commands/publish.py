@@ -85,11 +85,10 @@ async def publish_and_follow(
     """Watch first (from now), then publish, so no stage of the flow can be missed."""
     watcher = EventWatcher(endpoints.settings, FLOW_EVENTS, start="latest")
     try:
-        await watcher.start()
-    except UNREACHABLE_ERRORS as error:
-        await watcher.stop()
-        raise endpoints.unreachable("kafka") from error
-    try:
+        try:
+            await watcher.start()
+        except UNREACHABLE_ERRORS as error:
+            raise endpoints.unreachable("kafka") from error
         first = await publish()
         return await follow(
             watcher,
