@@ -177,32 +177,24 @@ async def _prefill(stack: Stack, total: int, per_event: int) -> dict[str, Any]:
 async def _rewind_group(stack: Stack) -> None:
     """Commit offset 0 for monitoring's group on every partition it reads (it is stopped)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
     from millrace_contracts import LabelsObserved
+    from millrace_shared.kafka import partitions_of
 
+    bootstrap = stack.info.kafka_bootstrap
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=stack.info.kafka_bootstrap, group_id=GROUP, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False
     )
+    await admin.start()
     await consumer.start()
     try:
-        partitions = []
-        for topic in (TOPIC, LabelsObserved.topic()):
-            numbers = await _partitions(stack, topic)
-            partitions += [TopicPartition(topic, p) for p in numbers]
+        known = await partitions_of(admin, [TOPIC, LabelsObserved.topic()])
+        partitions = [TopicPartition(t, p) for t, numbers in known.items() for p in numbers]
         consumer.assign(partitions)
         await consumer.commit({tp: 0 for tp in partitions})
     finally:
         await consumer.stop()
-
-
-async def _partitions(stack: Stack, topic: str) -> list[int]:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.info.kafka_bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-        return sorted(p["partition"] for p in described[0]["partitions"])
-    finally:
         await admin.close()
 
 

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 import numpy as np
 import pandas as pd
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from millrace_contracts import (
     DataArrived,
     DatasetDeclaration,
@@ -23,6 +21,7 @@ from millrace_contracts import (
     ModelRejected,
     first_of_flow,
 )
+from millrace_shared.kafka import topic_lags
 from millrace_shared.messaging import EventSink
 from millrace_shared.objectstore import MinioObjectStore, ObjectStore
 from millrace_shared.settings import MillraceSettings
@@ -95,32 +94,17 @@ async def arrive(sink: EventSink, dataset: str, uri: str, **extra: object) -> Da
 async def wait_consumed(
     settings: MillraceSettings, group: str, topic: str, within: float = 120
 ) -> None:
-    """Wait until ``group`` has committed past everything on ``topic`` at the time of the call.
+    """Wait until ``group`` has committed past everything on ``topic``.
 
     A barrier that needs no sleep: once it holds, the service has handled every record that
     existed, so the absence of an effect (no second model version) is a real absence.
     """
-    probe = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await probe.start()
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-        partitions = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
-        assert partitions, f"topic {topic} has no partitions"
-        ends = await probe.end_offsets(partitions)
-        async with asyncio.timeout(within):
-            while True:
-                committed = await admin.list_consumer_group_offsets(group)
-                if all(
-                    end == 0 or (committed.get(tp) is not None and committed[tp].offset >= end)
-                    for tp, end in ends.items()
-                ):
-                    return
-                await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
-        await probe.stop()
+    async with asyncio.timeout(within):
+        while True:
+            [lag] = await topic_lags(settings, [topic])
+            if lag.end_offset == 0 or lag.lag.get(group) == 0:
+                return
+            await asyncio.sleep(0.2)
 
 
 async def eventually(

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 from millrace_cli.main import app
-from millrace_contracts import DataArrived, cloudevents_headers, first_of_flow
+from millrace_contracts import DataArrived, TrainingRequested, cloudevents_headers, first_of_flow
 from millrace_infra.services import free_port
 from millrace_shared.messaging import DLQ_HEADER_PREFIX, KafkaEventSink, ensure_topics, make_broker
 from millrace_shared.objectstore import MinioObjectStore
@@ -263,3 +263,23 @@ def test_status_json_against_a_stack_given_by_the_environment(
     assert report["endpoints"]["kafka_bootstrap"] == stack_settings.kafka_bootstrap
     topics = {t["topic"] for t in report["topics"]}
     assert {"millrace.data.arrived.v1", "millrace.model.promoted.v1.dlq"} <= topics
+
+
+def test_train_publishes_the_request_and_waits_for_its_flow(
+    cli_env: dict[str, str], stack_settings: MillraceSettings, unique: str
+) -> None:
+    asyncio.run(ensure_topics(stack_settings))
+    # No services run: the flow never ends, so --wait times out after publishing.
+    result = runner.invoke(app, ["train", unique, "--reason", "test", "--wait", "--timeout", "2"])
+    assert result.exit_code == 4, result.output
+
+    async def request() -> TrainingRequested:
+        async with EventWatcher(stack_settings, [TrainingRequested]) as watcher:
+            [found] = await watcher.wait_for(
+                TrainingRequested, lambda e: e.dataset == unique, within=30
+            )
+            return found
+
+    event = asyncio.run(request())
+    assert (event.note, event.trigger, event.dataset_version) == ("test", "manual", None)
+    assert f"(flow {event.event_id})" in result.stderr

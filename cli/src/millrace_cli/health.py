@@ -9,12 +9,13 @@ from typing import Any, Literal
 import httpx
 from millrace_contracts import TOPICS
 from millrace_infra import status as stack_status
+from millrace_shared.kafka import TopicLag, topic_lags
 from millrace_shared.registry.models import ModelSummary
 
 from .catalog import BY_NAME, NAMES
 from .endpoints import Endpoints
 from .errors import CliError, ExitCode
-from .lag import TopicLag, topic_lags
+from .kafka import UNREACHABLE_ERRORS
 from .net import tcp_answers
 from .rest import registry_client
 from .services_runtime import ServicesFile
@@ -158,9 +159,9 @@ async def gather_status(endpoints: Endpoints) -> StatusReport:
         report.topics_error = endpoints.unreachable("kafka").message
     else:
         try:
-            report.topics = await topic_lags(endpoints, topics)
-        except CliError as error:
-            report.topics_error = error.message
+            report.topics = await topic_lags(endpoints.settings, topics)
+        except UNREACHABLE_ERRORS:
+            report.topics_error = endpoints.unreachable("kafka").message
     registry = next(s for s in services if s.name == "registry")
     if registry.healthy:
         try:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
-from millrace_shared.settings import MillraceSettings
+from millrace_shared.kafka import kafka_options
+from millrace_shared.kafka import partitions_of as _partitions_of
 
 from .endpoints import Endpoints
 from .net import tcp_answers
@@ -19,81 +19,37 @@ if TYPE_CHECKING:
     from millrace_shared.messaging import KafkaEventSink
 
 UNREACHABLE_ERRORS = (KafkaConnectionError, KafkaTimeoutError, OSError)
-
-
-def client_options(settings: MillraceSettings) -> dict[str, Any]:
-    """bootstrap_servers and security keyword arguments for any aiokafka client."""
-    options: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap,
-        "security_protocol": settings.kafka_security_protocol,
-        "client_id": "millrace-cli",
-    }
-    if settings.kafka_sasl_mechanism:
-        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
-        options["sasl_plain_username"] = settings.kafka_sasl_username
-        options["sasl_plain_password"] = (
-            settings.kafka_sasl_password.get_secret_value()
-            if settings.kafka_sasl_password
-            else None
-        )
-    if "SSL" in settings.kafka_security_protocol:
-        options["ssl_context"] = ssl.create_default_context(cafile=settings.kafka_tls_cafile)
-    return options
-
-
-async def _start(client: Any, endpoints: Endpoints) -> None:
-    try:
-        await client.start()
-    except UNREACHABLE_ERRORS as error:
-        await _close(client)
-        raise endpoints.unreachable("kafka") from error
-
-
-async def _close(client: Any) -> None:
-    if isinstance(client, AIOKafkaAdminClient):
-        await client.close()
-    else:
-        await client.stop()
+C = TypeVar("C", AIOKafkaConsumer, AIOKafkaProducer, AIOKafkaAdminClient)
 
 
 @asynccontextmanager
-async def consumer(endpoints: Endpoints, **options: Any) -> AsyncIterator[AIOKafkaConsumer]:
+async def _running(endpoints: Endpoints, client: C) -> AsyncIterator[C]:
+    """``client`` started (Kafka not answering: the one-line error), stopped afterwards."""
+    stop = client.close if isinstance(client, AIOKafkaAdminClient) else client.stop
+    try:
+        try:
+            await client.start()
+        except UNREACHABLE_ERRORS as error:
+            raise endpoints.unreachable("kafka") from error
+        yield client
+    finally:
+        await stop()
+
+
+def consumer(endpoints: Endpoints, **options: Any) -> AbstractAsyncContextManager[AIOKafkaConsumer]:
     """A consumer without a group: it never takes partitions from a service."""
-    client = AIOKafkaConsumer(
-        **client_options(endpoints.settings),
-        group_id=None,
-        enable_auto_commit=False,
-        **options,
-    )
-    await _start(client, endpoints)
-    try:
-        yield client
-    finally:
-        await client.stop()
+    options = {**kafka_options(endpoints.settings), "enable_auto_commit": False, **options}
+    return _running(endpoints, AIOKafkaConsumer(**options, group_id=None))
 
 
-@asynccontextmanager
-async def producer(endpoints: Endpoints) -> AsyncIterator[AIOKafkaProducer]:
-    client = AIOKafkaProducer(
-        **client_options(endpoints.settings), acks="all", enable_idempotence=True
-    )
-    await _start(client, endpoints)
-    try:
-        yield client
-    finally:
-        await client.stop()
+def producer(endpoints: Endpoints) -> AbstractAsyncContextManager[AIOKafkaProducer]:
+    options = kafka_options(endpoints.settings)
+    return _running(endpoints, AIOKafkaProducer(**options, acks="all", enable_idempotence=True))
 
 
-@asynccontextmanager
-async def admin(endpoints: Endpoints) -> AsyncIterator[AIOKafkaAdminClient]:
-    options = client_options(endpoints.settings)
-    options["client_id"] = "millrace-cli-admin"
-    client = AIOKafkaAdminClient(**options)
-    await _start(client, endpoints)
-    try:
-        yield client
-    finally:
-        await _close(client)
+def admin(endpoints: Endpoints) -> AbstractAsyncContextManager[AIOKafkaAdminClient]:
+    options = kafka_options(endpoints.settings, client_id="millrace-cli-admin")
+    return _running(endpoints, AIOKafkaAdminClient(**options))
 
 
 @asynccontextmanager
@@ -113,11 +69,10 @@ async def event_sink(endpoints: Endpoints) -> AsyncIterator[KafkaEventSink]:
     provider = setup_tracing(settings) if exporting else None
     broker, _ = make_broker(settings, tracer_provider=provider)
     try:
-        await broker.start()
-    except UNREACHABLE_ERRORS as error:
-        await broker.stop()
-        raise endpoints.unreachable("kafka") from error
-    try:
+        try:
+            await broker.start()
+        except UNREACHABLE_ERRORS as error:
+            raise endpoints.unreachable("kafka") from error
         yield KafkaEventSink(broker)
     finally:
         await broker.stop()
@@ -127,12 +82,5 @@ async def event_sink(endpoints: Endpoints) -> AsyncIterator[KafkaEventSink]:
 
 async def partitions_of(endpoints: Endpoints, topics: Sequence[str]) -> dict[str, list[int]]:
     """Partition numbers of each existing topic (missing topics are left out, not created)."""
-    if not topics:
-        return {}
     async with admin(endpoints) as client:
-        described = await client.describe_topics(list(topics))
-    return {
-        str(d["topic"]): sorted(int(p["partition"]) for p in d["partitions"])
-        for d in described
-        if d.get("error_code", 0) == 0 and d.get("partitions")
-    }
+        return await _partitions_of(client, topics)

@@ -13,6 +13,7 @@ from .commands.platform import down, up
 from .commands.predict import predict
 from .commands.publish import publish
 from .commands.status import status
+from .commands.train import train
 from .errors import EXIT_CODES_HELP
 from .group import MillraceGroup
 from .trace import trace
@@ -41,6 +42,7 @@ app.command()(up)
 app.command()(down)
 app.command()(status)
 app.command()(publish)
+app.command()(train)
 app.command()(predict)
 app.command()(demo)
 app.command()(trace)

@@ -1,8 +1,15 @@
-"""Every topic: its event, its key and who produces and consumes it."""
+"""Every topic: its event, its key and who produces and consumes it.
+
+The one source of who talks on which topic, services and outside parties: a test holds each
+service's entries to its AsyncAPI document; the README's topic table and the Kafka ACLs
+derive from it. Dead-letter topics are not listed: a service that consumes a topic writes
+its failures to ``<topic>.dlq`` (shared middleware), read by operations.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .data_events import DataArrived, DatasetDeclared, DatasetRejected, DatasetValidated
 from .envelope import Event
@@ -24,12 +31,46 @@ from .serving_events import (
 DLQ_SUFFIX = ".dlq"
 
 
+class Service(StrEnum):
+    """A Millrace service: it authenticates to Kafka as a principal of its own."""
+
+    INGESTION = "ingestion"
+    TRAINING = "training"
+    REGISTRY = "registry"
+    DEPLOYMENT = "deployment"
+    MONITORING = "monitoring"
+
+
+class Outside(StrEnum):
+    """A party outside the platform. The ``millrace`` CLI has no principal of its own: it
+    acts for whoever runs it, as data teams (``publish``, ``datasets declare``, ``train``, with
+    ``--wait`` reading the flow) or operations (``events tail``, ``status``, ``dlq``), who may
+    read every topic and replay dead letters; they are listed where they act on an event.
+    """
+
+    DATA_TEAMS = "data teams"
+    APPLICATION_TEAMS = "application teams"
+    OPERATIONS = "operations"
+
+
+Party = Service | Outside
+INGESTION, TRAINING, REGISTRY, DEPLOYMENT, MONITORING = Service
+DATA_TEAMS, APPLICATION_TEAMS, OPERATIONS = Outside
+PRINCIPALS: dict[Party, str] = {
+    **{service: f"User:millrace-{service}" for service in Service},
+    DATA_TEAMS: "User:millrace-data-teams",
+    APPLICATION_TEAMS: "User:millrace-application-teams",
+    OPERATIONS: "User:millrace-operators",
+}
+"""The Kafka principal each party authenticates as."""
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     event: type[Event]
     key: str
-    producers: tuple[str, ...]
-    consumers: tuple[str, ...]
+    producers: tuple[Party, ...]
+    consumers: tuple[Party, ...]
 
     @property
     def name(self) -> str:
@@ -39,27 +80,32 @@ class TopicSpec:
     def dlq(self) -> str:
         return self.name + DLQ_SUFFIX
 
+    @property
+    def dead_letter_producers(self) -> tuple[Service, ...]:
+        return tuple(p for p in self.consumers if isinstance(p, Service))
 
+
+# Data teams read what follows their data (publish and train --wait follow the flow).
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(DatasetDeclared, "dataset", ("cli", "data teams"), ("ingestion",)),
-    TopicSpec(DataArrived, "dataset", ("cli", "data teams"), ("ingestion",)),
-    TopicSpec(DatasetValidated, "dataset", ("ingestion",), ("training",)),
-    TopicSpec(DatasetRejected, "dataset", ("ingestion",), ("cli", "data teams")),
-    TopicSpec(TrainingRequested, "dataset", ("cli", "monitoring"), ("training",)),
-    TopicSpec(ModelTrained, "model name", ("training",), ("registry",)),
+    TopicSpec(DatasetDeclared, "dataset", (DATA_TEAMS,), (INGESTION,)),
+    TopicSpec(DataArrived, "dataset", (DATA_TEAMS,), (INGESTION,)),
+    TopicSpec(DatasetValidated, "dataset", (INGESTION,), (TRAINING, DATA_TEAMS)),
+    TopicSpec(DatasetRejected, "dataset", (INGESTION,), (DATA_TEAMS,)),
+    TopicSpec(TrainingRequested, "dataset", (DATA_TEAMS,), (TRAINING,)),
+    TopicSpec(ModelTrained, "model name", (TRAINING,), (REGISTRY, DATA_TEAMS)),
     TopicSpec(
         ModelPromoted,
         "model name",
-        ("registry",),
-        ("deployment", "monitoring", "training", "application teams"),
+        (REGISTRY,),
+        (DEPLOYMENT, MONITORING, TRAINING, DATA_TEAMS, APPLICATION_TEAMS),
     ),
-    TopicSpec(ModelRejected, "model name", ("registry",), ("cli", "application teams")),
-    TopicSpec(ModelDeployed, "model name", ("deployment",), ("cli",)),
-    TopicSpec(DeploymentFailed, "model name", ("deployment",), ("cli", "operations")),
-    TopicSpec(PredictionsLogged, "model name", ("deployment",), ("monitoring",)),
-    TopicSpec(LabelsObserved, "model name", ("application teams",), ("monitoring",)),
-    TopicSpec(DriftDetected, "model name", ("monitoring",), ("training",)),
-    TopicSpec(PerformanceDegraded, "model name", ("monitoring",), ("training",)),
+    TopicSpec(ModelRejected, "model name", (REGISTRY,), (DATA_TEAMS, APPLICATION_TEAMS)),
+    TopicSpec(ModelDeployed, "model name", (DEPLOYMENT,), (DATA_TEAMS,)),
+    TopicSpec(DeploymentFailed, "model name", (DEPLOYMENT,), (DATA_TEAMS, OPERATIONS)),
+    TopicSpec(PredictionsLogged, "model name", (DEPLOYMENT,), (MONITORING,)),
+    TopicSpec(LabelsObserved, "model name", (APPLICATION_TEAMS,), (MONITORING,)),
+    TopicSpec(DriftDetected, "model name", (MONITORING,), (TRAINING,)),
+    TopicSpec(PerformanceDegraded, "model name", (MONITORING,), (TRAINING,)),
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {t.event.event_type: t.event for t in TOPICS}

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from millrace_contracts import BY_TOPIC, Event
 from pydantic import ValidationError
 
+from .kafka import kafka_options
 from .settings import MillraceSettings
 
 E = TypeVar("E", bound=Event)
@@ -47,7 +48,7 @@ class EventWatcher:
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
             *self._topics,
-            bootstrap_servers=self._settings.kafka_bootstrap,
+            **kafka_options(self._settings),
             auto_offset_reset=self._start,
             enable_auto_commit=False,
             group_id=None,

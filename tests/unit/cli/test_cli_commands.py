@@ -43,7 +43,8 @@ def test_top_level_help_documents_the_exit_codes() -> None:
         "64  bad command line",
     ):
         assert line in result.stdout
-    for command in ("up", "down", "status", "publish", "predict", "datasets", "models", "dlq"):
+    commands = ("up", "down", "status", "publish", "train", "predict", "datasets", "models", "dlq")
+    for command in commands:
         assert f"  {command} " in result.stdout
 
 
@@ -54,6 +55,7 @@ def test_top_level_help_documents_the_exit_codes() -> None:
         ["down"],
         ["status"],
         ["publish"],
+        ["train"],
         ["predict"],
         ["demo"],
         ["datasets", "declare"],
@@ -87,6 +89,8 @@ def test_every_command_has_help(command: list[str]) -> None:
         ["up", "--service", "billing"],
         ["dlq", "replay", "data.arrived"],
         ["predict", "iris"],
+        ["train", "Not Valid"],
+        ["train", "iris", "--version", "3"],
     ],
 )
 def test_bad_usage_exits_64(args: list[str]) -> None:

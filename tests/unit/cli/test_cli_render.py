@@ -13,8 +13,8 @@ from millrace_cli.commands.events import record_json, record_line
 from millrace_cli.commands.predict import batches, predictions_table
 from millrace_cli.commands.publish import landing_key
 from millrace_cli.describe import describe
-from millrace_cli.lag import compute_lag
 from millrace_cli.records import Record
+from millrace_shared.kafka import compute_lag
 from rich.console import Console
 
 

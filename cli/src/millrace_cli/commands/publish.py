@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -77,7 +77,7 @@ async def publish_file(
 
 async def publish_and_follow(
     endpoints: Endpoints,
-    publish: Callable[[], Awaitable[DataArrived]],
+    publish: Callable[[], Awaitable[Event]],
     *,
     within: float,
     deployment_within: float,
@@ -85,21 +85,52 @@ async def publish_and_follow(
     """Watch first (from now), then publish, so no stage of the flow can be missed."""
     watcher = EventWatcher(endpoints.settings, FLOW_EVENTS, start="latest")
     try:
-        await watcher.start()
-    except UNREACHABLE_ERRORS as error:
-        await watcher.stop()
-        raise endpoints.unreachable("kafka") from error
-    try:
-        arrived = await publish()
+        try:
+            await watcher.start()
+        except UNREACHABLE_ERRORS as error:
+            raise endpoints.unreachable("kafka") from error
+        first = await publish()
         return await follow(
             watcher,
-            arrived.event_id,
+            first.correlation_id,
             show_stage,
             within=within,
             deployment_within=deployment_within,
         )
     finally:
         await watcher.stop()
+
+
+Wait = Annotated[
+    bool,
+    typer.Option("--wait", help="Follow the flow stage by stage until promotion or rejection."),
+]
+Timeout = Annotated[float, typer.Option(help="Seconds --wait waits for the flow to end.")]
+DeploymentTimeout = Annotated[
+    float,
+    typer.Option(help="After a promotion, seconds --wait waits for the deployment (when it runs)."),
+]
+
+
+def start_flow(
+    endpoints: Endpoints,
+    publish: Callable[[], Coroutine[Any, Any, Event]],
+    *,
+    wait: bool,
+    timeout: float,
+    deployment_timeout: float,
+) -> None:
+    """Publish a flow's first event; with ``wait``, follow the flow and exit with its code."""
+    if not wait:
+        asyncio.run(publish())
+        return
+    deploy_wait = deployment_timeout if deployment_running(endpoints) else 0.0
+    outcome = asyncio.run(
+        publish_and_follow(endpoints, publish, within=timeout, deployment_within=deploy_wait)
+    )
+    style = "green" if outcome.code == ExitCode.OK else "red"
+    err.print(f"[{style}]{escape(outcome.summary)}[/] (exit code {int(outcome.code)})")
+    raise typer.Exit(outcome.code)
 
 
 def publish(
@@ -119,19 +150,9 @@ def publish(
     submitted_by: Annotated[
         str | None, typer.Option(help="Who publishes it (recorded in the event).")
     ] = None,
-    wait: Annotated[
-        bool,
-        typer.Option("--wait", help="Follow the flow stage by stage until promotion or rejection."),
-    ] = False,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds --wait waits for the flow to end.")
-    ] = 600.0,
-    deployment_timeout: Annotated[
-        float,
-        typer.Option(
-            help="After a promotion, seconds --wait waits for the deployment (when it runs)."
-        ),
-    ] = 60.0,
+    wait: Wait = False,
+    timeout: Timeout = 600.0,
+    deployment_timeout: DeploymentTimeout = 60.0,
 ) -> None:
     """Upload FILE to the landing bucket (with a progress bar and its sha256), then publish
     DataArrived so ingestion validates it.
@@ -148,13 +169,6 @@ def publish(
     async def do_publish() -> DataArrived:
         return await publish_file(endpoints, file, dataset, object_key, file_format, submitted_by)
 
-    if not wait:
-        asyncio.run(do_publish())
-        return
-    deploy_wait = deployment_timeout if deployment_running(endpoints) else 0.0
-    outcome = asyncio.run(
-        publish_and_follow(endpoints, do_publish, within=timeout, deployment_within=deploy_wait)
+    start_flow(
+        endpoints, do_publish, wait=wait, timeout=timeout, deployment_timeout=deployment_timeout
     )
-    style = "green" if outcome.code == ExitCode.OK else "red"
-    err.print(f"[{style}]{escape(outcome.summary)}[/] (exit code {int(outcome.code)})")
-    raise typer.Exit(outcome.code)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import ssl
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
@@ -13,34 +12,28 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from millrace_contracts import TOPICS
 from opentelemetry.sdk.trace import TracerProvider
 
+from ..kafka import kafka_options
 from ..settings import MillraceSettings
 from .attributes import EventAttributesMiddleware
 from .deadletter import DeadLetterMiddleware
 
 logger = logging.getLogger("millrace.broker")
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
 
 
 def kafka_security(settings: MillraceSettings) -> BaseSecurity | None:
-    protocol = settings.kafka_security_protocol
+    """``kafka_options`` as FastStream's security object: its broker takes no raw options."""
+    options = kafka_options(settings)
+    protocol = options["security_protocol"]
     if protocol == "PLAINTEXT":
         return None
-    context = (
-        ssl.create_default_context(cafile=settings.kafka_tls_cafile) if "SSL" in protocol else None
-    )
     if protocol == "SSL":
-        return BaseSecurity(ssl_context=context, use_ssl=True)
-    username = settings.kafka_sasl_username or ""
-    password = (
-        settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
-    )
-    use_ssl = protocol == "SASL_SSL"
-    kinds: dict[str | None, type[SASLPlaintext] | type[SASLScram256] | type[SASLScram512]] = {
-        "PLAIN": SASLPlaintext,
-        "SCRAM-SHA-256": SASLScram256,
-        "SCRAM-SHA-512": SASLScram512,
-    }
-    return kinds[settings.kafka_sasl_mechanism](
-        username=username, password=password, ssl_context=context, use_ssl=use_ssl
+        return BaseSecurity(ssl_context=options["ssl_context"], use_ssl=True)
+    return _SASL[options["sasl_mechanism"]](
+        username=options["sasl_plain_username"] or "",
+        password=options["sasl_plain_password"] or "",
+        ssl_context=options.get("ssl_context"),
+        use_ssl=protocol == "SASL_SSL",
     )
 
 
@@ -90,21 +83,7 @@ async def ensure_topics(settings: MillraceSettings, names: list[str] | None = No
     """
     wanted = names or [n for t in TOPICS for n in (t.name, t.dlq)]
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id=f"millrace-{settings.service_name}-admin",
-        security_protocol=settings.kafka_security_protocol,
-        sasl_mechanism=settings.kafka_sasl_mechanism or "PLAIN",
-        sasl_plain_username=settings.kafka_sasl_username,
-        sasl_plain_password=(
-            settings.kafka_sasl_password.get_secret_value()
-            if settings.kafka_sasl_password
-            else None
-        ),
-        ssl_context=(
-            ssl.create_default_context(cafile=settings.kafka_tls_cafile)
-            if "SSL" in settings.kafka_security_protocol
-            else None
-        ),
+        **kafka_options(settings, client_id=f"millrace-{settings.service_name}-admin")
     )
     await admin.start()
     try:
