@@ -13,9 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
+from millrace_infra.launcher import stop_attached
+
 from . import envs
 from .context import FULL, QUICK, Context
-from .procs import stop_all
 from .results import Results, machine, now
 
 ALL = ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         results.skip("run", "interrupted")
     finally:
         ctx.close()
-        stop_all()
+        stop_attached()
         results.facts["wall_seconds"] = round(time.monotonic() - started, 1)
         partial = "" if only == set(ALL) else "-".join(sorted(only))
         md, js = results.write(args.out, partial)
@@ -152,7 +153,7 @@ def _run_group(ctx: Context, group: str, wanted: set[str]) -> None:
             ",".join(sorted(wanted)), f"{group} failed: {type(error).__name__}: {error}"[:600]
         )
     finally:
-        stop_all()
+        stop_attached()
         ctx.results.facts.setdefault("group_seconds", {})[group] = round(
             time.monotonic() - started, 1
         )

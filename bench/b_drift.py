@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from millrace_infra.launcher import pinned
+
 from .context import Context
 from .drift_data import INJECTED
 from .envs import available
-from .procs import pinned, server_cpu
+from .harness import server_cpu
 from .results import Row
 from .stats import median, ratios
 

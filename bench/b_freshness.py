@@ -33,11 +33,11 @@ from millrace_contracts import (
     first_of_flow,
 )
 from millrace_contracts.policies import ColumnSpec, EstimatorSpec, RetrainingPolicy
+from millrace_infra.launcher import Process
 
 from .context import Context
-from .harness import Stack, millrace_service, port_of
+from .harness import Stack, millrace_service
 from .models import FEATURES, request_rows, serving_frame
-from .procs import Proc
 from .results import Row
 from .stats import at_most, median, ratios
 
@@ -212,7 +212,7 @@ def _summary(trace: dict[str, Any] | None) -> str:
     )
 
 
-async def _flow(ctx: Context, stack: Stack, procs: dict[str, Proc]) -> list[dict[str, Any]]:
+async def _flow(ctx: Context, stack: Stack, procs: dict[str, Process]) -> list[dict[str, Any]]:
     from millrace_shared.messaging import KafkaEventSink, make_broker
     from millrace_shared.telemetry import setup_tracing
     from millrace_shared.watch import EventWatcher
@@ -237,9 +237,9 @@ async def _flow(ctx: Context, stack: Stack, procs: dict[str, Proc]) -> list[dict
     ]
     try:
         sink = KafkaEventSink(broker)
-        await _declare(sink, f"http://127.0.0.1:{port_of(procs['ingestion'])}")
+        await _declare(sink, f"http://127.0.0.1:{procs['ingestion'].port}")
         async with EventWatcher(settings, events, start="latest") as watcher:
-            deploy_url = f"http://127.0.0.1:{port_of(procs['deployment'])}"
+            deploy_url = f"http://127.0.0.1:{procs['deployment'].port}"
             runs = []
             for r in range(ctx.sizes.rounds + 1):  # round 0 warms up (the first version)
                 result = await _round(
@@ -269,11 +269,11 @@ def run(ctx: Context, which: set[str]) -> None:
     }
     if stack.otlp_endpoint:
         env["MILLRACE_OTLP_ENDPOINT"] = stack.otlp_endpoint
-    procs: dict[str, Proc] = {}
+    procs: dict[str, Process] = {}
     try:
         for name in ("ingestion", "training", "registry", "monitoring"):
-            procs[name] = millrace_service(name, ctx.logs, env, label=f"{name}-fresh").start()
-        registry_url = f"http://127.0.0.1:{port_of(procs['registry'])}"
+            procs[name] = millrace_service(name, ctx.logs, env, label=f"{name}-fresh")
+        registry_url = f"http://127.0.0.1:{procs['registry'].port}"
         procs["deployment"] = millrace_service(
             "deployment",
             ctx.logs,
@@ -283,10 +283,10 @@ def run(ctx: Context, which: set[str]) -> None:
                 "MILLRACE_DEPLOYMENT_REPLICA_ID": "fresh",
             },
             label="deployment-fresh",
-        ).start()
+        )
         for name, proc in procs.items():
             path = "/health/live" if name == "deployment" else "/health/ready"
-            proc.wait_http(f"http://127.0.0.1:{port_of(proc)}{path}", within=180)
+            proc.wait_ready(path, within=180)
         time.sleep(3)
         idle = {name: proc.rss_mb() for name, proc in procs.items()}
         runs = asyncio.run(_flow(ctx, stack, procs))

@@ -29,12 +29,12 @@ from millrace_contracts import (
     first_of_flow,
 )
 from millrace_contracts.policies import ColumnSpec
+from millrace_infra.launcher import pinned
 
 from . import profiler
 from .context import Context
 from .drift_data import CATEGORICAL, NUMERIC, REFERENCE_ROWS, REFERENCE_SEED, frame
-from .harness import BASELINES, Stack, millrace_service, port_of
-from .procs import Proc, pinned, server_cpu
+from .harness import BASELINES, Stack, millrace_service, server_cpu
 from .results import Row
 from .stats import at_least, median, ratios
 
@@ -224,10 +224,10 @@ def _monitoring(
     if traced and stack.otlp_endpoint:
         env["MILLRACE_OTLP_ENDPOINT"] = stack.otlp_endpoint
     asyncio.run(_rewind_group(stack))
-    proc = millrace_service("monitoring", ctx.logs, env, cpu=[server_cpu()], label=label).start()
-    port = port_of(proc)
+    proc = millrace_service("monitoring", ctx.logs, env, cpu=[server_cpu()], label=label)
+    port = proc.port
     try:
-        proc.wait_http(f"http://127.0.0.1:{port}/health/ready", within=120)
+        proc.wait_ready(within=120)
         idle_rss = proc.rss_mb()
         spy_out = ctx.work / f"profile-{label}.txt"
         spy = profiler.start(proc.pid, 20, spy_out) if profile else None
@@ -245,12 +245,12 @@ def _monitoring(
             rss_max = max(rss_max, proc.rss_mb())
             if seen >= total:
                 break
-            if not proc.alive():
-                raise RuntimeError(f"monitoring died:\n{proc.tail()}")
+            if not proc.running():
+                raise RuntimeError(f"monitoring died:\n{proc.log_tail()}")
             time.sleep(0.2)
         if first is None or seen < total:
             # Reported, not fatal: the other rounds still count.
-            return {"stalled": True, "seen": seen, "log": str(proc.log_path), "rate": float("nan")}
+            return {"stalled": True, "seen": seen, "log": str(proc.log), "rate": float("nan")}
         done = time.perf_counter()
         rate = (total - first[1]) / (done - first[0]) if done > first[0] else float("nan")
         if spy is not None:
@@ -271,23 +271,19 @@ def _monitoring(
 
 
 def _raw(ctx: Context, stack: Stack, total: int) -> dict[str, Any]:
-    proc = Proc(
-        "raw-consume",
-        pinned(
-            [
-                sys.executable,
-                str(BASELINES / "raw_consume.py"),
-                stack.info.kafka_bootstrap,
-                TOPIC,
-                str(total),
-            ],
-            [server_cpu()],
-        ),
-        ctx.logs / "raw-consume.log",
+    command = pinned(
+        [
+            sys.executable,
+            str(BASELINES / "raw_consume.py"),
+            stack.info.kafka_bootstrap,
+            TOPIC,
+            str(total),
+        ],
+        [server_cpu()],
     )
     import subprocess
 
-    done = subprocess.run(proc.command, capture_output=True, text=True, check=False, timeout=900)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"raw consumer failed: {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -306,14 +302,14 @@ def run(ctx: Context, which: set[str]) -> None:
     env = {**stack.env(), "MILLRACE_TRACE_SAMPLE_RATIO": "0"}
     warm = millrace_service(
         "monitoring", ctx.logs, env, cpu=[server_cpu()], label="monitoring-warmup"
-    ).start()
+    )
     try:
-        warm.wait_http(f"http://127.0.0.1:{port_of(warm)}/health/ready", within=120)
+        warm.wait_ready(within=120)
         deadline = time.monotonic() + 60
-        while _models(port_of(warm)) is None and time.monotonic() < deadline:
+        while _models(warm.port) is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _models(port_of(warm)) is None:
-            raise RuntimeError(f"monitoring never learned the promoted version:\n{warm.tail()}")
+        if _models(warm.port) is None:
+            raise RuntimeError(f"monitoring never learned the promoted version:\n{warm.log_tail()}")
     finally:
         warm.stop()
 

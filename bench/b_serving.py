@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from millrace_infra.launcher import Process, pinned
+
 from . import clients, profiler
 from .clients import Target
 from .context import Context
@@ -27,7 +29,7 @@ from .harness import (
     bare_server,
     deployment,
     mlflow_server,
-    port_of,
+    server_cpu,
     servers,
     trivial_server,
 )
@@ -40,7 +42,6 @@ from .models import (
     serving_frame,
     version_info,
 )
-from .procs import Proc, pinned, server_cpu
 from .results import Row
 from .stats import at_least, at_most, median, ratios
 
@@ -103,7 +104,7 @@ class Served:
 
     def __init__(self) -> None:
         self.targets: dict[str, Target] = {}
-        self.procs: dict[str, Proc] = {}
+        self.procs: dict[str, Process] = {}
 
 
 def run(ctx: Context, which: set[str]) -> None:
@@ -142,8 +143,8 @@ def run(ctx: Context, which: set[str]) -> None:
 
     with RegistryStub(infos) as registry, servers(ctx.logs) as group:
         dep = group.add(deployment(stack, registry.url, ctx.logs, label="deployment-bench"))
-        dport = port_of(dep)
-        dep.wait_http(f"http://127.0.0.1:{dport}/health/ready")
+        dport = dep.port
+        dep.wait_ready(within=120)
         _wait_models(dport, len(models))
         served: dict[str, Served] = {}
         for m in models:
@@ -168,7 +169,7 @@ def run(ctx: Context, which: set[str]) -> None:
             s = served[m.key]
             for name, proc in s.procs.items():
                 health = {"millrace": "/health/ready", "bare": "/health", "mlflow": "/ping"}[name]
-                proc.wait_http(f"http://127.0.0.1:{s.targets[name].port}{health}", within=180)
+                proc.wait_ready(health, within=180)
 
         # The same model answers the same: compare labels on a few rows.
         agreement: dict[str, Any] = {}
@@ -475,9 +476,8 @@ def _batch(
 def _client_ceiling(ctx: Context, work: Path) -> None:
     """The clients against a raw ASGI app: how fast they can go, and their own overhead."""
     proc, port = trivial_server(ctx.logs)
-    proc.start()
     try:
-        proc.wait_http(f"http://127.0.0.1:{port}/", within=30)
+        proc.wait_ready("/", within=30)
         target = Target("trivial", port, "/", ['{"f00":1.0}'], {})
         peak = clients.peak(target, work, connections=CONNECTIONS, duration=ctx.sizes.peak_seconds)
         before = proc.cpu_seconds()
@@ -527,8 +527,8 @@ def _tracing(
     }
     targets = {}
     for key, proc in replicas.items():
-        port = port_of(proc)
-        proc.wait_http(f"http://127.0.0.1:{port}/health/ready")
+        port = proc.port
+        proc.wait_ready(within=120)
         _wait_models(port, 2)
         targets[key] = Target(
             f"millrace-{key}", port, s.targets["millrace"].path, s.targets["millrace"].bodies, {}

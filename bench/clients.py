@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .procs import client_cpus, pinned
+from millrace_infra.launcher import pinned
+
+from .harness import client_cpus
 from .stats import percentile
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,15 +13,29 @@ from pathlib import Path
 from typing import Any
 
 from millrace_contracts import ModelVersionInfo
+from millrace_infra.launcher import Process, launch, launch_service
+from millrace_infra.ports import free_port
 from millrace_shared.registry.models import ModelSummary
 from pydantic import TypeAdapter
 
 from .envs import EnvSpec
-from .procs import Proc, free_port, pinned, server_cpu
 
-REPO = Path(__file__).resolve().parent.parent
 BASELINES = Path(__file__).resolve().parent / "baselines"
 QUIET = {"PYTHONWARNINGS": "ignore", "MILLRACE_LOG_LEVEL": "INFO"}
+
+
+def cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0))
+
+
+def server_cpu() -> int:
+    """The CPU servers are pinned to: the last one; clients get the others."""
+    return cpus()[-1]
+
+
+def client_cpus() -> list[int]:
+    rest = [c for c in cpus() if c != server_cpu()]
+    return rest or cpus()
 
 
 @dataclass
@@ -139,10 +153,10 @@ class Servers:
     """Every server process of one benchmark, stopped together."""
 
     logs: Path
-    procs: list[Proc] = field(default_factory=list)
+    procs: list[Process] = field(default_factory=list)
 
-    def add(self, proc: Proc) -> Proc:
-        self.procs.append(proc.start())
+    def add(self, proc: Process) -> Process:
+        self.procs.append(proc)
         return proc
 
     def stop(self) -> None:
@@ -167,20 +181,9 @@ def millrace_service(
     *,
     port: int | None = None,
     cpu: list[int] | None = None,
-    label: str | None = None,
-) -> Proc:
-    port = port or free_port()
-    return Proc(
-        label or name,
-        pinned([sys.executable, "-m", f"millrace_{name}"], cpu),
-        logs / f"{label or name}.log",
-        env={**QUIET, **env, "MILLRACE_HTTP_PORT": str(port)},
-        cwd=REPO,
-    )
-
-
-def port_of(proc: Proc) -> int:
-    return int(proc.env["MILLRACE_HTTP_PORT"])
+    label: str = "",
+) -> Process:
+    return launch_service(name, {**QUIET, **env}, logs, port=port, label=label, cpus=cpu)
 
 
 def deployment(
@@ -191,7 +194,7 @@ def deployment(
     label: str,
     otlp: str | None = None,
     sample_ratio: float | None = None,
-) -> Proc:
+) -> Process:
     env = {
         **stack.env(),
         "MILLRACE_DEPLOYMENT_REGISTRY_URL": registry_url,
@@ -204,7 +207,13 @@ def deployment(
     return millrace_service("deployment", logs, env, cpu=[server_cpu()], label=label)
 
 
-def mlflow_server(env: EnvSpec, model_dir: Path, logs: Path, label: str) -> tuple[Proc, int]:
+def _server(label: str, argv: list[str], port: int, logs: Path, env: dict[str, str]) -> Process:
+    """A baseline server, pinned like Millrace's, on the same CPU."""
+    env = {**os.environ, **QUIET, **env}
+    return launch(label, argv, port=port, log=logs / f"{label}.log", env=env, cpus=[server_cpu()])
+
+
+def mlflow_server(env: EnvSpec, model_dir: Path, logs: Path, label: str) -> tuple[Process, int]:
     port = free_port()
     command = [
         str(env.bin("mlflow")),
@@ -221,28 +230,20 @@ def mlflow_server(env: EnvSpec, model_dir: Path, logs: Path, label: str) -> tupl
         "-h",
         "127.0.0.1",
     ]
-    proc = Proc(
-        label,
-        pinned(command, [server_cpu()]),
-        logs / f"{label}.log",
-        # `mlflow models serve` execs `uvicorn` from PATH: its own env's.
-        env={**QUIET, "PATH": f"{env.path / 'bin'}:{os.environ.get('PATH', '')}"},
-    )
-    return proc, port
+    # `mlflow models serve` execs `uvicorn` from PATH: its own env's.
+    path = {"PATH": f"{env.path / 'bin'}:{os.environ.get('PATH', '')}"}
+    return _server(label, command, port, logs, path), port
 
 
-def bare_server(model_path: Path, features: list[str], logs: Path, label: str) -> tuple[Proc, int]:
+def bare_server(
+    model_path: Path, features: list[str], logs: Path, label: str
+) -> tuple[Process, int]:
     port = free_port()
     command = [sys.executable, str(BASELINES / "bare_server.py"), str(model_path), str(port)]
-    return (
-        Proc(
-            label, pinned([*command, *features], [server_cpu()]), logs / f"{label}.log", env=QUIET
-        ),
-        port,
-    )
+    return _server(label, [*command, *features], port, logs, {}), port
 
 
-def trivial_server(logs: Path) -> tuple[Proc, int]:
+def trivial_server(logs: Path) -> tuple[Process, int]:
     port = free_port()
     command = [sys.executable, str(BASELINES / "trivial_server.py"), str(port)]
-    return Proc("trivial", pinned(command, [server_cpu()]), logs / "trivial.log", env=QUIET), port
+    return _server("trivial", command, port, logs, {}), port

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from faststream.kafka import KafkaBroker
 from millrace_contracts import TOPICS
-from millrace_infra.services import ServiceProcess
+from millrace_infra.launcher import Process, launch_service
 from millrace_shared.messaging import KafkaEventSink, ensure_topics, make_broker
 from millrace_shared.objectstore import MinioObjectStore
 from millrace_shared.settings import MillraceSettings
@@ -60,18 +60,17 @@ class Platform:
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env = env
         self.log_dir = log_dir
-        self.services: dict[str, ServiceProcess] = {}
+        self.services: dict[str, Process] = {}
 
-    def start(self, name: str, argv: tuple[str, ...] = (), **extra_env: str) -> ServiceProcess:
+    def start(self, name: str, argv: tuple[str, ...] = (), **extra_env: str) -> Process:
         """``argv``: run that (``patched_service.command(...)``) instead of the plain service."""
-        service = ServiceProcess(name, {**self.env, **extra_env}, self.log_dir, argv=argv)
+        service = launch_service(name, {**self.env, **extra_env}, self.log_dir, argv=argv)
         self.services[name] = service
-        service.start()
         return service
 
-    def start_deployment(self, key: str, **extra_env: str) -> ServiceProcess:
+    def start_deployment(self, key: str, **extra_env: str) -> Process:
         """A deployment replica: live at once, ready only once it serves a model."""
-        service = ServiceProcess(
+        service = launch_service(
             "deployment",
             {
                 **self.env,
@@ -85,10 +84,9 @@ class Platform:
             label=key,
         )
         self.services[key] = service
-        service.start()
         return service
 
-    def __getitem__(self, name: str) -> ServiceProcess:
+    def __getitem__(self, name: str) -> Process:
         return self.services[name]
 
     def stop_all(self) -> None:

@@ -1,6 +1,6 @@
 """A real Millrace service process with test-only behaviour patched in.
 
-    python tests/e2e/patched_service.py SERVICE NAME=VALUE ...
+    python tests/e2e/patched_service.py millrace_SERVICE NAME=VALUE ...
 
 What only a test wants (a fit slow enough to kill training in the middle of it, an injected
 fault) never becomes a production setting. The test starts the service through this wrapper
@@ -47,16 +47,20 @@ PATCHES: dict[str, Callable[[str], None]] = {"slow_fit": slow_fit}
 
 
 def command(service: str, **patches: object) -> tuple[str, ...]:
-    """What a test's process launcher runs to start ``service`` with ``patches`` applied."""
-    return (sys.executable, __file__, service, *(f"{k}={v}" for k, v in patches.items()))
+    """What a test's process launcher runs to start ``service`` with ``patches`` applied.
+
+    The module name stands on the command line, so the launcher recognises the process.
+    """
+    module = f"millrace_{service}"
+    return (sys.executable, __file__, module, *(f"{k}={v}" for k, v in patches.items()))
 
 
 def main(argv: list[str]) -> None:
-    service, *patches = argv
+    module, *patches = argv
     for patch in patches:
         name, _, value = patch.partition("=")
         PATCHES[name](value)
-    importlib.import_module(f"millrace_{service}.__main__").main()
+    importlib.import_module(f"{module}.__main__").main()
 
 
 if __name__ == "__main__":

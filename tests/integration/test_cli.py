@@ -23,7 +23,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from millrace_cli.main import app
 from millrace_contracts import DataArrived, TrainingRequested, cloudevents_headers, first_of_flow
-from millrace_infra.services import free_port
+from millrace_infra.ports import free_port
 from millrace_shared.messaging import DLQ_HEADER_PREFIX, KafkaEventSink, ensure_topics, make_broker
 from millrace_shared.objectstore import MinioObjectStore
 from millrace_shared.settings import MillraceSettings

@@ -14,7 +14,7 @@ import pytest
 import typer
 from millrace_cli.trace import JaegerClient, build_tree, find_flow, trace, walk
 from millrace_infra import StackInfo
-from millrace_infra.services import free_port
+from millrace_infra.ports import free_port
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.propagate import extract, inject
 from opentelemetry.sdk.resources import Resource

@@ -10,23 +10,20 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-from millrace_infra.process import cmdline_contains, is_alive, spawn, terminate
+from millrace_infra.launcher import NotReady, Process, ProcessDied, launch_service
+from millrace_infra.process import terminate
 
 from .catalog import ServiceSpec
 from .errors import CliError, ExitCode
 
 SERVICES_FILE = "services.json"
 LOG_DIR = "logs"
-_POLL = 0.25
 
 
 @dataclass(frozen=True)
@@ -38,19 +35,19 @@ class ServiceRecord:
     started_at: str
 
     @property
+    def process(self) -> Process:
+        return Process(self.name, self.pid, self.port, Path(self.log), f"millrace_{self.name}")
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.process.url
 
     def running(self) -> bool:
         """Alive, and really this service (a stale pid may belong to anything by now)."""
-        return is_alive(self.pid) and cmdline_contains(self.pid, f"millrace_{self.name}")
+        return self.process.running()
 
     def log_tail(self, lines: int = 40) -> str:
-        path = Path(self.log)
-        if not path.is_file():
-            return f"(no log at {path})"
-        tail = path.read_text(errors="replace").splitlines()[-lines:]
-        return f"--- {path} (last {len(tail)} lines)\n" + "\n".join(tail)
+        return self.process.log_tail(lines)
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(ServiceRecord))
@@ -101,17 +98,9 @@ class ServicesFile:
 
 def launch(spec: ServiceSpec, port: int, env: Mapping[str, str], log_dir: Path) -> ServiceRecord:
     """Start ``python -m millrace_<name>`` detached; it keeps running after the CLI exits."""
-    log = log_dir / f"{spec.name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    with log.open("a") as handle:
-        handle.write(f"\n===== millrace up: {spec.name} on port {port} at {started} =====\n")
-    pid = spawn(
-        [sys.executable, "-m", spec.module],
-        log=log,
-        env={**env, "MILLRACE_HTTP_PORT": str(port)},
-    )
-    return ServiceRecord(name=spec.name, pid=pid, port=port, log=str(log), started_at=started)
+    process = launch_service(spec.name, env, log_dir, port=port, detached=True)
+    return ServiceRecord(spec.name, process.pid, port, str(process.log), started)
 
 
 async def wait_ready(record: ServiceRecord, path: str, within: float) -> float:
@@ -119,27 +108,12 @@ async def wait_ready(record: ServiceRecord, path: str, within: float) -> float:
 
     Fails fast, with the end of the service's log, if the process dies meanwhile.
     """
-    began = time.monotonic()
-    async with httpx.AsyncClient(timeout=2.0) as client:
-        while True:
-            if not record.running():
-                raise CliError(
-                    f"{record.name} exited before it was ready.\n{record.log_tail()}",
-                    ExitCode.FAILURE,
-                )
-            try:
-                response = await client.get(record.url + path)
-                if response.status_code == 200:
-                    return time.monotonic() - began
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() - began > within:
-                raise CliError(
-                    f"{record.name} not ready at {record.url}{path} after {within:.0f}s.\n"
-                    f"{record.log_tail()}",
-                    ExitCode.TIMEOUT,
-                )
-            await asyncio.sleep(_POLL)
+    try:
+        return await asyncio.to_thread(record.process.wait_ready, path, within=within)
+    except ProcessDied as error:
+        raise CliError(str(error), ExitCode.FAILURE) from error
+    except NotReady as error:
+        raise CliError(str(error), ExitCode.TIMEOUT) from error
 
 
 def stop(records: Mapping[str, ServiceRecord], timeout: float = 20.0) -> list[str]:

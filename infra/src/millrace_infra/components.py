@@ -9,8 +9,9 @@ from pathlib import Path
 
 from millrace_infra import jaeger, kafka, seaweed
 from millrace_infra.config import StackConfig
+from millrace_infra.launcher import log_tail
 from millrace_infra.probes import http_answers, jaeger_answers, kafka_answers
-from millrace_infra.process import cmdline_contains, how_it_ended, is_alive, read_pid
+from millrace_infra.process import how_it_ended, is_alive, is_ours, read_pid
 
 _HOST = "127.0.0.1"
 
@@ -33,9 +34,7 @@ class Component:
     def running_pid(self) -> int | None:
         """The pid from the pid file if that process is alive and is really ours."""
         pid = read_pid(self.pid_file)
-        if pid is None or not is_alive(pid) or not cmdline_contains(pid, str(self.folder)):
-            return None
-        return pid
+        return pid if pid is not None and is_ours(pid, str(self.folder)) else None
 
     def how_it_ended(self) -> str:
         pid = read_pid(self.pid_file)
@@ -46,12 +45,7 @@ class Component:
         return f"pid {pid} {how_it_ended(pid)}"
 
     def log_tail(self, lines: int = 25) -> str:
-        parts = []
-        for log in self.logs:
-            if log.is_file():
-                tail = log.read_text(errors="replace").splitlines()[-lines:]
-                parts.append(f"--- {log} (last {len(tail)} lines)\n" + "\n".join(tail))
-        return "\n".join(parts) or f"(no log written under {self.folder})"
+        return log_tail(*self.logs, lines=lines) or f"(no log written under {self.folder})"
 
 
 def components(config: StackConfig, *, every: bool = False) -> tuple[Component, ...]:

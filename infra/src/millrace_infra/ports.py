@@ -24,6 +24,14 @@ def port_is_free(port: int, host: str = HOST) -> bool:
     return True
 
 
+def free_port(host: str = HOST) -> int:
+    """A port the OS has just handed out as free (another process may still take it first)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def busy_ports(ports: Iterable[int], host: str = HOST) -> list[int]:
     return [port for port in ports if not port_is_free(port, host)]
 

@@ -1,4 +1,5 @@
-"""Detached server processes: spawn, find again by pid file, and stop."""
+"""Processes by pid: spawn one in its own session, tell whether it still runs and is
+ours, say how it ended, stop process groups. ``launcher`` builds the servers on this."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import psutil
+
 _POLL = 0.1
 
 
@@ -16,8 +19,8 @@ def spawn(argv: Sequence[str], *, log: Path, env: Mapping[str, str]) -> int:
     """Start argv in its own session, stdout+stderr appended to log; return its pid.
 
     posix_spawn rather than Popen: the server must outlive a CLI that exits at once, and a
-    dropped Popen object warns "still running". setsid makes pid == process group id, so
-    stop() can signal the server together with anything it forks.
+    dropped Popen object warns "still running" (and later reaps the pid behind our back).
+    setsid makes pid == process group id, so stop() reaches anything the server forks.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     actions = [
@@ -36,19 +39,20 @@ _exit_statuses: dict[int, int] = {}
 
 def is_alive(pid: int) -> bool:
     """True while pid runs. Reaps it first if it is our own dead child (else: a zombie that
-    kill(pid, 0) would still report as alive, e.g. inside a pytest session)."""
+    still exists for the OS, e.g. inside a pytest session)."""
     if pid in _exit_statuses or _reap(pid):
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        zombie = psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.ZombieProcess:
+        zombie = True
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    if _proc_state(pid) == "Z":
+    if zombie:
         _reap(pid)  # it died between the two looks: record how, if it is ours
-        return False
-    return True
+    return not zombie
 
 
 def _reap(pid: int) -> bool:
@@ -71,21 +75,13 @@ def how_it_ended(pid: int) -> str:
     return f"exited with code {os.waitstatus_to_exitcode(status)}"
 
 
-def _proc_state(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[-1].split()[0]
-
-
 _EXEC_GRACE_READS = 20
 """Reads of an empty command line before believing it (50 ms apart, one second at most)."""
 
 
 def cmdline_contains(pid: int, needle: str) -> bool:
     """Guards against pid reuse: after a reboot the pid in a stale pid file may belong to
-    any process. Without /proc (macOS) the check cannot be made and passes.
+    any process.
 
     A process still inside execve shows an empty command line (posix_spawn can return before
     the new image's arguments are mapped); that is read again rather than taken for another
@@ -93,15 +89,18 @@ def cmdline_contains(pid: int, needle: str) -> bool:
     """
     for _ in range(_EXEC_GRACE_READS):
         try:
-            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except FileNotFoundError:
-            return not Path("/proc/self").exists()
-        except OSError:
+            argv = psutil.Process(pid).cmdline()
+        except psutil.Error:
             return False
-        if raw:
-            return needle in raw.replace(b"\0", b" ").decode(errors="replace")
+        if argv:
+            return needle in " ".join(argv)
         time.sleep(0.05)
     return False
+
+
+def is_ours(pid: int, marker: str) -> bool:
+    """Alive, and really ours: its command line contains marker (if one is given)."""
+    return is_alive(pid) and (not marker or cmdline_contains(pid, marker))
 
 
 def read_pid(pid_file: Path) -> int | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cli_fakes import FakeService, fake_service
-from millrace_infra.services import free_port
+from millrace_infra.ports import free_port
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,7 @@ from millrace_cli.catalog import ServiceSpec
 from millrace_cli.errors import CliError, ExitCode
 from millrace_cli.lifecycle import stop_services
 from millrace_cli.services_runtime import ServicesFile
-from millrace_infra.ports import port_is_free
-from millrace_infra.services import free_port
+from millrace_infra.ports import free_port, port_is_free
 
 STANDIN = """\
 import os, sys
@@ -68,7 +67,7 @@ def test_launch_wait_find_and_stop(standin: ServiceSpec, tmp_path: Path) -> None
         services.write({"standin": record})
         assert ServicesFile(home).read()["standin"] == record
         log = Path(record.log).read_text()
-        assert f"millrace up: standin on port {port}" in log
+        assert f"standin on port {port}" in log
         assert "standin: serving" in log
     finally:
         stopped = stop_services(home)

@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 
 from millrace_infra.process import how_it_ended, is_alive, spawn, wait_exit
@@ -55,3 +56,21 @@ def test_a_server_just_spawned_is_recognised_by_its_command_line(tmp_path: Path)
         finally:
             os.kill(pid, signal.SIGKILL)
             wait_exit(pid, timeout=10)
+
+
+def test_a_launched_server_is_measured_killed_and_reported(tmp_path: Path) -> None:
+    from millrace_infra.launcher import launch
+
+    busy = "import time\nend = time.monotonic() + 0.3\nwhile time.monotonic() < end: pass\ntime.sleep(30)"
+    process = launch(
+        "busy", [sys.executable, "-c", busy], port=0, log=tmp_path / "busy.log", env=os.environ
+    )
+    assert process.running()
+    assert process.rss_mb() > 1
+    time.sleep(0.5)
+    assert process.cpu_seconds() > 0.1
+    process.kill()
+    assert not process.running()
+    assert how_it_ended(process.pid) == "killed by SIGKILL"
+    assert process.rss_mb() == 0
+    assert "===== busy on port 0" in process.log_tail()
