@@ -67,7 +67,15 @@ class EventWatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._consumer is not None:
-            await self._consumer.stop()
+            try:
+                await self._consumer.stop()
+            except asyncio.CancelledError:
+                # aiokafka's fetcher awaits a fetch it has just cancelled; one caught sleeping
+                # after a failed fetch re-raises that at close. Only ours to swallow when this
+                # task itself is not being cancelled; the consumer is closed either way.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
 
     async def _run(self) -> None:
         assert self._consumer is not None
