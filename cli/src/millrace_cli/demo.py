@@ -447,13 +447,13 @@ async def loop_steps(
     )
     event_line(retrained)
     champion = (
-        f"; production v1 on the same holdout: {metrics_text(retrained.champion_metrics)}"
+        f"; production v1 on the same holdout: {metrics_text(retrained.champion_metrics.values)}"
         if retrained.champion_metrics
         else ""
     )
     console.print(
         f"      trigger {retrained.trigger}, dataset version "
-        f"{retrained.dataset_version[:12]} (v2): {metrics_text(retrained.metrics)}{champion}"
+        f"{retrained.dataset_version[:12]} (v2): {metrics_text(retrained.metrics.values)}{champion}"
     )
     promoted = await first(
         watcher,
