@@ -11,7 +11,6 @@ retraining flow's trace from Jaeger.
 from __future__ import annotations
 
 import asyncio
-import io
 import random
 import time
 from collections.abc import Callable
@@ -86,9 +85,19 @@ def declaration() -> DatasetDeclaration:
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    return buffer.getvalue().encode()
+    return frame.to_csv(index=False).encode()
+
+
+async def publish_csv(
+    store: MinioObjectStore, sink: KafkaEventSink, uri: str, dataset: str, frame: pd.DataFrame
+) -> DataArrived:
+    """Upload ``frame`` as CSV to ``uri``, then announce it (with its sha256) as data.arrived."""
+    ref = store.put_bytes(uri, _csv(frame), content_type="text/csv")
+    arrived = DataArrived(
+        **first_of_flow(producer="cli"), dataset=dataset, uri=uri, sha256=ref.sha256
+    )
+    await sink.publish(arrived)
+    return arrived
 
 
 async def run_demo(*, keep_running: bool) -> int:
@@ -137,12 +146,8 @@ async def walkthrough(endpoints: Endpoints) -> int:
         seed = int(time.time())
         frame = iris_sample(seed)
         uri = f"s3://{settings.bucket_landing}/{DATASET}/sample-{seed}.csv"
-        ref = store.put_bytes(uri, _csv(frame), content_type="text/csv")
+        arrived = await publish_csv(store, sink, uri, DATASET, frame)
         console.print(f"3. Publish {uri} ({len(frame)} rows) as data.arrived")
-        arrived = DataArrived(
-            **first_of_flow(producer="cli"), dataset=DATASET, uri=uri, sha256=ref.sha256
-        )
-        await sink.publish(arrived)
         outcome = await follow(
             watcher, arrived.event_id, show_stage, within=300, deployment_within=deploy_wait
         )
@@ -375,12 +380,7 @@ async def loop_steps(
 
     async def publish(name: str, data: pd.DataFrame) -> DataArrived:
         uri = f"s3://{settings.bucket_landing}/{dataset}/{name}"
-        ref = store.put_bytes(uri, _csv(data), content_type="text/csv")
-        arrived = DataArrived(
-            **first_of_flow(producer="cli"), dataset=dataset, uri=uri, sha256=ref.sha256
-        )
-        await sink.publish(arrived)
-        return arrived
+        return await publish_csv(store, sink, uri, dataset, data)
 
     v1 = await publish("v1.csv", sensors_frame(800, seed=1))
     step(8, f"Publish v1 data (800 rows) and follow it to production (flow {v1.event_id})")
