@@ -59,15 +59,52 @@ def artifact(uri: str, size: int) -> dict[str, Any]:
     return {"uri": uri, "sha256": sha(uri), "size_bytes": size}
 
 
-def numeric_column(name: str, low: float, high: float) -> dict[str, Any]:
+def column(
+    name: str,
+    dtype: str,
+    max_null_fraction: float,
+    low: float | None = None,
+    high: float | None = None,
+    allowed: list[str] | None = None,
+) -> dict[str, Any]:
     return {
         "name": name,
-        "dtype": "float",
-        "nullable": True,
-        "max_null_fraction": 0.05,
+        "dtype": dtype,
+        "nullable": max_null_fraction > 0,  # the samples' columns allow nulls iff some may be
+        "max_null_fraction": max_null_fraction,
         "min": low,
         "max": high,
-        "allowed": None,
+        "allowed": allowed,
+    }
+
+
+def numeric_column(name: str, low: float, high: float) -> dict[str, Any]:
+    return column(name, "float", 0.05, low, high)
+
+
+def feature(name: str, kind: str, dtype: str, nullable: bool, categories: Any) -> dict[str, Any]:
+    """A column of a model's signature."""
+    return {
+        "name": name,
+        "kind": kind,
+        "dtype": dtype,
+        "nullable": nullable,
+        "categories": categories,
+    }
+
+
+def drift(
+    name: str, kind: str, psi: float, ks: float | None, p: float, p_adjusted: float, drifted: bool
+) -> dict[str, Any]:
+    return {
+        "feature": name,
+        "kind": kind,
+        "psi": psi,
+        "ks_statistic": ks,
+        "test": "ks_2samp" if kind == "numeric" else "chi2_contingency",
+        "p_value": p,
+        "p_adjusted": p_adjusted,
+        "drifted": drifted,
     }
 
 
@@ -77,24 +114,8 @@ DATASET_SPEC: dict[str, Any] = {
         numeric_column("sepal_width", 2.0, 4.5),
         numeric_column("petal_length", 1.0, 7.0),
         numeric_column("petal_width", 0.1, 2.5),
-        {
-            "name": "color",
-            "dtype": "category",
-            "nullable": True,
-            "max_null_fraction": 0.1,
-            "min": None,
-            "max": None,
-            "allowed": COLORS,
-        },
-        {
-            "name": "species",
-            "dtype": "category",
-            "nullable": False,
-            "max_null_fraction": 0.0,
-            "min": None,
-            "max": None,
-            "allowed": ["setosa", "versicolor", "virginica"],
-        },
+        column("color", "category", 0.1, allowed=COLORS),
+        column("species", "category", 0.0, allowed=["setosa", "versicolor", "virginica"]),
     ],
     "target": "species",
     "allow_extra_columns": True,
@@ -149,27 +170,12 @@ TRAINING_ESTIMATOR = {
 }
 
 SIGNATURE = [
-    *(
-        {"name": c, "kind": "numeric", "dtype": "float", "nullable": True, "categories": None}
-        for c in NUMERIC
-    ),
-    {
-        "name": "color",
-        "kind": "categorical",
-        "dtype": "string",
-        "nullable": True,
-        "categories": COLORS,
-    },
+    *(feature(c, "numeric", "float", True, None) for c in NUMERIC),
+    feature("color", "categorical", "string", True, COLORS),
 ]
 COLUMNS_SEEN = [
     *SIGNATURE,
-    {
-        "name": "species",
-        "kind": "categorical",
-        "dtype": "string",
-        "nullable": False,
-        "categories": ["setosa", "versicolor", "virginica"],
-    },
+    feature("species", "categorical", "string", False, ["setosa", "versicolor", "virginica"]),
 ]
 HOLDOUT_ID = f"{DATA_VERSION[:12]}:seed=7:frac=0.25"
 METRICS = {
@@ -446,36 +452,9 @@ PAYLOADS: dict[str, dict[str, Any]] = {
             "size": 500,
         },
         "features": [
-            {
-                "feature": "petal_width",
-                "kind": "numeric",
-                "psi": 0.31,
-                "ks_statistic": 0.22,
-                "test": "ks_2samp",
-                "p_value": 1.2e-6,
-                "p_adjusted": 4.8e-6,
-                "drifted": True,
-            },
-            {
-                "feature": "sepal_length",
-                "kind": "numeric",
-                "psi": 0.02,
-                "ks_statistic": 0.04,
-                "test": "ks_2samp",
-                "p_value": 0.61,
-                "p_adjusted": 0.81,
-                "drifted": False,
-            },
-            {
-                "feature": "color",
-                "kind": "categorical",
-                "psi": 0.05,
-                "ks_statistic": None,
-                "test": "chi2_contingency",
-                "p_value": 0.048,
-                "p_adjusted": 0.12,
-                "drifted": False,
-            },
+            drift("petal_width", "numeric", 0.31, 0.22, 1.2e-6, 4.8e-6, drifted=True),
+            drift("sepal_length", "numeric", 0.02, 0.04, 0.61, 0.81, drifted=False),
+            drift("color", "categorical", 0.05, None, 0.048, 0.12, drifted=False),
         ],
         "drifted_features": ["petal_width"],
         "significance": 0.01,
