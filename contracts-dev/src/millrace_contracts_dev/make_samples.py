@@ -55,6 +55,10 @@ COLORS = ["purple", "red", "white"]
 FEATURES = [*NUMERIC, "color"]
 
 
+def reason(code: str, message: str, column: str | None, **details: Any) -> dict[str, Any]:
+    return {"code": code, "message": message, "column": column, "details": details}
+
+
 def artifact(uri: str, size: int) -> dict[str, Any]:
     return {"uri": uri, "sha256": sha(uri), "size_bytes": size}
 
@@ -256,18 +260,18 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "dataset": DATASET,
         "source_uri": "s3://millrace-landing/iris/2026-11-26.csv",
         "reasons": [
-            {
-                "code": "missing_column",
-                "message": "column 'petal_width' is missing",
-                "column": "petal_width",
-                "details": {"expected": "float"},
-            },
-            {
-                "code": "null_rate_exceeded",
-                "message": "column 'sepal_length' is 31% null, at most 5% allowed",
-                "column": "sepal_length",
-                "details": {"observed": 0.31, "limit": 0.05, "rows": 150, "strict": False},
-            },
+            reason(
+                "missing_column", "column 'petal_width' is missing", "petal_width", expected="float"
+            ),
+            reason(
+                "null_rate_exceeded",
+                "column 'sepal_length' is 31% null, at most 5% allowed",
+                "sepal_length",
+                observed=0.31,
+                limit=0.05,
+                rows=150,
+                strict=False,
+            ),
         ],
     },
     "training.requested": {
@@ -332,12 +336,14 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "kind": "policy",
         "actor": "registry-policy",
         "reasons": [
-            {
-                "code": "improved",
-                "message": "accuracy 0.9737 beats production's 0.9474 by 0.0263 (at least 0.01)",
-                "column": None,
-                "details": {"candidate": 0.9737, "production": 0.9474, "min_improvement": 0.01},
-            }
+            reason(
+                "improved",
+                "accuracy 0.9737 beats production's 0.9474 by 0.0263 (at least 0.01)",
+                None,
+                candidate=0.9737,
+                production=0.9474,
+                min_improvement=0.01,
+            )
         ],
     },
     "model.rejected": {
@@ -352,12 +358,14 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "production_version": 3,
         "metrics": CHAMPION_METRICS,
         "reasons": [
-            {
-                "code": "not_improved",
-                "message": "accuracy 0.9474 does not beat production's 0.9737 by 0.01",
-                "column": None,
-                "details": {"candidate": 0.9474, "production": 0.9737, "min_improvement": 0.01},
-            }
+            reason(
+                "not_improved",
+                "accuracy 0.9474 does not beat production's 0.9737 by 0.01",
+                None,
+                candidate=0.9474,
+                production=0.9737,
+                min_improvement=0.01,
+            )
         ],
     },
     "model.deployed": {
@@ -384,12 +392,13 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "model_name": MODEL,
         "version": 3,
         "replica_id": "deployment-91bc",
-        "reason": {
-            "code": "checksum_mismatch",
-            "message": "artifact sha256 differs from the registered digest",
-            "column": None,
-            "details": {"expected": ARTIFACT["sha256"], "observed": sha("corrupt download")},
-        },
+        "reason": reason(
+            "checksum_mismatch",
+            "artifact sha256 differs from the registered digest",
+            None,
+            expected=ARTIFACT["sha256"],
+            observed=sha("corrupt download"),
+        ),
         "serving_version": 2,
     },
     "predictions.logged": {
@@ -400,25 +409,13 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "predictions": [
             {
                 "prediction_id": "4f0c1c7e2b5a4d8e9f00112233445566",
-                "features": {
-                    "sepal_length": 5.1,
-                    "sepal_width": 3.5,
-                    "petal_length": 1.4,
-                    "petal_width": 0.2,
-                    "color": "purple",
-                },
+                "features": dict(zip(FEATURES, (5.1, 3.5, 1.4, 0.2, "purple"), strict=True)),
                 "output": "setosa",
                 "timestamp": "2026-11-26T10:05:00.120Z",
             },
             {
                 "prediction_id": "9a8b7c6d5e4f30211f0e0d0c0b0a0908",
-                "features": {
-                    "sepal_length": 6.7,
-                    "sepal_width": 3.0,
-                    "petal_length": 5.2,
-                    "petal_width": None,
-                    "color": "white",
-                },
+                "features": dict(zip(FEATURES, (6.7, 3.0, 5.2, None, "white"), strict=True)),
                 "output": "virginica",
                 "timestamp": "2026-11-26T10:05:00.870Z",
             },
