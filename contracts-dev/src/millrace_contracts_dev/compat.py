@@ -371,6 +371,10 @@ class _Comparer:
     @staticmethod
     def _compare_constraints(old: Schema, new: Schema, path: str) -> list[Change]:
         changes: list[Change] = []
+
+        def tightened(message: str) -> None:
+            changes.append(Change("warn", CONSTRAINT_TIGHTENED, path, message))
+
         for key, kind in (("pattern", PATTERN_CHANGED), ("format", FORMAT_CHANGED)):
             if key in new and old.get(key) != new[key]:
                 before = json.dumps(old[key]) if key in old else "none"
@@ -379,47 +383,18 @@ class _Comparer:
                 )
         lower_old, lower_new = _lower_bound(old), _lower_bound(new)
         if lower_new is not None and (lower_old is None or lower_new > lower_old):
-            changes.append(
-                Change(
-                    "warn",
-                    CONSTRAINT_TIGHTENED,
-                    path,
-                    f"{_show(lower_old, '>')} -> {_show(lower_new, '>')}",
-                )
-            )
+            tightened(f"{_show(lower_old, '>')} -> {_show(lower_new, '>')}")
         upper_old, upper_new = _upper_bound(old), _upper_bound(new)
         if upper_new is not None and (upper_old is None or _upper_stricter(upper_new, upper_old)):
-            changes.append(
-                Change(
-                    "warn",
-                    CONSTRAINT_TIGHTENED,
-                    path,
-                    f"{_show(upper_old, '<')} -> {_show(upper_new, '<')}",
-                )
-            )
+            tightened(f"{_show(upper_old, '<')} -> {_show(upper_new, '<')}")
         for key in ("minLength", "minItems", "minProperties"):
             if key in new and new[key] > old.get(key, 0):
-                changes.append(
-                    Change(
-                        "warn", CONSTRAINT_TIGHTENED, path, f"{key} {old.get(key)} -> {new[key]}"
-                    )
-                )
+                tightened(f"{key} {old.get(key)} -> {new[key]}")
         for key in ("maxLength", "maxItems", "maxProperties"):
             if key in new and (key not in old or new[key] < old[key]):
-                changes.append(
-                    Change(
-                        "warn", CONSTRAINT_TIGHTENED, path, f"{key} {old.get(key)} -> {new[key]}"
-                    )
-                )
+                tightened(f"{key} {old.get(key)} -> {new[key]}")
         if "multipleOf" in new and old.get("multipleOf") != new["multipleOf"]:
-            changes.append(
-                Change(
-                    "warn",
-                    CONSTRAINT_TIGHTENED,
-                    path,
-                    f"multipleOf {old.get('multipleOf')} -> {new['multipleOf']}",
-                )
-            )
+            tightened(f"multipleOf {old.get('multipleOf')} -> {new['multipleOf']}")
         return changes
 
 
