@@ -223,17 +223,17 @@ class _Comparer:
         if any(b.kind == "any" and b.enum is None for b in new_branches):
             return []  # the new schema accepts anything
         changes: list[Change] = []
+
+        def broken(kind: str, message: str) -> None:
+            changes.append(Change("break", kind, path, message))
+
         old_kinds = sorted({b.kind for b in old_branches})
         new_kinds = sorted({b.kind for b in new_branches})
         for old in old_branches:
             if old.kind == "any" and old.enum is None:
-                changes.append(
-                    Change(
-                        "break",
-                        TYPE_CHANGED,
-                        path,
-                        f"accepted any value, now only {' | '.join(new_kinds) or 'nothing'}",
-                    )
+                broken(
+                    TYPE_CHANGED,
+                    f"accepted any value, now only {' | '.join(new_kinds) or 'nothing'}",
                 )
                 continue
             candidates = [b for b in new_branches if b.kind == old.kind]
@@ -241,18 +241,12 @@ class _Comparer:
                 candidates += [b for b in new_branches if b.kind == "number"]
             if not candidates:
                 if len(old_kinds) == 1 and len(new_kinds) == 1:
-                    changes.append(
-                        Change("break", TYPE_CHANGED, path, f"{old.kind} -> {new_kinds[0]}")
-                    )
+                    broken(TYPE_CHANGED, f"{old.kind} -> {new_kinds[0]}")
                 else:
-                    changes.append(
-                        Change(
-                            "break",
-                            UNION_NARROWED,
-                            path,
-                            f"{old.kind} no longer accepted "
-                            f"({' | '.join(old_kinds)} -> {' | '.join(new_kinds) or 'nothing'})",
-                        )
+                    broken(
+                        UNION_NARROWED,
+                        f"{old.kind} no longer accepted "
+                        f"({' | '.join(old_kinds)} -> {' | '.join(new_kinds) or 'nothing'})",
                     )
                 continue
             old_values = old.enum
@@ -262,14 +256,7 @@ class _Comparer:
             free = [b for b in candidates if b.enum is None]
             if not free:
                 allowed = [v for b in candidates for v in (b.enum or [])]
-                changes.append(
-                    Change(
-                        "break",
-                        RESTRICTED_TO_ENUM,
-                        path,
-                        f"any {old.kind} was accepted, now only {_fmt(allowed)}",
-                    )
-                )
+                broken(RESTRICTED_TO_ENUM, f"any {old.kind} was accepted, now only {_fmt(allowed)}")
                 continue
             # Several candidates (e.g. a union of two models): keep the closest match.
             free.sort(key=lambda b: (b.ref != old.ref or old.ref is None, b.kind != old.kind))
