@@ -198,20 +198,10 @@ class _Comparer:
         changes: list[Change] = []
         old_resolved, _ = self._resolve(self.old_root, old)
         new_resolved, _ = self._resolve(self.new_root, new)
-        if (
-            "default" in old_resolved
-            and "default" in new_resolved
-            and old_resolved["default"] != new_resolved["default"]
-        ):
-            changes.append(
-                Change(
-                    "warn",
-                    DEFAULT_CHANGED,
-                    path,
-                    f"default {json.dumps(old_resolved['default'])} -> "
-                    f"{json.dumps(new_resolved['default'])}",
-                )
-            )
+        defaults = [r["default"] for r in (old_resolved, new_resolved) if "default" in r]
+        if len(defaults) == 2 and defaults[0] != defaults[1]:
+            message = f"default {json.dumps(defaults[0])} -> {json.dumps(defaults[1])}"
+            changes.append(Change("warn", DEFAULT_CHANGED, path, message))
         old_branches = self._branches(self.old_root, old)
         new_branches = self._branches(self.new_root, new)
         changes.extend(self._compare_branches(old_branches, new_branches, path))
@@ -339,14 +329,8 @@ class _Comparer:
         new_prefix: list[Any] = new.get("prefixItems", [])
         if old_prefix or new_prefix:
             if len(old_prefix) != len(new_prefix):
-                changes.append(
-                    Change(
-                        "break",
-                        TUPLE_CHANGED,
-                        path,
-                        f"tuple of {len(old_prefix)} items -> {len(new_prefix)} items",
-                    )
-                )
+                message = f"tuple of {len(old_prefix)} items -> {len(new_prefix)} items"
+                changes.append(Change("break", TUPLE_CHANGED, path, message))
             for i, (o, n) in enumerate(zip(old_prefix, new_prefix, strict=False)):
                 changes.extend(self.compare(o, n, f"{path}[{i}]"))
         old_items = old.get("items", True)
