@@ -11,10 +11,9 @@ retraining flow's trace from Jaeger.
 from __future__ import annotations
 
 import asyncio
-import io
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,6 +28,7 @@ from millrace_contracts import (
     DatasetValidated,
     DriftDetected,
     EstimatorSpec,
+    Event,
     ModelDeployed,
     ModelPromoted,
     ModelTrained,
@@ -85,9 +85,19 @@ def declaration() -> DatasetDeclaration:
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    return buffer.getvalue().encode()
+    return frame.to_csv(index=False).encode()
+
+
+async def publish_csv(
+    store: MinioObjectStore, sink: KafkaEventSink, uri: str, dataset: str, frame: pd.DataFrame
+) -> DataArrived:
+    """Upload ``frame`` as CSV to ``uri``, then announce it (with its sha256) as data.arrived."""
+    ref = store.put_bytes(uri, _csv(frame), content_type="text/csv")
+    arrived = DataArrived(
+        **first_of_flow(producer="cli"), dataset=dataset, uri=uri, sha256=ref.sha256
+    )
+    await sink.publish(arrived)
+    return arrived
 
 
 async def run_demo(*, keep_running: bool) -> int:
@@ -136,12 +146,8 @@ async def walkthrough(endpoints: Endpoints) -> int:
         seed = int(time.time())
         frame = iris_sample(seed)
         uri = f"s3://{settings.bucket_landing}/{DATASET}/sample-{seed}.csv"
-        ref = store.put_bytes(uri, _csv(frame), content_type="text/csv")
+        arrived = await publish_csv(store, sink, uri, DATASET, frame)
         console.print(f"3. Publish {uri} ({len(frame)} rows) as data.arrived")
-        arrived = DataArrived(
-            **first_of_flow(producer="cli"), dataset=DATASET, uri=uri, sha256=ref.sha256
-        )
-        await sink.publish(arrived)
         outcome = await follow(
             watcher, arrived.event_id, show_stage, within=300, deployment_within=deploy_wait
         )
@@ -191,7 +197,7 @@ FEATURES = ("x1", "x2", "x3")
 WAIT_SECONDS = 240.0
 SHIFT = 2.0
 UNSHIFTED_REQUESTS = 450  # more than two monitoring windows of 200 before the shift
-T = TypeVar("T")
+E = TypeVar("E", bound=Event)
 
 
 class LoopFailed(Exception):
@@ -272,10 +278,16 @@ def event_line(event: Any) -> None:
     console.print(f"   [dim]{time.strftime('%H:%M:%S')}[/]  {describe(event)}", soft_wrap=True)
 
 
-async def bounded(what: str, waiting: Awaitable[T], within: float = WAIT_SECONDS) -> T:
+async def first(
+    watcher: EventWatcher,
+    what: str,
+    event_type: type[E],
+    where: Callable[[E], bool],
+    within: float = WAIT_SECONDS,
+) -> E:
+    """The first matching event; LoopFailed naming ``what`` when none comes in time."""
     try:
-        async with asyncio.timeout(within):
-            return await waiting
+        return (await watcher.wait_for(event_type, where, within=within))[0]
     except TimeoutError:
         raise LoopFailed(f"timed out after {within:.0f}s waiting for {what}") from None
 
@@ -363,14 +375,12 @@ async def loop_steps(
     declared = await publish_declaration(endpoints, sensors_declaration(dataset))
     await asyncio.to_thread(wait_for_declaration, endpoints, dataset, str(declared.event_id), 60.0)
 
+    def deployed(version: int) -> Callable[[ModelDeployed], bool]:
+        return lambda e: e.model_name == dataset and e.version == version
+
     async def publish(name: str, data: pd.DataFrame) -> DataArrived:
         uri = f"s3://{settings.bucket_landing}/{dataset}/{name}"
-        ref = store.put_bytes(uri, _csv(data), content_type="text/csv")
-        arrived = DataArrived(
-            **first_of_flow(producer="cli"), dataset=dataset, uri=uri, sha256=ref.sha256
-        )
-        await sink.publish(arrived)
-        return arrived
+        return await publish_csv(store, sink, uri, dataset, data)
 
     v1 = await publish("v1.csv", sensors_frame(800, seed=1))
     step(8, f"Publish v1 data (800 rows) and follow it to production (flow {v1.event_id})")
@@ -380,13 +390,7 @@ async def loop_steps(
     console.print(f"   → {outcome.summary}")
     if not isinstance(outcome.event, ModelPromoted) or outcome.event.model.version != 1:
         raise LoopFailed(f"model v1 of {dataset} was not promoted ({outcome.summary})")
-    await bounded(
-        f"ModelDeployed {dataset} v1",
-        watcher.wait_for(
-            ModelDeployed, lambda e: e.model_name == dataset and e.version == 1, within=5
-        ),
-        within=10,
-    )
+    await first(watcher, f"ModelDeployed {dataset} v1", ModelDeployed, deployed(1), within=10)
 
     url = f"{endpoints.url('deployment')}/models/{dataset}/predict"
     row = {"x1": 0.5, "x2": 0.8, "x3": -0.2}
@@ -405,13 +409,14 @@ async def loop_steps(
     client = asyncio.create_task(traffic.run())
     step(10, "A client sends requests throughout; newer data v2 (1000 rows, x1 + 2.0) arrives")
     v2 = await publish("v2.csv", sensors_frame(1000, seed=2, shift=SHIFT))
-    validated = await bounded(
-        "v2 to be validated",
-        watcher.wait_for(
-            DatasetValidated, lambda e: e.correlation_id == v2.event_id, within=WAIT_SECONDS
-        ),
+    event_line(
+        await first(
+            watcher,
+            "v2 to be validated",
+            DatasetValidated,
+            lambda e: e.correlation_id == v2.event_id,
+        )
     )
-    event_line(validated[0])
     console.print("   → validated — waiting for a reason to retrain (on_new_data=false)")
     await until(
         f"{UNSHIFTED_REQUESTS} requests on unshifted traffic",
@@ -425,12 +430,7 @@ async def loop_steps(
 
     traffic.shift = SHIFT
     step(11, f"The client's traffic shifts (x1 drawn around {SHIFT}): the loop runs by itself")
-    drift = (
-        await bounded(
-            "DriftDetected",
-            watcher.wait_for(DriftDetected, lambda e: e.model_name == dataset, within=1e9),
-        )
-    )[0]
+    drift = await first(watcher, "DriftDetected", DriftDetected, lambda e: e.model_name == dataset)
     event_line(drift)
     for feature in drift.features:
         if feature.drifted:
@@ -439,46 +439,30 @@ async def loop_steps(
                 f"      {feature.feature}: PSI={feature.psi:.3f}{ks}, "
                 f"p_adjusted={feature.p_adjusted:.2g} ({feature.test})"
             )
-    retrained = (
-        await bounded(
-            "ModelTrained (trigger drift)",
-            watcher.wait_for(
-                ModelTrained,
-                lambda e: e.model_name == dataset and e.trigger == "drift",
-                within=1e9,
-            ),
-        )
-    )[0]
+    retrained = await first(
+        watcher,
+        "ModelTrained (trigger drift)",
+        ModelTrained,
+        lambda e: e.model_name == dataset and e.trigger == "drift",
+    )
     event_line(retrained)
     champion = (
-        f"; production v1 on the same holdout: {metrics_text(retrained.champion_metrics)}"
+        f"; production v1 on the same holdout: {metrics_text(retrained.champion_metrics.values)}"
         if retrained.champion_metrics
         else ""
     )
     console.print(
         f"      trigger {retrained.trigger}, dataset version "
-        f"{retrained.dataset_version[:12]} (v2): {metrics_text(retrained.metrics)}{champion}"
+        f"{retrained.dataset_version[:12]} (v2): {metrics_text(retrained.metrics.values)}{champion}"
     )
-    promoted = (
-        await bounded(
-            f"ModelPromoted {dataset} v2",
-            watcher.wait_for(
-                ModelPromoted,
-                lambda e: e.model.model_name == dataset and e.model.version == 2,
-                within=1e9,
-            ),
-        )
-    )[0]
+    promoted = await first(
+        watcher,
+        f"ModelPromoted {dataset} v2",
+        ModelPromoted,
+        lambda e: e.model.model_name == dataset and e.model.version == 2,
+    )
     event_line(promoted)  # its line ends with the registry's reasons
-    deployed = (
-        await bounded(
-            f"ModelDeployed {dataset} v2",
-            watcher.wait_for(
-                ModelDeployed, lambda e: e.model_name == dataset and e.version == 2, within=1e9
-            ),
-        )
-    )[0]
-    event_line(deployed)
+    event_line(await first(watcher, f"ModelDeployed {dataset} v2", ModelDeployed, deployed(2)))
     await until("the client to be served version 2", lambda: 2 in traffic.versions)
     return retrained, traffic, client
 

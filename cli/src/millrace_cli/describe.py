@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from millrace_contracts import (
     DataArrived,
     DatasetDeclared,
@@ -11,7 +13,6 @@ from millrace_contracts import (
     DriftDetected,
     Event,
     LabelsObserved,
-    Metrics,
     ModelDeployed,
     ModelPromoted,
     ModelRejected,
@@ -24,8 +25,8 @@ from millrace_contracts import (
 from rich.markup import escape
 
 
-def metrics_text(metrics: Metrics) -> str:
-    return ", ".join(f"{k}={v:.3f}" for k, v in metrics.values.items())
+def metrics_text(values: Mapping[str, float]) -> str:
+    return ", ".join(f"{k}={v:.3f}" for k, v in values.items())
 
 
 def reasons_text(reasons: list[Reason], *, codes: bool = True) -> str:
@@ -55,7 +56,7 @@ def describe(event: Event) -> str:
     if isinstance(event, ModelTrained):
         return (
             f"[cyan]trained[/] {e(event.model_name)} {e(event.estimator)} in "
-            f"{event.training_seconds:.1f}s: {e(metrics_text(event.metrics))}"
+            f"{event.training_seconds:.1f}s: {e(metrics_text(event.metrics.values))}"
         )
     if isinstance(event, ModelPromoted):
         m = event.model

@@ -63,12 +63,10 @@ def outcome_of(event: Event) -> Outcome | None:
 
 def deployment_of(event: Event, promoted: ModelPromoted) -> bool:
     """Whether ``event`` is a replica's answer to this promotion."""
-    if isinstance(event, ModelDeployed | DeploymentFailed):
-        return (
-            event.model_name == promoted.model.model_name
-            and event.version == promoted.model.version
-        )
-    return False
+    model = promoted.model
+    return isinstance(event, ModelDeployed | DeploymentFailed) and (
+        event.model_name == model.model_name and event.version == model.version
+    )
 
 
 class FlowFollower:

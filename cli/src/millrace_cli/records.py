@@ -44,15 +44,8 @@ class Record:
 
 
 def _record(r: ConsumerRecord[bytes, bytes]) -> Record:
-    return Record(
-        topic=r.topic,
-        partition=r.partition,
-        offset=r.offset,
-        timestamp_ms=r.timestamp,
-        key=r.key,
-        value=r.value,
-        headers=tuple((k, bytes(v or b"")) for k, v in (r.headers or ())),
-    )
+    headers = tuple((k, bytes(v or b"")) for k, v in (r.headers or ()))
+    return Record(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value, headers)
 
 
 async def _assign(
@@ -101,10 +94,8 @@ async def follow(
     reset = "earliest" if start == "beginning" else "latest"
     async with kafka.consumer(endpoints, auto_offset_reset=reset) as consumer:
         partitions = await _assign(endpoints, consumer, topics, missing_ok=False)
-        if start == "beginning":
-            await consumer.seek_to_beginning(*partitions)
-        else:
-            await consumer.seek_to_end(*partitions)
+        seek = consumer.seek_to_beginning if start == "beginning" else consumer.seek_to_end
+        await seek(*partitions)
         for tp in partitions:  # pin the position now: nothing published after this is missed
             await consumer.position(tp)
         if ready is not None:

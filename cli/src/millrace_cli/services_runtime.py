@@ -46,9 +46,6 @@ class ServiceRecord:
         """Alive, and really this service (a stale pid may belong to anything by now)."""
         return self.process.running()
 
-    def log_tail(self, lines: int = 40) -> str:
-        return self.process.log_tail(lines)
-
 
 _RECORD_FIELDS = tuple(f.name for f in fields(ServiceRecord))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from millrace_contracts import BY_TOPIC, DLQ_SUFFIX, Event, TopicSpec
+from millrace_contracts import BY_TOPIC, DLQ_SUFFIX, Event
 
 from .errors import CliError
 
@@ -16,8 +16,8 @@ def resolve_topic(name: str) -> str:
     topic name (contain a dot), so other topics can be read too.
     """
     name = name.strip()
-    dlq = name.endswith(DLQ_SUFFIX)
-    base = name[: -len(DLQ_SUFFIX)] if dlq else name
+    base = original_of(name)
+    dlq = base != name
     for candidate in (base, f"{_PREFIX}{base}", f"{_PREFIX}{base}.v1", f"{base}.v1"):
         if candidate in BY_TOPIC:
             return candidate + (DLQ_SUFFIX if dlq else "")
@@ -29,21 +29,15 @@ def resolve_topic(name: str) -> str:
 
 def short_name(topic: str) -> str:
     """``millrace.model.promoted.v1`` -> ``model.promoted``; other names unchanged."""
-    dlq = topic.endswith(DLQ_SUFFIX)
-    base = topic[: -len(DLQ_SUFFIX)] if dlq else topic
-    spec = BY_TOPIC.get(base)
+    spec = BY_TOPIC.get(original_of(topic))
     if spec is None:
         return topic
-    return spec.event.event_type + (DLQ_SUFFIX if dlq else "")
+    return spec.event.event_type + topic.removeprefix(spec.name)
 
 
 def original_of(topic: str) -> str:
     """The topic a dead-letter topic belongs to."""
     return topic[: -len(DLQ_SUFFIX)] if topic.endswith(DLQ_SUFFIX) else topic
-
-
-def spec_of(topic: str) -> TopicSpec | None:
-    return BY_TOPIC.get(topic)
 
 
 def parse_event(topic: str, value: bytes | None) -> Event | None:

@@ -36,10 +36,6 @@ class JaegerError(Exception):
     """Jaeger answered, but not with what the query API promises."""
 
 
-class JaegerUnreachable(JaegerError):
-    """Nothing (or not Jaeger) answers at the query URL."""
-
-
 class JaegerClient:
     """The few calls of Jaeger's v1-compatible HTTP query API that `trace` needs."""
 
@@ -66,7 +62,7 @@ class JaegerClient:
         try:
             return self._http.get(path, params=params)
         except httpx.HTTPError as exc:
-            raise JaegerUnreachable(f"Jaeger at {self.base_url} is not reachable: {exc}") from exc
+            raise JaegerError(f"Jaeger at {self.base_url} is not reachable: {exc}") from exc
 
     def _data(self, response: httpx.Response) -> Any:
         if response.status_code != 200:
@@ -343,7 +339,3 @@ def trace(
         typer.echo(jsonlib.dumps({"id": ident, "spans": spans}, indent=2, default=str))
         return
     out.print(render_tree(roots, f"{kind} {ident}"))
-
-
-if __name__ == "__main__":
-    typer.run(trace)

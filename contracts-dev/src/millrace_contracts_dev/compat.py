@@ -101,20 +101,18 @@ class _Branch:
         return list(values) if isinstance(values, list) else None
 
 
+_JSON_KINDS: tuple[tuple[type, str], ...] = (
+    (type(None), "null"),
+    (bool, "boolean"),  # before int: a bool is an int to isinstance
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+)
+
+
 def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    return next((kind for t, kind in _JSON_KINDS if isinstance(value, t)), "object")
 
 
 def _join(path: str, name: str) -> str:
@@ -200,20 +198,10 @@ class _Comparer:
         changes: list[Change] = []
         old_resolved, _ = self._resolve(self.old_root, old)
         new_resolved, _ = self._resolve(self.new_root, new)
-        if (
-            "default" in old_resolved
-            and "default" in new_resolved
-            and old_resolved["default"] != new_resolved["default"]
-        ):
-            changes.append(
-                Change(
-                    "warn",
-                    DEFAULT_CHANGED,
-                    path,
-                    f"default {json.dumps(old_resolved['default'])} -> "
-                    f"{json.dumps(new_resolved['default'])}",
-                )
-            )
+        defaults = [r["default"] for r in (old_resolved, new_resolved) if "default" in r]
+        if len(defaults) == 2 and defaults[0] != defaults[1]:
+            message = f"default {json.dumps(defaults[0])} -> {json.dumps(defaults[1])}"
+            changes.append(Change("warn", DEFAULT_CHANGED, path, message))
         old_branches = self._branches(self.old_root, old)
         new_branches = self._branches(self.new_root, new)
         changes.extend(self._compare_branches(old_branches, new_branches, path))
@@ -225,17 +213,17 @@ class _Comparer:
         if any(b.kind == "any" and b.enum is None for b in new_branches):
             return []  # the new schema accepts anything
         changes: list[Change] = []
+
+        def broken(kind: str, message: str) -> None:
+            changes.append(Change("break", kind, path, message))
+
         old_kinds = sorted({b.kind for b in old_branches})
         new_kinds = sorted({b.kind for b in new_branches})
         for old in old_branches:
             if old.kind == "any" and old.enum is None:
-                changes.append(
-                    Change(
-                        "break",
-                        TYPE_CHANGED,
-                        path,
-                        f"accepted any value, now only {' | '.join(new_kinds) or 'nothing'}",
-                    )
+                broken(
+                    TYPE_CHANGED,
+                    f"accepted any value, now only {' | '.join(new_kinds) or 'nothing'}",
                 )
                 continue
             candidates = [b for b in new_branches if b.kind == old.kind]
@@ -243,18 +231,12 @@ class _Comparer:
                 candidates += [b for b in new_branches if b.kind == "number"]
             if not candidates:
                 if len(old_kinds) == 1 and len(new_kinds) == 1:
-                    changes.append(
-                        Change("break", TYPE_CHANGED, path, f"{old.kind} -> {new_kinds[0]}")
-                    )
+                    broken(TYPE_CHANGED, f"{old.kind} -> {new_kinds[0]}")
                 else:
-                    changes.append(
-                        Change(
-                            "break",
-                            UNION_NARROWED,
-                            path,
-                            f"{old.kind} no longer accepted "
-                            f"({' | '.join(old_kinds)} -> {' | '.join(new_kinds) or 'nothing'})",
-                        )
+                    broken(
+                        UNION_NARROWED,
+                        f"{old.kind} no longer accepted "
+                        f"({' | '.join(old_kinds)} -> {' | '.join(new_kinds) or 'nothing'})",
                     )
                 continue
             old_values = old.enum
@@ -264,14 +246,7 @@ class _Comparer:
             free = [b for b in candidates if b.enum is None]
             if not free:
                 allowed = [v for b in candidates for v in (b.enum or [])]
-                changes.append(
-                    Change(
-                        "break",
-                        RESTRICTED_TO_ENUM,
-                        path,
-                        f"any {old.kind} was accepted, now only {_fmt(allowed)}",
-                    )
-                )
+                broken(RESTRICTED_TO_ENUM, f"any {old.kind} was accepted, now only {_fmt(allowed)}")
                 continue
             # Several candidates (e.g. a union of two models): keep the closest match.
             free.sort(key=lambda b: (b.ref != old.ref or old.ref is None, b.kind != old.kind))
@@ -354,14 +329,8 @@ class _Comparer:
         new_prefix: list[Any] = new.get("prefixItems", [])
         if old_prefix or new_prefix:
             if len(old_prefix) != len(new_prefix):
-                changes.append(
-                    Change(
-                        "break",
-                        TUPLE_CHANGED,
-                        path,
-                        f"tuple of {len(old_prefix)} items -> {len(new_prefix)} items",
-                    )
-                )
+                message = f"tuple of {len(old_prefix)} items -> {len(new_prefix)} items"
+                changes.append(Change("break", TUPLE_CHANGED, path, message))
             for i, (o, n) in enumerate(zip(old_prefix, new_prefix, strict=False)):
                 changes.extend(self.compare(o, n, f"{path}[{i}]"))
         old_items = old.get("items", True)
@@ -373,6 +342,10 @@ class _Comparer:
     @staticmethod
     def _compare_constraints(old: Schema, new: Schema, path: str) -> list[Change]:
         changes: list[Change] = []
+
+        def tightened(message: str) -> None:
+            changes.append(Change("warn", CONSTRAINT_TIGHTENED, path, message))
+
         for key, kind in (("pattern", PATTERN_CHANGED), ("format", FORMAT_CHANGED)):
             if key in new and old.get(key) != new[key]:
                 before = json.dumps(old[key]) if key in old else "none"
@@ -381,47 +354,18 @@ class _Comparer:
                 )
         lower_old, lower_new = _lower_bound(old), _lower_bound(new)
         if lower_new is not None and (lower_old is None or lower_new > lower_old):
-            changes.append(
-                Change(
-                    "warn",
-                    CONSTRAINT_TIGHTENED,
-                    path,
-                    f"{_show(lower_old, '>')} -> {_show(lower_new, '>')}",
-                )
-            )
+            tightened(f"{_show(lower_old, '>')} -> {_show(lower_new, '>')}")
         upper_old, upper_new = _upper_bound(old), _upper_bound(new)
         if upper_new is not None and (upper_old is None or _upper_stricter(upper_new, upper_old)):
-            changes.append(
-                Change(
-                    "warn",
-                    CONSTRAINT_TIGHTENED,
-                    path,
-                    f"{_show(upper_old, '<')} -> {_show(upper_new, '<')}",
-                )
-            )
+            tightened(f"{_show(upper_old, '<')} -> {_show(upper_new, '<')}")
         for key in ("minLength", "minItems", "minProperties"):
             if key in new and new[key] > old.get(key, 0):
-                changes.append(
-                    Change(
-                        "warn", CONSTRAINT_TIGHTENED, path, f"{key} {old.get(key)} -> {new[key]}"
-                    )
-                )
+                tightened(f"{key} {old.get(key)} -> {new[key]}")
         for key in ("maxLength", "maxItems", "maxProperties"):
             if key in new and (key not in old or new[key] < old[key]):
-                changes.append(
-                    Change(
-                        "warn", CONSTRAINT_TIGHTENED, path, f"{key} {old.get(key)} -> {new[key]}"
-                    )
-                )
+                tightened(f"{key} {old.get(key)} -> {new[key]}")
         if "multipleOf" in new and old.get("multipleOf") != new["multipleOf"]:
-            changes.append(
-                Change(
-                    "warn",
-                    CONSTRAINT_TIGHTENED,
-                    path,
-                    f"multipleOf {old.get('multipleOf')} -> {new['multipleOf']}",
-                )
-            )
+            tightened(f"multipleOf {old.get('multipleOf')} -> {new['multipleOf']}")
         return changes
 
 

@@ -55,19 +55,60 @@ COLORS = ["purple", "red", "white"]
 FEATURES = [*NUMERIC, "color"]
 
 
+def reason(code: str, message: str, column: str | None, **details: Any) -> dict[str, Any]:
+    return {"code": code, "message": message, "column": column, "details": details}
+
+
 def artifact(uri: str, size: int) -> dict[str, Any]:
     return {"uri": uri, "sha256": sha(uri), "size_bytes": size}
 
 
-def numeric_column(name: str, low: float, high: float) -> dict[str, Any]:
+def column(
+    name: str,
+    dtype: str,
+    max_null_fraction: float,
+    low: float | None = None,
+    high: float | None = None,
+    allowed: list[str] | None = None,
+) -> dict[str, Any]:
     return {
         "name": name,
-        "dtype": "float",
-        "nullable": True,
-        "max_null_fraction": 0.05,
+        "dtype": dtype,
+        "nullable": max_null_fraction > 0,  # the samples' columns allow nulls iff some may be
+        "max_null_fraction": max_null_fraction,
         "min": low,
         "max": high,
-        "allowed": None,
+        "allowed": allowed,
+    }
+
+
+def numeric_column(name: str, low: float, high: float) -> dict[str, Any]:
+    return column(name, "float", 0.05, low, high)
+
+
+def feature(name: str, kind: str, dtype: str, nullable: bool, categories: Any) -> dict[str, Any]:
+    """A column of a model's signature."""
+    return {
+        "name": name,
+        "kind": kind,
+        "dtype": dtype,
+        "nullable": nullable,
+        "categories": categories,
+    }
+
+
+def drift(
+    name: str, kind: str, psi: float, ks: float | None, p: float, p_adjusted: float, drifted: bool
+) -> dict[str, Any]:
+    return {
+        "feature": name,
+        "kind": kind,
+        "psi": psi,
+        "ks_statistic": ks,
+        "test": "ks_2samp" if kind == "numeric" else "chi2_contingency",
+        "p_value": p,
+        "p_adjusted": p_adjusted,
+        "drifted": drifted,
     }
 
 
@@ -77,24 +118,8 @@ DATASET_SPEC: dict[str, Any] = {
         numeric_column("sepal_width", 2.0, 4.5),
         numeric_column("petal_length", 1.0, 7.0),
         numeric_column("petal_width", 0.1, 2.5),
-        {
-            "name": "color",
-            "dtype": "category",
-            "nullable": True,
-            "max_null_fraction": 0.1,
-            "min": None,
-            "max": None,
-            "allowed": COLORS,
-        },
-        {
-            "name": "species",
-            "dtype": "category",
-            "nullable": False,
-            "max_null_fraction": 0.0,
-            "min": None,
-            "max": None,
-            "allowed": ["setosa", "versicolor", "virginica"],
-        },
+        column("color", "category", 0.1, allowed=COLORS),
+        column("species", "category", 0.0, allowed=["setosa", "versicolor", "virginica"]),
     ],
     "target": "species",
     "allow_extra_columns": True,
@@ -149,27 +174,12 @@ TRAINING_ESTIMATOR = {
 }
 
 SIGNATURE = [
-    *(
-        {"name": c, "kind": "numeric", "dtype": "float", "nullable": True, "categories": None}
-        for c in NUMERIC
-    ),
-    {
-        "name": "color",
-        "kind": "categorical",
-        "dtype": "string",
-        "nullable": True,
-        "categories": COLORS,
-    },
+    *(feature(c, "numeric", "float", True, None) for c in NUMERIC),
+    feature("color", "categorical", "string", True, COLORS),
 ]
 COLUMNS_SEEN = [
     *SIGNATURE,
-    {
-        "name": "species",
-        "kind": "categorical",
-        "dtype": "string",
-        "nullable": False,
-        "categories": ["setosa", "versicolor", "virginica"],
-    },
+    feature("species", "categorical", "string", False, ["setosa", "versicolor", "virginica"]),
 ]
 HOLDOUT_ID = f"{DATA_VERSION[:12]}:seed=7:frac=0.25"
 METRICS = {
@@ -250,18 +260,18 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "dataset": DATASET,
         "source_uri": "s3://millrace-landing/iris/2026-11-26.csv",
         "reasons": [
-            {
-                "code": "missing_column",
-                "message": "column 'petal_width' is missing",
-                "column": "petal_width",
-                "details": {"expected": "float"},
-            },
-            {
-                "code": "null_rate_exceeded",
-                "message": "column 'sepal_length' is 31% null, at most 5% allowed",
-                "column": "sepal_length",
-                "details": {"observed": 0.31, "limit": 0.05, "rows": 150, "strict": False},
-            },
+            reason(
+                "missing_column", "column 'petal_width' is missing", "petal_width", expected="float"
+            ),
+            reason(
+                "null_rate_exceeded",
+                "column 'sepal_length' is 31% null, at most 5% allowed",
+                "sepal_length",
+                observed=0.31,
+                limit=0.05,
+                rows=150,
+                strict=False,
+            ),
         ],
     },
     "training.requested": {
@@ -326,12 +336,14 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "kind": "policy",
         "actor": "registry-policy",
         "reasons": [
-            {
-                "code": "improved",
-                "message": "accuracy 0.9737 beats production's 0.9474 by 0.0263 (at least 0.01)",
-                "column": None,
-                "details": {"candidate": 0.9737, "production": 0.9474, "min_improvement": 0.01},
-            }
+            reason(
+                "improved",
+                "accuracy 0.9737 beats production's 0.9474 by 0.0263 (at least 0.01)",
+                None,
+                candidate=0.9737,
+                production=0.9474,
+                min_improvement=0.01,
+            )
         ],
     },
     "model.rejected": {
@@ -346,12 +358,14 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "production_version": 3,
         "metrics": CHAMPION_METRICS,
         "reasons": [
-            {
-                "code": "not_improved",
-                "message": "accuracy 0.9474 does not beat production's 0.9737 by 0.01",
-                "column": None,
-                "details": {"candidate": 0.9474, "production": 0.9737, "min_improvement": 0.01},
-            }
+            reason(
+                "not_improved",
+                "accuracy 0.9474 does not beat production's 0.9737 by 0.01",
+                None,
+                candidate=0.9474,
+                production=0.9737,
+                min_improvement=0.01,
+            )
         ],
     },
     "model.deployed": {
@@ -378,12 +392,13 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "model_name": MODEL,
         "version": 3,
         "replica_id": "deployment-91bc",
-        "reason": {
-            "code": "checksum_mismatch",
-            "message": "artifact sha256 differs from the registered digest",
-            "column": None,
-            "details": {"expected": ARTIFACT["sha256"], "observed": sha("corrupt download")},
-        },
+        "reason": reason(
+            "checksum_mismatch",
+            "artifact sha256 differs from the registered digest",
+            None,
+            expected=ARTIFACT["sha256"],
+            observed=sha("corrupt download"),
+        ),
         "serving_version": 2,
     },
     "predictions.logged": {
@@ -394,25 +409,13 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "predictions": [
             {
                 "prediction_id": "4f0c1c7e2b5a4d8e9f00112233445566",
-                "features": {
-                    "sepal_length": 5.1,
-                    "sepal_width": 3.5,
-                    "petal_length": 1.4,
-                    "petal_width": 0.2,
-                    "color": "purple",
-                },
+                "features": dict(zip(FEATURES, (5.1, 3.5, 1.4, 0.2, "purple"), strict=True)),
                 "output": "setosa",
                 "timestamp": "2026-11-26T10:05:00.120Z",
             },
             {
                 "prediction_id": "9a8b7c6d5e4f30211f0e0d0c0b0a0908",
-                "features": {
-                    "sepal_length": 6.7,
-                    "sepal_width": 3.0,
-                    "petal_length": 5.2,
-                    "petal_width": None,
-                    "color": "white",
-                },
+                "features": dict(zip(FEATURES, (6.7, 3.0, 5.2, None, "white"), strict=True)),
                 "output": "virginica",
                 "timestamp": "2026-11-26T10:05:00.870Z",
             },
@@ -446,36 +449,9 @@ PAYLOADS: dict[str, dict[str, Any]] = {
             "size": 500,
         },
         "features": [
-            {
-                "feature": "petal_width",
-                "kind": "numeric",
-                "psi": 0.31,
-                "ks_statistic": 0.22,
-                "test": "ks_2samp",
-                "p_value": 1.2e-6,
-                "p_adjusted": 4.8e-6,
-                "drifted": True,
-            },
-            {
-                "feature": "sepal_length",
-                "kind": "numeric",
-                "psi": 0.02,
-                "ks_statistic": 0.04,
-                "test": "ks_2samp",
-                "p_value": 0.61,
-                "p_adjusted": 0.81,
-                "drifted": False,
-            },
-            {
-                "feature": "color",
-                "kind": "categorical",
-                "psi": 0.05,
-                "ks_statistic": None,
-                "test": "chi2_contingency",
-                "p_value": 0.048,
-                "p_adjusted": 0.12,
-                "drifted": False,
-            },
+            drift("petal_width", "numeric", 0.31, 0.22, 1.2e-6, 4.8e-6, drifted=True),
+            drift("sepal_length", "numeric", 0.02, 0.04, 0.61, 0.81, drifted=False),
+            drift("color", "categorical", 0.05, None, 0.048, 0.12, drifted=False),
         ],
         "drifted_features": ["petal_width"],
         "significance": 0.01,

@@ -18,6 +18,7 @@ from ..endpoints import Endpoints, resolve
 from ..errors import CliError, ExitCode
 from ..inputs import load_declaration
 from ..rest import ServiceClient
+from . import Json
 
 app = typer.Typer(
     help="Declare datasets (schema, quality rules, training, promotion) and inspect them.",
@@ -102,7 +103,7 @@ def declare(
 
 @app.command("list")
 def list_datasets(
-    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Every dataset ingestion knows, with its declaration and version count."""
     endpoints = resolve()
@@ -142,7 +143,7 @@ def list_datasets(
 @app.command()
 def show(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Dataset name.")],
-    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    as_json: Json = False,
 ) -> None:
     """A dataset's declaration in force, its contract and its versions."""
     endpoints = resolve()

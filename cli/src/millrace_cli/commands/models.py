@@ -16,9 +16,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..console import out, print_json
+from ..describe import metrics_text, reasons_text
 from ..endpoints import resolve
 from ..errors import CliError
 from ..rest import on_registry
+from . import Json, ModelName
 
 app = typer.Typer(
     help="Models in the registry: list, show, promote, roll back.", no_args_is_help=True
@@ -30,13 +32,8 @@ class Alias(StrEnum):
     staging = "staging"
 
 
-Json = Annotated[bool, typer.Option("--json", help="JSON output.")]
 Reason = Annotated[str, typer.Option("--reason", "-r", help="Why, for the audit trail.")]
 Actor = Annotated[str | None, typer.Option(help="Who, for the audit trail; default: $USER.")]
-
-
-def _metrics(values: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:.3f}" for k, v in values.items())
 
 
 @app.command("list")
@@ -75,7 +72,7 @@ def versions_table(detail: ModelDetail) -> Table:
             v.registered_at.isoformat()[:19],
             v.dataset_version[:12],
             f"[{style}]{v.policy_decision}[/] {escape(', '.join(v.reason_codes))}",
-            _metrics(v.metrics),
+            metrics_text(v.metrics),
             ", ".join(v.aliases) or "-",
         )
     return table
@@ -94,11 +91,10 @@ def version_table(record: VersionDetail) -> Table:
     table.add_row("task", info.task)
     table.add_row("estimator", escape(f"{lineage.estimator} {lineage.params}"))
     table.add_row("dataset", escape(f"{info.dataset}@{info.dataset_version[:12]}"))
-    table.add_row("metrics", _metrics(info.metrics.values))
+    table.add_row("metrics", metrics_text(info.metrics.values))
     table.add_row("holdout", escape(info.metrics.holdout_id))
     verdict = "promoted" if decision.promote else "rejected"
-    reasons = "; ".join(f"{r.code}: {r.message}" for r in decision.reasons)
-    table.add_row("decision", escape(f"{verdict}: {reasons}"))
+    table.add_row("decision", escape(f"{verdict}: {reasons_text(decision.reasons)}"))
     table.add_row("artifact", escape(f"{info.artifact.uri} (sha256 {info.artifact.sha256[:12]}…)"))
     table.add_row("model card", escape(info.model_card.uri))
     table.add_row("signature", escape(", ".join(f"{f.name}:{f.dtype}" for f in info.signature)))
@@ -108,7 +104,7 @@ def version_table(record: VersionDetail) -> Table:
 
 @app.command()
 def show(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    name: ModelName,
     version: Annotated[int | None, typer.Option(help="One version in detail.")] = None,
     as_json: Json = False,
 ) -> None:
@@ -156,7 +152,7 @@ def _write(ask: Callable[[RegistryClient], Awaitable[ModelPromoted]]) -> ModelPr
 
 @app.command()
 def promote(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    name: ModelName,
     version: Annotated[int, typer.Argument(metavar="VERSION", help="Version to promote.", min=1)],
     reason: Reason,
     alias: Annotated[Alias, typer.Option(help="Alias to move.")] = Alias.production,
@@ -177,7 +173,7 @@ def promote(
 
 @app.command()
 def rollback(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    name: ModelName,
     reason: Reason,
     to: Annotated[
         int | None,

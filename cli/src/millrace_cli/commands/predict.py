@@ -14,6 +14,7 @@ from ..endpoints import resolve
 from ..errors import CliError, ExitCode
 from ..inputs import parse_row, read_rows
 from ..rest import ServiceClient
+from . import ModelName
 
 
 def batches(rows: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
@@ -32,7 +33,7 @@ def predictions_table(rows: list[dict[str, Any]], predictions: list[Any]) -> Tab
 
 
 def predict(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    name: ModelName,
     row: Annotated[
         str | None,
         typer.Option(help='One row as a JSON object, e.g. \'{"x": 1.5, "colour": "red"}\'.'),

@@ -24,6 +24,7 @@ from ..errors import ExitCode
 from ..flow import FLOW_EVENTS, Outcome, follow
 from ..inputs import check_name
 from ..kafka import UNREACHABLE_ERRORS
+from . import DeploymentTimeout, Timeout, Wait
 
 
 class FileFormat(StrEnum):
@@ -99,17 +100,6 @@ async def publish_and_follow(
         )
     finally:
         await watcher.stop()
-
-
-Wait = Annotated[
-    bool,
-    typer.Option("--wait", help="Follow the flow stage by stage until promotion or rejection."),
-]
-Timeout = Annotated[float, typer.Option(help="Seconds --wait waits for the flow to end.")]
-DeploymentTimeout = Annotated[
-    float,
-    typer.Option(help="After a promotion, seconds --wait waits for the deployment (when it runs)."),
-]
 
 
 def start_flow(

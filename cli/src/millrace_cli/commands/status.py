@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..console import out, print_json
+from ..describe import metrics_text
 from ..endpoints import Endpoints, resolve
 from ..health import ServiceHealth, StatusReport, gather_status
 from ..topics import short_name
@@ -86,9 +87,10 @@ def render(report: StatusReport) -> Group:
             "model", "production", "latest", "metrics", title="models", title_justify="left"
         )
         for m in report.models:
-            metrics = ", ".join(f"{k}={v:.3f}" for k, v in m.metrics.items())
             production = f"v{m.production_version}" if m.production_version else "-"
-            models.add_row(m.name, production, f"v{m.latest_version}", metrics or "-")
+            models.add_row(
+                m.name, production, f"v{m.latest_version}", metrics_text(m.metrics) or "-"
+            )
         parts.append(models if report.models else "models: none registered yet")
     parts.append(endpoints_table(report.endpoints))
     return Group(*parts)

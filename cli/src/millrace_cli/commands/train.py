@@ -14,7 +14,8 @@ from ..console import err
 from ..endpoints import resolve
 from ..errors import CliError, ExitCode
 from ..inputs import check_name
-from .publish import DeploymentTimeout, Timeout, Wait, start_flow
+from . import DeploymentTimeout, Timeout, Wait
+from .publish import start_flow
 
 
 def train(
