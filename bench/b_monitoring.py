@@ -35,8 +35,8 @@ from . import profiler
 from .context import Context
 from .drift_data import CATEGORICAL, NUMERIC, REFERENCE_ROWS, REFERENCE_SEED, frame
 from .harness import BASELINES, Stack, millrace_service, server_cpu
-from .results import Row
-from .stats import at_least, median, ratios
+from .results import compared
+from .stats import median
 
 MODEL = "bench-monitored"
 GROUP = "millrace-monitoring"
@@ -270,6 +270,10 @@ def _monitoring(
         proc.stop()
 
 
+def _rates(runs: list[dict[str, Any]]) -> list[float]:
+    return [x["rate"] for x in runs]
+
+
 def _raw(ctx: Context, stack: Stack, total: int) -> dict[str, Any]:
     command = pinned(
         [
@@ -323,57 +327,42 @@ def run(ctx: Context, which: set[str]) -> None:
         asyncio.run(_recreate_topic(stack))
         fill = asyncio.run(_prefill(stack, total, per_event))
         facts[f"prefill_{per_event}"] = fill
-        traced: list[dict[str, Any]] = []
-        untraced: list[dict[str, Any]] = []
-        raw: list[dict[str, Any]] = []
         steps = (["raw"] if "5" in which else []) + ["traced"]
         steps += ["untraced"] if "6" in which else []
+        runs: dict[str, list[dict[str, Any]]] = {"raw": [], "traced": [], "untraced": []}
         for r in range(ctx.sizes.rounds):
-            order = steps[r % len(steps) :] + steps[: r % len(steps)]
-            for step in order:
-                if step == "raw":
-                    raw.append(_raw(ctx, stack, total))
-                elif step == "traced":
-                    traced.append(
-                        _monitoring(
-                            ctx,
-                            stack,
-                            traced=True,
-                            total=total,
-                            label=f"monitoring-traced-{per_event}",
-                        )
+            for step in steps[r % len(steps) :] + steps[: r % len(steps)]:
+                runs[step].append(
+                    _raw(ctx, stack, total)
+                    if step == "raw"
+                    else _monitoring(
+                        ctx,
+                        stack,
+                        traced=step == "traced",
+                        total=total,
+                        label=f"monitoring-{step}-{per_event}",
                     )
-                else:
-                    untraced.append(
-                        _monitoring(
-                            ctx,
-                            stack,
-                            traced=False,
-                            total=total,
-                            label=f"monitoring-untraced-{per_event}",
-                        )
-                    )
+                )
+        raw, traced, untraced = runs["raw"], runs["traced"], runs["untraced"]
         shape = (
             f"{fill['records']:,} messages of {per_event} log"
             + ("s" if per_event > 1 else "")
             + f", {fill['bytes'] / 1e6:.0f} MB"
         )
         if "5" in which:
-            ratio = ratios([x["rate"] for x in traced], [x["rate"] for x in raw])
             windows = {x.get("windows_checked") for x in traced}
             stalls = [x for x in traced if x.get("stalled")]
             ctx.results.add(
-                Row(
+                compared(
                     bench=bench,
                     what=f"prediction logs consumed + drift-checked per second, tracing on ({shape})",
                     baseline="raw aiokafka + json.loads",
-                    baseline_value=median([x["rate"] for x in raw]),
-                    millrace_value=median([x["rate"] for x in traced]),
+                    millrace=_rates(traced),
+                    base=_rates(raw),
                     unit="logs/s",
-                    ratio=ratio,
                     ratio_meaning="Millrace/raw",
                     goal="≥ 0.7x",
-                    met=at_least(ratio, 0.7),
+                    least=0.7,
                     notes=f"windows checked per run: {sorted(w for w in windows if w is not None)} "
                     f"(window {info.monitoring.window_size})"
                     + (
@@ -383,39 +372,28 @@ def run(ctx: Context, which: set[str]) -> None:
                 )
             )
         if ctx.profile and not ctx.quick:  # where the time goes, traced and untraced
-            spied = _monitoring(
-                ctx,
-                stack,
-                traced=True,
-                total=total,
-                label=f"monitoring-profiled-{per_event}",
-                profile=True,
-            )
-            facts[f"profile_traced_{per_event}"] = spied.get("profile")
-            if "6" in which:
-                spied = _monitoring(
-                    ctx,
-                    stack,
-                    traced=False,
-                    total=total,
-                    label=f"monitoring-profiled-off-{per_event}",
-                    profile=True,
-                )
-                facts[f"profile_untraced_{per_event}"] = spied.get("profile")
+            for on, name, label in (
+                (True, "traced", "profiled"),
+                (False, "untraced", "profiled-off"),
+            ):
+                if on or "6" in which:
+                    label = f"monitoring-{label}-{per_event}"
+                    spied = _monitoring(
+                        ctx, stack, traced=on, total=total, label=label, profile=True
+                    )
+                    facts[f"profile_{name}_{per_event}"] = spied.get("profile")
         if "6" in which:
-            ratio = ratios([x["rate"] for x in traced], [x["rate"] for x in untraced])
             ctx.results.add(
-                Row(
+                compared(
                     bench=f"6/monitoring{'' if per_event == 1 else '/500'}",
                     what=f"monitoring throughput, 100% sampling + OTLP export vs tracing off ({shape})",
                     baseline="Millrace, tracing off",
-                    baseline_value=median([x["rate"] for x in untraced]),
-                    millrace_value=median([x["rate"] for x in traced]),
+                    millrace=_rates(traced),
+                    base=_rates(untraced),
                     unit="logs/s",
-                    ratio=ratio,
                     ratio_meaning="on/off",
                     goal="≥ 0.85x",
-                    met=at_least(ratio, 0.85),
+                    least=0.85,
                     details={"off": untraced, "on": traced},
                 )
             )
