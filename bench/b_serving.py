@@ -436,13 +436,13 @@ def _batch(
         row = compared(
             bench=f"4/{m.key}",
             what=f"per-row cost of a {BATCH_ROWS}-row batch request, {type(m.pipeline[-1]).__name__}",
+            goal="≤ 2x",
+            most=2,
             baseline="in-process model.predict",
             millrace=mill,
             base=base,
             unit="µs/row",
             ratio_meaning="Millrace/in-process, lower is better",
-            goal="≤ 2x",
-            most=2,
             details={"millrace_us_per_row": mill, "inprocess_us_per_row": base},
         )
         profile = None
