@@ -19,7 +19,6 @@ from typing import Any
 
 from millrace_contracts import (
     ArtifactRef,
-    FeatureSignature,
     Metrics,
     ModelPromoted,
     ModelVersionInfo,
@@ -28,12 +27,11 @@ from millrace_contracts import (
     cloudevents_headers,
     first_of_flow,
 )
-from millrace_contracts.policies import ColumnSpec
 from millrace_infra.launcher import pinned
 
 from . import profiler
 from .context import Context
-from .drift_data import CATEGORICAL, NUMERIC, REFERENCE_ROWS, REFERENCE_SEED, frame
+from .drift_data import frame, reference
 from .harness import BASELINES, Stack, millrace_service, server_cpu
 from .results import compared
 from .stats import median
@@ -45,20 +43,10 @@ TOPIC = PredictionsLogged.topic()
 
 def _version(stack: Stack) -> ModelVersionInfo:
     """Upload the reference profile (built by ingestion's profiling) and describe the version."""
-    from millrace_ingestion.core.profiling import ProfileOptions, build_profile
+    # Imported here: the drift core is heavy, and only this benchmark needs it.
+    from .drift_millrace import SIGNATURE, reference_profile
 
-    reference = frame(REFERENCE_ROWS, REFERENCE_SEED)
-    columns = [ColumnSpec(name=n, dtype="float") for n in NUMERIC] + [
-        ColumnSpec(name=c, dtype="category") for c in CATEGORICAL
-    ]
-    profile = build_profile(
-        reference,
-        columns,
-        dataset="bench-monitored",
-        version="1" * 64,
-        created_at=datetime.now(UTC),
-        options=ProfileOptions(),
-    )
+    profile = reference_profile(reference(), "bench-monitored", "1" * 64)
     data = profile.model_dump_json().encode()
     store = stack.store()
     bucket = stack.settings().bucket_models
@@ -69,9 +57,6 @@ def _version(stack: Stack) -> ModelVersionInfo:
         sha256=hashlib.sha256(b"").hexdigest(),
         size_bytes=0,
     )
-    signature = [FeatureSignature(name=n, kind="numeric", dtype="float") for n in NUMERIC] + [
-        FeatureSignature(name=c, kind="categorical", dtype="string") for c in CATEGORICAL
-    ]
     return ModelVersionInfo(
         model_name=MODEL,
         version=1,
@@ -82,7 +67,7 @@ def _version(stack: Stack) -> ModelVersionInfo:
         artifact=placeholder,
         model_card=placeholder,
         reference_profile=ref,
-        signature=signature,
+        signature=SIGNATURE,
         metrics=Metrics(values={"accuracy": 0.9}, holdout_id="bench", holdout_rows=1),
     )
 
