@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import subprocess
 import sys
 import time
 import urllib.request
@@ -151,12 +152,8 @@ async def _prefill(stack: Stack, total: int, per_event: int) -> dict[str, Any]:
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
-    return {
-        "logs": total,
-        "records": records,
-        "bytes": size,
-        "seconds": time.perf_counter() - started,
-    }
+    seconds = time.perf_counter() - started
+    return {"logs": total, "records": records, "bytes": size, "seconds": seconds}
 
 
 async def _rewind_group(stack: Stack) -> None:
@@ -189,11 +186,10 @@ def _models(port: int) -> dict[str, Any] | None:
             body: dict[str, Any] = json.loads(r.read())
     except OSError:
         return None
-    for version in body.get("versions", []):
-        if version["model_name"] == MODEL:
-            found: dict[str, Any] = version
-            return found
-    return None
+    found: dict[str, Any] | None = next(
+        (v for v in body.get("versions", []) if v["model_name"] == MODEL), None
+    )
+    return found
 
 
 def _monitoring(
@@ -270,8 +266,6 @@ def _raw(ctx: Context, stack: Stack, total: int) -> dict[str, Any]:
         ],
         [server_cpu()],
     )
-    import subprocess
-
     done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"raw consumer failed: {done.stderr[-2000:]}")

@@ -249,7 +249,7 @@ def _report_peaks(
     for m in models:
         p = peaks[m.key]
         mill = _rates(p["millrace"])
-        details = {name: runs for name, runs in p.items()}
+        details = dict(p)
         errors = sum(r["errors"] for runs in p.values() for r in runs)
         note = f"{errors} failed requests" if errors else ""
         if "mlflow" in p:
@@ -313,17 +313,14 @@ def _profile_note(mill: dict[str, Any] | None, bare: dict[str, Any] | None) -> s
     """The frames that say where the time goes (not the server's own entry frames)."""
     if not mill:
         return "no profile (bench/.envs/tools with py-spy missing)"
-    focus = [(n, p) for n, p in mill["inclusive_focus"] if _FOCUS.search(n) and not _ENTRY.match(n)]
-    focus = focus[:14]
-    text = "py-spy under load (share of samples, inclusive): " + ", ".join(
-        f"{n} {p}%" for n, p in focus
-    )
-    if bare:
-        bare_focus = [
-            (n, p) for n, p in bare["inclusive_focus"] if _FOCUS.search(n) and not _ENTRY.match(n)
-        ][:4]
-        text += ". Bare server, same load: " + ", ".join(f"{n} {p}%" for n, p in bare_focus)
-    return text
+
+    def frames(profile: dict[str, Any], top: int) -> str:
+        kept = [(n, p) for n, p in profile["inclusive_focus"] if _FOCUS.search(n)]
+        kept = [(n, p) for n, p in kept if not _ENTRY.match(n)]
+        return ", ".join(f"{n} {p}%" for n, p in kept[:top])
+
+    text = "py-spy under load (share of samples, inclusive): " + frames(mill, 14)
+    return text + (". Bare server, same load: " + frames(bare, 4) if bare else "")
 
 
 def _latency(
@@ -475,7 +472,7 @@ def _client_ceiling(ctx: Context, work: Path) -> None:
         ctx.results.facts["client"] = {
             "note": "clients against a raw ASGI app (uvicorn+uvloop+httptools, pinned like the servers)",
             "peak": peak,
-            "open_loop_2000_per_s": {k: v for k, v in opened.items()},
+            "open_loop_2000_per_s": dict(opened),
             "single_connection": single,
         }
     finally:
