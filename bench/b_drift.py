@@ -64,7 +64,9 @@ class Worker:
 def run(ctx: Context, which: set[str]) -> None:
     sizes = [10_000, 100_000]
     millrace = Worker(
-        [sys.executable, str(BENCH / "drift_millrace.py")], ctx.logs / "drift-millrace.log"
+        # As a module of the bench package (the worker runs from the repo root).
+        [sys.executable, "-m", "bench.drift_millrace"],
+        ctx.logs / "drift-millrace.log",
     )
     significance = millrace.hello["policy"]["significance"]
     env = available("evidently")

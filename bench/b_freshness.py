@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import httpx
+from millrace_cli.flow import FLOW_EVENTS
 from millrace_contracts import (
     DataArrived,
     DatasetDeclaration,
@@ -38,8 +39,8 @@ from millrace_infra.launcher import Process
 from .context import Context
 from .harness import Stack, millrace_service
 from .models import FEATURES, request_rows, serving_frame
-from .results import Row
-from .stats import at_most, median, ratios
+from .results import compared
+from .stats import at_most, median
 
 DATASET = "bench-fresh"
 SERVICES = ("ingestion", "training", "registry", "deployment", "monitoring")
@@ -225,16 +226,7 @@ async def _flow(ctx: Context, stack: Stack, procs: dict[str, Process]) -> list[d
     tracer = provider.get_tracer("bench")
     await broker.start()
     store = stack.store()
-    events: list[type[Event]] = [
-        DataArrived,
-        DatasetValidated,
-        DatasetRejected,
-        ModelTrained,
-        ModelPromoted,
-        ModelRejected,
-        ModelDeployed,
-        DeploymentFailed,
-    ]
+    events: list[type[Event]] = [DataArrived, *FLOW_EVENTS]
     try:
         sink = KafkaEventSink(broker)
         await _declare(sink, f"http://127.0.0.1:{procs['ingestion'].port}")
@@ -309,17 +301,13 @@ def run(ctx: Context, which: set[str]) -> None:
                 for k in stage_names
             )
             ctx.results.add(
-                Row(
+                compared(
                     bench="8",
                     what=f"freshness: data arrival → first prediction by the new version ({ctx.sizes.freshness_rows:,} rows, HGB)",
                     baseline="fit time alone",
-                    baseline_value=median([x["fit_seconds"] for x in measured]),
-                    millrace_value=median([x["freshness_seconds"] for x in measured]),
+                    millrace=[x["freshness_seconds"] for x in measured],
+                    base=[x["fit_seconds"] for x in measured],
                     unit="s",
-                    ratio=ratios(
-                        [x["freshness_seconds"] for x in measured],
-                        [x["fit_seconds"] for x in measured],
-                    ),
                     ratio_meaning="freshness/fit",
                     goal="≤ fit + 3 s",
                     met=at_most(median(overhead), 3.0),

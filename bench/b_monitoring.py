@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import subprocess
 import sys
 import time
 import urllib.request
@@ -19,7 +20,6 @@ from typing import Any
 
 from millrace_contracts import (
     ArtifactRef,
-    FeatureSignature,
     Metrics,
     ModelPromoted,
     ModelVersionInfo,
@@ -28,15 +28,14 @@ from millrace_contracts import (
     cloudevents_headers,
     first_of_flow,
 )
-from millrace_contracts.policies import ColumnSpec
 from millrace_infra.launcher import pinned
 
 from . import profiler
 from .context import Context
-from .drift_data import CATEGORICAL, NUMERIC, REFERENCE_ROWS, REFERENCE_SEED, frame
+from .drift_data import frame, reference
 from .harness import BASELINES, Stack, millrace_service, server_cpu
-from .results import Row
-from .stats import at_least, median, ratios
+from .results import compared
+from .stats import median
 
 MODEL = "bench-monitored"
 GROUP = "millrace-monitoring"
@@ -45,20 +44,10 @@ TOPIC = PredictionsLogged.topic()
 
 def _version(stack: Stack) -> ModelVersionInfo:
     """Upload the reference profile (built by ingestion's profiling) and describe the version."""
-    from millrace_ingestion.core.profiling import ProfileOptions, build_profile
+    # Imported here: the drift core is heavy, and only this benchmark needs it.
+    from .drift_millrace import SIGNATURE, reference_profile
 
-    reference = frame(REFERENCE_ROWS, REFERENCE_SEED)
-    columns = [ColumnSpec(name=n, dtype="float") for n in NUMERIC] + [
-        ColumnSpec(name=c, dtype="category") for c in CATEGORICAL
-    ]
-    profile = build_profile(
-        reference,
-        columns,
-        dataset="bench-monitored",
-        version="1" * 64,
-        created_at=datetime.now(UTC),
-        options=ProfileOptions(),
-    )
+    profile = reference_profile(reference(), "bench-monitored", "1" * 64)
     data = profile.model_dump_json().encode()
     store = stack.store()
     bucket = stack.settings().bucket_models
@@ -69,9 +58,6 @@ def _version(stack: Stack) -> ModelVersionInfo:
         sha256=hashlib.sha256(b"").hexdigest(),
         size_bytes=0,
     )
-    signature = [FeatureSignature(name=n, kind="numeric", dtype="float") for n in NUMERIC] + [
-        FeatureSignature(name=c, kind="categorical", dtype="string") for c in CATEGORICAL
-    ]
     return ModelVersionInfo(
         model_name=MODEL,
         version=1,
@@ -82,7 +68,7 @@ def _version(stack: Stack) -> ModelVersionInfo:
         artifact=placeholder,
         model_card=placeholder,
         reference_profile=ref,
-        signature=signature,
+        signature=SIGNATURE,
         metrics=Metrics(values={"accuracy": 0.9}, holdout_id="bench", holdout_rows=1),
     )
 
@@ -166,12 +152,8 @@ async def _prefill(stack: Stack, total: int, per_event: int) -> dict[str, Any]:
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
-    return {
-        "logs": total,
-        "records": records,
-        "bytes": size,
-        "seconds": time.perf_counter() - started,
-    }
+    seconds = time.perf_counter() - started
+    return {"logs": total, "records": records, "bytes": size, "seconds": seconds}
 
 
 async def _rewind_group(stack: Stack) -> None:
@@ -204,11 +186,10 @@ def _models(port: int) -> dict[str, Any] | None:
             body: dict[str, Any] = json.loads(r.read())
     except OSError:
         return None
-    for version in body.get("versions", []):
-        if version["model_name"] == MODEL:
-            found: dict[str, Any] = version
-            return found
-    return None
+    found: dict[str, Any] | None = next(
+        (v for v in body.get("versions", []) if v["model_name"] == MODEL), None
+    )
+    return found
 
 
 def _monitoring(
@@ -270,6 +251,10 @@ def _monitoring(
         proc.stop()
 
 
+def _rates(runs: list[dict[str, Any]]) -> list[float]:
+    return [x["rate"] for x in runs]
+
+
 def _raw(ctx: Context, stack: Stack, total: int) -> dict[str, Any]:
     command = pinned(
         [
@@ -281,8 +266,6 @@ def _raw(ctx: Context, stack: Stack, total: int) -> dict[str, Any]:
         ],
         [server_cpu()],
     )
-    import subprocess
-
     done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"raw consumer failed: {done.stderr[-2000:]}")
@@ -323,57 +306,42 @@ def run(ctx: Context, which: set[str]) -> None:
         asyncio.run(_recreate_topic(stack))
         fill = asyncio.run(_prefill(stack, total, per_event))
         facts[f"prefill_{per_event}"] = fill
-        traced: list[dict[str, Any]] = []
-        untraced: list[dict[str, Any]] = []
-        raw: list[dict[str, Any]] = []
         steps = (["raw"] if "5" in which else []) + ["traced"]
         steps += ["untraced"] if "6" in which else []
+        runs: dict[str, list[dict[str, Any]]] = {"raw": [], "traced": [], "untraced": []}
         for r in range(ctx.sizes.rounds):
-            order = steps[r % len(steps) :] + steps[: r % len(steps)]
-            for step in order:
-                if step == "raw":
-                    raw.append(_raw(ctx, stack, total))
-                elif step == "traced":
-                    traced.append(
-                        _monitoring(
-                            ctx,
-                            stack,
-                            traced=True,
-                            total=total,
-                            label=f"monitoring-traced-{per_event}",
-                        )
+            for step in steps[r % len(steps) :] + steps[: r % len(steps)]:
+                runs[step].append(
+                    _raw(ctx, stack, total)
+                    if step == "raw"
+                    else _monitoring(
+                        ctx,
+                        stack,
+                        traced=step == "traced",
+                        total=total,
+                        label=f"monitoring-{step}-{per_event}",
                     )
-                else:
-                    untraced.append(
-                        _monitoring(
-                            ctx,
-                            stack,
-                            traced=False,
-                            total=total,
-                            label=f"monitoring-untraced-{per_event}",
-                        )
-                    )
+                )
+        raw, traced, untraced = runs["raw"], runs["traced"], runs["untraced"]
         shape = (
             f"{fill['records']:,} messages of {per_event} log"
             + ("s" if per_event > 1 else "")
             + f", {fill['bytes'] / 1e6:.0f} MB"
         )
         if "5" in which:
-            ratio = ratios([x["rate"] for x in traced], [x["rate"] for x in raw])
             windows = {x.get("windows_checked") for x in traced}
             stalls = [x for x in traced if x.get("stalled")]
             ctx.results.add(
-                Row(
+                compared(
                     bench=bench,
                     what=f"prediction logs consumed + drift-checked per second, tracing on ({shape})",
                     baseline="raw aiokafka + json.loads",
-                    baseline_value=median([x["rate"] for x in raw]),
-                    millrace_value=median([x["rate"] for x in traced]),
+                    millrace=_rates(traced),
+                    base=_rates(raw),
                     unit="logs/s",
-                    ratio=ratio,
                     ratio_meaning="Millrace/raw",
                     goal="≥ 0.7x",
-                    met=at_least(ratio, 0.7),
+                    least=0.7,
                     notes=f"windows checked per run: {sorted(w for w in windows if w is not None)} "
                     f"(window {info.monitoring.window_size})"
                     + (
@@ -383,39 +351,28 @@ def run(ctx: Context, which: set[str]) -> None:
                 )
             )
         if ctx.profile and not ctx.quick:  # where the time goes, traced and untraced
-            spied = _monitoring(
-                ctx,
-                stack,
-                traced=True,
-                total=total,
-                label=f"monitoring-profiled-{per_event}",
-                profile=True,
-            )
-            facts[f"profile_traced_{per_event}"] = spied.get("profile")
-            if "6" in which:
-                spied = _monitoring(
-                    ctx,
-                    stack,
-                    traced=False,
-                    total=total,
-                    label=f"monitoring-profiled-off-{per_event}",
-                    profile=True,
-                )
-                facts[f"profile_untraced_{per_event}"] = spied.get("profile")
+            for on, name, label in (
+                (True, "traced", "profiled"),
+                (False, "untraced", "profiled-off"),
+            ):
+                if on or "6" in which:
+                    label = f"monitoring-{label}-{per_event}"
+                    spied = _monitoring(
+                        ctx, stack, traced=on, total=total, label=label, profile=True
+                    )
+                    facts[f"profile_{name}_{per_event}"] = spied.get("profile")
         if "6" in which:
-            ratio = ratios([x["rate"] for x in traced], [x["rate"] for x in untraced])
             ctx.results.add(
-                Row(
+                compared(
                     bench=f"6/monitoring{'' if per_event == 1 else '/500'}",
                     what=f"monitoring throughput, 100% sampling + OTLP export vs tracing off ({shape})",
                     baseline="Millrace, tracing off",
-                    baseline_value=median([x["rate"] for x in untraced]),
-                    millrace_value=median([x["rate"] for x in traced]),
+                    millrace=_rates(traced),
+                    base=_rates(untraced),
                     unit="logs/s",
-                    ratio=ratio,
                     ratio_meaning="on/off",
                     goal="≥ 0.85x",
-                    met=at_least(ratio, 0.85),
+                    least=0.85,
                     details={"off": untraced, "on": traced},
                 )
             )

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +41,8 @@ from .models import (
     serving_frame,
     version_info,
 )
-from .results import Row
-from .stats import at_least, at_most, median, ratios
+from .results import compared
+from .stats import at_most, median
 
 ROWS_IN_ROTATION = 256
 BATCH_ROWS = 1000
@@ -250,43 +249,38 @@ def _report_peaks(
     for m in models:
         p = peaks[m.key]
         mill = _rates(p["millrace"])
-        details = {name: runs for name, runs in p.items()}
+        details = dict(p)
         errors = sum(r["errors"] for runs in p.values() for r in runs)
         note = f"{errors} failed requests" if errors else ""
         if "mlflow" in p:
-            ratio = ratios(mill, _rates(p["mlflow"]))
             ctx.results.add(
-                Row(
+                compared(
                     bench=f"1/{m.key}",
                     what=f"single-row predictions/s, {type(m.pipeline[-1]).__name__}, {CONNECTIONS} conns",
                     baseline="mlflow models serve",
-                    baseline_value=median(_rates(p["mlflow"])),
-                    millrace_value=median(mill),
+                    millrace=mill,
+                    base=_rates(p["mlflow"]),
                     unit="req/s",
-                    ratio=ratio,
                     ratio_meaning="Millrace/MLflow",
                     goal="≥ 8x",
-                    met=at_least(ratio, 8),
+                    least=8,
                     notes=note,
                     details=details,
                 )
             )
-        ratio = ratios(mill, _rates(p["bare"]))
-        met = at_least(ratio, 0.85)
-        row = Row(
+        row = compared(
             bench=f"2/{m.key}",
             what=f"single-row predictions/s vs the HTTP stack, {type(m.pipeline[-1]).__name__}",
             baseline="bare FastAPI+uvicorn",
-            baseline_value=median(_rates(p["bare"])),
-            millrace_value=median(mill),
+            millrace=mill,
+            base=_rates(p["bare"]),
             unit="req/s",
-            ratio=ratio,
             ratio_meaning="Millrace/bare",
             goal="≥ 0.85x",
-            met=met,
+            least=0.85,
             details={"bare": p["bare"]},
         )
-        if not met and not ctx.quick and ctx.profile:
+        if not row.met and not ctx.quick and ctx.profile:
             row.details["profile_millrace"] = _profile(
                 served[m.key], "millrace", work, f"deployment-{m.key}"
             )
@@ -319,17 +313,14 @@ def _profile_note(mill: dict[str, Any] | None, bare: dict[str, Any] | None) -> s
     """The frames that say where the time goes (not the server's own entry frames)."""
     if not mill:
         return "no profile (bench/.envs/tools with py-spy missing)"
-    focus = [(n, p) for n, p in mill["inclusive_focus"] if _FOCUS.search(n) and not _ENTRY.match(n)]
-    focus = focus[:14]
-    text = "py-spy under load (share of samples, inclusive): " + ", ".join(
-        f"{n} {p}%" for n, p in focus
-    )
-    if bare:
-        bare_focus = [
-            (n, p) for n, p in bare["inclusive_focus"] if _FOCUS.search(n) and not _ENTRY.match(n)
-        ][:4]
-        text += ". Bare server, same load: " + ", ".join(f"{n} {p}%" for n, p in bare_focus)
-    return text
+
+    def frames(profile: dict[str, Any], top: int) -> str:
+        kept = [(n, p) for n, p in profile["inclusive_focus"] if _FOCUS.search(n)]
+        kept = [(n, p) for n, p in kept if not _ENTRY.match(n)]
+        return ", ".join(f"{n} {p}%" for n, p in kept[:top])
+
+    text = "py-spy under load (share of samples, inclusive): " + frames(mill, 14)
+    return text + (". Bare server, same load: " + frames(bare, 4) if bare else "")
 
 
 def _latency(
@@ -375,34 +366,31 @@ def _latency(
             + (f", MLflow at {rates['mlflow']:.0f} req/s" if "mlflow" in rates else "")
             + f"; client lag p99 {max(x['lag_p99_ms'] for runs in opened.values() for x in runs):.2f} ms"
         )
-        latency = _LatencyRows(ctx, m.key, est, base, base_name)
-        latency.add(
-            "p99",
-            f"p99 latency at half of each one's peak (open loop), {est}",
-            opened,
-            "p99_ms",
-            goal="≤ 10 ms",
-            limit=10,
-            notes=bare_note,
-            details={"open_loop": opened},
-        )
-        latency.add(
-            "p50",
-            f"p50 latency at half of each one's peak (open loop), {est}",
-            opened,
-            "p50_ms",
-            goal="report",
-            limit=None,
-        )
-        latency.add(
-            "1-conn",
-            f"p50 latency, one connection, one request at a time, {est}",
-            singles,
-            "p50_ms",
-            goal="≤ 1 ms (MLflow: 8.4 ms)",
-            limit=1.0,
-            details={"single": singles},
-        )
+        for variant, what, runs, field, goal, limit, notes, details in (
+            ("p99", "p99 latency at half of each one's peak (open loop)", opened, "p99_ms",
+             "≤ 10 ms", 10, bare_note, {"open_loop": opened}),
+            ("p50", "p50 latency at half of each one's peak (open loop)", opened, "p50_ms",
+             "report", None, "", {}),
+            ("1-conn", "p50 latency, one connection, one request at a time", singles, "p50_ms",
+             "≤ 1 ms (MLflow: 8.4 ms)", 1.0, "", {"single": singles}),
+        ):  # fmt: skip
+            ours = [x[field] for x in runs["millrace"]]
+            ctx.results.add(
+                compared(
+                    bench=f"3/{m.key} {variant}",
+                    what=f"{what}, {est}",
+                    baseline=base_name,
+                    millrace=ours,
+                    base=[x[field] for x in runs[base]],
+                    unit="ms",
+                    ratio_meaning=f"Millrace/{base}, lower is better",
+                    goal=goal,
+                    # The goal is an absolute latency, not a ratio to the baseline.
+                    met=at_most(median(ours), limit) if limit is not None else None,
+                    notes=notes,
+                    details=details,
+                )
+            )
 
 
 def _batch(
@@ -442,35 +430,30 @@ def _batch(
                     )
                     done = subprocess.run(command, capture_output=True, text=True, check=True)
                     base.append(json.loads(done.stdout)["median"] / BATCH_ROWS * 1e6)
-        ratio = ratios(mill, base)
+        row = compared(
+            bench=f"4/{m.key}",
+            what=f"per-row cost of a {BATCH_ROWS}-row batch request, {type(m.pipeline[-1]).__name__}",
+            goal="≤ 2x",
+            most=2,
+            baseline="in-process model.predict",
+            millrace=mill,
+            base=base,
+            unit="µs/row",
+            ratio_meaning="Millrace/in-process, lower is better",
+            details={"millrace_us_per_row": mill, "inprocess_us_per_row": base},
+        )
         profile = None
-        if ctx.profile and not ctx.quick and at_most(ratio, 2) is False:
+        if ctx.profile and not ctx.quick and row.met is False:
             out = work / f"profile-batch-{m.key}.txt"
             spy = profiler.start(s.procs["millrace"].pid, 8, out)
             if spy is not None:
                 time.sleep(0.5)
                 clients.single(target, work, count=max(60, ctx.sizes.batch_requests * 2), warmup=0)
                 profile = profiler.finish(spy, out)
-        ctx.results.add(
-            Row(
-                bench=f"4/{m.key}",
-                what=f"per-row cost of a {BATCH_ROWS}-row batch request, {type(m.pipeline[-1]).__name__}",
-                baseline="in-process model.predict",
-                baseline_value=median(base),
-                millrace_value=median(mill),
-                unit="µs/row",
-                ratio=ratio,
-                ratio_meaning="Millrace/in-process, lower is better",
-                goal="≤ 2x",
-                met=at_most(ratio, 2),
-                notes=_profile_note(profile, None) if profile else "",
-                details={
-                    "millrace_us_per_row": mill,
-                    "inprocess_us_per_row": base,
-                    "profile_millrace": profile,
-                },
-            )
-        )
+        if profile:
+            row.notes = _profile_note(profile, None)
+        row.details["profile_millrace"] = profile
+        ctx.results.add(row)
 
 
 def _client_ceiling(ctx: Context, work: Path) -> None:
@@ -489,7 +472,7 @@ def _client_ceiling(ctx: Context, work: Path) -> None:
         ctx.results.facts["client"] = {
             "note": "clients against a raw ASGI app (uvicorn+uvloop+httptools, pinned like the servers)",
             "peak": peak,
-            "open_loop_2000_per_s": {k: v for k, v in opened.items()},
+            "open_loop_2000_per_s": dict(opened),
             "single_connection": single,
         }
     finally:
@@ -544,63 +527,19 @@ def _tracing(
             )
     for proc in replicas.values():
         proc.stop()
-    ratio = ratios(rates["on"], rates["off"])
     ctx.results.add(
-        Row(
+        compared(
             bench="6/deployment",
             what=f"deployment peak predictions/s ({model.key}), 100% sampling + OTLP export vs off",
             baseline="Millrace, tracing off",
-            baseline_value=median(rates["off"]),
-            millrace_value=median(rates["on"]),
+            millrace=rates["on"],
+            base=rates["off"],
             unit="req/s",
-            ratio=ratio,
             ratio_meaning="on/off",
             goal="≥ 0.85x",
-            met=at_least(ratio, 0.85),
+            least=0.85,
             notes="traced per request: FastAPI's native telemetry opens a server span per request "
             "once a global tracer provider is set; plus the log publisher and its Kafka sends",
             details=rates,
         )
     )
-
-
-@dataclass(frozen=True)
-class _LatencyRows:
-    """#3's rows: one latency statistic, Millrace against the baseline, lower is better."""
-
-    ctx: Context
-    key: str
-    estimator: str
-    base: str
-    base_name: str
-
-    def add(
-        self,
-        variant: str,
-        what: str,
-        runs: dict[str, list[dict[str, Any]]],
-        field: str,
-        *,
-        goal: str,
-        limit: float | None,
-        notes: str = "",
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        ours = [x[field] for x in runs["millrace"]]
-        theirs = [x[field] for x in runs[self.base]]
-        self.ctx.results.add(
-            Row(
-                bench=f"3/{self.key} {variant}",
-                what=what,
-                baseline=self.base_name,
-                baseline_value=median(theirs),
-                millrace_value=median(ours),
-                unit="ms",
-                ratio=ratios(ours, theirs),
-                ratio_meaning=f"Millrace/{self.base}, lower is better",
-                goal=goal,
-                met=at_most(median(ours), limit) if limit is not None else None,
-                notes=notes,
-                details=details or {},
-            )
-        )

@@ -9,30 +9,22 @@ from .harness import Stack
 from .results import Results
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sizes:
-    rounds: int
-    peak_seconds: float
-    open_seconds: float
-    single_count: int
-    batch_requests: int
-    monitoring_logs: int
-    drift_windows_far: int
-    freshness_rows: int
-    serving_train_rows: int
+    """The full run's sizes by default; ``QUICK`` shrinks them for the CI smoke run."""
+
+    rounds: int = 5
+    peak_seconds: float = 5
+    open_seconds: float = 8
+    single_count: int = 1000
+    batch_requests: int = 30
+    monitoring_logs: int = 200_000
+    drift_windows_far: int = 200
+    freshness_rows: int = 100_000
+    serving_train_rows: int = 20_000
 
 
-FULL = Sizes(
-    rounds=5,
-    peak_seconds=5,
-    open_seconds=8,
-    single_count=1000,
-    batch_requests=30,
-    monitoring_logs=200_000,
-    drift_windows_far=200,
-    freshness_rows=100_000,
-    serving_train_rows=20_000,
-)
+FULL = Sizes()
 QUICK = Sizes(
     rounds=1,
     peak_seconds=1,

@@ -8,6 +8,7 @@ injects drift into ``INJECTED`` and nowhere else.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,3 +88,13 @@ REFERENCE_SEED = 1
 
 def window_seed(rows: int, index: int, drifted: bool) -> int:
     return 1_000_000 * (2 if drifted else 3) + rows + index
+
+
+def reference() -> pd.DataFrame:
+    return frame(REFERENCE_ROWS, REFERENCE_SEED)
+
+
+def window(job: dict[str, Any]) -> pd.DataFrame:
+    """The window a timing job names, drawn the same way in both envs."""
+    rows, drifted = job["rows"], job["drifted"]
+    return frame(rows, window_seed(rows, job["index"], drifted), drifted=drifted)

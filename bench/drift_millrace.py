@@ -16,46 +16,44 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
-from drift_data import (
-    CATEGORICAL,
-    NUMERIC,
-    REFERENCE_ROWS,
-    REFERENCE_SEED,
-    digest,
-    frame,
-    window_seed,
-)
-from millrace_contracts import FeatureSignature, MonitoringPolicy
+import pandas as pd
+from millrace_contracts import DatasetProfile, FeatureSignature, MonitoringPolicy
 from millrace_contracts.policies import ColumnSpec
 from millrace_ingestion.core.profiling import ProfileOptions, build_profile
 from millrace_monitoring.core.drift import WindowValues, check_window
 from millrace_monitoring.core.reference import build_reference
 from millrace_monitoring.core.values import as_labels
 
+from .drift_data import CATEGORICAL, NUMERIC, digest, frame, reference, window, window_seed
+
+SIGNATURE = [FeatureSignature(name=n, kind="numeric", dtype="float") for n in NUMERIC] + [
+    FeatureSignature(name=c, kind="categorical", dtype="string") for c in CATEGORICAL
+]
+
+
+def reference_profile(df: pd.DataFrame, dataset: str, version: str) -> DatasetProfile:
+    """The profile ingestion builds when the dataset arrives (monitoring's #5 uses it too)."""
+    columns = [ColumnSpec(name=n, dtype="float") for n in NUMERIC] + [
+        ColumnSpec(name=c, dtype="category") for c in CATEGORICAL
+    ]
+    return build_profile(
+        df,
+        columns,
+        dataset=dataset,
+        version=version,
+        created_at=datetime.now(UTC),
+        options=ProfileOptions(),
+    )
+
 
 def main() -> None:
     policy = MonitoringPolicy()
     started = time.perf_counter()
-    reference_frame = frame(REFERENCE_ROWS, REFERENCE_SEED)
-    columns = [ColumnSpec(name=n, dtype="float") for n in NUMERIC] + [
-        ColumnSpec(name=c, dtype="category") for c in CATEGORICAL
-    ]
+    reference_frame = reference()
     prepared = time.perf_counter()
-    profile = build_profile(
-        reference_frame,
-        columns,
-        dataset="bench",
-        version="0" * 64,
-        created_at=datetime.now(UTC),
-        options=ProfileOptions(),
-    )
-    signature = [FeatureSignature(name=n, kind="numeric", dtype="float") for n in NUMERIC] + [
-        FeatureSignature(name=c, kind="categorical", dtype="string") for c in CATEGORICAL
-    ]
-    reference = build_reference(profile, signature)
+    profile = reference_profile(reference_frame, "bench", "0" * 64)
+    prepared_reference = build_reference(profile, SIGNATURE)
     done = time.perf_counter()
     hello = {
         "reference_digest": digest(reference_frame),
@@ -68,18 +66,14 @@ def main() -> None:
     for line in sys.stdin:
         job = json.loads(line)
         if job["kind"] == "time":
-            df = frame(
-                job["rows"],
-                window_seed(job["rows"], job["index"], job["drifted"]),
-                drifted=job["drifted"],
-            )
-            answer = _time(reference, df, policy)
+            df = window(job)
+            answer = _time(prepared_reference, df, policy)
             answer["digest"] = digest(df)
         elif job["kind"] == "profile":
             df = frame(job["rows"], window_seed(job["rows"], 0, True), drifted=True)
-            answer = _profile(reference, df, policy)
+            answer = _profile(prepared_reference, df, policy)
         else:  # false alarms over many same-distribution windows
-            answer = _false_alarms(reference, policy, job["rows"], job["count"])
+            answer = _false_alarms(prepared_reference, policy, job["rows"], job["count"])
         print(json.dumps(answer), flush=True)
 
 

@@ -6,12 +6,13 @@ import json
 import math
 import platform
 import subprocess
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .stats import Ratio, fmt
+from .stats import Ratio, at_least, at_most, fmt, median, ratios
 
 
 @dataclass
@@ -37,6 +38,33 @@ class Row:
         out["ratio"] = self.ratio.as_json() if self.ratio is not None else None
         cleaned: dict[str, Any] = _clean(out)
         return cleaned
+
+
+def compared(
+    *,
+    bench: str,
+    what: str,
+    baseline: str,
+    millrace: Sequence[float],
+    base: Sequence[float],
+    unit: str,
+    ratio_meaning: str,
+    goal: str,
+    least: float | None = None,
+    most: float | None = None,
+    met: bool | None = None,
+    notes: str = "",
+    details: dict[str, Any] | None = None,
+) -> Row:
+    """Millrace against a baseline run in the same rounds: each side's median, the per-round
+    ratio. The goal is judged on that ratio (``least``/``most``) unless the caller judged it."""
+    ratio = ratios(millrace, base)
+    if least is not None:
+        met = at_least(ratio, least)
+    elif most is not None:
+        met = at_most(ratio, most)
+    row = (bench, what, baseline, median(base), median(millrace), unit, ratio, ratio_meaning)
+    return Row(*row, goal, met, notes, details or {})
 
 
 @dataclass

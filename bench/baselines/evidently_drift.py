@@ -16,37 +16,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drift_data import (
-    CATEGORICAL,
-    NUMERIC,
-    REFERENCE_ROWS,
-    REFERENCE_SEED,
-    digest,
-    frame,
-    window_seed,
-)
+from drift_data import CATEGORICAL, NUMERIC, digest, reference, window
 from evidently import DataDefinition, Dataset, Report
 from evidently.presets import DataDriftPreset
 
 
 def main() -> None:
     threshold = float(sys.argv[1])
-    reference = frame(REFERENCE_ROWS, REFERENCE_SEED)
+    ref = reference()
     definition = DataDefinition(numerical_columns=NUMERIC, categorical_columns=CATEGORICAL)
-    print(json.dumps({"reference_digest": digest(reference)}), flush=True)
+    print(json.dumps({"reference_digest": digest(ref)}), flush=True)
     for line in sys.stdin:
-        job = json.loads(line)
-        df = frame(
-            job["rows"],
-            window_seed(job["rows"], job["index"], job["drifted"]),
-            drifted=job["drifted"],
-        )
+        df = window(json.loads(line))
         started = time.perf_counter()
         report = Report(
             [DataDriftPreset(num_method="ks", cat_method="chisquare", threshold=threshold)]
         )
         snapshot = report.run(
-            reference_data=Dataset.from_pandas(reference, data_definition=definition),
+            reference_data=Dataset.from_pandas(ref, data_definition=definition),
             current_data=Dataset.from_pandas(df, data_definition=definition),
         )
         output = snapshot.json()
