@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from .stats import Ratio, at_least, at_most, fmt, median, ratios
 
 
@@ -190,19 +192,11 @@ def machine() -> dict[str, Any]:
 
 
 def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
+    return psutil.cpu_count() or 0
 
 
 def _mem_gb() -> int:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024 / 1024)
-    except OSError:
-        pass
-    return 0
+    return round(psutil.virtual_memory().total / 1024**3)
 
 
 def now() -> datetime:
