@@ -113,7 +113,6 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
 def service_app(
     runtime: ServiceRuntime,
     *,
-    title: str,
     description: str,
     routers: Sequence[APIRouter] = (),
     prepare_kafka: bool = True,
@@ -152,7 +151,7 @@ def service_app(
                 runtime.tracer_provider.shutdown()
 
     app = FastAPI(
-        title=title,
+        title=f"Millrace {runtime.settings.service_name}",
         description=description,
         version="1.0.0",
         lifespan=lifespan,

@@ -112,7 +112,6 @@ def serving_app(runtime: ServiceRuntime, router: APIRouter) -> FastAPI:
     """The HTTP app around the serving routes, without the replica's lifespan."""
     app = service_app(
         runtime,
-        title="Millrace deployment",
         description=DESCRIPTION,
         routers=[router],
         untraced=is_predict,

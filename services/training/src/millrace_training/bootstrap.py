@@ -54,7 +54,6 @@ def build_app(
     runner, runs = assemble(runtime, settings)
     return service_app(
         runtime,
-        title="Millrace training",
         description=DESCRIPTION,
         routers=[training_router(runner, runs)],
     )
