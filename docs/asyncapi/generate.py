@@ -30,7 +30,7 @@ def document(service: Service) -> dict[str, Any]:
     settings_cls = next(
         getattr(settings_module, name)
         for name in dir(settings_module)
-        if name.endswith("Settings") and name != "MillraceSettings"
+        if name.endswith("Settings") and name not in {"MillraceSettings", "ServiceSettings"}
     )
     app = bootstrap.build_app(settings_cls())
     # No `with`: the lifespan (which connects to Kafka and S3) does not run.

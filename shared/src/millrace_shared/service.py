@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
@@ -23,12 +23,13 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from .messaging import DeadLetterMiddleware, EventSink, KafkaEventSink, ensure_topics, make_broker
 from .objectstore import MinioObjectStore, ObjectStore
-from .settings import MillraceSettings
+from .settings import MillraceSettings, ServiceSettings
 from .telemetry import configure_logging, install_tracing
 
 logger = logging.getLogger("millrace.service")
 
 Hook = Callable[[], Awaitable[None]]
+S = TypeVar("S", bound=ServiceSettings)
 
 
 @dataclass
@@ -112,7 +113,6 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
 def service_app(
     runtime: ServiceRuntime,
     *,
-    title: str,
     description: str,
     routers: Sequence[APIRouter] = (),
     prepare_kafka: bool = True,
@@ -151,7 +151,7 @@ def service_app(
                 runtime.tracer_provider.shutdown()
 
     app = FastAPI(
-        title=title,
+        title=f"Millrace {runtime.settings.service_name}",
         description=description,
         version="1.0.0",
         lifespan=lifespan,
@@ -168,15 +168,14 @@ def service_app(
     return app
 
 
-def run_service(
-    settings: MillraceSettings,
-    build_app: Callable[[MillraceSettings, TracerProvider], FastAPI],
-    *,
-    host: str,
-    port: int,
-) -> None:
-    """Entry point body shared by the services' ``__main__``."""
+def run_service(settings: S, build_app: Callable[[S, TracerProvider], FastAPI]) -> None:
+    """The body of every service's ``python -m``: logging, tracing, the app, then serve."""
     configure_logging(settings)
-    provider = install_tracing(settings)
-    app = build_app(settings, provider)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+    app = build_app(settings, install_tracing(settings))
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )

@@ -75,3 +75,16 @@ class MillraceSettings(BaseSettings):
     @property
     def buckets(self) -> tuple[str, ...]:
         return (self.bucket_landing, self.bucket_datasets, self.bucket_models, self.bucket_state)
+
+
+class ServiceSettings(MillraceSettings):
+    """A service's settings: the shared ones plus the address its REST API listens on."""
+
+    # Service-specific fields read MILLRACE_<SERVICE>_<FIELD> (explicit aliases) so that one
+    # .env shared by several services cannot cross-wire them; the Python name stays short.
+    model_config = SettingsConfigDict(populate_by_name=True)
+
+    http_host: str = "127.0.0.1"
+    """Interface the REST API (and the health endpoints) listens on."""
+    http_port: int = Field(default=8100, ge=1, le=65535)
+    """Port of the REST API; each service has its own default."""

@@ -155,16 +155,7 @@ def serving_router(
 
     @router.get("/models", summary="The models this replica serves")
     async def served_models() -> list[ServedModelView]:
-        return [
-            ServedModelView(
-                name=m.name,
-                version=m.version,
-                loaded_at=m.loaded_at,
-                sha256=m.sha256,
-                load_seconds=m.load_seconds,
-            )
-            for m in catalog.all()
-        ]
+        return [ServedModelView.model_validate(m, from_attributes=True) for m in catalog.all()]
 
     @router.get("/stats", summary="Predictions served, logged and dropped; log buffer depth")
     async def serving_stats() -> ServingStats:

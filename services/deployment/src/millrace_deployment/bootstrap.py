@@ -68,25 +68,22 @@ def wire(
     )
     predictor = Predictor(buffer, runtime.tracer, settings.replica_id, settings.max_batch_rows)
     router = serving_router(
-        catalog, predictor, stats_of(replica), max_body_bytes=settings.max_body_bytes
+        catalog, predictor, lambda: serving_stats(replica), max_body_bytes=settings.max_body_bytes
     )
     return replica, router
 
 
-def stats_of(replica: Replica) -> Callable[[], ServingStats]:
-    def stats() -> ServingStats:
-        return ServingStats(
-            replica_id=replica.replica_id,
-            models=len(replica.catalog),
-            served=replica.buffer.appended,
-            logged=replica.publisher.logged,
-            dropped=replica.buffer.dropped,
-            buffer_depth=len(replica.buffer),
-            buffer_capacity=replica.buffer.capacity,
-            failed_publishes=replica.publisher.failed_publishes,
-        )
-
-    return stats
+def serving_stats(replica: Replica) -> ServingStats:
+    return ServingStats(
+        replica_id=replica.replica_id,
+        models=len(replica.catalog),
+        served=replica.buffer.appended,
+        logged=replica.publisher.logged,
+        dropped=replica.buffer.dropped,
+        buffer_depth=len(replica.buffer),
+        buffer_capacity=replica.buffer.capacity,
+        failed_publishes=replica.publisher.failed_publishes,
+    )
 
 
 def with_replica(inner: Lifespan, replica: Replica) -> Lifespan:
@@ -112,7 +109,6 @@ def serving_app(runtime: ServiceRuntime, router: APIRouter) -> FastAPI:
     """The HTTP app around the serving routes, without the replica's lifespan."""
     app = service_app(
         runtime,
-        title="Millrace deployment",
         description=DESCRIPTION,
         routers=[router],
         untraced=is_predict,

@@ -6,9 +6,8 @@ import secrets
 import socket
 from pathlib import Path
 
-from millrace_shared.settings import MillraceSettings
+from millrace_shared.settings import ServiceSettings
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 # Interfaces that mean "every address": no use to a client, so the public URL names the host.
 _WILDCARDS = frozenset({"0.0.0.0", "::", ""})
@@ -20,17 +19,10 @@ def default_replica_id() -> str:
     return f"{host}-{secrets.token_hex(3)}"
 
 
-class DeploymentSettings(MillraceSettings):
-    # Service-specific fields read MILLRACE_DEPLOYMENT_<FIELD> (explicit aliases) so that one
-    # .env shared by several services cannot cross-wire them; the Python name stays short.
-    model_config = SettingsConfigDict(populate_by_name=True)
-
+class DeploymentSettings(ServiceSettings):
     service_name: str = "deployment"
     """Name used in traces, logs, DLQ headers and the Kafka client id."""
-    http_host: str = "127.0.0.1"
-    """Interface the REST API (predictions, models, health) listens on."""
     http_port: int = Field(default=8104, ge=1, le=65535)
-    """Port of the REST API."""
 
     registry_url: str = Field(
         default="http://127.0.0.1:8103", validation_alias="MILLRACE_DEPLOYMENT_REGISTRY_URL"

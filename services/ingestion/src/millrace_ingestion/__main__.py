@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from millrace_shared.service import run_service
-from millrace_shared.settings import MillraceSettings
-from opentelemetry.sdk.trace import TracerProvider
 
 from .bootstrap import build_app
 from .settings import IngestionSettings
 
 
 def main() -> None:
-    settings = IngestionSettings()
-
-    def app_factory(_: MillraceSettings, provider: TracerProvider) -> FastAPI:
-        return build_app(settings, provider)
-
-    run_service(settings, app_factory, host=settings.http_host, port=settings.http_port)
+    run_service(IngestionSettings(), build_app)
 
 
 if __name__ == "__main__":

@@ -65,17 +65,6 @@ def datasets_router(declarations: DeclarationStore, versions: VersionStore) -> A
         history = await asyncio.to_thread(versions.history, name)
         if not history and not await asyncio.to_thread(declarations.versions, name):
             raise HTTPException(404, f"unknown dataset {name!r}")
-        return [
-            VersionView(
-                version=r.version,
-                rows=r.rows,
-                created_at=r.created_at,
-                spec_version=r.spec_version,
-                source_uri=r.source_uri,
-                data=r.data,
-                profile=r.profile,
-            )
-            for r in history
-        ]
+        return [VersionView.model_validate(r, from_attributes=True) for r in history]
 
     return router

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from millrace_shared.settings import MillraceSettings
+from millrace_shared.settings import ServiceSettings
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 
-class IngestionSettings(MillraceSettings):
-    # Service-specific fields read MILLRACE_INGESTION_<FIELD> (explicit aliases) so that one
-    # .env shared by several services cannot cross-wire them; the Python name stays short.
-    model_config = SettingsConfigDict(populate_by_name=True)
-
+class IngestionSettings(ServiceSettings):
     service_name: str = "ingestion"
     """Name used in traces, logs, DLQ headers and the Kafka client id."""
-    http_host: str = "127.0.0.1"
-    """Interface the REST API (health, datasets) listens on."""
-    http_port: int = 8101
-    """Port of the REST API."""
+    http_port: int = Field(default=8101, ge=1, le=65535)
 
     max_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1, validation_alias="MILLRACE_INGESTION_MAX_BYTES"

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from fastapi import FastAPI
 from millrace_shared.service import run_service
-from millrace_shared.settings import MillraceSettings
-from opentelemetry.sdk.trace import TracerProvider
 
 from .bootstrap import build_app
 from .settings import MonitoringSettings
@@ -25,12 +22,7 @@ Cyclic garbage is still collected, in fewer, larger passes.
 def main() -> None:
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
-    settings = MonitoringSettings()
-
-    def app_factory(_: MillraceSettings, provider: TracerProvider) -> FastAPI:
-        return build_app(settings, provider)
-
-    run_service(settings, app_factory, host=settings.http_host, port=settings.http_port)
+    run_service(MonitoringSettings(), build_app)
 
 
 if __name__ == "__main__":

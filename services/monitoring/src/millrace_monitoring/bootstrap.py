@@ -66,7 +66,6 @@ def build_app(
     runtime = build_runtime(settings, store=store, tracer_provider=tracer_provider)
     return service_app(
         runtime,
-        title="Millrace monitoring",
         description=DESCRIPTION,
         routers=wire(runtime, settings),
     )

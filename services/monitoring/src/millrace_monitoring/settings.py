@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from millrace_shared.settings import MillraceSettings
+from millrace_shared.settings import ServiceSettings
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 
-class MonitoringSettings(MillraceSettings):
-    # Service-specific fields read MILLRACE_MONITORING_<FIELD> (explicit aliases) so that one
-    # .env shared by several services cannot cross-wire them; the Python name stays short.
-    model_config = SettingsConfigDict(populate_by_name=True)
-
+class MonitoringSettings(ServiceSettings):
     service_name: str = "monitoring"
     """Name used in traces, logs, DLQ headers and the Kafka client id."""
-    http_host: str = "127.0.0.1"
-    """Interface the REST API (health, drift, performance) listens on."""
-    http_port: int = 8105
-    """Port of the REST API."""
+    http_port: int = Field(default=8105, ge=1, le=65535)
 
     max_records: int = Field(default=500, ge=1, validation_alias="MILLRACE_MONITORING_MAX_RECORDS")
     """Most Kafka records (prediction logs and label batches) handled as one consumer batch."""

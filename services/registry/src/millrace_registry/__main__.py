@@ -9,14 +9,7 @@ from .settings import RegistrySettings
 
 
 def main() -> None:
-    settings = RegistrySettings()
-    # run_service hands back the base settings type; the registry's own are these.
-    run_service(
-        settings,
-        lambda _, provider: build_app(settings, provider),
-        host=settings.http_host,
-        port=settings.http_port,
-    )
+    run_service(RegistrySettings(), build_app)
 
 
 if __name__ == "__main__":

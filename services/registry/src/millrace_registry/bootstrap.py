@@ -55,7 +55,6 @@ def build_app(
     runtime.startup_hooks.append(rebuild_cache)
     app = service_app(
         runtime,
-        title="Millrace registry",
         description=DESCRIPTION,
         routers=[registry_router(RegistryViews(registry_store), commands, settings.registry_token)],
     )

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Self
 
-from millrace_shared.settings import MillraceSettings
+from millrace_shared.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 
 DEV_REGISTRY_TOKEN = "millrace-dev-registry-token"
 
 
-class RegistrySettings(MillraceSettings):
+class RegistrySettings(ServiceSettings):
     service_name: str = "registry"
     """Name used in traces, logs, DLQ headers and the Kafka consumer group."""
-    http_host: str = "127.0.0.1"
-    """Address the REST API (and health endpoints) listen on."""
     http_port: int = Field(default=8103, ge=1, le=65535)
-    """Port of the REST API."""
     registry_token: SecretStr = SecretStr(DEV_REGISTRY_TOKEN)
     """Bearer token that ``POST /models/{name}/promote`` and ``/rollback`` demand.
 

@@ -9,8 +9,7 @@ from .settings import TrainingSettings
 
 
 def main() -> None:
-    settings = TrainingSettings()
-    run_service(settings, build_app, host=settings.http_host, port=settings.http_port)
+    run_service(TrainingSettings(), build_app)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.service import ServiceRuntime, build_runtime, service_app
-from millrace_shared.settings import MillraceSettings
 from opentelemetry.sdk.trace import TracerProvider
 
 from .api import training_router
@@ -46,20 +45,15 @@ def assemble(
 
 
 def build_app(
-    settings: MillraceSettings,
+    settings: TrainingSettings,
     tracer_provider: TracerProvider | None = None,
     *,
     store: ObjectStore | None = None,
 ) -> FastAPI:
-    if not isinstance(settings, TrainingSettings):
-        raise TypeError(
-            f"the training service needs TrainingSettings, not {type(settings).__name__}"
-        )
     runtime = build_runtime(settings, store=store, tracer_provider=tracer_provider)
     runner, runs = assemble(runtime, settings)
     return service_app(
         runtime,
-        title="Millrace training",
         description=DESCRIPTION,
         routers=[training_router(runner, runs)],
     )

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from millrace_shared.settings import MillraceSettings
+from millrace_shared.settings import ServiceSettings
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 
-class TrainingSettings(MillraceSettings):
-    # Service-specific fields read MILLRACE_TRAINING_<FIELD> (explicit aliases) so that one
-    # .env shared by several services cannot cross-wire them; the Python name stays short.
-    model_config = SettingsConfigDict(populate_by_name=True)
-
+class TrainingSettings(ServiceSettings):
     service_name: str = "training"
     """Name used in traces, logs, DLQ headers and the consumer group (``millrace-training``)."""
-    http_host: str = "127.0.0.1"
-    """Interface the REST API (health, runs, status) listens on."""
     http_port: int = Field(default=8102, ge=1, le=65535)
-    """Port of the REST API."""
 
     max_poll_interval_ms: int = Field(
         default=30 * 60 * 1000, ge=1000, validation_alias="MILLRACE_TRAINING_MAX_POLL_INTERVAL_MS"

@@ -22,15 +22,6 @@ from millrace_contracts.policies import ColumnType
 Mask = npt.NDArray[np.bool_]
 
 DATETIME_DTYPE: Final = "datetime64[us, UTC]"
-NORMAL_DTYPES: dict[str, str] = {
-    "int": "Int64",
-    "float": "Float64",
-    "bool": "boolean",
-    "string": "string",
-    "category": "string",
-    "datetime": DATETIME_DTYPE,
-}
-"""The pandas dtype each logical type is normalised to."""
 
 _INT = r"^[+-]?[0-9]+$"
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(inf|infinity|nan)$"

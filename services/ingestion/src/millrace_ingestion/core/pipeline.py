@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +21,7 @@ from millrace_contracts import (
     Reason,
     caused_by,
 )
+from millrace_contracts.envelope import utc_now
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.telemetry import Attr
 from opentelemetry import trace
@@ -54,10 +55,6 @@ class IngestionConfig:
     max_signature_categories: int = 1000
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Ingestion:
     def __init__(
         self,
@@ -67,7 +64,7 @@ class Ingestion:
         versions: VersionStore,
         config: IngestionConfig,
         tracer: Tracer,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
         self._declarations = declarations

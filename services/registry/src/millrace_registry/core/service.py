@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from millrace_contracts import (
-    ModelPromoted,
-    ModelRejected,
-    ModelTrained,
-)
+from millrace_contracts import ModelPromoted, ModelRejected, ModelTrained
+from millrace_contracts.envelope import utc_now
 from millrace_shared.registry.models import AliasMove, AuditEntry, NewAuditEntry, VersionRecord
 from millrace_shared.telemetry import Attr
 from opentelemetry import trace
@@ -28,10 +25,6 @@ from .versioning import version_record
 
 METRIC_VALUE = "millrace.metric.value"
 """Span attribute: value of the policy's primary metric (``Attr.METRIC`` holds its name)."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

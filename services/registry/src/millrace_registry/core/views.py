@@ -24,17 +24,15 @@ class RegistryViews:
         self._store = store
 
     def models(self) -> list[ModelSummary]:
-        out = []
-        for name in self._store.models():
-            numbers = self._store.version_numbers(name)
-            if numbers:
-                production = self._store.alias(name, PRODUCTION)
-                out.append(
-                    ModelSummary(
-                        name=name, production_version=production, latest_version=numbers[-1]
-                    )
-                )
-        return out
+        return [
+            ModelSummary(
+                name=name,
+                production_version=self._store.alias(name, PRODUCTION),
+                latest_version=numbers[-1],
+            )
+            for name in self._store.models()
+            if (numbers := self._store.version_numbers(name))
+        ]
 
     def model(self, name: str) -> ModelDetail:
         aliases = self._store.aliases(name)
