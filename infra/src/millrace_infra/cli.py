@@ -15,7 +15,9 @@ from rich.table import Table
 from millrace_infra.config import JAEGER_VERSION, KAFKA_VERSION, StackConfig
 from millrace_infra.errors import StackError
 from millrace_infra.jaeger_build import build_jaeger, is_built, jaeger_binary
+from millrace_infra.kafka_acls import ADMIN_USER
 from millrace_infra.kafka_fetch import fetch_kafka, is_fetched, kafka_dist
+from millrace_infra.kafka_security import resolve_user
 from millrace_infra.stack import kafka_client_env, start, status, stop
 from millrace_infra.state import StackInfo, read_state
 
@@ -138,7 +140,9 @@ def up(
 ) -> None:
     """Fetch Kafka (and build Jaeger) if needed, start the servers that are not running yet
     and wait until all are ready."""
-    config = replace(_config(base_port), jaeger=not no_jaeger, secure=secure)
+    config = _config(base_port)
+    # A secured home stays secured even when the flag is forgotten.
+    config = replace(config, jaeger=not no_jaeger, secure=secure or config.secure)
     try:
         _fetch(config)
         began = time.monotonic()
@@ -219,6 +223,9 @@ def env(
             err.print("the stack is secured: choose who to act as with --principal NAME")
             raise typer.Exit(2)
         try:
+            if resolve_user(principal) == ADMIN_USER:
+                # The super user stays with the stack: it creates topics and ACLs.
+                raise StackError("the admin's credentials are not handed out")
             variables |= kafka_client_env(config, principal)
         except StackError as exc:
             raise _fail(exc) from exc

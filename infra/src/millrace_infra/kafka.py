@@ -153,6 +153,9 @@ def prepare(config: StackConfig) -> Path:
     formatted = (folder / "data" / "meta.properties").is_file()
     scram: list[str] = []
     admin_password = ""
+    if not config.secure and read_credentials(folder) is not None:
+        # Plaintext over a secured cluster's data would open its topics to anyone.
+        raise StackError(f"the stack in {config.home} is secured: start it with --secure")
     if config.secure:
         if formatted and read_credentials(folder) is None:
             raise StackError(

@@ -22,7 +22,7 @@ from millrace_contracts.topics import (
 
 ADMIN_USER = "millrace-admin"
 """The stack's super user: creates topics and ACLs, and is the broker's own inter-broker
-identity. No service or person gets its password from `millrace-stack env`."""
+identity. `millrace-stack env` does not hand out its password."""
 
 
 class Resource(StrEnum):

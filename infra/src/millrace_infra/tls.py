@@ -146,7 +146,6 @@ def ensure_tls(folder: Path) -> TlsFiles:
     restarts so clients configured once stay valid."""
     files = TlsFiles(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
     if files.ca_cert.is_file() and files.ca_key.is_file():
         ca = CertificateAuthority(
             x509.load_pem_x509_certificate(files.ca_cert.read_bytes()),

@@ -10,7 +10,7 @@ from cryptography import x509
 from millrace_contracts.topics import PRINCIPALS
 from millrace_infra.config import StackConfig
 from millrace_infra.errors import StackError
-from millrace_infra.kafka import server_properties
+from millrace_infra.kafka import prepare, server_properties
 from millrace_infra.kafka_security import (
     client_env,
     ensure_credentials,
@@ -138,3 +138,9 @@ def test_the_state_file_remembers_a_secured_stack(tmp_path: Path) -> None:
     recorded = read_state(tmp_path)
     assert recorded is not None
     assert recorded.secure
+
+
+def test_a_secured_home_is_not_started_plaintext(tmp_path: Path) -> None:
+    ensure_credentials(tmp_path / "kafka")
+    with pytest.raises(StackError, match="secured"):
+        prepare(_config(tmp_path))
