@@ -2,14 +2,22 @@
 
 `start(StackConfig.from_env())` is idempotent and returns once every server answers; the
 returned StackInfo carries `kafka_bootstrap` and `s3_endpoint` ("127.0.0.1:PORT") and, unless
-Jaeger is off, `otlp_endpoint` and `jaeger_url` ("http://127.0.0.1:PORT").
+Jaeger is off, `otlp_endpoint` and `jaeger_url` ("http://127.0.0.1:PORT"). A secured stack
+(`StackConfig(secure=True)`) hands out each principal's settings: `kafka_client_env`.
 """
 
 from millrace_infra.config import JAEGER_VERSION, KAFKA_VERSION, StackConfig
 from millrace_infra.errors import StackError, StackNotReady
 from millrace_infra.jaeger_build import build_jaeger, jaeger_binary
 from millrace_infra.kafka_fetch import fetch_kafka, is_fetched
-from millrace_infra.stack import ComponentStatus, start, status, stop, wait_ready
+from millrace_infra.stack import (
+    ComponentStatus,
+    kafka_client_env,
+    start,
+    status,
+    stop,
+    wait_ready,
+)
 from millrace_infra.state import StackInfo, read_state
 
 __all__ = [
@@ -24,6 +32,7 @@ __all__ = [
     "fetch_kafka",
     "is_fetched",
     "jaeger_binary",
+    "kafka_client_env",
     "read_state",
     "start",
     "status",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from dataclasses import replace
 from typing import Annotated
@@ -14,8 +15,10 @@ from rich.table import Table
 from millrace_infra.config import JAEGER_VERSION, KAFKA_VERSION, StackConfig
 from millrace_infra.errors import StackError
 from millrace_infra.jaeger_build import build_jaeger, is_built, jaeger_binary
+from millrace_infra.kafka_acls import ADMIN_USER
 from millrace_infra.kafka_fetch import fetch_kafka, is_fetched, kafka_dist
-from millrace_infra.stack import start, status, stop
+from millrace_infra.kafka_security import resolve_user
+from millrace_infra.stack import kafka_client_env, start, status, stop
 from millrace_infra.state import StackInfo, read_state
 
 app = typer.Typer(
@@ -46,13 +49,26 @@ NoJaeger = Annotated[
         help="Leave Jaeger out (no Go build, no tracing backend).",
     ),
 ]
+Secure = Annotated[
+    bool,
+    typer.Option(
+        "--secure",
+        envvar="MILLRACE_STACK_SECURE",
+        help=(
+            "Kafka over SASL_SSL (SCRAM-SHA-512, TLS from a local CA) with ACLs from the topic "
+            "catalogue; `millrace-stack env --principal NAME` prints a principal's settings."
+        ),
+    ),
+]
 
 
 def _config(base_port: int | None) -> StackConfig:
     """Explicit --base-port wins; else the ports of a stack already started in this home."""
     config = StackConfig.from_env()
     if base_port is not None:
-        return StackConfig.from_base_port(base_port, home=config.home, cache=config.cache)
+        return StackConfig.from_base_port(
+            base_port, home=config.home, cache=config.cache, secure=config.secure
+        )
     return read_state(config.home) or config
 
 
@@ -100,9 +116,11 @@ def _fail(exc: StackError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _print_info(info: StackInfo) -> None:
+def _print_info(info: StackInfo, *, secure: bool = False) -> None:
     table = Table(show_header=False, box=None)
     table.add_row("Kafka bootstrap", info.kafka_bootstrap)
+    if secure:
+        table.add_row("Kafka security", "SASL_SSL, SCRAM-SHA-512, ACLs (env --principal NAME)")
     table.add_row("S3 endpoint", f"http://{info.s3_endpoint}")
     table.add_row("S3 access key", info.s3_access_key)
     table.add_row("S3 secret key", info.s3_secret_key)
@@ -117,11 +135,14 @@ def _print_info(info: StackInfo) -> None:
 def up(
     base_port: BasePort = None,
     no_jaeger: NoJaeger = False,
+    secure: Secure = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
 ) -> None:
     """Fetch Kafka (and build Jaeger) if needed, start the servers that are not running yet
     and wait until all are ready."""
-    config = replace(_config(base_port), jaeger=not no_jaeger)
+    config = _config(base_port)
+    # A secured home stays secured even when the flag is forgotten.
+    config = replace(config, jaeger=not no_jaeger, secure=secure or config.secure)
     try:
         _fetch(config)
         began = time.monotonic()
@@ -131,7 +152,7 @@ def up(
     except StackError as exc:
         raise _fail(exc) from exc
     err.print(f"[green]ready[/green] in {time.monotonic() - began:.1f} s")
-    _print_info(info)
+    _print_info(info, secure=config.secure)
 
 
 @app.command()
@@ -178,11 +199,38 @@ def fetch(no_jaeger: NoJaeger = False) -> None:
 
 
 @app.command()
-def env() -> None:
+def env(
+    principal: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "On a secured stack, the Kafka principal to act as: a service (ingestion, "
+                "training, registry, deployment, monitoring), data-teams, application-teams "
+                "or operators."
+            )
+        ),
+    ] = None,
+) -> None:
     """Print `export MILLRACE_...` lines for the running stack: eval "$(millrace-stack env)"."""
     config = _config(None)
     if not all(s.healthy for s in status(config).values()):
         err.print("the stack is not running (millrace-stack up)")
         raise typer.Exit(1)
-    for key, value in StackInfo.for_config(config).env().items():
-        typer.echo(f"export {key}={value}")
+    variables = StackInfo.for_config(config).env()
+    if config.secure:
+        if principal is None:
+            # No silent default: which rights a shell gets should be a deliberate choice.
+            err.print("the stack is secured: choose who to act as with --principal NAME")
+            raise typer.Exit(2)
+        try:
+            if resolve_user(principal) == ADMIN_USER:
+                # The super user stays with the stack: it creates topics and ACLs.
+                raise StackError("the admin's credentials are not handed out")
+            variables |= kafka_client_env(config, principal)
+        except StackError as exc:
+            raise _fail(exc) from exc
+    elif principal is not None:
+        err.print("the stack is not secured (millrace-stack up --secure): --principal is moot")
+        raise typer.Exit(2)
+    for key, value in variables.items():
+        typer.echo(f"export {key}={shlex.quote(value)}")

@@ -12,6 +12,7 @@ from millrace_infra.config import StackConfig
 from millrace_infra.launcher import log_tail
 from millrace_infra.probes import http_answers, jaeger_answers, kafka_answers
 from millrace_infra.process import how_it_ended, is_alive, is_ours, read_pid
+from millrace_infra.tls import TlsFiles
 
 _HOST = "127.0.0.1"
 
@@ -74,7 +75,12 @@ def components(config: StackConfig, *, every: bool = False) -> tuple[Component, 
             port=config.kafka_port,
             ports=config.kafka_ports(),
             launch=partial(kafka.launch, config),
-            probe=partial(kafka_answers, _HOST, config.kafka_port),
+            probe=partial(
+                kafka_answers,
+                _HOST,
+                config.kafka_port,
+                cafile=TlsFiles(kafka.tls_dir(config)).ca_cert if config.secure else None,
+            ),
         ),
     )
     return (*base, _jaeger(config)) if config.jaeger or every else base

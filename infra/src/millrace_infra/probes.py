@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 import struct
+from pathlib import Path
 
 _API_VERSIONS = 18
 _API_VERSIONS_V3 = 3
@@ -32,21 +34,28 @@ def _read_exact(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-def kafka_answers(host: str, port: int, timeout: float = 2.0) -> bool:
+def kafka_answers(host: str, port: int, timeout: float = 2.0, cafile: Path | None = None) -> bool:
     """True once the broker serves requests, not merely accepts TCP.
 
     A KRaft broker binds its listener early but only processes requests once it has caught
     up with the metadata log and is unfenced, so an ApiVersions answer with error code 0 is
-    the same moment "Kafka Server started" is logged.
+    the same moment "Kafka Server started" is logged. With cafile the listener is TLS
+    (trusting that CA); a SASL listener answers ApiVersions before authentication, which is
+    how clients learn its SASL versions.
     """
     correlation_id = 0x4D52  # arbitrary; checked so a stray byte stream cannot pass
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.sendall(_api_versions_request(correlation_id))
-            (size,) = struct.unpack(">i", _read_exact(sock, 4))
-            if size < 6:
-                return False
-            got_id, error_code = struct.unpack(">ih", _read_exact(sock, 6))
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            sock = raw
+            if cafile is not None:
+                context = ssl.create_default_context(cafile=str(cafile))
+                sock = context.wrap_socket(raw, server_hostname=host)
+            with sock:
+                sock.sendall(_api_versions_request(correlation_id))
+                (size,) = struct.unpack(">i", _read_exact(sock, 4))
+                if size < 6:
+                    return False
+                got_id, error_code = struct.unpack(">ih", _read_exact(sock, 6))
     except (OSError, struct.error):
         return False
     return bool(got_id == correlation_id and error_code == 0)

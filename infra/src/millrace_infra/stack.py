@@ -12,10 +12,14 @@ from millrace_infra.components import Component, components
 from millrace_infra.config import StackConfig
 from millrace_infra.errors import StackError, StackNotReady
 from millrace_infra.jaeger_build import Progress, build_jaeger
+from millrace_infra.kafka import kafka_dir, tls_dir
+from millrace_infra.kafka_acls import ADMIN_USER
 from millrace_infra.kafka_fetch import fetch_kafka
+from millrace_infra.kafka_security import client_env, read_credentials
 from millrace_infra.ports import busy_ports
 from millrace_infra.process import terminate
 from millrace_infra.state import StackInfo, read_state, remove_state, write_state
+from millrace_infra.tls import TlsFiles
 
 _POLL = 0.2
 
@@ -69,10 +73,36 @@ def start(
                     launched.append(comp)
             pids = {c.name: c.running_pid() or 0 for c in components(config)}
             write_state(config, pids)
-        return wait_ready(config, timeout=timeout)
+        info = wait_ready(config, timeout=timeout)
+        if config.secure:
+            _provision(config)
+        return info
     except BaseException:
         terminate([p for c in launched if (p := c.running_pid()) is not None], timeout=15.0)
         raise
+
+
+def _provision(config: StackConfig) -> None:
+    # Imported here: only a secured start needs librdkafka loaded.
+    from millrace_infra.kafka_provision import provision
+
+    credentials = read_credentials(kafka_dir(config)) or {}
+    provision(
+        StackInfo.for_config(config).kafka_bootstrap,
+        TlsFiles(tls_dir(config)).ca_cert,
+        credentials[ADMIN_USER],
+    )
+
+
+def kafka_client_env(config: StackConfig, principal: str) -> dict[str, str]:
+    """MILLRACE_KAFKA_* settings for a client of the secured stack acting as `principal`
+    (a user name such as ``millrace-registry``, or short: ``registry``, ``data-teams``)."""
+    if not config.secure:
+        raise StackError(f"the stack in {config.home} is not secured: it has no principals")
+    return {
+        "MILLRACE_KAFKA_BOOTSTRAP": StackInfo.for_config(config).kafka_bootstrap,
+        **client_env(kafka_dir(config), TlsFiles(tls_dir(config)).ca_cert, principal),
+    }
 
 
 def _refuse_other_ports(config: StackConfig) -> None:

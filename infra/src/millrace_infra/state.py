@@ -92,6 +92,7 @@ def write_state(config: StackConfig, pids: Mapping[str, int]) -> Path:
         "cache": str(config.cache),
         "ports": config.ports_dict(),
         "jaeger": config.jaeger,
+        "secure": config.secure,
         "pids": dict(pids),
     }
     path = config.home / STATE_FILE
@@ -121,6 +122,7 @@ def read_state(home: Path) -> StackConfig | None:
         s3_access_key=payload["s3_access_key"],
         s3_secret_key=payload["s3_secret_key"],
         jaeger=bool(payload.get("jaeger", False)),
+        secure=bool(payload.get("secure", False)),
         **ports,
     )
 
