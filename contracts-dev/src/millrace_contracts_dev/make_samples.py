@@ -345,6 +345,13 @@ PAYLOADS: dict[str, dict[str, Any]] = {
                 min_improvement=0.01,
             )
         ],
+        "sequence": 7,
+        "signature": {
+            "algorithm": "ed25519",
+            "key_id": "3f9a1c2b7d4e5f60",
+            # Illustrative, not a valid signature: samples are data, not keys.
+            "value": "A" * 86 + "==",
+        },
     },
     "model.rejected": {
         **envelope(

@@ -22,7 +22,9 @@ from .model_events import (
     ModelRejected,
     ModelTrained,
     ModelVersionInfo,
+    PromotionSignature,
     TrainingRequested,
+    promotion_facts,
 )
 from .policies import (
     ESTIMATORS,
@@ -83,6 +85,7 @@ __all__ = [
     "Metrics",
     "ModelDeployed",
     "ModelPromoted",
+    "PromotionSignature",
     "ModelRejected",
     "ModelTrained",
     "ModelVersionInfo",
@@ -105,5 +108,6 @@ __all__ = [
     "derived_event_id",
     "envelope_from_headers",
     "first_of_flow",
+    "promotion_facts",
     "topic_for",
 ]

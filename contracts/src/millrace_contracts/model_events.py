@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any, Literal, Self
 
 from pydantic import Field
@@ -132,10 +134,55 @@ class ModelVersionInfo(Contract):
         )
 
 
+PROMOTION_SIGNING_DOMAIN = b"millrace.model.promoted.v1\n"
+"""Prefix of the signed bytes: a signature over a promotion is never valid for anything else."""
+
+
+def promotion_facts(
+    model: ModelVersionInfo, *, alias: str, sequence: int, event_id: uuid.UUID
+) -> bytes:
+    """The canonical bytes the registry signs for a promotion (and a verifier rebuilds).
+
+    Only what decides what gets served: the model, the version, where its artifact is and its
+    digest, the alias, the promotion's sequence and the event's id. Compact JSON with sorted
+    keys and ASCII escapes, so any language can rebuild the same bytes.
+    """
+    facts = {
+        "alias": alias,
+        "artifact_sha256": model.artifact.sha256,
+        "artifact_uri": model.artifact.uri,
+        "event_id": str(event_id),
+        "model": model.model_name,
+        "sequence": sequence,
+        "version": model.version,
+    }
+    canonical = json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return PROMOTION_SIGNING_DOMAIN + canonical.encode("ascii")
+
+
+class PromotionSignature(Contract):
+    """The registry's signature over a promotion's facts (see ``promotion_facts``)."""
+
+    algorithm: Literal["ed25519"] = Field(default="ed25519", examples=["ed25519"])
+    key_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Which registry key signed: hex SHA-256 prefix of its raw public key.",
+        examples=["3f9a1c2b7d4e5f60"],
+    )
+    value: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Base64 (standard alphabet) of the 64-byte Ed25519 signature.",
+        examples=["c2lnbmF0dXJl"],
+    )
+
+
 class ModelPromoted(Event):
     """A version became the production model of its name."""
 
     event_type = "model.promoted"
+    minor_version = 1
 
     model: ModelVersionInfo = Field(description="The version the alias now points to.")
     alias: str = Field(default="production", examples=["production"])
@@ -149,10 +196,32 @@ class ModelPromoted(Event):
     reasons: list[Reason] = Field(
         default_factory=list, description="Why it was promoted; codes from DecisionCode."
     )
+    sequence: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Per-model promotion sequence, increasing with every alias move (a rollback too); "
+            "a promotion with a lower one than a consumer has applied is a stale replay. "
+            "Null from registries before 1.1."
+        ),
+        examples=[7],
+    )
+    signature: PromotionSignature | None = Field(
+        default=None,
+        description="The registry's Ed25519 signature over promotion_facts; null if unsigned.",
+    )
 
     @property
     def partition_key(self) -> str:
         return self.model.model_name
+
+    def signed_facts(self) -> bytes | None:
+        """The bytes ``signature`` must verify against; None without a sequence."""
+        if self.sequence is None:
+            return None
+        return promotion_facts(
+            self.model, alias=self.alias, sequence=self.sequence, event_id=self.event_id
+        )
 
 
 class ModelRejected(Event):
