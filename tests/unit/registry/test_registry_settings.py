@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from millrace_registry.settings import DEV_REGISTRY_TOKEN, RegistrySettings
+from millrace_shared.signing import SigningKey
 from pydantic import SecretStr, ValidationError
 
 
@@ -28,6 +29,7 @@ def test_outside_dev_the_token_must_be_set() -> None:
 
 def test_outside_dev_the_token_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MILLRACE_REGISTRY_TOKEN", "s3cr3t")
+    monkeypatch.setenv("MILLRACE_REGISTRY_SIGNING_KEY", SigningKey.generate().to_base64())
     settings = prod()
     assert settings.registry_token.get_secret_value() == "s3cr3t"
     assert "s3cr3t" not in repr(settings)

@@ -17,6 +17,7 @@ from millrace_shared.registry.models import (
     ModelSummary,
     PromoteRequest,
     RollbackRequest,
+    SignedPromotion,
     VersionDetail,
 )
 from pydantic import SecretStr
@@ -106,6 +107,17 @@ def registry_router(
                 status.HTTP_404_NOT_FOUND, f"{name!r} had no production version {when}"
             )
         return info
+
+    @router.get(
+        "/{name}/production/promotion",
+        summary="The promotion behind the production version now, signed by the registry",
+    )
+    def show_production_promotion(name: str) -> SignedPromotion:
+        with _refusals():
+            promotion = views.production_promotion(name)
+        if promotion is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{name!r} has no production version")
+        return promotion
 
     @router.post(
         "/{name}/promote",

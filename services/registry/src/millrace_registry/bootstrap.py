@@ -39,7 +39,10 @@ def build_app(
     if sink is not None:
         runtime.sink = sink
     registry_store = RegistryStore(runtime.store, settings.bucket_state, settings.registry_prefix)
-    registry = Registry(registry_store, tracer=runtime.tracer)
+    signer = settings.signing_key()
+    if signer is None:
+        logger.warning("no MILLRACE_REGISTRY_SIGNING_KEY: promotions are published unsigned")
+    registry = Registry(registry_store, tracer=runtime.tracer, signer=signer)
     commands = RegistryCommands(registry, runtime.sink, runtime.tracer)
     handlers.register(runtime, commands)
 
@@ -56,7 +59,11 @@ def build_app(
     app = service_app(
         runtime,
         description=DESCRIPTION,
-        routers=[registry_router(RegistryViews(registry_store), commands, settings.registry_token)],
+        routers=[
+            registry_router(
+                RegistryViews(registry_store, signer), commands, settings.registry_token
+            )
+        ],
     )
     app.state.runtime = runtime
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Self
 
 from millrace_shared.settings import ServiceSettings
+from millrace_shared.signing import InvalidKey, SigningKey
 from pydantic import Field, SecretStr, model_validator
 
 DEV_REGISTRY_TOKEN = "millrace-dev-registry-token"
@@ -33,3 +34,27 @@ class RegistrySettings(ServiceSettings):
                 "(the built-in token is for the local stack only)"
             )
         return self
+
+    registry_signing_key: SecretStr | None = None
+    """Ed25519 private key (PEM or base64 of the raw 32 bytes) every promotion is signed with
+    (ADR 0007); ``MILLRACE_REGISTRY_SIGNING_KEY``, shared by all registry replicas. Required
+    outside dev; in dev without one promotions go out unsigned (``millrace up`` generates a
+    key per stack home, so the local stack signs)."""
+
+    @model_validator(mode="after")
+    def _signing_key_outside_dev(self) -> Self:
+        if self.registry_signing_key is None or not self.registry_signing_key.get_secret_value():
+            if self.environment != "dev":
+                raise ValueError("MILLRACE_REGISTRY_SIGNING_KEY must be set outside dev")
+            return self
+        try:
+            SigningKey.parse(self.registry_signing_key.get_secret_value())
+        except InvalidKey as error:
+            raise ValueError(f"MILLRACE_REGISTRY_SIGNING_KEY: {error}") from None
+        return self
+
+    def signing_key(self) -> SigningKey | None:
+        key = self.registry_signing_key
+        if key is None or not key.get_secret_value():
+            return None
+        return SigningKey.parse(key.get_secret_value())

@@ -127,6 +127,22 @@ class RegistryClient:
         """The production version of every model that has one."""
         return [info for _, info in await self.models_with_production() if info is not None]
 
+    async def production_promotion(self, name: str) -> m.SignedPromotion | None:
+        """The promotion that made the current production version, signed by the registry."""
+        return await self._find(
+            TypeAdapter(m.SignedPromotion), _path(name, "production", "promotion")
+        )
+
+    async def production_promotions(self) -> list[m.SignedPromotion]:
+        """The signed promotion behind every model's production version: a replica's start."""
+        found = [
+            await self.production_promotion(s.name)
+            for s in await self.models()
+            if s.production_version is not None
+        ]
+        # None for a model taken out of production since the listing.
+        return [p for p in found if p is not None]
+
     async def promote(
         self, name: str, version: int, *, reason: str, actor: str | None, alias: m.AliasName
     ) -> ModelPromoted:

@@ -16,7 +16,9 @@ from millrace_contracts import (
     Metrics,
     ModelVersionInfo,
     PromotionPolicy,
+    PromotionSignature,
     Reason,
+    promotion_facts,
 )
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -137,6 +139,25 @@ class VersionDetail(VersionRecord):
     """The stored record plus the aliases that point at it now."""
 
     aliases: list[str]
+
+
+class SignedPromotion(Record):
+    """``GET /models/{name}/production/promotion``: the production version with the facts of
+    the promotion that put it there, signed as its ``model.promoted`` was, so that a replica
+    starting from this snapshot verifies it exactly as it verifies an event."""
+
+    model: ModelVersionInfo
+    alias: str = "production"
+    sequence: int = Field(ge=1, description="The promotion's per-model sequence.")
+    event_id: uuid.UUID = Field(description="Id of the model.promoted that announced it.")
+    signature: PromotionSignature | None = Field(
+        default=None, description="The registry's signature; null if it signs nothing (dev)."
+    )
+
+    def signed_facts(self) -> bytes:
+        return promotion_facts(
+            self.model, alias=self.alias, sequence=self.sequence, event_id=self.event_id
+        )
 
 
 class PromoteRequest(BaseModel):

@@ -13,6 +13,7 @@ from millrace_contracts import (
     first_of_flow,
 )
 from millrace_shared.registry.models import VersionRecord
+from millrace_shared.signing import SigningKey
 
 from .records import PRODUCTION
 
@@ -20,8 +21,13 @@ PRODUCER = "registry"
 POLICY_ACTOR = "registry-policy"
 
 
-def decision_event(record: VersionRecord) -> ModelPromoted | ModelRejected:
-    """The event of a version's policy decision: same record, same event (id, time, content)."""
+def decision_event(
+    record: VersionRecord, sequence: int | None = None
+) -> ModelPromoted | ModelRejected:
+    """The event of a version's policy decision: same record, same event (id, time, content).
+
+    ``sequence``: the audit entry of the promotion, for a promoted version.
+    """
     decision, lineage = record.decision, record.lineage
     if decision.promote:
         return ModelPromoted(
@@ -36,6 +42,7 @@ def decision_event(record: VersionRecord) -> ModelPromoted | ModelRejected:
             kind="policy",
             actor=POLICY_ACTOR,
             reasons=decision.reasons,
+            sequence=sequence,
         )
     return ModelRejected(
         event_id=decision.event_id,
@@ -60,6 +67,7 @@ def operator_event(
     actor: str,
     reason: str,
     at: datetime,
+    sequence: int,
 ) -> ModelPromoted:
     """A promotion asked for over the API: it starts a flow of its own."""
     code = DecisionCode.ROLLBACK if rollback else DecisionCode.MANUAL_PROMOTION
@@ -72,4 +80,14 @@ def operator_event(
         actor=actor,
         reasons=[Reason(code=str(code), message=reason, details={"from_version": previous})],
         occurred_at=at,
+        sequence=sequence,
     )
+
+
+def sealed(event: ModelPromoted, signer: SigningKey | None) -> ModelPromoted:
+    """``event`` with the registry's signature over its facts (unchanged without a key)."""
+    facts = event.signed_facts()
+    if signer is None or facts is None:
+        return event
+    # Ed25519 signatures are deterministic: a re-emitted promotion carries the same bytes.
+    return event.model_copy(update={"signature": signer.sign(facts)})

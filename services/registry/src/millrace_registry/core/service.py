@@ -12,12 +12,13 @@ from datetime import datetime
 from millrace_contracts import ModelPromoted, ModelRejected, ModelTrained
 from millrace_contracts.envelope import utc_now
 from millrace_shared.registry.models import AliasMove, AuditEntry, NewAuditEntry, VersionRecord
+from millrace_shared.signing import SigningKey
 from millrace_shared.telemetry import Attr
 from opentelemetry import trace
 from opentelemetry.util.types import Attributes
 
 from .errors import AliasConflict, UnknownModel, UnknownVersion
-from .events import POLICY_ACTOR, PRODUCER, decision_event, operator_event
+from .events import POLICY_ACTOR, PRODUCER, decision_event, operator_event, sealed
 from .policy import comparable_champion, decide
 from .records import MOVE_KINDS, PRODUCTION
 from .store import RegistryStore
@@ -42,8 +43,11 @@ class Registry:
         *,
         tracer: trace.Tracer | None = None,
         clock: Callable[[], datetime] = utc_now,
+        signer: SigningKey | None = None,
     ) -> None:
         self.store = store
+        self.signer = signer
+        """Signs every promotion (ADR 0007); None only in dev without a key: unsigned."""
         self._tracer = tracer or trace.get_tracer("millrace.registry")
         self._clock = clock
 
@@ -74,10 +78,13 @@ class Registry:
                 record, "promoted" if record.decision.promote else "rejected"
             )
             if decided is None:
-                self._record_decision(record)
+                decided = self._record_decision(record)
             elif self.store.audit(model)[-1].seq != decided.seq:
                 return None
-            return decision_event(record)
+            event = decision_event(record, decided.seq if record.decision.promote else None)
+            # The promotion's sequence is its audit entry's: the trail is append-only, so a
+            # later move (a rollback too) always has a higher one.
+            return sealed(event, self.signer) if isinstance(event, ModelPromoted) else event
 
     def _new_version(self, trained: ModelTrained, version: int) -> VersionRecord:
         model = trained.model_name
@@ -185,7 +192,10 @@ class Registry:
         )
 
     def record(self, change: AliasChange) -> AuditEntry:
-        return self.store.append_audit(change.event.model.model_name, change.entry)
+        # At the sequence the event announced: the move's number must be the one signed.
+        return self.store.append_audit(
+            change.event.model.model_name, change.entry, seq=change.event.sequence
+        )
 
     def _change(
         self,
@@ -205,7 +215,10 @@ class Registry:
             actor=actor,
             reason=reason,
             at=self._clock(),
+            # Announced before it is recorded (see commands): the audit entry it will be.
+            sequence=self.store.next_seq(record.info.model_name),
         )
+        event = sealed(event, self.signer)
         entry = NewAuditEntry(
             at=event.occurred_at,
             kind="rollback" if rollback else "manual_promote",

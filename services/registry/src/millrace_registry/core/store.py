@@ -24,6 +24,12 @@ from .keys import Keys
 from .records import ALIASES, VersionClaim, latest_at
 
 R = TypeVar("R", bound=BaseModel)
+
+
+class SequenceTaken(RuntimeError):
+    """An audit sequence number an announced alias move claimed is held by another entry."""
+
+
 JSON = "application/json"
 
 
@@ -114,9 +120,32 @@ class RegistryStore:
         with self._lock:
             return list(self._refresh_audit(model))
 
-    def append_audit(self, model: str, entry: NewAuditEntry) -> AuditEntry:
+    def next_seq(self, model: str) -> int:
+        """The sequence number the next audit entry of ``model`` will get (one writer)."""
         with self._lock:
             entries = self._refresh_audit(model)
+            return (entries[-1].seq if entries else 0) + 1
+
+    def append_audit(
+        self, model: str, entry: NewAuditEntry, *, seq: int | None = None
+    ) -> AuditEntry:
+        """Append ``entry``: at the next free sequence number, or exactly at ``seq``.
+
+        ``seq`` is for an alias move announced before it is recorded: its event already carries
+        that number as the promotion's sequence, so it must not move. Another writer holding it
+        is a conflict (``SequenceTaken``); with one registry writer per model it cannot happen.
+        """
+        with self._lock:
+            entries = self._refresh_audit(model)
+            if seq is not None:
+                key = self._keys.audit(model, seq)
+                if self._objects.exists(make_uri(self._bucket, key)):
+                    raise SequenceTaken(f"audit entry {seq} of {model!r} exists already")
+                appended = AuditEntry(seq=seq, **entry.model_dump())
+                self._write(key, appended)
+                entries.append(appended)
+                entries.sort(key=lambda e: e.seq)
+                return appended
             seq = (entries[-1].seq if entries else 0) + 1
             # Never overwrite: if the key is taken (another writer), read it and go past it.
             while self._objects.exists(make_uri(self._bucket, self._keys.audit(model, seq))):

@@ -9,10 +9,12 @@ from millrace_shared.registry.models import (
     AuditEntry,
     ModelDetail,
     ModelSummary,
+    SignedPromotion,
     VersionDetail,
     VersionRecord,
     VersionSummary,
 )
+from millrace_shared.signing import SigningKey
 
 from .errors import UnknownModel, UnknownVersion
 from .records import PRODUCTION
@@ -20,8 +22,9 @@ from .store import RegistryStore
 
 
 class RegistryViews:
-    def __init__(self, store: RegistryStore) -> None:
+    def __init__(self, store: RegistryStore, signer: SigningKey | None = None) -> None:
         self._store = store
+        self._signer = signer
 
     def models(self) -> list[ModelSummary]:
         return [
@@ -60,6 +63,31 @@ class RegistryViews:
         self._numbers(name)
         version = self._store.alias(name, PRODUCTION, at)
         return None if version is None else self._record(name, version).info
+
+    def production_promotion(self, name: str) -> SignedPromotion | None:
+        """The move that made the current production version, signed as its event was.
+
+        Its sequence and event id are the audit entry's, the same numbers the event carried,
+        so a replica starting from this answer and one that saw the event agree.
+        """
+        self._numbers(name)
+        last = None
+        for entry in self._store.audit(name):
+            if entry.alias_move is not None and entry.alias_move.alias == PRODUCTION:
+                last = entry
+        if last is None or last.alias_move is None or last.event_id is None:
+            return None
+        promotion = SignedPromotion(
+            model=self._record(name, last.alias_move.to_version).info,
+            alias=PRODUCTION,
+            sequence=last.seq,
+            event_id=last.event_id,
+        )
+        if self._signer is None:
+            return promotion
+        return promotion.model_copy(
+            update={"signature": self._signer.sign(promotion.signed_facts())}
+        )
 
     def _numbers(self, name: str) -> list[int]:
         numbers = self._store.version_numbers(name)
