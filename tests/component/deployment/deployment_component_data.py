@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,9 @@ from millrace_deployment.lifecycle import Replica
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.modelio import dump_model
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.registry.models import SignedPromotion
 from millrace_shared.service import ServiceRuntime
+from millrace_shared.signing import SigningKey
 from millrace_training.core.candidate import fit_candidate
 from millrace_training.core.data import prepare
 from millrace_training.core.metrics import scorer_for
@@ -94,6 +97,8 @@ class FakeRegistry:
 
     production: dict[str, ModelVersionInfo] = field(default_factory=dict)
     down: bool = False
+    key: SigningKey | None = None
+    """Signs the start-up answer (as the registry does) when set; its sequence is the version."""
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self._handle)
@@ -108,6 +113,14 @@ class FakeRegistry:
             ]
             return httpx.Response(200, json=listing)
         name = request.url.path.split("/")[2]
+        if request.url.path.endswith("/production/promotion"):
+            info = self.production[name]
+            signed = SignedPromotion(model=info, sequence=info.version, event_id=uuid.uuid4())
+            if self.key is not None:
+                signed = signed.model_copy(
+                    update={"signature": self.key.sign(signed.signed_facts())}
+                )
+            return httpx.Response(200, content=signed.model_dump_json())
         return httpx.Response(200, content=self.production[name].model_dump_json())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from millrace_contracts import (
 from millrace_contracts.common import Task
 from millrace_shared.modelio import dump_model
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.registry.models import SignedPromotion
 from millrace_training.core.candidate import fit_candidate
 from millrace_training.core.data import prepare
 from millrace_training.core.metrics import scorer_for
@@ -108,6 +110,11 @@ def store_version(
 
 def promotion(info: ModelVersionInfo, alias: str = "production") -> ModelPromoted:
     return ModelPromoted(**first_of_flow(producer="registry"), model=info, alias=alias)
+
+
+def snapshot(*infos: ModelVersionInfo) -> list[SignedPromotion]:
+    """The registry's start-up answer for ``infos``, unsigned (nothing is verified here)."""
+    return [SignedPromotion(model=i, sequence=1, event_id=uuid.uuid4()) for i in infos]
 
 
 def rows_of(data: pd.DataFrame, count: int) -> list[dict[str, Any]]:

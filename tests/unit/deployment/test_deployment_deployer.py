@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import skops.io as sio
 from deployment_unit_data import promotion, store_version
+from deployment_unit_data import snapshot as snapshot_of
 from millrace_contracts import DeploymentFailed, FeatureSignature, ModelDeployed, ModelVersionInfo
 from millrace_deployment.core.catalog import ModelCatalog
 from millrace_deployment.core.deployer import Deployer, DeployerConfig
@@ -164,13 +165,13 @@ async def test_the_snapshot_loads_production_unless_an_event_came_first(
     store: InMemoryObjectStore, versions: list[ModelVersionInfo]
 ) -> None:
     h = Harness(store)
-    [deployed] = await h.deployer.apply_snapshot([versions[0]])
+    [deployed] = await h.deployer.apply_snapshot(snapshot_of(versions[0]))
     assert isinstance(deployed, ModelDeployed) and deployed.causation_id is None
     assert h.serving() == 1
 
     h = Harness(store)
     await h.deployer.on_promoted(promotion(versions[1]))
-    assert await h.deployer.apply_snapshot([versions[0]]) == []
+    assert await h.deployer.apply_snapshot(snapshot_of(versions[0])) == []
     assert h.serving() == 2
 
 
@@ -186,7 +187,7 @@ async def test_a_promotion_during_the_snapshot_load_wins(
         return fetch_model(s, info, work)
 
     h = Harness(store, fetch=slow_for_v1)
-    snapshot = asyncio.create_task(h.deployer.apply_snapshot([versions[0]]))
+    snapshot = asyncio.create_task(h.deployer.apply_snapshot(snapshot_of(versions[0])))
     assert await asyncio.to_thread(entered.wait, 10)
     promoted = asyncio.create_task(h.deployer.on_promoted(promotion(versions[1])))
     await asyncio.sleep(0)  # one turn of the loop: the promotion runs up to the model's lock
@@ -210,5 +211,5 @@ async def test_a_snapshot_entry_that_fails_transiently_does_not_stop_the_others(
         return fetch_model(s, info, work)
 
     h = Harness(store, fetch=flaky)
-    [deployed] = await h.deployer.apply_snapshot([versions[0], other])
+    [deployed] = await h.deployer.apply_snapshot(snapshot_of(versions[0], other))
     assert isinstance(deployed, ModelDeployed) and deployed.model_name == "other"

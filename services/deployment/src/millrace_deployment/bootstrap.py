@@ -19,6 +19,7 @@ from .core.logbuffer import PredictionLogBuffer
 from .core.logpublisher import LogPublisher
 from .core.ports import RegistryReader
 from .core.predicting import Predictor
+from .core.trust import PromotionTrust
 from .handlers import register
 from .lifecycle import Replica
 from .settings import DeploymentSettings
@@ -61,6 +62,7 @@ def wire(
             work_dir=settings.work_dir,
         ),
         on_swap=lambda: replica.refresh_ready(),
+        trust=PromotionTrust(key=settings.verify_key(), models_bucket=settings.bucket_models),
     )
     subscriber = register(runtime, deployer, settings.consumer_group)
     replica = Replica(

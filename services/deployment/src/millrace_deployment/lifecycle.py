@@ -81,15 +81,15 @@ class Replica:
         ``/health/live`` answers while the models load."""
         try:
             await pin_position(self.subscriber)
-            infos = await self.registry.production_models()
+            promotions = await self.registry.production_promotions()
         except Exception as error:  # the registry may be down; promotions still arrive
             logger.warning(
                 "no start-up snapshot from the registry (%s); serving what promotions bring",
                 error,
             )
             return
-        logger.info("start-up snapshot: %d production model(s)", len(infos))
-        for outcome in await self.deployer.apply_snapshot(infos):
+        logger.info("start-up snapshot: %d production model(s)", len(promotions))
+        for outcome in await self.deployer.apply_snapshot(promotions):
             try:
                 await self.runtime.sink.publish(outcome)
             except Exception as error:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import secrets
 import socket
 from pathlib import Path
+from typing import Self
 
 from millrace_shared.settings import ServiceSettings
-from pydantic import Field
+from millrace_shared.signing import InvalidKey, VerifyKey
+from pydantic import Field, model_validator
 
 # Interfaces that mean "every address": no use to a client, so the public URL names the host.
 _WILDCARDS = frozenset({"0.0.0.0", "::", ""})
@@ -65,6 +67,28 @@ class DeploymentSettings(ServiceSettings):
     """Longest a prediction log waits in the buffer when fewer than a batch are queued."""
     work_dir: Path | None = Field(default=None, validation_alias="MILLRACE_DEPLOYMENT_WORK_DIR")
     """Where artifacts are downloaded while being loaded; the system temp dir when unset."""
+
+    registry_public_key: str | None = Field(
+        default=None, validation_alias="MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY"
+    )
+    """The registry's Ed25519 public key (PEM or base64 of the raw 32 bytes): every promotion
+    must carry its signature (ADR 0007). Required outside dev; in dev without one nothing is
+    verified (``millrace up`` hands each replica the key of its stack home's registry)."""
+
+    @model_validator(mode="after")
+    def _public_key_outside_dev(self) -> Self:
+        if not self.registry_public_key:
+            if self.environment != "dev":
+                raise ValueError("MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY must be set outside dev")
+            return self
+        try:
+            VerifyKey.parse(self.registry_public_key)
+        except InvalidKey as error:
+            raise ValueError(f"MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY: {error}") from None
+        return self
+
+    def verify_key(self) -> VerifyKey | None:
+        return VerifyKey.parse(self.registry_public_key) if self.registry_public_key else None
 
     @property
     def endpoint_base(self) -> str:

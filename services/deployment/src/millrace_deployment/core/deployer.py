@@ -5,6 +5,9 @@ current production versions, so a promotion is either in that snapshot or delive
 event afterwards (or both). A promotion event is the newer word: once one has arrived for a
 model, the snapshot entry for that model is skipped, and a snapshot load already under way
 finishes before the event is applied (one lock per model), so the event's version wins.
+
+Trust (ADR 0007): a promotion, event or snapshot entry, is applied only if the registry's key
+signed it, its artifact is in the models bucket and its sequence is newer than the served one's.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from millrace_contracts import DeploymentFailed, ModelDeployed, ModelPromoted, ModelVersionInfo
 from millrace_contracts.envelope import Envelope, caused_by, first_of_flow, utc_now
 from millrace_shared.objectstore import ObjectStore
+from millrace_shared.registry.models import SignedPromotion
 from millrace_shared.telemetry import Attr
 from opentelemetry.trace import Span, Tracer
 from opentelemetry.util.types import AttributeValue
@@ -29,6 +33,7 @@ from opentelemetry.util.types import AttributeValue
 from .catalog import ModelCatalog
 from .loading import LoadRefused, RefusalCode, fetch_model
 from .served import ServedModel, serve, warm_up
+from .trust import Promotion, PromotionTrust
 
 logger = logging.getLogger("millrace.deployment.deployer")
 
@@ -58,10 +63,14 @@ class Deployer:
         fetch: Callable[[ObjectStore, ModelVersionInfo, Path | None], Any] = fetch_model,
         timer: Callable[[], float] = time.perf_counter,
         now: Callable[[], datetime] = utc_now,
+        trust: PromotionTrust | None = None,
     ) -> None:
         self._store, self._catalog, self._tracer, self._config = store, catalog, tracer, config
         self._on_swap, self._fetch, self._timer, self._now = on_swap, fetch, timer, now
         self._locks: dict[str, asyncio.Lock] = {}
+        # Without one (tests of loading alone): nothing verified, artifacts from the default
+        # models bucket only.
+        self._trust = trust or PromotionTrust(key=None, models_bucket="millrace-models")
         self._promoted: set[str] = set()
         """Models a promotion event arrived for since start: the snapshot no longer decides."""
 
@@ -76,13 +85,19 @@ class Deployer:
             )
             return None
         info = event.model
-        self._promoted.add(info.model_name)  # before waiting: a snapshot load must not win
+        promotion = Promotion(info, event.sequence, event.signed_facts(), event.signature)
+        if self._trust.authentic(promotion):
+            # Before waiting: a snapshot load must not win. A forgery must not make the
+            # snapshot yield, so only the registry's promotions count here.
+            self._promoted.add(info.model_name)
         async with self._lock(info.model_name):
-            return await self._apply(info, event)
+            return await self._apply(promotion, event)
 
-    async def apply_snapshot(self, infos: list[ModelVersionInfo]) -> list[Outcome]:
+    async def apply_snapshot(self, promotions: list[SignedPromotion]) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        for info in infos:
+        for signed in promotions:
+            info = signed.model
+            promotion = Promotion(info, signed.sequence, signed.signed_facts(), signed.signature)
             async with self._lock(info.model_name):
                 if info.model_name in self._promoted:
                     logger.info(
@@ -90,7 +105,7 @@ class Deployer:
                     )
                     continue
                 try:
-                    outcomes.append(await self._apply(info, None))
+                    outcomes.append(await self._apply(promotion, None))
                 except Exception:  # no retry here: the next promotion of it will load it
                     logger.exception(
                         "start-up load of %s v%d failed", info.model_name, info.version
@@ -100,12 +115,19 @@ class Deployer:
     def _lock(self, name: str) -> asyncio.Lock:
         return self._locks.setdefault(name, asyncio.Lock())
 
-    async def _apply(self, info: ModelVersionInfo, cause: ModelPromoted | None) -> Outcome:
+    async def _apply(self, promotion: Promotion, cause: ModelPromoted | None) -> Outcome:
+        info = promotion.info
         current = self._catalog.get(info.model_name)
-        if current is not None and (current.version, current.sha256) == (
-            info.version,
-            info.artifact.sha256,
-        ):
+        serving = None if current is None else (current.version, current.sha256)
+        try:
+            self._trust.check(promotion, serving)
+        except LoadRefused as refused:
+            logger.warning(
+                "refused %s v%d (%s): %s", info.model_name, info.version, refused.code, refused
+            )
+            return self._failed(info, refused, current, cause)
+        if current is not None and serving == (info.version, info.artifact.sha256):
+            self._trust.served(promotion)
             return self._deployed(current, cause)  # a redelivery: already serving it
         try:
             served = await self._load(info)
@@ -116,6 +138,7 @@ class Deployer:
             return self._failed(info, refused, current, cause)
         with self._span("swap", info):
             replaced = self._catalog.swap(served)
+            self._trust.served(promotion)
         self._on_swap()
         logger.info(
             "serving %s v%d (was %s) after %.2fs",

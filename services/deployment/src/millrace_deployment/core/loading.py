@@ -19,6 +19,12 @@ class RefusalCode:
     UNTRUSTED = "untrusted_artifact"
     UNLOADABLE = "unloadable_artifact"
     WARMUP_FAILED = "warmup_failed"
+    # Refused before anything is downloaded (core.trust, ADR 0007):
+    UNSIGNED = "unsigned_promotion"
+    UNKNOWN_KEY = "unknown_signing_key"
+    BAD_SIGNATURE = "bad_signature"
+    FOREIGN_LOCATION = "foreign_artifact_location"
+    STALE = "stale_promotion"
 
 
 class LoadRefused(Exception):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from millrace_contracts import ModelVersionInfo
+from millrace_shared.registry.models import SignedPromotion
 
 
 class RegistryReader(Protocol):
-    async def production_models(self) -> list[ModelVersionInfo]:
-        """The production version of every model that has one."""
+    async def production_promotions(self) -> list[SignedPromotion]:
+        """The signed promotion behind every model's production version."""
         ...
