@@ -14,6 +14,7 @@ from millrace_infra.launcher import Process, launch_service
 from millrace_shared.messaging import KafkaEventSink, ensure_topics, make_broker
 from millrace_shared.objectstore import MinioObjectStore
 from millrace_shared.settings import MillraceSettings
+from millrace_shared.signing import KeyPair, ensure_keypair
 from millrace_shared.watch import EventWatcher
 
 from .flows import Flow
@@ -54,17 +55,27 @@ def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("service-logs")
 
 
+@pytest.fixture(scope="session")
+def promotion_keys(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
+    """The suite's promotion-signing pair, made for it as ``millrace up`` makes one per home."""
+    return ensure_keypair(tmp_path_factory.mktemp("promotion-keys"))
+
+
 class Platform:
     """The running services, by name."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, keys: KeyPair | None = None) -> None:
         self.env = env
         self.log_dir = log_dir
+        self.keys = keys
         self.services: dict[str, Process] = {}
 
     def start(self, name: str, argv: tuple[str, ...] = (), **extra_env: str) -> Process:
         """``argv``: run that (``patched_service.command(...)``) instead of the plain service."""
-        service = launch_service(name, {**self.env, **extra_env}, self.log_dir, argv=argv)
+        env = {**self.env, **extra_env}
+        if name == "registry" and self.keys is not None:  # the private key: registry only
+            env.setdefault("MILLRACE_REGISTRY_SIGNING_KEY", self.keys.private)
+        service = launch_service(name, env, self.log_dir, argv=argv)
         self.services[name] = service
         return service
 
@@ -77,6 +88,11 @@ class Platform:
                 "MILLRACE_DEPLOYMENT_REGISTRY_URL": self.services["registry"].url,
                 "MILLRACE_DEPLOYMENT_REPLICA_ID": key,
                 "MILLRACE_DEPLOYMENT_LOG_FLUSH_INTERVAL_SECONDS": "0.2",
+                **(
+                    {"MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY": self.keys.public}
+                    if self.keys is not None
+                    else {}
+                ),
                 **extra_env,
             },
             self.log_dir,
@@ -99,10 +115,13 @@ class Platform:
 
 @pytest.fixture(scope="session")
 def platform(
-    service_env: dict[str, str], service_logs: Path, e2e_settings: MillraceSettings
+    service_env: dict[str, str],
+    service_logs: Path,
+    e2e_settings: MillraceSettings,
+    promotion_keys: KeyPair,
 ) -> Iterator[Platform]:
     asyncio.run(ensure_topics(e2e_settings))
-    running = Platform(service_env, service_logs)
+    running = Platform(service_env, service_logs, promotion_keys)
     try:
         # A small size limit, so the e2e suite can show a too-large file being refused.
         running.start("ingestion", MILLRACE_INGESTION_MAX_BYTES="500000")

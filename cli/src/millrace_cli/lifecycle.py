@@ -12,6 +12,7 @@ from millrace_infra import StackConfig, StackError, StackInfo, fetch_kafka, is_f
 from millrace_infra import status as stack_status
 from millrace_infra import stop as stop_stack
 from millrace_infra.ports import port_is_free
+from millrace_shared.signing import KeyPair, ensure_keypair
 
 from . import services_runtime as runtime
 from .catalog import BY_NAME, ServiceSpec
@@ -63,10 +64,24 @@ def bring_up_stack(config: StackConfig, report: Report, *, timeout: float) -> St
     return info
 
 
-def service_env(stack: StackInfo, name: str, registry_url: str) -> dict[str, str]:
+SIGNING_KEY_ENV = "MILLRACE_REGISTRY_SIGNING_KEY"
+PUBLIC_KEY_ENV = "MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY"
+
+
+def service_env(
+    stack: StackInfo, name: str, registry_url: str, keys: KeyPair | None = None
+) -> dict[str, str]:
+    """``keys``: the home's promotion-signing pair (ADR 0007). The private key goes to the
+    registry only, the public key to deployment; keys set in the environment win."""
     env = {**os.environ, **stack.env()}
+    if name != "registry":
+        env.pop(SIGNING_KEY_ENV, None)  # never in any other service's environment
     if name == "deployment":
         env["MILLRACE_DEPLOYMENT_REGISTRY_URL"] = registry_url
+    if keys is not None and name == "registry":
+        env.setdefault(SIGNING_KEY_ENV, keys.private)
+    if keys is not None and name == "deployment":
+        env.setdefault(PUBLIC_KEY_ENV, keys.public)
     return env
 
 
@@ -99,6 +114,8 @@ async def bring_up(
         raise endpoints.unreachable("kafka") from error
 
     services = ServicesFile(config.home)
+    # One pair per home: every registry and deployment started for it agree on the key.
+    keys = ensure_keypair(config.home)
     with services.locked():
         records = services.read()
         registry_url = _registry_url(endpoints, records, ports)
@@ -115,7 +132,7 @@ async def bring_up(
                     result.skipped[name] = why
                     report(f"{name:<11} [yellow]skipped[/]: {why}")
                     continue
-                env = service_env(stack, name, registry_url)
+                env = service_env(stack, name, registry_url, keys)
                 record = runtime.launch(BY_NAME[name], ports[name], env, services.log_dir)
                 launched[name] = records[name] = record
             services.write(records)
