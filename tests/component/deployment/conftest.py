@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.registry.client import RegistryClient
 from millrace_shared.service import build_runtime
+from millrace_shared.signing import SigningKey
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -26,8 +28,12 @@ def trained() -> tuple[Any, list[FeatureSignature]]:
     return train()
 
 
-@pytest.fixture
-async def deployment(trained: tuple[Any, list[FeatureSignature]]) -> AsyncIterator[Deployment]:
+@asynccontextmanager
+async def running_deployment(
+    trained: tuple[Any, list[FeatureSignature]], registry_key: SigningKey | None = None
+) -> AsyncIterator[Deployment]:
+    """``registry_key``: the registry signs with it and the replica verifies with its public
+    half; without one nothing is signed or verified (dev)."""
     settings = DeploymentSettings(
         replica_id="r1",
         public_url="http://deploy-r1:8104",
@@ -36,6 +42,7 @@ async def deployment(trained: tuple[Any, list[FeatureSignature]]) -> AsyncIterat
         log_batch_size=100,
         kafka_max_attempts=1,
         kafka_retry_backoff_seconds=0,
+        registry_public_key=registry_key.public.to_base64() if registry_key else None,
     )
     store = InMemoryObjectStore()
     store.ensure_buckets(settings.buckets)
@@ -45,7 +52,7 @@ async def deployment(trained: tuple[Any, list[FeatureSignature]]) -> AsyncIterat
     runtime = build_runtime(settings, store=store, tracer_provider=provider)
     sink = RecordingEventSink()
     runtime.sink = sink
-    fake = FakeRegistry()
+    fake = FakeRegistry(key=registry_key)
     registry = RegistryClient("http://registry", timeout=1.0, backoff=0, transport=fake.transport())
     replica, router = wire(runtime, settings, registry)
     # No lifespan here: the tests start the replica themselves where they need it.
@@ -57,3 +64,17 @@ async def deployment(trained: tuple[Any, list[FeatureSignature]]) -> AsyncIterat
     ):
         yield Deployment(runtime, replica, broker, store, sink, http, fake, trained, exporter)
         await replica.stop()
+
+
+@pytest.fixture
+async def deployment(trained: tuple[Any, list[FeatureSignature]]) -> AsyncIterator[Deployment]:
+    async with running_deployment(trained) as running:
+        yield running
+
+
+@pytest.fixture
+async def signed_deployment(
+    trained: tuple[Any, list[FeatureSignature]],
+) -> AsyncIterator[Deployment]:
+    async with running_deployment(trained, SigningKey.generate()) as running:
+        yield running
