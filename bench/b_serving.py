@@ -140,7 +140,7 @@ def run(ctx: Context, which: set[str]) -> None:
     millrace_bodies = [json.dumps(r, separators=(",", ":")) for r in rows]
     mlflow_bodies = [json.dumps({"dataframe_records": [r]}, separators=(",", ":")) for r in rows]
 
-    with RegistryStub(infos) as registry, servers(ctx.logs) as group:
+    with RegistryStub(infos, stack.keys) as registry, servers(ctx.logs) as group:
         dep = group.add(deployment(stack, registry.url, ctx.logs, label="deployment-bench"))
         dport = dep.port
         dep.wait_ready(within=120)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +16,8 @@ from typing import Any
 from millrace_contracts import ModelVersionInfo
 from millrace_infra.launcher import Process, launch, launch_service
 from millrace_infra.ports import free_port
-from millrace_shared.registry.models import ModelSummary
+from millrace_shared.registry.models import ModelSummary, SignedPromotion
+from millrace_shared.signing import KeyPair, SigningKey, ensure_keypair
 from pydantic import TypeAdapter
 
 from .envs import EnvSpec
@@ -60,6 +62,18 @@ class Stack:
 
             stop(self.config)
 
+    @property
+    def keys(self) -> KeyPair:
+        """The home's promotion-signing pair (ADR 0007): private for the registry (or the
+        stub standing in for it), public for deployment."""
+        return ensure_keypair(self.home)
+
+    def registry_env(self) -> dict[str, str]:
+        return {"MILLRACE_REGISTRY_SIGNING_KEY": self.keys.private}
+
+    def deployment_env(self) -> dict[str, str]:
+        return {"MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY": self.keys.public}
+
     def env(self) -> dict[str, str]:
         env: dict[str, str] = self.info.env()
         env.pop("MILLRACE_OTLP_ENDPOINT", None)  # tracing export is chosen per process
@@ -97,11 +111,21 @@ class Stack:
 
 
 class RegistryStub:
-    """Answers deployment's start-up questions (``GET /models``, ``/models/{name}/production``)
-    the way the registry's REST API does, for a fixed set of production versions."""
+    """Answers deployment's start-up questions (``GET /models``, ``/models/{name}/production``
+    and ``/production/promotion``, signed with ``keys``) the way the registry's REST API does,
+    for a fixed set of production versions."""
 
-    def __init__(self, infos: list[ModelVersionInfo]) -> None:
+    def __init__(self, infos: list[ModelVersionInfo], keys: KeyPair) -> None:
         self.infos = {i.model_name: i for i in infos}
+        signer = SigningKey.parse(keys.private)
+        self.promotions = {
+            i.model_name: _signed(
+                SignedPromotion(model=i, sequence=1, event_id=uuid.uuid4()), signer
+            )
+            .model_dump_json()
+            .encode()
+            for i in infos
+        }
         listing = TypeAdapter(list[ModelSummary]).dump_json(
             [
                 ModelSummary(
@@ -116,8 +140,11 @@ class RegistryStub:
             def do_GET(self) -> None:
                 parts = [p for p in self.path.split("?")[0].split("/") if p]
                 production = len(parts) == 3 and parts[::2] == ["models", "production"]
+                promotion = len(parts) == 4 and parts[2:] == ["production", "promotion"]
                 if parts == ["models"]:
                     data = listing
+                elif promotion and parts[0] == "models" and parts[1] in stub.promotions:
+                    data = stub.promotions[parts[1]]
                 elif production and parts[1] in stub.infos:
                     data = stub.infos[parts[1]].model_dump_json().encode()
                 else:
@@ -197,6 +224,7 @@ def deployment(
 ) -> Process:
     env = {
         **stack.env(),
+        **stack.deployment_env(),
         "MILLRACE_DEPLOYMENT_REGISTRY_URL": registry_url,
         "MILLRACE_DEPLOYMENT_REPLICA_ID": label,
     }
@@ -247,3 +275,7 @@ def trivial_server(logs: Path) -> tuple[Process, int]:
     port = free_port()
     command = [sys.executable, str(BASELINES / "trivial_server.py"), str(port)]
     return _server("trivial", command, port, logs, {}), port
+
+
+def _signed(promotion: SignedPromotion, signer: SigningKey) -> SignedPromotion:
+    return promotion.model_copy(update={"signature": signer.sign(promotion.signed_facts())})
