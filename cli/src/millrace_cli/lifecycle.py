@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from millrace_infra import StackConfig, StackError, StackInfo, fetch_kafka, is_f
 from millrace_infra import status as stack_status
 from millrace_infra import stop as stop_stack
 from millrace_infra.ports import port_is_free
+from millrace_shared.registry.tokens import ensure_local_token
 
 from . import services_runtime as runtime
 from .catalog import BY_NAME, ServiceSpec
@@ -63,11 +65,22 @@ def bring_up_stack(config: StackConfig, report: Report, *, timeout: float) -> St
     return info
 
 
-def service_env(stack: StackInfo, name: str, registry_url: str) -> dict[str, str]:
+def service_env(stack: StackInfo, name: str, registry_url: str, home: Path) -> dict[str, str]:
     env = {**os.environ, **stack.env()}
+    if stack.home is not None:
+        env["MILLRACE_ENVIRONMENT"] = "dev"  # the local stack's credentials are dev ones
     if name == "deployment":
         env["MILLRACE_DEPLOYMENT_REGISTRY_URL"] = registry_url
+    if name == "registry" and not _tokens_configured(env):
+        # The person running `up` gets a token of their own, made once per stack home; the
+        # CLI finds it there, so promote/rollback work with no step and the audit names them.
+        local = ensure_local_token(home)
+        env["MILLRACE_REGISTRY_TOKENS"] = json.dumps(local.hashes)
     return env
+
+
+def _tokens_configured(env: Mapping[str, str]) -> bool:
+    return bool(env.get("MILLRACE_REGISTRY_TOKENS") or env.get("MILLRACE_REGISTRY_TOKENS_FILE"))
 
 
 async def bring_up(
@@ -115,7 +128,7 @@ async def bring_up(
                     result.skipped[name] = why
                     report(f"{name:<11} [yellow]skipped[/]: {why}")
                     continue
-                env = service_env(stack, name, registry_url)
+                env = service_env(stack, name, registry_url, config.home)
                 record = runtime.launch(BY_NAME[name], ports[name], env, services.log_dir)
                 launched[name] = records[name] = record
             services.write(records)
