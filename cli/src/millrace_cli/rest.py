@@ -103,7 +103,7 @@ def refusal(service: str, response: httpx.Response) -> CliError:
         return CliError(
             f"the {service} service refused the token: {detail_of(response)} "
             "(set MILLRACE_REGISTRY_TOKEN to your own token; an operator makes one with "
-            "`python -m millrace_registry.tokens NAME`)"
+            "`millrace registry token NAME`)"
         )
     return CliError(
         f"{service}: {response.request.method} {response.request.url.path} -> "

@@ -195,3 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("or as a line of MILLRACE_REGISTRY_TOKENS_FILE:")
     print(f"  {actor} {digest}")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
