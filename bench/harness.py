@@ -23,7 +23,8 @@ from pydantic import TypeAdapter
 from .envs import EnvSpec
 
 BASELINES = Path(__file__).resolve().parent / "baselines"
-QUIET = {"PYTHONWARNINGS": "ignore", "MILLRACE_LOG_LEVEL": "INFO"}
+# The local stack has dev credentials; services default to prod.
+QUIET = {"PYTHONWARNINGS": "ignore", "MILLRACE_LOG_LEVEL": "INFO", "MILLRACE_ENVIRONMENT": "dev"}
 
 
 def cpus() -> list[int]:
@@ -94,6 +95,7 @@ class Stack:
         from millrace_shared.settings import MillraceSettings
 
         return MillraceSettings(
+            environment="dev",  # the local stack's credentials
             kafka_bootstrap=self.info.kafka_bootstrap,
             s3_endpoint=self.info.s3_endpoint,
             s3_access_key=self.info.s3_access_key,

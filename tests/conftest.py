@@ -1,5 +1,6 @@
 """Shared pytest setup: the local stack (`local_stack`) from millrace-infra, unique names, a store."""
 
+import os
 import uuid
 
 import pytest
@@ -7,6 +8,10 @@ from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.settings import MillraceSettings
 
 pytest_plugins = ["millrace_infra.pytest_plugin"]
+
+# Settings default to prod; every tier runs on the local stack (or fakes) with its dev
+# credentials, so say so once here. Tests of the prod default remove it themselves.
+os.environ.setdefault("MILLRACE_ENVIRONMENT", "dev")
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ def document(service: Service) -> dict[str, Any]:
         for name in dir(settings_module)
         if name.endswith("Settings") and name not in {"MillraceSettings", "ServiceSettings"}
     )
-    app = bootstrap.build_app(settings_cls())
+    # dev: the documents come from the defaults, which are the local stack's (prod refuses them).
+    app = bootstrap.build_app(settings_cls(environment="dev"))
     # No `with`: the lifespan (which connects to Kafka and S3) does not run.
     response = TestClient(app).get("/asyncapi.json")
     response.raise_for_status()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from millrace_contracts import TOPICS
 from millrace_infra.launcher import Process, launch_service
 from millrace_shared.messaging import KafkaEventSink, ensure_topics, make_broker
 from millrace_shared.objectstore import MinioObjectStore
+from millrace_shared.registry.tokens import hash_token, new_token
 from millrace_shared.settings import MillraceSettings
 from millrace_shared.signing import KeyPair, ensure_keypair
 from millrace_shared.watch import EventWatcher
@@ -25,6 +27,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="session")
 def e2e_settings(local_stack: Any) -> MillraceSettings:
     return MillraceSettings(
+        environment="dev",  # the local stack's credentials
         kafka_bootstrap=local_stack.kafka_bootstrap,
         s3_endpoint=local_stack.s3_endpoint,
         s3_access_key=local_stack.s3_access_key,
@@ -34,8 +37,22 @@ def e2e_settings(local_stack: Any) -> MillraceSettings:
 
 
 @pytest.fixture(scope="session")
-def service_env(local_stack: Any) -> dict[str, str]:
+def registry_actor() -> str:
+    return "e2e-operator"
+
+
+@pytest.fixture(scope="session")
+def registry_token() -> str:
+    """The e2e operator's registry token; the registry gets only its hash."""
+    return new_token()
+
+
+@pytest.fixture(scope="session")
+def service_env(local_stack: Any, registry_actor: str, registry_token: str) -> dict[str, str]:
     return {
+        # The local stack's credentials are dev ones; services default to prod.
+        "MILLRACE_ENVIRONMENT": "dev",
+        "MILLRACE_REGISTRY_TOKENS": json.dumps({registry_actor: hash_token(registry_token)}),
         "MILLRACE_KAFKA_BOOTSTRAP": local_stack.kafka_bootstrap,
         "MILLRACE_S3_ENDPOINT": local_stack.s3_endpoint,
         "MILLRACE_S3_ACCESS_KEY": local_stack.s3_access_key,

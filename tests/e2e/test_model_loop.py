@@ -124,7 +124,7 @@ async def test_drift_retrains_promotes_and_swaps_with_zero_failed_requests(flow:
 
 
 async def test_tampered_artifact_is_refused_and_bad_requests_get_clear_errors(
-    flow: Flow,
+    flow: Flow, registry_actor: str, registry_token: str
 ) -> None:
     dataset, platform, watcher = flow.dataset, flow.platform, flow.watcher
     spec = sensors_declaration(dataset)
@@ -150,9 +150,10 @@ async def test_tampered_artifact_is_refused_and_bad_requests_get_clear_errors(
         response = await client.post(
             f"{registry}/models/{dataset}/rollback",
             json={"reason": "e2e: roll back onto a tampered artifact", "to_version": 1},
-            headers={"Authorization": "Bearer millrace-dev-registry-token"},
+            headers={"Authorization": f"Bearer {registry_token}"},
         )
         assert response.status_code == 200, response.text
+        assert response.json()["actor"] == registry_actor  # the token's, not the body's
         failed = await watcher.wait_for(
             DeploymentFailed,
             lambda e: e.model_name == dataset and e.version == 1,

@@ -13,6 +13,7 @@ from millrace_shared.settings import MillraceSettings
 @pytest.fixture(scope="session")
 def stack_settings(local_stack: Any) -> MillraceSettings:
     return MillraceSettings(
+        environment="dev",  # the local stack's credentials
         kafka_bootstrap=local_stack.kafka_bootstrap,
         s3_endpoint=local_stack.s3_endpoint,
         s3_access_key=local_stack.s3_access_key,

@@ -43,6 +43,8 @@ def cli_env(
         if key.startswith("MILLRACE_"):
             monkeypatch.delenv(key)
     settings = {
+        # A stack given by the environment is prod unless told: this one has dev credentials.
+        "MILLRACE_ENVIRONMENT": "dev",
         "MILLRACE_KAFKA_BOOTSTRAP": local_stack.kafka_bootstrap,
         "MILLRACE_S3_ENDPOINT": local_stack.s3_endpoint,
         "MILLRACE_S3_ACCESS_KEY": local_stack.s3_access_key,

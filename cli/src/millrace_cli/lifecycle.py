@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from millrace_infra import StackConfig, StackError, StackInfo, fetch_kafka, is_f
 from millrace_infra import status as stack_status
 from millrace_infra import stop as stop_stack
 from millrace_infra.ports import port_is_free
+from millrace_shared.registry.tokens import ensure_local_token
 from millrace_shared.signing import KeyPair, ensure_keypair
 
 from . import services_runtime as runtime
@@ -69,11 +71,13 @@ PUBLIC_KEY_ENV = "MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY"
 
 
 def service_env(
-    stack: StackInfo, name: str, registry_url: str, keys: KeyPair | None = None
+    stack: StackInfo, name: str, registry_url: str, home: Path, keys: KeyPair | None = None
 ) -> dict[str, str]:
     """``keys``: the home's promotion-signing pair (ADR 0007). The private key goes to the
     registry only, the public key to deployment; keys set in the environment win."""
     env = {**os.environ, **stack.env()}
+    if stack.home is not None:
+        env["MILLRACE_ENVIRONMENT"] = "dev"  # the local stack's credentials are dev ones
     if name != "registry":
         env.pop(SIGNING_KEY_ENV, None)  # never in any other service's environment
     if name == "deployment":
@@ -82,7 +86,16 @@ def service_env(
         env.setdefault(SIGNING_KEY_ENV, keys.private)
     if keys is not None and name == "deployment":
         env.setdefault(PUBLIC_KEY_ENV, keys.public)
+    if name == "registry" and not _tokens_configured(env):
+        # The person running `up` gets a token of their own, made once per stack home; the
+        # CLI finds it there, so promote/rollback work with no step and the audit names them.
+        local = ensure_local_token(home)
+        env["MILLRACE_REGISTRY_TOKENS"] = json.dumps(local.hashes)
     return env
+
+
+def _tokens_configured(env: Mapping[str, str]) -> bool:
+    return bool(env.get("MILLRACE_REGISTRY_TOKENS") or env.get("MILLRACE_REGISTRY_TOKENS_FILE"))
 
 
 async def bring_up(
@@ -132,7 +145,7 @@ async def bring_up(
                     result.skipped[name] = why
                     report(f"{name:<11} [yellow]skipped[/]: {why}")
                     continue
-                env = service_env(stack, name, registry_url, keys)
+                env = service_env(stack, name, registry_url, config.home, keys)
                 record = runtime.launch(BY_NAME[name], ports[name], env, services.log_dir)
                 launched[name] = records[name] = record
             services.write(records)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .commands import datasets, dlq, events, models
+from .commands import datasets, dlq, events, models, registry
 from .commands.demo import demo
 from .commands.platform import down, up
 from .commands.predict import predict
@@ -50,6 +50,7 @@ app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
 app.add_typer(events.app, name="events")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(registry.app, name="registry")
 
 
 @app.callback()

@@ -102,7 +102,8 @@ def refusal(service: str, response: httpx.Response) -> CliError:
     if response.status_code == 401:
         return CliError(
             f"the {service} service refused the token: {detail_of(response)} "
-            "(set MILLRACE_REGISTRY_TOKEN)"
+            "(set MILLRACE_REGISTRY_TOKEN to your own token; an operator makes one with "
+            "`millrace registry token NAME`)"
         )
     return CliError(
         f"{service}: {response.request.method} {response.request.url.path} -> "

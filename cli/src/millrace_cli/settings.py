@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from millrace_infra import StackInfo
+from millrace_shared.registry.tokens import read_local_token
 from millrace_shared.settings import MillraceSettings
 from pydantic import SecretStr, ValidationError
 
 from .catalog import DEFAULT_BASE_PORT
 from .errors import CliError
-
-DEV_REGISTRY_TOKEN = "millrace-dev-registry-token"
-"""The registry's built-in token for ``environment=dev`` (the registry's own default)."""
 
 
 class CliSettings(MillraceSettings):
@@ -37,18 +39,21 @@ class CliSettings(MillraceSettings):
         value = getattr(self, f"{name}_url", None)
         return value.rstrip("/") if isinstance(value, str) and value else None
 
-    def registry_bearer(self) -> str:
-        """The token for promote/rollback: MILLRACE_REGISTRY_TOKEN, or the dev default in dev."""
+    def registry_bearer(self, home: Path) -> str | None:
+        """Your token for promote/rollback: MILLRACE_REGISTRY_TOKEN, else the one ``millrace up``
+        made for you in the local stack's home; None (the registry will say 401) if neither."""
         if self.registry_token is not None and self.registry_token.get_secret_value():
             return self.registry_token.get_secret_value()
-        if self.environment == "dev":
-            return DEV_REGISTRY_TOKEN
-        raise CliError("set MILLRACE_REGISTRY_TOKEN (the built-in token is for dev only)")
+        local = read_local_token(home)
+        return local.token if local is not None else None
 
 
 def load_settings() -> CliSettings:
+    # Services default to prod; the CLI is the local stack's front end, so it is dev when it
+    # talks to that stack (no Kafka/S3 from the environment) unless told otherwise.
+    local = "MILLRACE_ENVIRONMENT" not in os.environ and StackInfo.from_env() is None
     try:
-        return CliSettings()
+        return CliSettings(environment="dev") if local else CliSettings()
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"

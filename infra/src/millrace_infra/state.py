@@ -49,6 +49,9 @@ class StackInfo:
     def env(self) -> dict[str, str]:
         """The MILLRACE_* variables services and tests read to find this stack."""
         env = {
+            # The local stack's (home set) credentials are dev ones: services and clients must
+            # be told, as they default to prod. A stack from the environment keeps its own.
+            **({"MILLRACE_ENVIRONMENT": "dev"} if self.home is not None else {}),
             "MILLRACE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "MILLRACE_S3_ENDPOINT": self.s3_endpoint,
             "MILLRACE_S3_ACCESS_KEY": self.s3_access_key,

@@ -16,8 +16,11 @@ class MillraceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MILLRACE_", env_file=".env", extra="ignore")
 
-    environment: Literal["dev", "prod"] = "dev"
-    """``dev`` allows the local stack's well-known credentials; ``prod`` demands real ones."""
+    environment: Literal["dev", "prod"] = "prod"
+    """``dev`` allows the local stack's well-known credentials; ``prod`` demands real ones.
+
+    ``prod`` unless told otherwise, so a service started bare refuses the dev secrets; the
+    local stack's launchers (``millrace up``, the test suites, the bench) set ``dev``."""
     service_name: str = "millrace"
     """Name used in traces, logs, DLQ headers and the Kafka client id."""
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 from cli_fakes import FakeService
 from millrace_cli.main import app
-from millrace_cli.settings import DEV_REGISTRY_TOKEN
+from millrace_shared.registry.tokens import ensure_local_token
 from registry_answers import DETAIL, PROMOTED, VERSION, answer
 from typer.testing import CliRunner
 
@@ -42,7 +44,8 @@ def test_show_versions_and_one_version(registry: FakeService) -> None:
     assert "x:float" in result.stdout
 
 
-def test_promote_sends_the_token_and_the_reason(registry: FakeService) -> None:
+def test_promote_sends_the_local_token_and_the_reason(registry: FakeService) -> None:
+    local = ensure_local_token(Path(os.environ["MILLRACE_HOME"]))  # as `millrace up` makes it
     registry.answer("POST", "/models/iris/promote", 200, answer(PROMOTED))
     result = runner.invoke(
         app, ["models", "promote", "iris", "2", "--reason", "better on new data", "--actor", "ann"]
@@ -50,7 +53,7 @@ def test_promote_sends_the_token_and_the_reason(registry: FakeService) -> None:
     assert result.exit_code == 0, result.output
     assert "promoted iris v2 to production (was v1)" in result.stdout
     request = registry.seen[-1]
-    assert request.headers["Authorization"] == f"Bearer {DEV_REGISTRY_TOKEN}"
+    assert request.headers["Authorization"] == f"Bearer {local.token}"
     assert request.body == {
         "version": 2,
         "reason": "better on new data",

@@ -27,6 +27,7 @@ def test_service_states_and_production_models(
         monkeypatch.setenv("MILLRACE_DEPLOYMENT_URL", deployment.url)
         monkeypatch.setenv("MILLRACE_KAFKA_BOOTSTRAP", "127.0.0.1:1")
         monkeypatch.setenv("MILLRACE_S3_ENDPOINT", "127.0.0.1:1")
+        monkeypatch.setenv("MILLRACE_ENVIRONMENT", "dev")  # Kafka/S3 set: prod unless told
         result = runner.invoke(app, ["status"])
         report = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
     assert result.exit_code == 5  # Kafka and S3 are not there

@@ -10,13 +10,16 @@ from millrace_registry.bootstrap import build_app
 from millrace_registry.settings import RegistrySettings
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.registry.tokens import hash_token
 from millrace_shared.service import ServiceRuntime
-from pydantic import SecretStr
-from registry_component_support import TOKEN, Service
+from registry_component_support import BOB_TOKEN, TOKEN, Service
 
 
 def make_settings() -> RegistrySettings:
-    return RegistrySettings(environment="dev", registry_token=SecretStr(TOKEN))
+    return RegistrySettings(
+        environment="dev",
+        registry_tokens={"alice": hash_token(TOKEN), "bob": hash_token(BOB_TOKEN)},
+    )
 
 
 @pytest.fixture

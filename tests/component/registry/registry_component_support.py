@@ -20,7 +20,9 @@ from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.service import ServiceRuntime
 
-TOKEN = "test-token"
+TOKEN = "alice-" + "a" * 40
+"""Alice's token: the registry knows only its hash."""
+BOB_TOKEN = "bob-" + "b" * 40
 POLICY = PromotionPolicy(primary_metric="accuracy", floor=0.8, min_improvement=0.01)
 
 

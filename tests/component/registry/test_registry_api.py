@@ -11,9 +11,10 @@ from millrace_contracts import Event, ModelPromoted, ModelVersionInfo
 from millrace_shared.registry.client import RegistryClient, RegistryRefused
 from millrace_shared.registry.models import AuditEntry
 from pydantic import TypeAdapter
-from registry_component_support import TOKEN, Service, model_trained
+from registry_component_support import BOB_TOKEN, TOKEN, Service, model_trained
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+BOB = {"Authorization": f"Bearer {BOB_TOKEN}"}
 
 
 @pytest.fixture
@@ -98,7 +99,14 @@ async def test_the_audit_trail_and_production_at_a_time(client: httpx.AsyncClien
 
 
 @pytest.mark.parametrize(
-    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}]
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": TOKEN},  # no scheme
+        {"Authorization": f"Bearer {'z' * 43}"},  # long enough, but no actor's
+        {"Authorization": f"Bearer {TOKEN[:-1]}"},
+    ],
 )
 @pytest.mark.parametrize(
     ("path", "body"),
@@ -175,7 +183,7 @@ async def test_rollback_to_the_previous_then_to_a_given_version(
     assert isinstance(event, ModelPromoted)
     assert (event.kind, event.actor, event.model.version, event.previous_version) == (
         "rollback",
-        "api",
+        "alice",
         1,
         2,
     )
@@ -183,8 +191,8 @@ async def test_rollback_to_the_previous_then_to_a_given_version(
 
     again = await client.post(
         "/models/iris/rollback",
-        json={"reason": "try 3", "to_version": 3, "actor": "ops"},
-        headers=AUTH,
+        json={"reason": "try 3", "to_version": 3, "actor": "bob"},
+        headers=BOB,
     )
     assert again.status_code == 200
     assert await production(client) == 3
@@ -255,3 +263,31 @@ async def test_the_shared_client_promotes_and_rolls_back(
     with pytest.raises(RegistryRefused) as refused:
         await registry.promote("iris", 2, reason="again", actor=None, alias="production")
     assert refused.value.response.status_code == 409
+
+
+async def test_each_promotion_is_recorded_as_its_tokens_actor(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    """Two actors: whoever holds the token is who the event and the audit name."""
+    first = await client.post(
+        "/models/iris/promote", json={"version": 3, "reason": "a"}, headers=AUTH
+    )
+    second = await client.post("/models/iris/rollback", json={"reason": "b"}, headers=BOB)
+    assert (first.status_code, second.status_code) == (200, 200)
+    events = [e for e in service.emitted() if isinstance(e, ModelPromoted)][-2:]
+    assert [(e.kind, e.actor) for e in events] == [("manual", "alice"), ("rollback", "bob")]
+    trail = [(e.kind, e.actor) for e in await audit(client)][-2:]
+    assert trail == [("manual_promote", "alice"), ("rollback", "bob")]
+
+
+@pytest.mark.parametrize("path", ["promote", "rollback"])
+async def test_a_body_actor_that_is_not_the_tokens_is_refused(
+    client: httpx.AsyncClient, service: Service, path: str
+) -> None:
+    before = len(service.emitted())
+    body = {"version": 3, "reason": "x", "actor": "alice"}
+    response = await client.post(f"/models/iris/{path}", json=body, headers=BOB)
+    assert response.status_code == 403
+    assert "'alice'" in response.json()["detail"] and "'bob'" in response.json()["detail"]
+    assert len(service.emitted()) == before
+    assert await production(client) == 2

@@ -9,9 +9,10 @@ from cli_support import isolate
 from millrace_cli.endpoints import resolve
 from millrace_cli.errors import CliError, ExitCode
 from millrace_cli.services_runtime import ServiceRecord, ServicesFile
-from millrace_cli.settings import DEV_REGISTRY_TOKEN, load_settings
+from millrace_cli.settings import load_settings
 from millrace_infra import StackConfig
 from millrace_infra.state import write_state
+from millrace_shared.registry.tokens import LOCAL_TOKEN_FILE, ensure_local_token
 
 
 @pytest.fixture
@@ -52,6 +53,7 @@ def test_the_stack_state_and_services_json_are_read(home: Path) -> None:
 
 def test_the_environment_wins(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_state(StackConfig.from_base_port(31000, home=home), {})
+    monkeypatch.setenv("MILLRACE_ENVIRONMENT", "dev")
     monkeypatch.setenv("MILLRACE_KAFKA_BOOTSTRAP", "kafka.example:9092")
     monkeypatch.setenv("MILLRACE_S3_ENDPOINT", "s3.example:443")
     monkeypatch.setenv("MILLRACE_DEPLOYMENT_URL", "http://deploy.example/")
@@ -73,15 +75,26 @@ def test_services_base_port_moves_the_defaults(home: Path, monkeypatch: pytest.M
 
 
 def test_registry_token(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert load_settings().registry_bearer() == DEV_REGISTRY_TOKEN
+    assert load_settings().registry_bearer(home) is None  # the registry will answer 401
+    local = ensure_local_token(home)
+    assert load_settings().registry_bearer(home) == local.token
+    assert (home / LOCAL_TOKEN_FILE).stat().st_mode & 0o777 == 0o600
     monkeypatch.setenv("MILLRACE_REGISTRY_TOKEN", "s3cret")
-    assert load_settings().registry_bearer() == "s3cret"
-    monkeypatch.delenv("MILLRACE_REGISTRY_TOKEN")
-    monkeypatch.setenv("MILLRACE_ENVIRONMENT", "prod")
+    assert load_settings().registry_bearer(home) == "s3cret"
+
+
+def test_the_cli_is_dev_only_on_the_local_stack(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings().environment == "dev"
+    monkeypatch.setenv("MILLRACE_KAFKA_BOOTSTRAP", "kafka.example:9092")
+    monkeypatch.setenv("MILLRACE_S3_ENDPOINT", "s3.example:443")
+    # Another platform's Kafka and S3: prod, so the local stack's dev keys are refused.
+    with pytest.raises(CliError, match="MILLRACE_S3_SECRET_KEY"):
+        load_settings()
     monkeypatch.setenv("MILLRACE_S3_ACCESS_KEY", "real")
     monkeypatch.setenv("MILLRACE_S3_SECRET_KEY", "real-secret")
-    with pytest.raises(CliError, match="set MILLRACE_REGISTRY_TOKEN"):
-        load_settings().registry_bearer()
+    assert load_settings().environment == "prod"
 
 
 def test_bad_settings_are_one_clear_error(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

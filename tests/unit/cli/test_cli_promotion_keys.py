@@ -18,12 +18,14 @@ def test_each_service_gets_only_its_half(tmp_path: Path, monkeypatch: pytest.Mon
     # A key left in the shell reaches the registry only.
     monkeypatch.setenv(SIGNING_KEY_ENV, "from-the-shell")
     keys = ensure_keypair(tmp_path)
-    registry = service_env(STACK, "registry", "http://r", keys)
-    deployment = service_env(STACK, "deployment", "http://r", keys)
+    registry = service_env(STACK, "registry", "http://r", tmp_path, keys)
+    deployment = service_env(STACK, "deployment", "http://r", tmp_path, keys)
     assert registry[SIGNING_KEY_ENV] == "from-the-shell" and PUBLIC_KEY_ENV not in registry
     assert deployment[PUBLIC_KEY_ENV] == keys.public and SIGNING_KEY_ENV not in deployment
     for other in ("ingestion", "training", "monitoring"):
-        env = service_env(STACK, other, "http://r", keys)
+        env = service_env(STACK, other, "http://r", tmp_path, keys)
         assert SIGNING_KEY_ENV not in env and PUBLIC_KEY_ENV not in env
     monkeypatch.delenv(SIGNING_KEY_ENV)
-    assert service_env(STACK, "registry", "http://r", keys)[SIGNING_KEY_ENV] == keys.private
+    assert (
+        service_env(STACK, "registry", "http://r", tmp_path, keys)[SIGNING_KEY_ENV] == keys.private
+    )

@@ -47,3 +47,29 @@ def test_kafka_image_matches_the_local_stack_version() -> None:
     from millrace_infra import KAFKA_VERSION
 
     assert compose()["services"]["kafka"]["image"] == f"apache/kafka:{KAFKA_VERSION}"
+
+
+def test_compose_runs_as_prod_and_ships_no_dev_secret() -> None:
+    """Secrets come from the user (``${VAR:?...}``: compose will not start without them)."""
+    from millrace_infra.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
+    from millrace_shared.settings import DEV_S3_ACCESS_KEY, DEV_S3_SECRET_KEY
+
+    text = (ROOT / "docker-compose.yml").read_text()
+    for secret in {DEV_SECRET_KEY, DEV_S3_SECRET_KEY, "millrace-dev-registry-token"}:
+        assert secret not in text
+    services = compose()["services"]
+    required = {
+        "MILLRACE_S3_ACCESS_KEY": "${MILLRACE_S3_ACCESS_KEY:?",
+        "MILLRACE_S3_SECRET_KEY": "${MILLRACE_S3_SECRET_KEY:?",
+    }
+    for name in SERVICES:
+        env = services[name]["environment"]
+        assert env["MILLRACE_ENVIRONMENT"] == "prod"
+        for key, start in required.items():
+            assert env[key].startswith(start), f"{name}: {key} must come from the user"
+            assert env[key] not in {DEV_ACCESS_KEY, DEV_S3_ACCESS_KEY}
+    registry = services["registry"]["environment"]
+    assert registry["MILLRACE_REGISTRY_TOKENS"].startswith("${MILLRACE_REGISTRY_TOKENS:?")
+    minio = services["minio"]["environment"]
+    assert minio["MINIO_ROOT_USER"] == services["registry"]["environment"]["MILLRACE_S3_ACCESS_KEY"]
+    assert minio["MINIO_ROOT_PASSWORD"].startswith("${MILLRACE_S3_SECRET_KEY:?")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated
@@ -33,7 +32,13 @@ class Alias(StrEnum):
 
 
 Reason = Annotated[str, typer.Option("--reason", "-r", help="Why, for the audit trail.")]
-Actor = Annotated[str | None, typer.Option(help="Who, for the audit trail; default: $USER.")]
+Actor = Annotated[
+    str | None,
+    typer.Option(
+        help="Who, for the audit trail; only as a check: the registry records your token's "
+        "actor and refuses a different name."
+    ),
+]
 
 
 @app.command("list")
@@ -126,13 +131,6 @@ def show(
         out.print(versions_table(found) if isinstance(found, ModelDetail) else version_table(found))
 
 
-def _actor(actor: str | None) -> str | None:
-    try:
-        return actor or getpass.getuser()
-    except (KeyError, OSError):
-        return None
-
-
 def _announce(promoted: ModelPromoted, verb: str, as_json: bool) -> None:
     if as_json:
         print_json(to_jsonable_python(promoted))
@@ -147,7 +145,7 @@ def _announce(promoted: ModelPromoted, verb: str, as_json: bool) -> None:
 
 def _write(ask: Callable[[RegistryClient], Awaitable[ModelPromoted]]) -> ModelPromoted:
     endpoints = resolve()
-    return on_registry(endpoints, ask, token=endpoints.settings.registry_bearer())
+    return on_registry(endpoints, ask, token=endpoints.settings.registry_bearer(endpoints.home))
 
 
 @app.command()
@@ -161,11 +159,11 @@ def promote(
 ) -> None:
     """Point production (or --alias staging) at VERSION; deployment follows the event.
 
-    Needs the registry's token: MILLRACE_REGISTRY_TOKEN (in dev the built-in one).
+    Needs your registry token: MILLRACE_REGISTRY_TOKEN, else the one `millrace up` made.
     """
     promoted = _write(
         lambda registry: registry.promote(
-            name, version, reason=reason, actor=_actor(actor), alias=alias.value
+            name, version, reason=reason, actor=actor, alias=alias.value
         )
     )
     _announce(promoted, "promoted", as_json)
@@ -186,9 +184,9 @@ def rollback(
 ) -> None:
     """Put the previous production version (or --to N) back in production.
 
-    Needs the registry's token: MILLRACE_REGISTRY_TOKEN (in dev the built-in one).
+    Needs your registry token: MILLRACE_REGISTRY_TOKEN, else the one `millrace up` made.
     """
     promoted = _write(
-        lambda registry: registry.rollback(name, reason=reason, to_version=to, actor=_actor(actor))
+        lambda registry: registry.rollback(name, reason=reason, to_version=to, actor=actor)
     )
     _announce(promoted, "rolled back", as_json)

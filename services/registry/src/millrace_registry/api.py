@@ -1,8 +1,12 @@
-"""The REST API: read the registry; promote and roll back (bearer token) over HTTP."""
+"""The REST API: read the registry; promote and roll back (an actor's bearer token) over HTTP.
+
+The audit's actor is the token's: a body ``actor`` is accepted only if it names that same
+actor (older clients send it), and refused with 403 otherwise, so a typo or a borrowed
+token is noticed rather than silently recorded under another name.
+"""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,13 +24,11 @@ from millrace_shared.registry.models import (
     SignedPromotion,
     VersionDetail,
 )
-from pydantic import SecretStr
+from millrace_shared.registry.tokens import ActorTokens
 
 from .commands import RegistryCommands
 from .core.errors import AliasConflict, UnknownModel, UnknownVersion
 from .core.views import RegistryViews
-
-DEFAULT_ACTOR = "api"
 
 # Module level: FastAPI resolves these annotations by name, which a closure's locals defeat.
 _bearer = HTTPBearer(auto_error=False)
@@ -43,22 +45,30 @@ def _refusals() -> Iterator[None]:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
 
 
+def _same_actor(token_actor: str, claimed: str | None) -> str:
+    if claimed is not None and claimed != token_actor:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"the body's actor {claimed!r} is not the token's actor {token_actor!r}; "
+            "leave actor out, the token says who you are",
+        )
+    return token_actor
+
+
 def registry_router(
-    views: RegistryViews, commands: RegistryCommands, token: SecretStr
+    views: RegistryViews, commands: RegistryCommands, actors: ActorTokens
 ) -> APIRouter:
     router = APIRouter(prefix="/models", tags=["registry"])
 
-    def require_token(credentials: Credentials) -> None:
-        expected = token.get_secret_value().encode()
-        given = credentials.credentials.encode() if credentials is not None else b""
-        if not secrets.compare_digest(given, expected):
+    def require_actor(credentials: Credentials) -> str:
+        actor = actors.actor_for(credentials.credentials) if credentials is not None else None
+        if actor is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "a valid bearer token is required",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-
-    authorized = [Depends(require_token)]
+        return actor
 
     # Plain `def` endpoints: FastAPI runs them in worker threads, off the event loop.
     @router.get("", summary="Every model with its production and latest version")
@@ -122,29 +132,29 @@ def registry_router(
     @router.post(
         "/{name}/promote",
         summary="Point an alias (production by default) at a version",
-        dependencies=authorized,
     )
-    async def promote(name: str, body: PromoteRequest) -> ModelPromoted:
+    async def promote(name: str, body: PromoteRequest, credentials: Credentials) -> ModelPromoted:
+        actor = _same_actor(require_actor(credentials), body.actor)
         with _refusals():
             return await commands.promote(
                 name,
                 body.version,
                 reason=body.reason,
-                actor=body.actor or DEFAULT_ACTOR,
+                actor=actor,
                 alias=body.alias,
             )
 
     @router.post(
         "/{name}/rollback",
         summary="Put the previous (or a given) version back in production",
-        dependencies=authorized,
     )
-    async def rollback(name: str, body: RollbackRequest) -> ModelPromoted:
+    async def rollback(name: str, body: RollbackRequest, credentials: Credentials) -> ModelPromoted:
+        actor = _same_actor(require_actor(credentials), body.actor)
         with _refusals():
             return await commands.rollback(
                 name,
                 reason=body.reason,
-                actor=body.actor or DEFAULT_ACTOR,
+                actor=actor,
                 to_version=body.to_version,
             )
 

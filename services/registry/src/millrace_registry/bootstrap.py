@@ -56,14 +56,17 @@ def build_app(
         )
 
     runtime.startup_hooks.append(rebuild_cache)
+    actors = settings.actor_tokens()
+    if not actors:
+        # Reads still work; say why every promote/rollback will be refused.
+        logger.warning(
+            "no actors in MILLRACE_REGISTRY_TOKENS(_FILE): promote and rollback are refused "
+            "(make a token with `python -m millrace_registry.tokens ACTOR`)"
+        )
     app = service_app(
         runtime,
         description=DESCRIPTION,
-        routers=[
-            registry_router(
-                RegistryViews(registry_store, signer), commands, settings.registry_token
-            )
-        ],
+        routers=[registry_router(RegistryViews(registry_store, signer), commands, actors)],
     )
     app.state.runtime = runtime
     return app

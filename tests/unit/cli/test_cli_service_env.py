@@ -1,0 +1,47 @@
+"""What ``millrace up`` hands each service: dev on the local stack, the person's own token."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from millrace_cli.lifecycle import service_env
+from millrace_infra import StackConfig, StackInfo
+from millrace_shared.registry.tokens import ActorTokens, read_local_token
+
+URL = "http://127.0.0.1:8103"
+
+
+@pytest.fixture(autouse=True)
+def no_millrace_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in (
+        "MILLRACE_ENVIRONMENT",
+        "MILLRACE_REGISTRY_TOKENS",
+        "MILLRACE_REGISTRY_TOKENS_FILE",
+    ):
+        monkeypatch.delenv(key, raising=False)
+
+
+def test_the_local_stack_is_dev_and_the_registry_knows_the_persons_token(tmp_path: Path) -> None:
+    stack = StackInfo.for_config(StackConfig.from_base_port(31000, home=tmp_path))
+    env = service_env(stack, "registry", URL, tmp_path)
+    assert env["MILLRACE_ENVIRONMENT"] == "dev"
+    local = read_local_token(tmp_path)
+    assert local is not None
+    actors = ActorTokens.from_hashes(json.loads(env["MILLRACE_REGISTRY_TOKENS"]))
+    assert actors.actor_for(local.token) == local.actor
+    assert local.token not in json.dumps(env)  # only its hash goes to the service
+    assert service_env(stack, "registry", URL, tmp_path) == env  # the same token every `up`
+    assert "MILLRACE_REGISTRY_TOKENS" not in service_env(stack, "training", URL, tmp_path)
+
+
+def test_a_stack_from_the_environment_keeps_its_own_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = StackInfo("kafka.example:9092", "s3.example:443", "key", "secret")
+    assert "MILLRACE_ENVIRONMENT" not in service_env(stack, "ingestion", URL, tmp_path)
+    monkeypatch.setenv("MILLRACE_REGISTRY_TOKENS", '{"alice": "sha256:' + "0" * 64 + '"}')
+    env = service_env(stack, "registry", URL, tmp_path)
+    assert json.loads(env["MILLRACE_REGISTRY_TOKENS"]) == {"alice": "sha256:" + "0" * 64}
+    assert read_local_token(tmp_path) is None
