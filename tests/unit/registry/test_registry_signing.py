@@ -90,7 +90,6 @@ def test_outside_dev_a_signing_key_is_required(monkeypatch: pytest.MonkeyPatch) 
         "environment": "prod",
         "s3_access_key": "key",
         "s3_secret_key": SecretStr("x"),
-        "registry_token": SecretStr("a-real-token"),
     }
     with pytest.raises(ValidationError, match="MILLRACE_REGISTRY_SIGNING_KEY must be set"):
         RegistrySettings(**prod)  # type: ignore[arg-type]
