@@ -22,6 +22,7 @@ from millrace_contracts import (
     caused_by,
 )
 from millrace_contracts.envelope import utc_now
+from millrace_shared.messaging.publishing import DEFAULT_MAX_EVENT_BYTES, encoded_size
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.telemetry import Attr
 from opentelemetry import trace
@@ -32,9 +33,10 @@ from .canonical import canonical_parquet, content_version
 from .columns import signatures
 from .declarations import DeclarationRecord, DeclarationStore
 from .inference import infer_spec
+from .limits import InputLimits, landing_violation
 from .profiling import ProfileOptions, profile_columns
 from .reading import read_arrival
-from .reasons import codes
+from .reasons import codes, condense
 from .validation import Checked, validate
 from .versions import VersionRecord, VersionStore
 
@@ -50,6 +52,11 @@ Outcome = DatasetValidated | DatasetRejected
 class IngestionConfig:
     producer: str
     max_bytes: int
+    landing_bucket: str = "millrace-landing"
+    """Only ``s3://<landing_bucket>/<dataset>/...`` is read."""
+    limits: InputLimits = field(default_factory=InputLimits)
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    """A rejection is cut down to fit this (the sink refuses bigger events)."""
     work_dir: Path | None = None
     profile: ProfileOptions = field(default_factory=ProfileOptions)
     max_signature_categories: int = 1000
@@ -75,6 +82,9 @@ class Ingestion:
 
     def ingest(self, arrived: DataArrived) -> Outcome:
         """Idempotent: the same arrival gives the same event (id included) every time."""
+        outside = landing_violation(arrived.uri, arrived.dataset, self._config.landing_bucket)
+        if outside is not None:
+            return self._reject(arrived, [outside])
         frame = self._read(arrived)
         if isinstance(frame, list):
             return self._reject(arrived, frame)
@@ -123,6 +133,7 @@ class Ingestion:
                 arrived,
                 max_bytes=self._config.max_bytes,
                 work_dir=self._config.work_dir,
+                limits=self._config.limits,
             )
             span.set_attribute(Attr.BYTES, result.size_bytes)
             if result.frame is None:
@@ -229,6 +240,17 @@ class Ingestion:
 
     def _reject(self, arrived: DataArrived, reasons: list[Reason]) -> DatasetRejected:
         logger.info("rejected %s (%s): %s", arrived.dataset, arrived.uri, ", ".join(codes(reasons)))
+        rejected = self._rejection(arrived, condense(reasons))
+        if (
+            encoded_size(rejected, rejected.model_dump_json().encode())
+            > self._config.max_event_bytes
+        ):
+            # Only many distinct codes with long messages get here: one summary per code is
+            # as short as a rejection can be and still say every kind of problem.
+            rejected = self._rejection(arrived, condense(reasons, per_code=0))
+        return rejected
+
+    def _rejection(self, arrived: DataArrived, reasons: list[Reason]) -> DatasetRejected:
         return DatasetRejected(
             **caused_by(DatasetRejected, arrived, producer=self._config.producer),
             dataset=arrived.dataset,
