@@ -165,6 +165,9 @@ def test_parquet_names_and_cells(store: InMemoryObjectStore, land: Land) -> None
     assert codes(result) == ["column_name_too_long"]
     table = pa.table({"ok": ["a"], "text": ["z" * 100]})
     assert codes(read(store, land("b.parquet", parquet(table)))) == ["cell_too_long"]
+    categorical = pd.DataFrame({"c": pd.Categorical(["z" * 100, "a"])})
+    data = categorical.to_parquet()
+    assert codes(read(store, land("c.parquet", data))) == ["cell_too_long"]
 
 
 @pytest.mark.parametrize(

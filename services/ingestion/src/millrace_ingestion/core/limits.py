@@ -176,7 +176,7 @@ def check_frame(frame: pd.DataFrame, limits: InputLimits) -> list[Reason]:
 
 def _long_cells(frame: pd.DataFrame, limit: int) -> dict[str, int]:
     """Text columns holding a value longer than ``limit``, with their longest value's length."""
-    texts = frame.select_dtypes(include=["object", "string"])
+    texts = frame.select_dtypes(include=["object", "string", "category"])
     if texts.empty:
         return {}
     # One pass over every text cell at once: a loop of pandas calls per column costs more
