@@ -13,7 +13,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from millrace_contracts import DataArrived, DatasetRejected, DatasetSpec, first_of_flow
+from millrace_contracts import (
+    DataArrived,
+    DatasetRejected,
+    DatasetSpec,
+    DatasetValidated,
+    first_of_flow,
+)
 from millrace_contracts.policies import ColumnSpec
 from millrace_ingestion.bootstrap import config_from
 from millrace_ingestion.core import limits as limits_module
@@ -276,3 +282,32 @@ def test_a_few_problems_stay_one_reason_each(
 
 def test_limits_module_estimates_are_documented() -> None:
     assert limits_module.CSV_CELL_BYTES > 0 and limits_module.FIXED_VALUE_BYTES >= 8
+
+
+def test_a_rejection_over_the_event_limit_keeps_one_reason_per_code(
+    store: InMemoryObjectStore, land: Land, declare: Callable[..., object]
+) -> None:
+    declare(DatasetSpec(columns=[ColumnSpec(name="a", dtype="int")], min_rows=1))
+    settings = IngestionSettings(kafka_max_event_bytes=4096)
+    names = [f"{i}_" + "n" * 200 for i in range(10)]  # ten: each would stay its own reason
+    csv = ",".join(["a", *names]) + "\n" + ",".join(["1"] * 11) + "\n"
+    outcome = ingestion_on(store, settings).ingest(land("a.csv", csv))
+    assert isinstance(outcome, DatasetRejected)
+    [summary] = outcome.reasons
+    assert (summary.code, summary.details["count"]) == ("unexpected_column", 10)
+    assert encoded_size(outcome, outcome.model_dump_json().encode()) <= 4096
+
+
+def test_observed_categories_shrink_until_the_validated_event_fits(
+    store: InMemoryObjectStore, land: Land
+) -> None:
+    rows = [f"{i},{'v' * 30}{i},{'w' * 30}{i}" for i in range(600)]
+    csv = "id,s1,s2\n" + "\n".join(rows) + "\n"
+    roomy = ingestion_on(store, IngestionSettings()).ingest(land("a.csv", csv))
+    assert isinstance(roomy, DatasetValidated)
+    assert all(c.categories is not None for c in roomy.columns if c.name != "id")
+    settings = IngestionSettings(kafka_max_event_bytes=20_000)
+    outcome = ingestion_on(store, settings).ingest(land("b.csv", csv))
+    assert isinstance(outcome, DatasetValidated)
+    assert [c.categories for c in outcome.columns if c.name != "id"] == [None, None]
+    assert encoded_size(outcome, outcome.model_dump_json().encode()) <= 20_000

@@ -104,26 +104,49 @@ class Ingestion:
             record.rows,
             "new" if new else "already known",
         )
-        return DatasetValidated(
-            **caused_by(DatasetValidated, arrived, producer=self._config.producer),
-            dataset=arrived.dataset,
-            dataset_version=record.version,
-            source_uri=arrived.uri,
-            data=record.data,
-            profile=record.profile,
-            rows=record.rows,
-            columns=signatures(
-                checked.frame,
-                checked.columns,
-                max_categories=self._config.max_signature_categories,
-            ),
-            spec=declared.spec or spec,
-            spec_version=declared.version,
-            new_version=new,
-            training=declared.declaration.training,
-            promotion=declared.declaration.promotion,
-            monitoring=declared.declaration.monitoring,
-        )
+        return self._validated(arrived, checked, declared, spec, record, new)
+
+    def _validated(
+        self,
+        arrived: DataArrived,
+        checked: Checked,
+        declared: DeclarationRecord,
+        spec: DatasetSpec,
+        record: VersionRecord,
+        new: bool,
+    ) -> DatasetValidated:
+        """The event, with as many observed categories as fit under the event size limit."""
+        max_categories = self._config.max_signature_categories
+        while True:
+            validated = DatasetValidated(
+                **caused_by(DatasetValidated, arrived, producer=self._config.producer),
+                dataset=arrived.dataset,
+                dataset_version=record.version,
+                source_uri=arrived.uri,
+                data=record.data,
+                profile=record.profile,
+                rows=record.rows,
+                columns=signatures(checked.frame, checked.columns, max_categories=max_categories),
+                spec=declared.spec or spec,
+                spec_version=declared.version,
+                new_version=new,
+                training=declared.declaration.training,
+                promotion=declared.declaration.promotion,
+                monitoring=declared.declaration.monitoring,
+            )
+            body = validated.model_dump_json().encode()
+            if max_categories <= 1 or encoded_size(validated, body) <= self._config.max_event_bytes:
+                # Still too large here means the declaration itself is: the sink refuses it
+                # and says so, once.
+                return validated
+            # Many wide columns of many long values: a column with more distinct values than
+            # the cap lists none (as ids and free text do), the setting's documented meaning.
+            max_categories //= 4
+            logger.info(
+                "%s: signatures too large for one event, listing at most %d categories",
+                arrived.dataset,
+                max_categories,
+            )
 
     def _read(self, arrived: DataArrived) -> pd.DataFrame | list[Reason]:
         attributes: Attributes = {Attr.DATASET: arrived.dataset, Attr.ARTIFACT_URI: arrived.uri}
