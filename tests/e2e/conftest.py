@@ -23,6 +23,9 @@ from .flows import Flow
 
 pytestmark = pytest.mark.e2e
 
+E2E_MAX_DECODED_BYTES = 256 * 1024**2
+"""Ingestion's decoded-size limit in the e2e suite (the default is 2 GiB)."""
+
 
 @pytest.fixture(scope="session")
 def e2e_settings(local_stack: Any) -> MillraceSettings:
@@ -140,8 +143,13 @@ def platform(
     asyncio.run(ensure_topics(e2e_settings))
     running = Platform(service_env, service_logs, promotion_keys)
     try:
-        # A small size limit, so the e2e suite can show a too-large file being refused.
-        running.start("ingestion", MILLRACE_INGESTION_MAX_BYTES="500000")
+        # Small size limits, so the e2e suite can show a too-large file, and one that would
+        # decode past its limit, being refused without pushing the machine to its own limit.
+        running.start(
+            "ingestion",
+            MILLRACE_INGESTION_MAX_BYTES="500000",
+            MILLRACE_INGESTION_MAX_DECODED_BYTES=str(E2E_MAX_DECODED_BYTES),
+        )
         for name in ("training", "registry", "monitoring"):
             running.start(name)
         running.start_deployment("deployment")

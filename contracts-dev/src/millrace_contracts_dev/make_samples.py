@@ -272,6 +272,23 @@ PAYLOADS: dict[str, dict[str, Any]] = {
                 rows=150,
                 strict=False,
             ),
+            # 1.1: a code of the input limits, and a long list cut with its count kept.
+            reason(
+                "unexpected_column",
+                "20000 columns are not in the contract (and extra columns are not allowed); "
+                "the first 2: 'x0', 'x1'",
+                None,
+                count=20000,
+                listed=2,
+                sample='["x0", "x1"]',
+            ),
+            reason(
+                "too_many_columns",
+                "the file has 20003 columns, more than the limit of 1000",
+                None,
+                observed=20003,
+                limit=1000,
+            ),
         ],
     },
     "training.requested": {

@@ -82,6 +82,13 @@ class RejectionCode(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     UNSEEN_CATEGORY = "unseen_category"
     MISSING_TARGET = "missing_target"
+    # Since dataset.rejected 1.1: the input limits and the landing prefix.
+    OUTSIDE_LANDING = "outside_landing"
+    TOO_LARGE_DECODED = "too_large_decoded"
+    TOO_MANY_ROWS = "too_many_rows"
+    TOO_MANY_COLUMNS = "too_many_columns"
+    COLUMN_NAME_TOO_LONG = "column_name_too_long"
+    CELL_TOO_LONG = "cell_too_long"
 
 
 class DecisionCode(StrEnum):

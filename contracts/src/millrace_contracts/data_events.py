@@ -95,11 +95,20 @@ class DatasetRejected(Event):
     """An arrival broke its contract (or could not be read); nothing is trained from it."""
 
     event_type = "dataset.rejected"
+    minor_version = 1
+    """1.1: ``reasons`` may carry the codes of the input limits and the landing prefix
+    (``outside_landing``, ``too_large_decoded``, ``too_many_rows``, ``too_many_columns``,
+    ``column_name_too_long``, ``cell_too_long``), and a reason may stand for many problems of
+    one code (``details.count``, the first ones in ``details.sample``)."""
 
     dataset: Name
     source_uri: S3Uri
     reasons: list[Reason] = Field(
-        min_length=1, description="Every problem found, machine-readable."
+        min_length=1,
+        description=(
+            "Every problem found, machine-readable; many of one code are summed up in one "
+            "reason (details.count) so the event stays small."
+        ),
     )
 
     @property

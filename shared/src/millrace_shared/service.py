@@ -85,7 +85,7 @@ def build_runtime(
         broker=broker,
         dead_letters=dead_letters,
         store=store if store is not None else MinioObjectStore.from_settings(settings),
-        sink=KafkaEventSink(broker),
+        sink=KafkaEventSink(broker, max_event_bytes=settings.kafka_max_event_bytes),
         tracer_provider=tracer_provider,
     )
 

@@ -38,6 +38,10 @@ class MillraceSettings(BaseSettings):
     kafka_max_attempts: int = Field(default=3, ge=1)
     """Tries of a failing handler before its message goes to the dead-letter topic."""
     kafka_retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    kafka_max_event_bytes: int = Field(default=900_000, ge=1024)
+    """Largest event a service publishes (body, key and headers, bytes). Below Kafka's default
+    ``max.request.size`` and ``message.max.bytes`` (about 1 MB), so an event the broker would
+    refuse is refused here first, once, with a clear error instead of a retry loop."""
 
     s3_endpoint: str = "127.0.0.1:19094"
     """``host:port`` of the S3 API (MinIO, SeaweedFS, AWS)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from faststream.kafka import KafkaBroker
@@ -16,6 +17,7 @@ from millrace_contracts import (
     first_of_flow,
 )
 from millrace_contracts.policies import ColumnSpec
+from millrace_ingestion.core.pipeline import Ingestion
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.service import ServiceRuntime
@@ -153,3 +155,32 @@ def _app(routers: list[APIRouter]) -> FastAPI:
     for router in routers:
         app.include_router(router)
     return app
+
+
+async def test_an_oversize_outcome_is_dead_lettered_once_not_retried(
+    broker: KafkaBroker,
+    runtime: ServiceRuntime,
+    store: InMemoryObjectStore,
+    sink: RecordingEventSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Whatever slips past ingestion's own cutting, the sink refuses it, and the arrival is a
+    # poison message: no re-reading and re-validating the file on every retry.
+    calls: list[DataArrived] = []
+    ingest = Ingestion.ingest
+
+    def counting(self: Ingestion, arrived: DataArrived) -> DatasetValidated | DatasetRejected:
+        calls.append(arrived)
+        return ingest(self, arrived)
+
+    monkeypatch.setattr(Ingestion, "ingest", counting)
+    runtime.dead_letters.max_attempts = 3
+    sink.max_event_bytes = 1024
+    await send(broker, declared())
+    await send(broker, arrival(store, "bad.csv", BAD))
+    assert len(calls) == 1
+    assert runtime.dead_letters.dead_lettered == 1
+    assert sink.events == []
+    sink.max_event_bytes = 1_000_000
+    await send(broker, arrival(store, "a.csv", GOOD))
+    assert len(sink.of_type(DatasetValidated)) == 1

@@ -12,7 +12,7 @@ from millrace_contracts import (
 )
 from millrace_registry.core.errors import AliasConflict, UnknownModel, UnknownVersion
 from millrace_registry.core.events import decision_event
-from millrace_registry.core.policy import STALE_COMPARISON
+from millrace_registry.core.policy import NON_FINITE_METRIC, STALE_COMPARISON
 from millrace_registry.core.service import Registry
 from millrace_registry.core.store import RegistryStore
 from millrace_shared.objectstore import InMemoryObjectStore
@@ -271,3 +271,39 @@ def test_nothing_to_roll_back_to_after_the_first_promotion(
     registry.register_trained(trained("run-1", 0.9))
     with pytest.raises(AliasConflict):
         registry.plan_rollback("iris", reason="bad", actor="ops")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_metric_is_rejected_never_promoted(
+    registry: Registry, trained: MakeTrained, bad: float
+) -> None:
+    event = registry.register_trained(trained("run-1", bad))
+    assert isinstance(event, ModelRejected)
+    assert [r.code for r in event.reasons] == [NON_FINITE_METRIC]
+    assert event.reasons[0].details["metrics"] == "accuracy"
+    # What is recorded and published parses back: JSON has no NaN, it would have been null.
+    assert "accuracy" not in event.metrics.values
+    assert ModelRejected.model_validate_json(event.model_dump_json()) == event
+    assert registry.store.alias("iris", "production") is None
+
+
+def test_without_a_policy_a_non_finite_metric_is_still_rejected(
+    registry: Registry, trained: MakeTrained
+) -> None:
+    event = registry.register_trained(trained("run-1", float("nan"), policy=None))
+    assert isinstance(event, ModelRejected)
+    assert [r.code for r in event.reasons] == [NON_FINITE_METRIC]
+
+
+def test_a_non_finite_champion_metric_cannot_be_compared_with(
+    registry: Registry, trained: MakeTrained
+) -> None:
+    registry.register_trained(trained("run-1", 0.9))
+    event = registry.register_trained(
+        trained("run-2", 0.95, champion_version=1, champion_accuracy=float("nan"))
+    )
+    assert event is not None
+    assert STALE_COMPARISON in [r.code for r in event.reasons]
+    record = registry.store.get_version("iris", 2)  # read back from its JSON
+    assert record is not None and record.champion_metrics is not None
+    assert record.champion_metrics.values == {}

@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from .api import datasets_router
 from .core.declarations import DeclarationStore
+from .core.limits import InputLimits
 from .core.pipeline import Ingestion, IngestionConfig
 from .core.profiling import ProfileOptions
 from .core.versions import VersionStore
@@ -26,6 +27,15 @@ def config_from(settings: IngestionSettings) -> IngestionConfig:
     return IngestionConfig(
         producer=settings.service_name,
         max_bytes=settings.max_bytes,
+        landing_bucket=settings.bucket_landing,
+        limits=InputLimits(
+            max_decoded_bytes=settings.max_decoded_bytes,
+            max_rows=settings.max_rows,
+            max_columns=settings.max_columns,
+            max_column_name_length=settings.max_column_name_length,
+            max_cell_length=settings.max_cell_length,
+        ),
+        max_event_bytes=settings.kafka_max_event_bytes,
         work_dir=settings.work_dir,
         profile=ProfileOptions(
             bins=settings.profile_bins,

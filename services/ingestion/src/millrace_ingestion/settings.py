@@ -16,7 +16,31 @@ class IngestionSettings(ServiceSettings):
     max_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1, validation_alias="MILLRACE_INGESTION_MAX_BYTES"
     )
-    """Largest arrived file accepted (bytes); bigger ones are rejected as ``too_large``."""
+    """Largest arrived file read (bytes, as stored): checked on the object's metadata before
+    any byte is fetched, and again while streaming; bigger ones are rejected as ``too_large``."""
+    max_decoded_bytes: int = Field(
+        default=2 * 1024**3, ge=1, validation_alias="MILLRACE_INGESTION_MAX_DECODED_BYTES"
+    )
+    """Largest estimated in-memory size of a file once decompressed and decoded (bytes).
+
+    Estimated before decoding, from a Parquet footer (values' count and width, uncompressed
+    page sizes) or a CSV's size and its lines times columns; above it the file is rejected as
+    ``too_large_decoded``. This is what stops a small, highly compressed file from exhausting
+    memory."""
+    max_rows: int = Field(default=10_000_000, ge=1, validation_alias="MILLRACE_INGESTION_MAX_ROWS")
+    """Most data rows in a file: a Parquet footer's count, or a CSV parsed one row past it;
+    above it ``too_many_rows``."""
+    max_columns: int = Field(default=1000, ge=1, validation_alias="MILLRACE_INGESTION_MAX_COLUMNS")
+    """Most columns in a file, from the CSV header or the Parquet footer, before any row is
+    decoded; above it ``too_many_columns``."""
+    max_column_name_length: int = Field(
+        default=256, ge=1, validation_alias="MILLRACE_INGESTION_MAX_COLUMN_NAME_LENGTH"
+    )
+    """Longest column name (characters); longer ones are ``column_name_too_long``."""
+    max_cell_length: int = Field(
+        default=65_536, ge=1, validation_alias="MILLRACE_INGESTION_MAX_CELL_LENGTH"
+    )
+    """Longest text value (characters) in any cell; longer ones are ``cell_too_long``."""
     work_dir: Path | None = Field(default=None, validation_alias="MILLRACE_INGESTION_WORK_DIR")
     """Where arrived files are downloaded while being read; the system temp dir when unset."""
     profile_bins: int = Field(default=10, ge=2, validation_alias="MILLRACE_INGESTION_PROFILE_BINS")

@@ -3,12 +3,13 @@
 from .broker import ensure_topics, kafka_security, make_broker
 from .deadletter import HEADER_PREFIX as DLQ_HEADER_PREFIX
 from .deadletter import DeadLetterMiddleware, PoisonMessage
-from .publishing import EventSink, KafkaEventSink, RecordingEventSink
+from .publishing import EventSink, EventTooLarge, KafkaEventSink, RecordingEventSink
 
 __all__ = [
     "DLQ_HEADER_PREFIX",
     "DeadLetterMiddleware",
     "EventSink",
+    "EventTooLarge",
     "KafkaEventSink",
     "PoisonMessage",
     "RecordingEventSink",

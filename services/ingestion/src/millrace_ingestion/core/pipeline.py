@@ -22,6 +22,7 @@ from millrace_contracts import (
     caused_by,
 )
 from millrace_contracts.envelope import utc_now
+from millrace_shared.messaging.publishing import DEFAULT_MAX_EVENT_BYTES, encoded_size
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.telemetry import Attr
 from opentelemetry import trace
@@ -32,9 +33,10 @@ from .canonical import canonical_parquet, content_version
 from .columns import signatures
 from .declarations import DeclarationRecord, DeclarationStore
 from .inference import infer_spec
+from .limits import InputLimits, landing_violation
 from .profiling import ProfileOptions, profile_columns
 from .reading import read_arrival
-from .reasons import codes
+from .reasons import codes, condense
 from .validation import Checked, validate
 from .versions import VersionRecord, VersionStore
 
@@ -50,6 +52,11 @@ Outcome = DatasetValidated | DatasetRejected
 class IngestionConfig:
     producer: str
     max_bytes: int
+    landing_bucket: str = "millrace-landing"
+    """Only ``s3://<landing_bucket>/<dataset>/...`` is read."""
+    limits: InputLimits = field(default_factory=InputLimits)
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    """A rejection is cut down to fit this (the sink refuses bigger events)."""
     work_dir: Path | None = None
     profile: ProfileOptions = field(default_factory=ProfileOptions)
     max_signature_categories: int = 1000
@@ -75,6 +82,9 @@ class Ingestion:
 
     def ingest(self, arrived: DataArrived) -> Outcome:
         """Idempotent: the same arrival gives the same event (id included) every time."""
+        outside = landing_violation(arrived.uri, arrived.dataset, self._config.landing_bucket)
+        if outside is not None:
+            return self._reject(arrived, [outside])
         frame = self._read(arrived)
         if isinstance(frame, list):
             return self._reject(arrived, frame)
@@ -94,26 +104,49 @@ class Ingestion:
             record.rows,
             "new" if new else "already known",
         )
-        return DatasetValidated(
-            **caused_by(DatasetValidated, arrived, producer=self._config.producer),
-            dataset=arrived.dataset,
-            dataset_version=record.version,
-            source_uri=arrived.uri,
-            data=record.data,
-            profile=record.profile,
-            rows=record.rows,
-            columns=signatures(
-                checked.frame,
-                checked.columns,
-                max_categories=self._config.max_signature_categories,
-            ),
-            spec=declared.spec or spec,
-            spec_version=declared.version,
-            new_version=new,
-            training=declared.declaration.training,
-            promotion=declared.declaration.promotion,
-            monitoring=declared.declaration.monitoring,
-        )
+        return self._validated(arrived, checked, declared, spec, record, new)
+
+    def _validated(
+        self,
+        arrived: DataArrived,
+        checked: Checked,
+        declared: DeclarationRecord,
+        spec: DatasetSpec,
+        record: VersionRecord,
+        new: bool,
+    ) -> DatasetValidated:
+        """The event, with as many observed categories as fit under the event size limit."""
+        max_categories = self._config.max_signature_categories
+        while True:
+            validated = DatasetValidated(
+                **caused_by(DatasetValidated, arrived, producer=self._config.producer),
+                dataset=arrived.dataset,
+                dataset_version=record.version,
+                source_uri=arrived.uri,
+                data=record.data,
+                profile=record.profile,
+                rows=record.rows,
+                columns=signatures(checked.frame, checked.columns, max_categories=max_categories),
+                spec=declared.spec or spec,
+                spec_version=declared.version,
+                new_version=new,
+                training=declared.declaration.training,
+                promotion=declared.declaration.promotion,
+                monitoring=declared.declaration.monitoring,
+            )
+            body = validated.model_dump_json().encode()
+            if max_categories <= 1 or encoded_size(validated, body) <= self._config.max_event_bytes:
+                # Still too large here means the declaration itself is: the sink refuses it
+                # and says so, once.
+                return validated
+            # Many wide columns of many long values: a column with more distinct values than
+            # the cap lists none (as ids and free text do), the setting's documented meaning.
+            max_categories //= 4
+            logger.info(
+                "%s: signatures too large for one event, listing at most %d categories",
+                arrived.dataset,
+                max_categories,
+            )
 
     def _read(self, arrived: DataArrived) -> pd.DataFrame | list[Reason]:
         attributes: Attributes = {Attr.DATASET: arrived.dataset, Attr.ARTIFACT_URI: arrived.uri}
@@ -123,6 +156,7 @@ class Ingestion:
                 arrived,
                 max_bytes=self._config.max_bytes,
                 work_dir=self._config.work_dir,
+                limits=self._config.limits,
             )
             span.set_attribute(Attr.BYTES, result.size_bytes)
             if result.frame is None:
@@ -229,6 +263,17 @@ class Ingestion:
 
     def _reject(self, arrived: DataArrived, reasons: list[Reason]) -> DatasetRejected:
         logger.info("rejected %s (%s): %s", arrived.dataset, arrived.uri, ", ".join(codes(reasons)))
+        rejected = self._rejection(arrived, condense(reasons))
+        if (
+            encoded_size(rejected, rejected.model_dump_json().encode())
+            > self._config.max_event_bytes
+        ):
+            # Only many distinct codes with long messages get here: one summary per code is
+            # as short as a rejection can be and still say every kind of problem.
+            rejected = self._rejection(arrived, condense(reasons, per_code=0))
+        return rejected
+
+    def _rejection(self, arrived: DataArrived, reasons: list[Reason]) -> DatasetRejected:
         return DatasetRejected(
             **caused_by(DatasetRejected, arrived, producer=self._config.producer),
             dataset=arrived.dataset,

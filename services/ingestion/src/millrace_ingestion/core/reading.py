@@ -17,6 +17,7 @@ from millrace_shared.objectstore import (
     split_uri,
 )
 
+from .limits import InputLimits, check_csv, check_frame, check_parquet
 from .reasons import reason
 
 Format = Literal["csv", "parquet"]
@@ -39,9 +40,19 @@ def file_format(arrived: DataArrived) -> Format | None:
 
 
 def read_arrival(
-    store: ObjectStore, arrived: DataArrived, *, max_bytes: int, work_dir: Path | None = None
+    store: ObjectStore,
+    arrived: DataArrived,
+    *,
+    max_bytes: int,
+    work_dir: Path | None = None,
+    limits: InputLimits | None = None,
 ) -> ReadResult:
-    """Stream the file to a temporary file (hashed and size-capped on the way) and parse it."""
+    """Stream the file to a temporary file (hashed and size-capped on the way) and parse it.
+
+    The size comes from the object's metadata before any byte is fetched, and the limits are
+    checked on the header or footer before the file is decoded.
+    """
+    limits = limits or InputLimits()
     fmt = file_format(arrived)
     if fmt is None:
         return ReadResult(None, [_unsupported(arrived.uri)])
@@ -56,12 +67,20 @@ def read_arrival(
         except ChecksumMismatch as err:
             return ReadResult(None, [_checksum(err)])
         size = path.stat().st_size
-        return _parse(path, fmt, size)
+        beyond = check_csv(path, size, limits) if fmt == "csv" else check_parquet(path, limits)
+        if beyond:
+            return ReadResult(None, beyond, size)
+        result = _parse(path, fmt, size, limits)
+        if result.frame is not None:
+            beyond = check_frame(result.frame, limits)
+            if beyond:
+                return ReadResult(None, beyond, size)
+        return result
 
 
-def _parse(path: Path, fmt: Format, size: int) -> ReadResult:
+def _parse(path: Path, fmt: Format, size: int, limits: InputLimits) -> ReadResult:
     try:
-        frame = _read_csv(path) if fmt == "csv" else _read_parquet(path)
+        frame = _read_csv(path, limits.max_rows) if fmt == "csv" else _read_parquet(path)
     except pd.errors.EmptyDataError:
         return ReadResult(None, [_empty(0)], size)
     # What a malformed file makes pandas or Arrow raise is an open set (ParserError,
@@ -72,10 +91,11 @@ def _parse(path: Path, fmt: Format, size: int) -> ReadResult:
     return ReadResult(frame, [], size)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, max_rows: int) -> pd.DataFrame:
     # Everything as text: types come from the contract (or inference), not from pandas' guess,
     # so "007" can stay a string and CSV and Parquet of the same data meet in coercion.
-    return pd.read_csv(path, dtype=str, keep_default_na=True, encoding="utf-8")
+    # One row past the limit is enough to know the file breaks it.
+    return pd.read_csv(path, dtype=str, keep_default_na=True, encoding="utf-8", nrows=max_rows + 1)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from millrace_contracts import DatasetSpec, Reason, RejectionCode
+from millrace_contracts.common import ScalarValue
 from millrace_contracts.policies import ColumnSpec
 
 from .coercion import Coerced, coerce, infer_type
 from .columns import category_labels, effective_columns, is_numeric_type
-from .reasons import reason, sample_text
+from .reasons import MAX_PER_CODE, reason, sample_text
 
 
 @dataclass(frozen=True)
@@ -83,17 +84,22 @@ def _shape(frame: pd.DataFrame, spec: DatasetSpec, columns: list[ColumnSpec]) ->
             )
     if not spec.allow_extra_columns:
         expected = {c.name for c in columns}
-        for name in frame.columns:
-            if name not in expected:
-                reasons.append(
-                    reason(
-                        RejectionCode.UNEXPECTED_COLUMN,
-                        f"column {name!r} is not in the contract (and extra columns are not "
-                        "allowed)",
-                        str(name),
-                        observed_dtype=infer_type(frame[name]),
-                    )
+        extra = [name for name in frame.columns if name not in expected]
+        # Past MAX_PER_CODE they are summed up in one reason without per-column details, so
+        # each column's type (a pass over its values) is worked out only when it is shown.
+        typed = len(extra) <= MAX_PER_CODE
+        for name in extra:
+            details: dict[str, ScalarValue] = (
+                {"observed_dtype": infer_type(frame[name])} if typed else {}
+            )
+            reasons.append(
+                reason(
+                    RejectionCode.UNEXPECTED_COLUMN,
+                    f"column {name!r} is not in the contract (and extra columns are not allowed)",
+                    str(name),
+                    **details,
                 )
+            )
     return reasons
 
 

@@ -17,6 +17,7 @@ metric matters.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from millrace_contracts import DecisionCode, Metrics, PromotionPolicy, Reason
@@ -27,6 +28,8 @@ STALE_COMPARISON = "stale_comparison"
 """Not in ``DecisionCode`` (yet): production's metrics on the candidate's holdout are unknown."""
 MISSING_METRIC = "missing_metric"
 """Not in ``DecisionCode`` (yet): the candidate lacks the policy's primary metric."""
+NON_FINITE_METRIC = "non_finite_metric"
+"""Not in ``DecisionCode`` (yet): a metric is NaN or infinite, so nothing can be judged by it."""
 
 # Metrics are floats computed on the same rows; a gain of exactly min_improvement must pass
 # even when subtraction leaves a rounding crumb.
@@ -82,6 +85,42 @@ def decide(
             reasons.append(_reason(DecisionCode.FIRST_VERSION, "no production version yet"))
         return Verdict(True, tuple(reasons), None, None)
     return _judge(candidate, policy, champion)
+
+
+def non_finite(metrics: Metrics | None) -> dict[str, float]:
+    """The metrics that are NaN or infinite (JSON has no such numbers: they would be null)."""
+    if metrics is None:
+        return {}
+    return {k: v for k, v in metrics.values.items() if not math.isfinite(v)}
+
+
+def finite_only(metrics: Metrics) -> Metrics:
+    """``metrics`` without its NaN or infinite values, so the records and events stay valid."""
+    bad = non_finite(metrics)
+    if not bad:
+        return metrics
+    return metrics.model_copy(
+        update={"values": {k: v for k, v in metrics.values.items() if k not in bad}}
+    )
+
+
+def refuse_non_finite(candidate: Metrics, policy: PromotionPolicy | None) -> Verdict | None:
+    """A rejection when the candidate reports a NaN or infinite metric, whatever the policy.
+
+    Never a promotion: NaN compares false with everything, so a floor or a comparison would
+    let it through or stop it by accident, and a model whose evaluation produced one is broken.
+    """
+    bad = non_finite(candidate)
+    if not bad:
+        return None
+    names = sorted(bad)
+    refused = _reason(
+        NON_FINITE_METRIC,
+        f"the candidate reports non-finite metric(s) {', '.join(map(repr, names))}",
+        metrics=",".join(names),
+        values=",".join(str(bad[n]) for n in names),
+    )
+    return Verdict(False, (refused,), policy.primary_metric if policy else None, None)
 
 
 def _judge(candidate: Metrics, policy: PromotionPolicy, champion: Champion | None) -> Verdict:

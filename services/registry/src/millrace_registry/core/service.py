@@ -19,7 +19,14 @@ from opentelemetry.util.types import Attributes
 
 from .errors import AliasConflict, UnknownModel, UnknownVersion
 from .events import POLICY_ACTOR, PRODUCER, decision_event, operator_event, sealed
-from .policy import comparable_champion, decide
+from .policy import (
+    Champion,
+    comparable_champion,
+    decide,
+    finite_only,
+    non_finite,
+    refuse_non_finite,
+)
 from .records import MOVE_KINDS, PRODUCTION
 from .store import RegistryStore
 from .versioning import version_record
@@ -99,7 +106,27 @@ class Registry:
                 trained.champion_metrics,
                 trained.metrics.holdout_id,
             )
-            verdict = decide(trained.metrics, trained.promotion, champion)
+            refused = refuse_non_finite(trained.metrics, trained.promotion)
+            if refused is not None or non_finite(trained.champion_metrics):
+                # Recorded without the non-finite values: JSON would write them as null, which
+                # no reader of the record or the event could parse back.
+                trained = trained.model_copy(
+                    update={
+                        "metrics": finite_only(trained.metrics),
+                        "champion_metrics": (
+                            finite_only(trained.champion_metrics)
+                            if trained.champion_metrics is not None
+                            else None
+                        ),
+                    }
+                )
+            verdict = refused or decide(
+                trained.metrics,
+                trained.promotion,
+                champion
+                if champion is None or champion.metrics is None
+                else Champion(champion.version, finite_only(champion.metrics)),
+            )
             span.set_attribute(Attr.DECISION, "promote" if verdict.promote else "reject")
             span.set_attribute(Attr.REASON_CODES, [r.code for r in verdict.reasons])
             if verdict.primary_metric is not None:
