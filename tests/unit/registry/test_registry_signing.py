@@ -99,4 +99,4 @@ def test_outside_dev_a_signing_key_is_required(monkeypatch: pytest.MonkeyPatch) 
     signer = settings.signing_key()
     assert signer is not None and signer.public.key_id == KEY.public.key_id
     assert KEY.to_base64() not in repr(settings)
-    assert RegistrySettings().signing_key() is None  # dev: unsigned, no built-in key
+    assert RegistrySettings(environment="dev").signing_key() is None  # dev: unsigned, no key
