@@ -1,4 +1,4 @@
-"""``registry token ACTOR``: make an actor's registry token and the hash the registry keeps."""
+"""``registry token ACTOR`` and ``registry keypair``: the registry's access and its signing key."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ from typing import Annotated
 
 import typer
 from millrace_shared.registry.tokens import TokenError, check_actor, hash_token, new_token
+from millrace_shared.signing import SigningKey
 
 from ..console import out
 from ..errors import CliError, ExitCode
 
-app = typer.Typer(help="The registry's access: make a person's token.", no_args_is_help=True)
+app = typer.Typer(
+    help="The registry's access: a person's token, the promotion-signing key pair.",
+    no_args_is_help=True,
+)
 
 
 @app.command()
@@ -37,3 +41,18 @@ def token(
     out.print(f'  {{"{actor}": "{digest}"}}', markup=False, soft_wrap=True)
     out.print("MILLRACE_REGISTRY_TOKENS_FILE line:", markup=False)
     out.print(f"  {actor} {digest}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def keypair() -> None:
+    """Make the Ed25519 key pair the registry signs promotions with (ADR 0007).
+
+    The private key goes to every registry replica only (MILLRACE_REGISTRY_SIGNING_KEY), the
+    public key to every deployment replica (MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY). The
+    local stack makes its own per home; this is for any other installation.
+    """
+    key = SigningKey.generate()
+    out.print("MILLRACE_REGISTRY_SIGNING_KEY (secret; the registry only):", markup=False)
+    out.print(f"  {key.to_base64()}", markup=False, soft_wrap=True)
+    out.print("MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY (deployment):", markup=False)
+    out.print(f"  {key.public.to_base64()}", markup=False, soft_wrap=True)
