@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,23 +22,24 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session")
-def e2e_settings(local_stack: Any) -> MillraceSettings:
-    return MillraceSettings(
-        kafka_bootstrap=local_stack.kafka_bootstrap,
-        s3_endpoint=local_stack.s3_endpoint,
-        s3_access_key=local_stack.s3_access_key,
-        s3_secret_key=local_stack.s3_secret_key,
-        service_name="e2e-test",
-    )
+def e2e_settings(stack_settings_as: Callable[..., MillraceSettings]) -> MillraceSettings:
+    """The test side's clients act as the stack's admin: they seed events of several parties
+    (data teams' arrivals, the registry's promotions...) and watch every topic."""
+    return stack_settings_as("admin", service_name="e2e-test")
+
+
+ServiceEnv = Callable[[str], dict[str, str]]
 
 
 @pytest.fixture(scope="session")
-def service_env(local_stack: Any) -> dict[str, str]:
-    return {
-        "MILLRACE_KAFKA_BOOTSTRAP": local_stack.kafka_bootstrap,
-        "MILLRACE_S3_ENDPOINT": local_stack.s3_endpoint,
-        "MILLRACE_S3_ACCESS_KEY": local_stack.s3_access_key,
-        "MILLRACE_S3_SECRET_KEY": local_stack.s3_secret_key,
+def service_env(local_stack: Any) -> ServiceEnv:
+    """A service's environment: the stack, and Kafka as that service's own principal."""
+
+    def env(name: str) -> dict[str, str]:
+        return {**common, **local_stack.kafka_env(name)}
+
+    common = {
+        **local_stack.env(),
         "MILLRACE_KAFKA_RETRY_BACKOFF_SECONDS": "0.2",
         "MILLRACE_LOG_LEVEL": "INFO",
         **(
@@ -47,6 +48,7 @@ def service_env(local_stack: Any) -> dict[str, str]:
             else {}
         ),
     }
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -57,14 +59,14 @@ def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Platform:
     """The running services, by name."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: ServiceEnv, log_dir: Path) -> None:
         self.env = env
         self.log_dir = log_dir
         self.services: dict[str, Process] = {}
 
     def start(self, name: str, argv: tuple[str, ...] = (), **extra_env: str) -> Process:
         """``argv``: run that (``patched_service.command(...)``) instead of the plain service."""
-        service = launch_service(name, {**self.env, **extra_env}, self.log_dir, argv=argv)
+        service = launch_service(name, {**self.env(name), **extra_env}, self.log_dir, argv=argv)
         self.services[name] = service
         return service
 
@@ -73,7 +75,7 @@ class Platform:
         service = launch_service(
             "deployment",
             {
-                **self.env,
+                **self.env("deployment"),
                 "MILLRACE_DEPLOYMENT_REGISTRY_URL": self.services["registry"].url,
                 "MILLRACE_DEPLOYMENT_REPLICA_ID": key,
                 "MILLRACE_DEPLOYMENT_LOG_FLUSH_INTERVAL_SECONDS": "0.2",
@@ -99,7 +101,7 @@ class Platform:
 
 @pytest.fixture(scope="session")
 def platform(
-    service_env: dict[str, str], service_logs: Path, e2e_settings: MillraceSettings
+    service_env: ServiceEnv, service_logs: Path, e2e_settings: MillraceSettings
 ) -> Iterator[Platform]:
     asyncio.run(ensure_topics(e2e_settings))
     running = Platform(service_env, service_logs)
