@@ -12,6 +12,7 @@ from millrace_infra import StackConfig, StackError, StackInfo, fetch_kafka, is_f
 from millrace_infra import status as stack_status
 from millrace_infra import stop as stop_stack
 from millrace_infra.ports import port_is_free
+from millrace_infra.state import KAFKA_SECURITY_VARIABLES
 
 from . import services_runtime as runtime
 from .catalog import BY_NAME, ServiceSpec
@@ -64,7 +65,13 @@ def bring_up_stack(config: StackConfig, report: Report, *, timeout: float) -> St
 
 
 def service_env(stack: StackInfo, name: str, registry_url: str) -> dict[str, str]:
-    env = {**os.environ, **stack.env()}
+    """The service's environment: the stack, and Kafka as the service's own principal."""
+    env = dict(os.environ)
+    if stack.home is not None:
+        # The local stack: a shell's MILLRACE_KAFKA_* (say, a data team's) must not leak in.
+        for key in KAFKA_SECURITY_VARIABLES:
+            env.pop(key, None)
+    env |= stack.client_env(name)
     if name == "deployment":
         env["MILLRACE_DEPLOYMENT_REGISTRY_URL"] = registry_url
     return env
@@ -91,12 +98,15 @@ async def bring_up(
     settings = endpoints.settings.model_copy(
         update={"kafka_bootstrap": stack.kafka_bootstrap, "s3_endpoint": stack.s3_endpoint}
     )
-    from millrace_shared.messaging import ensure_topics  # FastStream: slow to import
+    # A secured local stack made its topics (and ACLs) at start-up; elsewhere (an external
+    # cluster, or --insecure) they are made here, as far as the settings' rights go.
+    if not (stack.secure and stack.home is not None):
+        from millrace_shared.messaging import ensure_topics  # FastStream: slow to import
 
-    try:
-        await ensure_topics(settings)
-    except UNREACHABLE_ERRORS as error:
-        raise endpoints.unreachable("kafka") from error
+        try:
+            await ensure_topics(settings)
+        except UNREACHABLE_ERRORS as error:
+            raise endpoints.unreachable("kafka") from error
 
     services = ServicesFile(config.home)
     with services.locked():
