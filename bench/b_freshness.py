@@ -264,13 +264,15 @@ def run(ctx: Context, which: set[str]) -> None:
     procs: dict[str, Process] = {}
     try:
         for name in ("ingestion", "training", "registry", "monitoring"):
-            procs[name] = millrace_service(name, ctx.logs, env, label=f"{name}-fresh")
+            own = {**env, **stack.kafka_env(name)}  # each service as its own principal
+            procs[name] = millrace_service(name, ctx.logs, own, label=f"{name}-fresh")
         registry_url = f"http://127.0.0.1:{procs['registry'].port}"
         procs["deployment"] = millrace_service(
             "deployment",
             ctx.logs,
             {
                 **env,
+                **stack.kafka_env("deployment"),
                 "MILLRACE_DEPLOYMENT_REGISTRY_URL": registry_url,
                 "MILLRACE_DEPLOYMENT_REPLICA_ID": "fresh",
             },
