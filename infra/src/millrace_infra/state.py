@@ -43,7 +43,7 @@ class StackInfo:
     Jaeger."""
     secure: bool = False
     """Kafka needs SASL_SSL credentials: one principal each (kafka_env)."""
-    kafka_settings: dict[str, str] = field(default_factory=dict, repr=False)
+    kafka_settings: dict[str, str] = field(default_factory=dict, repr=False, hash=False)
     """For a stack found through the environment: the MILLRACE_KAFKA_* security settings
     given there (one principal's, whichever it is)."""
 
