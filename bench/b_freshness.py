@@ -264,7 +264,9 @@ def run(ctx: Context, which: set[str]) -> None:
     procs: dict[str, Process] = {}
     try:
         for name in ("ingestion", "training", "registry", "monitoring"):
-            own = {**env, **stack.registry_env()} if name == "registry" else env
+            own = {**env, **stack.kafka_env(name)}  # each service as its own principal
+            if name == "registry":
+                own |= stack.registry_env()
             procs[name] = millrace_service(name, ctx.logs, own, label=f"{name}-fresh")
         registry_url = f"http://127.0.0.1:{procs['registry'].port}"
         procs["deployment"] = millrace_service(
@@ -272,6 +274,7 @@ def run(ctx: Context, which: set[str]) -> None:
             ctx.logs,
             {
                 **env,
+                **stack.kafka_env("deployment"),
                 **stack.deployment_env(),
                 "MILLRACE_DEPLOYMENT_REGISTRY_URL": registry_url,
                 "MILLRACE_DEPLOYMENT_REPLICA_ID": "fresh",

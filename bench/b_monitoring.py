@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -90,8 +91,9 @@ async def _promote(stack: Stack, info: ModelVersionInfo) -> None:
 
 async def _recreate_topic(stack: Stack) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from millrace_shared.kafka import kafka_options
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.info.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(stack.settings()))
     await admin.start()
     try:
         if TOPIC in set(await admin.list_topics()):
@@ -112,11 +114,13 @@ async def _recreate_topic(stack: Stack) -> None:
 
 async def _prefill(stack: Stack, total: int, per_event: int) -> dict[str, Any]:
     from aiokafka import AIOKafkaProducer
+    from millrace_shared.kafka import kafka_options
 
     rows = frame(total, seed=77).to_dict("records")
     now = datetime.now(UTC)
     producer = AIOKafkaProducer(
-        bootstrap_servers=stack.info.kafka_bootstrap,
+        # As the deployment, which writes prediction logs in production.
+        **kafka_options(stack.settings(principal="deployment")),
         acks=1,
         linger_ms=20,
         max_batch_size=1024 * 1024,
@@ -161,13 +165,11 @@ async def _rewind_group(stack: Stack) -> None:
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
     from millrace_contracts import LabelsObserved
-    from millrace_shared.kafka import partitions_of
+    from millrace_shared.kafka import kafka_options, partitions_of
 
-    bootstrap = stack.info.kafka_bootstrap
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False
-    )
+    options = kafka_options(stack.settings())
+    admin = AIOKafkaAdminClient(**options)
+    consumer = AIOKafkaConsumer(**options, group_id=GROUP, enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
@@ -201,7 +203,7 @@ def _monitoring(
     label: str,
     profile: bool = False,
 ) -> dict[str, Any]:
-    env = {**stack.env(), "MILLRACE_TRACE_SAMPLE_RATIO": "1.0" if traced else "0"}
+    env = {**stack.env("monitoring"), "MILLRACE_TRACE_SAMPLE_RATIO": "1.0" if traced else "0"}
     if traced and stack.otlp_endpoint:
         env["MILLRACE_OTLP_ENDPOINT"] = stack.otlp_endpoint
     asyncio.run(_rewind_group(stack))
@@ -266,7 +268,11 @@ def _raw(ctx: Context, stack: Stack, total: int) -> dict[str, Any]:
         ],
         [server_cpu()],
     )
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
+    # The floor reads as monitoring would: same listener, same principal.
+    env = {**os.environ, **stack.kafka_env("monitoring")}
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=900, env=env
+    )
     if done.returncode != 0:
         raise RuntimeError(f"raw consumer failed: {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -282,7 +288,7 @@ def run(ctx: Context, which: set[str]) -> None:
     asyncio.run(_recreate_topic(stack))
     # A first start learns the version from model.promoted and stores it in the state
     # bucket; the measured starts restore it before they consume a single log.
-    env = {**stack.env(), "MILLRACE_TRACE_SAMPLE_RATIO": "0"}
+    env = {**stack.env("monitoring"), "MILLRACE_TRACE_SAMPLE_RATIO": "0"}
     warm = millrace_service(
         "monitoring", ctx.logs, env, cpu=[server_cpu()], label="monitoring-warmup"
     )

@@ -75,10 +75,20 @@ class Stack:
     def deployment_env(self) -> dict[str, str]:
         return {"MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY": self.keys.public}
 
-    def env(self) -> dict[str, str]:
+    def env(self, principal: str | None = None) -> dict[str, str]:
+        """The stack's MILLRACE_* settings; with `principal` (a service's name), Kafka's
+        credentials as that principal: services run as shipped, each with its own ACLs."""
         env: dict[str, str] = self.info.env()
         env.pop("MILLRACE_OTLP_ENDPOINT", None)  # tracing export is chosen per process
         env.pop("MILLRACE_JAEGER_URL", None)
+        if principal is not None:
+            env |= self.kafka_env(principal)
+        return env
+
+    def kafka_env(self, principal: str) -> dict[str, str]:
+        """MILLRACE_KAFKA_* for a client acting as `principal` (the same SASL_SSL listener
+        for Millrace and the baselines, so TLS costs both alike)."""
+        env: dict[str, str] = self.info.kafka_env(principal)
         return env
 
     @property
@@ -91,17 +101,14 @@ class Stack:
         value: str | None = self.info.jaeger_url
         return value
 
-    def settings(self, name: str = "bench") -> Any:
+    def settings(self, name: str = "bench", principal: str = "admin") -> Any:
+        """The harness's own clients act as the stack's admin by default: they seed events
+        of several parties and rewind or recreate topics between runs."""
         from millrace_shared.settings import MillraceSettings
 
-        return MillraceSettings(
-            environment="dev",  # the local stack's credentials
-            kafka_bootstrap=self.info.kafka_bootstrap,
-            s3_endpoint=self.info.s3_endpoint,
-            s3_access_key=self.info.s3_access_key,
-            s3_secret_key=self.info.s3_secret_key,
-            service_name=name,
-        )
+        env = self.env(principal)
+        fields = {k.removeprefix("MILLRACE_").lower(): v for k, v in env.items()}
+        return MillraceSettings.model_validate(fields | {"service_name": name})
 
     def store(self) -> Any:
         from millrace_shared.objectstore import MinioObjectStore
@@ -225,7 +232,7 @@ def deployment(
     sample_ratio: float | None = None,
 ) -> Process:
     env = {
-        **stack.env(),
+        **stack.env("deployment"),
         **stack.deployment_env(),
         "MILLRACE_DEPLOYMENT_REGISTRY_URL": registry_url,
         "MILLRACE_DEPLOYMENT_REPLICA_ID": label,

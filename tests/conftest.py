@@ -2,6 +2,8 @@
 
 import os
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from millrace_shared.objectstore import InMemoryObjectStore
@@ -26,3 +28,21 @@ def store(settings: MillraceSettings) -> InMemoryObjectStore:
     store = InMemoryObjectStore()
     store.ensure_buckets(settings.buckets)
     return store
+
+
+def settings_as(local_stack: Any, principal: str, **overrides: Any) -> MillraceSettings:
+    """Settings for a client of the session's stack acting as `principal` (``admin``, a
+    service name, ``data-teams``...): its Kafka credentials, the stack's S3."""
+    env = local_stack.client_env(principal)
+    fields = {k.removeprefix("MILLRACE_").lower(): v for k, v in env.items()}
+    return MillraceSettings.model_validate(fields | overrides)
+
+
+@pytest.fixture(scope="session")
+def stack_settings_as(local_stack: Any) -> Callable[..., MillraceSettings]:
+    """``stack_settings_as("data-teams", service_name=...)``: see settings_as."""
+
+    def make(principal: str, **overrides: Any) -> MillraceSettings:
+        return settings_as(local_stack, principal, **overrides)
+
+    return make

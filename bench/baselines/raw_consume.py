@@ -3,16 +3,36 @@
 Usage: python raw_consume.py BOOTSTRAP TOPIC LOGS
 Reads from the start of every partition until LOGS prediction logs were seen; prints JSON
 with the time and count after the first batch and at the end (as monitoring is timed).
+Kafka's security comes from MILLRACE_KAFKA_SECURITY_PROTOCOL / _SASL_* / _TLS_CAFILE, so the
+floor pays for the same TLS and SASL as the service it is compared with.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import ssl
 import sys
 import time
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+
+
+def security_options() -> dict[str, Any]:
+    """aiokafka's security arguments from the MILLRACE_KAFKA_* environment (plain aiokafka:
+    the floor uses no Millrace code)."""
+    protocol = os.environ.get("MILLRACE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if "SSL" in protocol:
+        cafile = os.environ.get("MILLRACE_KAFKA_TLS_CAFILE") or None
+        options["ssl_context"] = ssl.create_default_context(cafile=cafile)
+    if protocol.startswith("SASL"):
+        options["sasl_mechanism"] = os.environ.get("MILLRACE_KAFKA_SASL_MECHANISM", "PLAIN")
+        options["sasl_plain_username"] = os.environ.get("MILLRACE_KAFKA_SASL_USERNAME")
+        options["sasl_plain_password"] = os.environ.get("MILLRACE_KAFKA_SASL_PASSWORD")
+    return options
 
 
 async def main() -> None:
@@ -20,6 +40,7 @@ async def main() -> None:
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
+        **security_options(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

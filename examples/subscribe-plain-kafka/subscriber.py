@@ -6,6 +6,9 @@ contracts/schemas/millrace.model.promoted.v1.json (any language has a JSON Schem
     pip install aiokafka jsonschema
     python subscriber.py --schema contracts/schemas/millrace.model.promoted.v1.json \
         --bootstrap 127.0.0.1:19092 [--from-beginning] [--count N]
+
+On a secured cluster (the local stack is one), the security settings come from the
+environment: eval "$(millrace-stack env --principal application-teams)".
 """
 
 from __future__ import annotations
@@ -13,12 +16,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import ssl
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 from aiokafka import AIOKafkaConsumer
 
 TOPIC = "millrace.model.promoted.v1"
+
+
+def security_options() -> dict[str, Any]:
+    """aiokafka's security arguments from the environment, as `millrace-stack env --principal
+    application-teams` prints them: MILLRACE_KAFKA_SECURITY_PROTOCOL (PLAINTEXT, SSL,
+    SASL_PLAINTEXT or SASL_SSL), MILLRACE_KAFKA_SASL_MECHANISM / _SASL_USERNAME /
+    _SASL_PASSWORD and MILLRACE_KAFKA_TLS_CAFILE (the CA to trust; the system's if unset)."""
+    protocol = os.environ.get("MILLRACE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if "SSL" in protocol:
+        cafile = os.environ.get("MILLRACE_KAFKA_TLS_CAFILE") or None
+        options["ssl_context"] = ssl.create_default_context(cafile=cafile)
+    if protocol.startswith("SASL"):
+        options["sasl_mechanism"] = os.environ.get("MILLRACE_KAFKA_SASL_MECHANISM", "PLAIN")
+        options["sasl_plain_username"] = os.environ.get("MILLRACE_KAFKA_SASL_USERNAME")
+        options["sasl_plain_password"] = os.environ.get("MILLRACE_KAFKA_SASL_PASSWORD")
+    return options
 
 
 async def follow(
@@ -32,6 +55,7 @@ async def follow(
     consumer = AIOKafkaConsumer(
         TOPIC,
         bootstrap_servers=bootstrap,
+        **security_options(),
         group_id=None,
         auto_offset_reset="earliest" if from_beginning else "latest",
     )
@@ -64,7 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--bootstrap", default="127.0.0.1:19092")
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("MILLRACE_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+    )
     parser.add_argument(
         "--schema", type=Path, default=Path("contracts/schemas/millrace.model.promoted.v1.json")
     )

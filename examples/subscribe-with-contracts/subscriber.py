@@ -2,21 +2,45 @@
 
 pip install millrace-contracts aiokafka
 python subscriber.py --bootstrap 127.0.0.1:19092 [--from-beginning] [--count N]
+
+On a secured cluster (the local stack is one), the security settings come from the
+environment: eval "$(millrace-stack env --principal application-teams)".
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import ssl
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from millrace_contracts import ModelPromoted
+
+
+def security_options() -> dict[str, Any]:
+    """aiokafka's security arguments from the environment, as `millrace-stack env --principal
+    application-teams` prints them: MILLRACE_KAFKA_SECURITY_PROTOCOL (PLAINTEXT, SSL,
+    SASL_PLAINTEXT or SASL_SSL), MILLRACE_KAFKA_SASL_MECHANISM / _SASL_USERNAME /
+    _SASL_PASSWORD and MILLRACE_KAFKA_TLS_CAFILE (the CA to trust; the system's if unset)."""
+    protocol = os.environ.get("MILLRACE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if "SSL" in protocol:
+        cafile = os.environ.get("MILLRACE_KAFKA_TLS_CAFILE") or None
+        options["ssl_context"] = ssl.create_default_context(cafile=cafile)
+    if protocol.startswith("SASL"):
+        options["sasl_mechanism"] = os.environ.get("MILLRACE_KAFKA_SASL_MECHANISM", "PLAIN")
+        options["sasl_plain_username"] = os.environ.get("MILLRACE_KAFKA_SASL_USERNAME")
+        options["sasl_plain_password"] = os.environ.get("MILLRACE_KAFKA_SASL_PASSWORD")
+    return options
 
 
 async def follow(bootstrap: str, from_beginning: bool, count: int | None, only: str | None) -> None:
     consumer = AIOKafkaConsumer(
         ModelPromoted.topic(),
         bootstrap_servers=bootstrap,
+        **security_options(),
         group_id=None,  # a group of your own if you want to resume where you left off
         auto_offset_reset="earliest" if from_beginning else "latest",
     )
@@ -46,7 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--bootstrap", default="127.0.0.1:19092")
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("MILLRACE_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+    )
     parser.add_argument("--from-beginning", action="store_true")
     parser.add_argument("--count", type=int, default=None, help="stop after N promotions")
     parser.add_argument("--model", default=None, help="only this model name")

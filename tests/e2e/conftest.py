@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +28,10 @@ E2E_MAX_DECODED_BYTES = 256 * 1024**2
 
 
 @pytest.fixture(scope="session")
-def e2e_settings(local_stack: Any) -> MillraceSettings:
-    return MillraceSettings(
-        environment="dev",  # the local stack's credentials
-        kafka_bootstrap=local_stack.kafka_bootstrap,
-        s3_endpoint=local_stack.s3_endpoint,
-        s3_access_key=local_stack.s3_access_key,
-        s3_secret_key=local_stack.s3_secret_key,
-        service_name="e2e-test",
-    )
+def e2e_settings(stack_settings_as: Callable[..., MillraceSettings]) -> MillraceSettings:
+    """The test side's clients act as the stack's admin: they seed events of several parties
+    (data teams' arrivals, the registry's promotions...) and watch every topic."""
+    return stack_settings_as("admin", service_name="e2e-test")
 
 
 @pytest.fixture(scope="session")
@@ -50,16 +45,19 @@ def registry_token() -> str:
     return new_token()
 
 
+ServiceEnv = Callable[[str], dict[str, str]]
+
+
 @pytest.fixture(scope="session")
-def service_env(local_stack: Any, registry_actor: str, registry_token: str) -> dict[str, str]:
-    return {
-        # The local stack's credentials are dev ones; services default to prod.
-        "MILLRACE_ENVIRONMENT": "dev",
+def service_env(local_stack: Any, registry_actor: str, registry_token: str) -> ServiceEnv:
+    """A service's environment: the stack, and Kafka as that service's own principal."""
+
+    def env(name: str) -> dict[str, str]:
+        return {**common, **local_stack.kafka_env(name)}
+
+    common = {
+        **local_stack.env(),
         "MILLRACE_REGISTRY_TOKENS": json.dumps({registry_actor: hash_token(registry_token)}),
-        "MILLRACE_KAFKA_BOOTSTRAP": local_stack.kafka_bootstrap,
-        "MILLRACE_S3_ENDPOINT": local_stack.s3_endpoint,
-        "MILLRACE_S3_ACCESS_KEY": local_stack.s3_access_key,
-        "MILLRACE_S3_SECRET_KEY": local_stack.s3_secret_key,
         "MILLRACE_KAFKA_RETRY_BACKOFF_SECONDS": "0.2",
         "MILLRACE_LOG_LEVEL": "INFO",
         **(
@@ -68,6 +66,7 @@ def service_env(local_stack: Any, registry_actor: str, registry_token: str) -> d
             else {}
         ),
     }
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +83,7 @@ def promotion_keys(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
 class Platform:
     """The running services, by name."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path, keys: KeyPair | None = None) -> None:
+    def __init__(self, env: ServiceEnv, log_dir: Path, keys: KeyPair | None = None) -> None:
         self.env = env
         self.log_dir = log_dir
         self.keys = keys
@@ -92,7 +91,7 @@ class Platform:
 
     def start(self, name: str, argv: tuple[str, ...] = (), **extra_env: str) -> Process:
         """``argv``: run that (``patched_service.command(...)``) instead of the plain service."""
-        env = {**self.env, **extra_env}
+        env = {**self.env(name), **extra_env}
         if name == "registry" and self.keys is not None:  # the private key: registry only
             env.setdefault("MILLRACE_REGISTRY_SIGNING_KEY", self.keys.private)
         service = launch_service(name, env, self.log_dir, argv=argv)
@@ -104,7 +103,7 @@ class Platform:
         service = launch_service(
             "deployment",
             {
-                **self.env,
+                **self.env("deployment"),
                 "MILLRACE_DEPLOYMENT_REGISTRY_URL": self.services["registry"].url,
                 "MILLRACE_DEPLOYMENT_REPLICA_ID": key,
                 "MILLRACE_DEPLOYMENT_LOG_FLUSH_INTERVAL_SECONDS": "0.2",
@@ -135,7 +134,7 @@ class Platform:
 
 @pytest.fixture(scope="session")
 def platform(
-    service_env: dict[str, str],
+    service_env: ServiceEnv,
     service_logs: Path,
     e2e_settings: MillraceSettings,
     promotion_keys: KeyPair,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
 from millrace_shared.objectstore import MinioObjectStore
@@ -11,15 +10,9 @@ from millrace_shared.settings import MillraceSettings
 
 
 @pytest.fixture(scope="session")
-def stack_settings(local_stack: Any) -> MillraceSettings:
-    return MillraceSettings(
-        environment="dev",  # the local stack's credentials
-        kafka_bootstrap=local_stack.kafka_bootstrap,
-        s3_endpoint=local_stack.s3_endpoint,
-        s3_access_key=local_stack.s3_access_key,
-        s3_secret_key=local_stack.s3_secret_key,
-        kafka_retry_backoff_seconds=0.05,
-    )
+def stack_settings(stack_settings_as: Callable[..., MillraceSettings]) -> MillraceSettings:
+    """The stack's admin: these tests make topics of their own and act as several parties."""
+    return stack_settings_as("admin", kafka_retry_backoff_seconds=0.05)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer
 from millrace_cli.main import app
 from millrace_contracts import DataArrived, TrainingRequested, cloudevents_headers, first_of_flow
 from millrace_infra.ports import free_port
+from millrace_shared.kafka import kafka_options
 from millrace_shared.messaging import DLQ_HEADER_PREFIX, KafkaEventSink, ensure_topics, make_broker
 from millrace_shared.objectstore import MinioObjectStore
 from millrace_shared.settings import MillraceSettings
@@ -34,22 +35,58 @@ pytestmark = pytest.mark.integration
 runner = CliRunner()
 
 
+TEST_TOPICS = "millrace-test."
+"""Prefix of the topics tests make for themselves (see `operators_on_test_topics`)."""
+
+
+@pytest.fixture(scope="module")
+def operators_on_test_topics(local_stack: Any) -> None:
+    """Let operators read, describe and replay to the tests' own topics, as they may the
+    catalogue's: the CLI's `events tail` and `dlq` act as operators."""
+    if not local_stack.secure or local_stack.home is None:
+        return
+    from millrace_infra.kafka_acls import AclBinding, Operation, Pattern, Resource
+    from millrace_infra.kafka_provision import admin_client, create_acls
+
+    admin = local_stack.kafka_env("admin")
+    client = admin_client(
+        local_stack.kafka_bootstrap,
+        Path(admin["MILLRACE_KAFKA_TLS_CAFILE"]),
+        admin["MILLRACE_KAFKA_SASL_PASSWORD"],
+    )
+    create_acls(
+        client,
+        [
+            AclBinding("User:millrace-operators", Resource.TOPIC, Pattern.PREFIXED, TEST_TOPICS, op)
+            for op in (Operation.READ, Operation.WRITE, Operation.DESCRIBE)
+        ],
+    )
+
+
 @pytest.fixture
 def cli_env(
-    local_stack: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    local_stack: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    operators_on_test_topics: None,
 ) -> Iterator[dict[str, str]]:
-    """The CLI pointed at the session's stack through the environment, as for a remote one."""
+    """The CLI pointed at the session's stack: through its home, where it finds each
+    principal's credentials itself, or (a stack given by the environment) as for a remote one."""
     for key in list(os.environ):
         if key.startswith("MILLRACE_"):
             monkeypatch.delenv(key)
+    if local_stack.home is not None:
+        where = {"MILLRACE_HOME": str(local_stack.home)}
+    else:
+        where = {
+            **local_stack.env(),
+            **local_stack.kafka_settings,
+            "MILLRACE_HOME": str(tmp_path / "home"),
+        }
     settings = {
         # A stack given by the environment is prod unless told: this one has dev credentials.
         "MILLRACE_ENVIRONMENT": "dev",
-        "MILLRACE_KAFKA_BOOTSTRAP": local_stack.kafka_bootstrap,
-        "MILLRACE_S3_ENDPOINT": local_stack.s3_endpoint,
-        "MILLRACE_S3_ACCESS_KEY": local_stack.s3_access_key,
-        "MILLRACE_S3_SECRET_KEY": local_stack.s3_secret_key,
-        "MILLRACE_HOME": str(tmp_path / "home"),
+        **where,
         "MILLRACE_SERVICES_BASE_PORT": str(free_port()),
         "COLUMNS": "200",
     }
@@ -119,7 +156,7 @@ def test_events_tail_prints_an_event_published_after_it_started(
 def test_events_tail_from_the_beginning(
     cli_env: dict[str, str], stack_settings: MillraceSettings, unique: str
 ) -> None:
-    topic = f"millrace-test.{unique}"
+    topic = f"{TEST_TOPICS}{unique}"
     sent = DataArrived(
         **first_of_flow(producer="test"),
         dataset=unique,
@@ -127,6 +164,7 @@ def test_events_tail_from_the_beginning(
     )
 
     async def produce() -> None:
+        await ensure_topics(stack_settings, [topic])  # the secured broker creates none itself
         broker, _ = make_broker(stack_settings)
         await broker.start()
         try:
@@ -149,6 +187,7 @@ async def dead_letter_one(settings: MillraceSettings, topic: str, key: str) -> N
     async def handle(event: DataArrived) -> None:
         pass
 
+    await ensure_topics(settings, [topic, f"{topic}.dlq"])  # the secured broker creates none
     await producer.start()
     await consumer.start()
     try:
@@ -164,9 +203,7 @@ async def dead_letter_one(settings: MillraceSettings, topic: str, key: str) -> N
 async def records_of(
     settings: MillraceSettings, topic: str, key: str, count: int, within: float = 30
 ) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
-    )
+    consumer = AIOKafkaConsumer(topic, **kafka_options(settings), auto_offset_reset="earliest")
     await consumer.start()
     found: list[Any] = []
     try:
@@ -182,7 +219,7 @@ async def records_of(
 def test_dlq_list_and_replay_a_real_dead_letter(
     cli_env: dict[str, str], stack_settings: MillraceSettings, unique: str
 ) -> None:
-    topic = f"millrace-test.{unique}"
+    topic = f"{TEST_TOPICS}{unique}"
     asyncio.run(dead_letter_one(stack_settings, topic, unique))
 
     listed = runner.invoke(app, ["dlq", "list", topic, "--json"])
@@ -254,7 +291,7 @@ def test_publish_uploads_the_file_and_announces_it(
     assert str(event.event_id) in result.stderr
 
 
-def test_status_json_against_a_stack_given_by_the_environment(
+def test_status_json_shows_topics_and_their_lag(
     cli_env: dict[str, str], stack_settings: MillraceSettings
 ) -> None:
     asyncio.run(ensure_topics(stack_settings))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from millrace_contracts import ModelPromoted
@@ -18,11 +21,13 @@ SAMPLE = ROOT / "contracts/samples/model.promoted/1.0.json"
 
 
 @pytest.fixture
-async def promoted(stack_settings: MillraceSettings, unique: str) -> ModelPromoted:
+async def promoted(
+    stack_settings_as: Callable[..., MillraceSettings], unique: str
+) -> ModelPromoted:
     sample = json.loads(SAMPLE.read_text())
     sample["model"]["model_name"] = unique
     event = ModelPromoted.model_validate(sample)
-    broker, _ = make_broker(stack_settings)
+    broker, _ = make_broker(stack_settings_as("registry", service_name="registry"))
     await broker.start()
     try:
         await KafkaEventSink(broker).publish(event)
@@ -42,14 +47,15 @@ async def promoted(stack_settings: MillraceSettings, unique: str) -> ModelPromot
     ],
 )
 def test_example_subscriber_prints_the_promotion(
-    stack_settings: MillraceSettings, promoted: ModelPromoted, script: str, extra: list[str]
+    local_stack: Any, promoted: ModelPromoted, script: str, extra: list[str]
 ) -> None:
+    # As an application team, with the settings from the environment as the README says.
+    kafka = local_stack.kafka_env("application-teams")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MILLRACE_")}
     result = subprocess.run(
         [
             sys.executable,
             script,
-            "--bootstrap",
-            stack_settings.kafka_bootstrap,
             "--from-beginning",
             "--count",
             "1",
@@ -58,6 +64,7 @@ def test_example_subscriber_prints_the_promotion(
             *extra,
         ],
         cwd=ROOT,
+        env=clean | kafka,
         capture_output=True,
         text=True,
         timeout=120,

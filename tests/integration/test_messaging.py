@@ -11,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 from millrace_contracts import DataArrived, cloudevents_headers, first_of_flow
+from millrace_shared.kafka import kafka_options
 from millrace_shared.messaging import (
     DLQ_HEADER_PREFIX,
     DeadLetterMiddleware,
@@ -68,9 +69,7 @@ async def producer(
 async def read_records(
     settings: MillraceSettings, topic: str, key: str, count: int, wait_seconds: float = 30
 ) -> list[tuple[bytes, dict[str, str]]]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
-    )
+    consumer = AIOKafkaConsumer(topic, **kafka_options(settings), auto_offset_reset="earliest")
     await consumer.start()
     found: list[tuple[bytes, dict[str, str]]] = []
     try:
@@ -143,6 +142,7 @@ async def test_malformed_and_failing_messages_go_to_the_dlq_and_the_consumer_mov
     stack_settings: MillraceSettings, producer: KafkaBroker, unique: str
 ) -> None:
     consumer, dead_letters, topic = dlq_consumer(stack_settings, unique)
+    await ensure_topics(stack_settings, [topic, f"{topic}.dlq"])  # no auto-creation
     processed: list[str] = []
     attempts: dict[str, int] = {}
     done = asyncio.Event()
@@ -200,6 +200,7 @@ async def test_a_malformed_record_of_a_batch_is_dead_lettered_alone(
     stack_settings: MillraceSettings, producer: KafkaBroker, unique: str
 ) -> None:
     consumer, dead_letters, topic = dlq_consumer(stack_settings, unique)
+    await ensure_topics(stack_settings, [topic, f"{topic}.dlq"])  # no auto-creation
     processed: list[str] = []
     both = asyncio.Event()
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
+from collections.abc import Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from millrace_infra import StackInfo, read_state, start, status
+from millrace_shared.kafka import kafka_options
+from millrace_shared.messaging import ensure_topics
+from millrace_shared.settings import MillraceSettings
 from minio import Minio
 from minio.error import S3Error
 
@@ -29,9 +33,13 @@ def _s3(info: StackInfo, secret_key: str | None = None) -> Minio:
     )
 
 
-async def test_kafka_creates_a_topic_and_round_trips_a_message(local_stack: StackInfo) -> None:
+async def test_kafka_creates_a_topic_and_round_trips_a_message(
+    stack_settings: MillraceSettings,
+) -> None:
     topic = _unique("millrace.stack-test")
-    admin = AIOKafkaAdminClient(bootstrap_servers=local_stack.kafka_bootstrap)
+    # As the stack's admin: only it may create topics on the secured stack.
+    options = kafka_options(stack_settings)
+    admin = AIOKafkaAdminClient(**options)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
@@ -39,7 +47,7 @@ async def test_kafka_creates_a_topic_and_round_trips_a_message(local_stack: Stac
     finally:
         await admin.close()
 
-    producer = AIOKafkaProducer(bootstrap_servers=local_stack.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**options, acks="all")
     await producer.start()
     try:
         sent = await producer.send_and_wait(topic, b'{"hello": "kafka"}', key=b"dataset-a")
@@ -48,7 +56,7 @@ async def test_kafka_creates_a_topic_and_round_trips_a_message(local_stack: Stac
 
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=local_stack.kafka_bootstrap,
+        **options,
         group_id=_unique("stack-test"),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -60,6 +68,23 @@ async def test_kafka_creates_a_topic_and_round_trips_a_message(local_stack: Stac
         await consumer.stop()
     assert (record.key, record.value) == (b"dataset-a", b'{"hello": "kafka"}')
     assert (record.partition, record.offset) == (sent.partition, sent.offset)
+
+
+async def test_a_service_leaves_the_topics_to_the_secured_stack(
+    local_stack: StackInfo, stack_settings_as: Callable[..., MillraceSettings], unique: str
+) -> None:
+    if not local_stack.secure or local_stack.kafka_settings:
+        pytest.skip("needs the session's own secured stack (a service principal)")
+    registry = stack_settings_as("registry", service_name="registry")
+    # Neither allowed to create topics nor to see most of them: start-up goes on regardless.
+    await ensure_topics(registry)
+    await ensure_topics(registry, [f"millrace-test.{unique}"])
+    admin = AIOKafkaAdminClient(**kafka_options(stack_settings_as("admin")))
+    await admin.start()
+    try:
+        assert f"millrace-test.{unique}" not in await admin.list_topics()
+    finally:
+        await admin.close()
 
 
 def test_s3_makes_a_bucket_and_round_trips_an_object(local_stack: StackInfo) -> None:

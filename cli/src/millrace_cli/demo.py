@@ -110,7 +110,8 @@ async def run_demo(*, keep_running: bool) -> int:
         console.print(f"[red]the demo needs {', '.join(missing)}; see the messages above[/]")
         stop_services(resolve().home, result.started)
         return int(ExitCode.FAILURE)
-    endpoints = resolve()
+    # The demo plays a data team: it declares datasets, publishes files, follows its flows.
+    endpoints = resolve(principal="data-teams")
     try:
         code = await walkthrough(endpoints)
         if code != 0:
@@ -328,8 +329,11 @@ async def model_loop(endpoints: Endpoints) -> int:
     client: asyncio.Task[None] | None = None
     try:
         async with (
+            # Drift is the platform's business, not a data team's: watched as an operator.
             EventWatcher(
-                endpoints.settings, (*FLOW_EVENTS, DriftDetected), start="latest"
+                endpoints.acting_as("operators").settings,
+                (*FLOW_EVENTS, DriftDetected),
+                start="latest",
             ) as watcher,
             kafka.event_sink(endpoints) as sink,
         ):

@@ -4,15 +4,19 @@ Every endpoint can be overridden with an environment variable, so the CLI can po
 existing platform: MILLRACE_KAFKA_BOOTSTRAP, MILLRACE_S3_*, MILLRACE_<SERVICE>_URL,
 MILLRACE_JAEGER_URL. Unset ones come from the local stack's state file and the services
 ``millrace up`` recorded, else from the fixed defaults (Kafka 19092, S3 19094, 8101-8105).
+
+Kafka's credentials likewise: MILLRACE_KAFKA_SECURITY_PROTOCOL / _SASL_* / _TLS_CAFILE when
+set; else, on the secured local stack, the credentials of the principal a command acts as
+(data teams publish and train, operators tail, inspect and replay), from the stack's home.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from millrace_infra import StackConfig, StackInfo, read_state
+from millrace_infra import StackConfig, StackError, StackInfo, read_state
 from pydantic import SecretStr
 
 from .catalog import NAMES, default_ports
@@ -21,6 +25,15 @@ from .services_runtime import ServiceRecord, ServicesFile
 from .settings import CliSettings, load_settings
 
 Origin = Literal["env", "stack", "up", "default"]
+Principal = Literal["data-teams", "application-teams", "operators"]
+"""Who a command acts as on the secured local stack (services have principals of their own)."""
+_KAFKA_AUTH_FIELDS = (
+    "kafka_security_protocol",
+    "kafka_sasl_mechanism",
+    "kafka_sasl_username",
+    "kafka_sasl_password",
+    "kafka_tls_cafile",
+)
 _ENV_NAMES = {
     "kafka": "MILLRACE_KAFKA_BOOTSTRAP",
     "s3": "MILLRACE_S3_ENDPOINT",
@@ -40,6 +53,8 @@ class Endpoints:
     """Service name to base URL."""
     jaeger_url: str | None
     origins: dict[str, Origin]
+    principal: Principal | None = None
+    """Whose Kafka credentials `settings` carry, when they come from the local stack."""
 
     @property
     def home(self) -> Path:
@@ -52,6 +67,29 @@ class Endpoints:
 
     def url(self, service: str) -> str:
         return self.services[service]
+
+    def acting_as(self, principal: Principal) -> Endpoints:
+        """These endpoints with the local stack's Kafka credentials of `principal`.
+
+        Unchanged when Kafka's address or credentials come from the environment (an
+        external cluster: its settings win) or the local stack is not secured.
+        """
+        if (
+            self.origins.get("kafka") != "stack"
+            or self.origins.get("kafka_auth") == "env"
+            or not self.stack.secure
+        ):
+            return self
+        try:
+            env = StackInfo.for_config(self.stack).kafka_env(principal)
+        except StackError as error:
+            raise CliError(f"no Kafka credentials for {principal}: {error}") from error
+        values = {k.removeprefix("MILLRACE_").lower(): v for k, v in env.items()}
+        update: dict[str, Any] = {f: values.get(f) for f in _KAFKA_AUTH_FIELDS}
+        if update["kafka_sasl_password"] is not None:
+            update["kafka_sasl_password"] = SecretStr(update["kafka_sasl_password"])
+        settings = self.settings.model_copy(update=update)
+        return replace(self, settings=settings, principal=principal)
 
     def hint(self, component: str) -> str:
         """What to do when a component does not answer: depends on where its address came from."""
@@ -100,7 +138,10 @@ def stack_config() -> StackConfig:
     return read_state(config.home) or config
 
 
-def resolve(settings: CliSettings | None = None) -> Endpoints:
+def resolve(
+    settings: CliSettings | None = None, *, principal: Principal | None = None
+) -> Endpoints:
+    """Every endpoint; with `principal`, Kafka's credentials as that party (acting_as)."""
     settings = settings or load_settings()
     fallback = StackConfig.from_env()
     state = read_state(fallback.home)
@@ -113,13 +154,14 @@ def resolve(settings: CliSettings | None = None) -> Endpoints:
     )
     if settings.jaeger_url:
         origins["jaeger"] = "env"
-    return Endpoints(
+    endpoints = Endpoints(
         settings=settings,
         stack=config,
         services=services,
         jaeger_url=jaeger.rstrip("/") if jaeger else None,
         origins=origins,
     )
+    return endpoints.acting_as(principal) if principal else endpoints
 
 
 def _with_stack(
@@ -130,6 +172,7 @@ def _with_stack(
     stack: Origin = "stack" if started else "default"
     update: dict[str, Any] = {}
     origins["kafka"] = "env" if "kafka_bootstrap" in from_env else stack
+    origins["kafka_auth"] = "env" if from_env.intersection(_KAFKA_AUTH_FIELDS) else origins["kafka"]
     if origins["kafka"] != "env":
         update["kafka_bootstrap"] = local.kafka_bootstrap
     origins["s3"] = "env" if "s3_endpoint" in from_env else stack

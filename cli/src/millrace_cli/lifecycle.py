@@ -15,6 +15,7 @@ from millrace_infra import stop as stop_stack
 from millrace_infra.ports import port_is_free
 from millrace_shared.registry.tokens import ensure_local_token
 from millrace_shared.signing import KeyPair, ensure_keypair
+from millrace_infra.state import KAFKA_SECURITY_VARIABLES
 
 from . import services_runtime as runtime
 from .catalog import BY_NAME, ServiceSpec
@@ -73,11 +74,15 @@ PUBLIC_KEY_ENV = "MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY"
 def service_env(
     stack: StackInfo, name: str, registry_url: str, home: Path, keys: KeyPair | None = None
 ) -> dict[str, str]:
-    """``keys``: the home's promotion-signing pair (ADR 0007). The private key goes to the
-    registry only, the public key to deployment; keys set in the environment win."""
-    env = {**os.environ, **stack.env()}
+    """The service's environment: the stack, Kafka as the service's own principal, and
+    ``keys``, the home's promotion-signing pair (ADR 0007): the private key to the registry
+    only, the public key to deployment; keys set in the environment win."""
+    env = dict(os.environ)
     if stack.home is not None:
-        env["MILLRACE_ENVIRONMENT"] = "dev"  # the local stack's credentials are dev ones
+        # The local stack: a shell's MILLRACE_KAFKA_* (say, a data team's) must not leak in.
+        for key in KAFKA_SECURITY_VARIABLES:
+            env.pop(key, None)
+    env |= stack.client_env(name)
     if name != "registry":
         env.pop(SIGNING_KEY_ENV, None)  # never in any other service's environment
     if name == "deployment":
@@ -119,12 +124,15 @@ async def bring_up(
     settings = endpoints.settings.model_copy(
         update={"kafka_bootstrap": stack.kafka_bootstrap, "s3_endpoint": stack.s3_endpoint}
     )
-    from millrace_shared.messaging import ensure_topics  # FastStream: slow to import
+    # A secured local stack made its topics (and ACLs) at start-up; elsewhere (an external
+    # cluster, or --insecure) they are made here, as far as the settings' rights go.
+    if not (stack.secure and stack.home is not None):
+        from millrace_shared.messaging import ensure_topics  # FastStream: slow to import
 
-    try:
-        await ensure_topics(settings)
-    except UNREACHABLE_ERRORS as error:
-        raise endpoints.unreachable("kafka") from error
+        try:
+            await ensure_topics(settings)
+        except UNREACHABLE_ERRORS as error:
+            raise endpoints.unreachable("kafka") from error
 
     services = ServicesFile(config.home)
     # One pair per home: every registry and deployment started for it agree on the key.

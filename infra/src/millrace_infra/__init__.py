@@ -2,8 +2,9 @@
 
 `start(StackConfig.from_env())` is idempotent and returns once every server answers; the
 returned StackInfo carries `kafka_bootstrap` and `s3_endpoint` ("127.0.0.1:PORT") and, unless
-Jaeger is off, `otlp_endpoint` and `jaeger_url` ("http://127.0.0.1:PORT"). A secured stack
-(`StackConfig(secure=True)`) hands out each principal's settings: `kafka_client_env`.
+Jaeger is off, `otlp_endpoint` and `jaeger_url` ("http://127.0.0.1:PORT"). Kafka is secured
+by default (SASL_SSL + ACLs; `StackConfig(secure=False)` for plaintext): each principal's
+client settings come from `StackInfo.kafka_env(principal)` (or `kafka_client_env`).
 """
 
 from millrace_infra.config import JAEGER_VERSION, KAFKA_VERSION, StackConfig

@@ -49,13 +49,14 @@ NoJaeger = Annotated[
         help="Leave Jaeger out (no Go build, no tracing backend).",
     ),
 ]
-Secure = Annotated[
+Insecure = Annotated[
     bool,
     typer.Option(
-        "--secure",
-        envvar="MILLRACE_STACK_SECURE",
+        "--insecure",
+        envvar="MILLRACE_STACK_INSECURE",
         help=(
-            "Kafka over SASL_SSL (SCRAM-SHA-512, TLS from a local CA) with ACLs from the topic "
+            "Plaintext Kafka without authentication or ACLs, for debugging. By default Kafka "
+            "runs over SASL_SSL (SCRAM-SHA-512, TLS from a local CA) with ACLs from the topic "
             "catalogue; `millrace-stack env --principal NAME` prints a principal's settings."
         ),
     ),
@@ -135,14 +136,19 @@ def _print_info(info: StackInfo, *, secure: bool = False) -> None:
 def up(
     base_port: BasePort = None,
     no_jaeger: NoJaeger = False,
-    secure: Secure = False,
+    insecure: Insecure = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
 ) -> None:
     """Fetch Kafka (and build Jaeger) if needed, start the servers that are not running yet
     and wait until all are ready."""
     config = _config(base_port)
-    # A secured home stays secured even when the flag is forgotten.
-    config = replace(config, jaeger=not no_jaeger, secure=secure or config.secure)
+    running = read_state(config.home)
+    if running is not None and running.secure == insecure:
+        kind = "secured" if running.secure else "plaintext (--insecure)"
+        err.print(f"the stack in {config.home} runs {kind}: millrace-stack down first")
+        raise typer.Exit(2)
+    # Secured unless asked; a home formatted the other way is refused by start() with a hint.
+    config = replace(config, jaeger=not no_jaeger, secure=not insecure)
     try:
         _fetch(config)
         began = time.monotonic()
@@ -230,7 +236,7 @@ def env(
         except StackError as exc:
             raise _fail(exc) from exc
     elif principal is not None:
-        err.print("the stack is not secured (millrace-stack up --secure): --principal is moot")
+        err.print("the stack is not secured (started with --insecure): --principal is moot")
         raise typer.Exit(2)
     for key, value in variables.items():
         typer.echo(f"export {key}={shlex.quote(value)}")

@@ -81,9 +81,9 @@ class StackConfig:
     """First of Jaeger's four ports: OTLP gRPC, OTLP HTTP, query HTTP, query gRPC."""
     jaeger: bool = True
     """Whether the stack runs Jaeger (OTLP in, query API out) next to Kafka and S3."""
-    secure: bool = False
+    secure: bool = True
     """Kafka with SASL_SSL (SCRAM-SHA-512 over TLS from a local CA) and ACLs derived from
-    the topic catalogue, instead of PLAINTEXT open to all."""
+    the topic catalogue; False (--insecure) only for debugging: PLAINTEXT, open to all."""
     s3_access_key: str = DEV_ACCESS_KEY
     s3_secret_key: str = field(default=DEV_SECRET_KEY, repr=False)
 
@@ -104,14 +104,15 @@ class StackConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackConfig:
         """Read MILLRACE_HOME, MILLRACE_CACHE and MILLRACE_STACK_* (BASE_PORT, KAFKA_PORT,
         CONTROLLER_PORT, S3_PORT, WEED_PORT_BASE, JAEGER_PORT_BASE, S3_ACCESS_KEY,
-        S3_SECRET_KEY, NO_JAEGER=1 for a stack without Jaeger, SECURE=1 for a secured Kafka)."""
+        S3_SECRET_KEY, NO_JAEGER=1 for a stack without Jaeger, INSECURE=1 for a plaintext Kafka
+        without authentication or ACLs)."""
         env = os.environ if env is None else env
         base = int(env.get("MILLRACE_STACK_BASE_PORT", DEFAULT_BASE_PORT))
         overrides: dict[str, Any] = {
             "home": default_home(env),
             "cache": default_cache(env),
             "jaeger": not env_flag(env.get("MILLRACE_STACK_NO_JAEGER")),
-            "secure": env_flag(env.get("MILLRACE_STACK_SECURE")),
+            "secure": not env_flag(env.get("MILLRACE_STACK_INSECURE")),
         }
         for name in (
             "kafka_port",

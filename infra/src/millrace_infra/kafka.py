@@ -155,12 +155,13 @@ def prepare(config: StackConfig) -> Path:
     admin_password = ""
     if not config.secure and read_credentials(folder) is not None:
         # Plaintext over a secured cluster's data would open its topics to anyone.
-        raise StackError(f"the stack in {config.home} is secured: start it with --secure")
+        raise StackError(f"the stack in {config.home} is secured: start it without --insecure")
     if config.secure:
         if formatted and read_credentials(folder) is None:
             raise StackError(
                 f"{folder / 'data'} holds a cluster formatted without security; a secured "
-                "stack needs a fresh home (or remove that folder to start over)"
+                "stack needs a fresh home (or remove that folder to start over; or keep it plaintext "
+                "with --insecure / MILLRACE_STACK_INSECURE=1)"
             )
         ensure_tls(tls_dir(config))
         passwords = ensure_credentials(folder)

@@ -25,6 +25,10 @@ ADMIN_USER = "millrace-admin"
 identity. `millrace-stack env` does not hand out its password."""
 
 
+GROUP_PREFIX = "millrace-"
+"""Every Millrace consumer group's name starts so (``millrace-<principal>...``)."""
+
+
 class Resource(StrEnum):
     TOPIC = "TOPIC"
     GROUP = "GROUP"
@@ -97,7 +101,10 @@ def acl_bindings(
     - operations READ every topic and every ``.dlq`` (``events tail``, ``status``, ``dlq``)
       and WRITE each topic a dead letter can be replayed to (``dlq replay``);
     - every grant on a topic comes with DESCRIBE, which clients need for its metadata and
-      offsets.
+      offsets;
+    - operations DESCRIBE every Millrace consumer group (prefix ``millrace-``): ``status``
+      lists the groups and their committed offsets to show each one's lag. DESCRIBE lets
+      them see a group, not join it or move its offsets (that takes READ).
 
     Topic WRITE alone lets an idempotent producer start (Kafka 3.x+), so no cluster-level
     IDEMPOTENT_WRITE is granted.
@@ -122,6 +129,7 @@ def acl_bindings(
     for party in consuming:
         group, pattern = consumer_group(party, principals)
         found.add(AclBinding(principals[party], Resource.GROUP, pattern, group, Operation.READ))
+    found.add(AclBinding(ops, Resource.GROUP, Pattern.PREFIXED, GROUP_PREFIX, Operation.DESCRIBE))
     return sorted(found)
 
 

@@ -2,9 +2,11 @@
 
 With MILLRACE_KAFKA_BOOTSTRAP and MILLRACE_S3_ENDPOINT set (CI, or `eval "$(millrace-stack
 env)"`), tests use that stack (and its Jaeger from MILLRACE_OTLP_ENDPOINT /
-MILLRACE_JAEGER_URL, if set). Otherwise the session starts its own on free ports in a
-temporary home, with Jaeger unless MILLRACE_STACK_NO_JAEGER=1, and always stops it at the
-end, also when tests or the start fail.
+MILLRACE_JAEGER_URL, and the Kafka security settings MILLRACE_KAFKA_SECURITY_PROTOCOL etc.,
+if set). Otherwise the session starts its own on free ports in a temporary home, secured
+(SASL_SSL + ACLs: `local_stack.kafka_env(principal)`) unless MILLRACE_STACK_INSECURE=1, with
+Jaeger unless MILLRACE_STACK_NO_JAEGER=1, and always stops it at the end, also when tests or
+the start fail.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def local_stack(
     config = StackConfig.with_free_ports(
         home=tmp_path_factory.mktemp("millrace-stack"),
         jaeger=not env_flag(os.environ.get("MILLRACE_STACK_NO_JAEGER")),
+        secure=not env_flag(os.environ.get("MILLRACE_STACK_INSECURE")),
     )
     if config.jaeger and not is_built(config.cache):
         _say(request, f"\nlocal_stack: building Jaeger {JAEGER_VERSION} with Go (first run only)")

@@ -15,7 +15,7 @@ from millrace_infra.jaeger_build import Progress, build_jaeger
 from millrace_infra.kafka import kafka_dir, tls_dir
 from millrace_infra.kafka_acls import ADMIN_USER
 from millrace_infra.kafka_fetch import fetch_kafka
-from millrace_infra.kafka_security import client_env, read_credentials
+from millrace_infra.kafka_security import read_credentials
 from millrace_infra.ports import busy_ports
 from millrace_infra.process import terminate
 from millrace_infra.state import StackInfo, read_state, remove_state, write_state
@@ -99,10 +99,7 @@ def kafka_client_env(config: StackConfig, principal: str) -> dict[str, str]:
     (a user name such as ``millrace-registry``, or short: ``registry``, ``data-teams``)."""
     if not config.secure:
         raise StackError(f"the stack in {config.home} is not secured: it has no principals")
-    return {
-        "MILLRACE_KAFKA_BOOTSTRAP": StackInfo.for_config(config).kafka_bootstrap,
-        **client_env(kafka_dir(config), TlsFiles(tls_dir(config)).ca_cert, principal),
-    }
+    return StackInfo.for_config(config).kafka_env(principal)
 
 
 def _refuse_other_ports(config: StackConfig) -> None:

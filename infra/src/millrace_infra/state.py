@@ -10,8 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from millrace_infra.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, StackConfig
+from millrace_infra.errors import StackError
 
 STATE_FILE = "stack.json"
+KAFKA_SECURITY_VARIABLES = (
+    "MILLRACE_KAFKA_SECURITY_PROTOCOL",
+    "MILLRACE_KAFKA_SASL_MECHANISM",
+    "MILLRACE_KAFKA_SASL_USERNAME",
+    "MILLRACE_KAFKA_SASL_PASSWORD",
+    "MILLRACE_KAFKA_TLS_CAFILE",
+)
+"""The client settings that say how to authenticate to Kafka (besides where it is)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,11 @@ class StackInfo:
     jaeger_url: str | None = None
     """Base URL of Jaeger's query API (`/api/services`, `/api/traces/<id>`); None without
     Jaeger."""
+    secure: bool = False
+    """Kafka needs SASL_SSL credentials: one principal each (kafka_env)."""
+    kafka_settings: dict[str, str] = field(default_factory=dict, repr=False, hash=False)
+    """For a stack found through the environment: the MILLRACE_KAFKA_* security settings
+    given there (one principal's, whichever it is)."""
 
     @classmethod
     def for_config(cls, config: StackConfig) -> StackInfo:
@@ -44,10 +58,38 @@ class StackInfo:
             home=config.home,
             otlp_endpoint=f"http://127.0.0.1:{jaeger.otlp_http}" if jaeger else None,
             jaeger_url=f"http://127.0.0.1:{jaeger.query_http}" if jaeger else None,
+            secure=config.secure,
         )
 
+    def kafka_env(self, principal: str) -> dict[str, str]:
+        """MILLRACE_KAFKA_* settings for a client acting as `principal` (``registry``,
+        ``data-teams``, ``operators``..., or ``admin`` for the project's own test harness).
+
+        The bootstrap alone on a plaintext stack; on a stack found through the environment,
+        the settings given there, whoever they name (its passwords are not ours to read).
+        """
+        env = {"MILLRACE_KAFKA_BOOTSTRAP": self.kafka_bootstrap}
+        if self.kafka_settings:
+            return env | self.kafka_settings
+        if not self.secure:
+            return env
+        if self.home is None:
+            raise StackError("the stack's Kafka is secured, but its home (credentials) is unknown")
+        # Imported here: the TLS module loads `cryptography`, which only secured clients need.
+        from millrace_infra.kafka import kafka_dir, tls_dir
+        from millrace_infra.kafka_security import client_env
+        from millrace_infra.tls import TlsFiles
+
+        config = StackConfig(home=self.home)
+        return env | client_env(kafka_dir(config), TlsFiles(tls_dir(config)).ca_cert, principal)
+
+    def client_env(self, principal: str) -> dict[str, str]:
+        """env() plus kafka_env(principal): everything a process acting as `principal` reads."""
+        return self.env() | self.kafka_env(principal)
+
     def env(self) -> dict[str, str]:
-        """The MILLRACE_* variables services and tests read to find this stack."""
+        """The MILLRACE_* variables services and tests read to find this stack (Kafka's
+        credentials are per principal: kafka_env)."""
         env = {
             # The local stack's (home set) credentials are dev ones: services and clients must
             # be told, as they default to prod. A stack from the environment keeps its own.
@@ -66,11 +108,14 @@ class StackInfo:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackInfo | None:
         """The stack named by MILLRACE_KAFKA_BOOTSTRAP + MILLRACE_S3_ENDPOINT, if both set
-        (Jaeger's endpoints from MILLRACE_OTLP_ENDPOINT / MILLRACE_JAEGER_URL, if set)."""
+        (Jaeger's endpoints from MILLRACE_OTLP_ENDPOINT / MILLRACE_JAEGER_URL, Kafka's
+        security from MILLRACE_KAFKA_SECURITY_PROTOCOL / _SASL_* / _TLS_CAFILE, if set)."""
         env = os.environ if env is None else env
         bootstrap, endpoint = env.get("MILLRACE_KAFKA_BOOTSTRAP"), env.get("MILLRACE_S3_ENDPOINT")
         if not bootstrap or not endpoint:
             return None
+        security = {k: v for k in KAFKA_SECURITY_VARIABLES if (v := env.get(k))}
+        protocol = security.get("MILLRACE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
         return cls(
             kafka_bootstrap=bootstrap,
             s3_endpoint=endpoint,
@@ -78,6 +123,8 @@ class StackInfo:
             s3_secret_key=env.get("MILLRACE_S3_SECRET_KEY", DEV_SECRET_KEY),
             otlp_endpoint=env.get("MILLRACE_OTLP_ENDPOINT") or None,
             jaeger_url=env.get("MILLRACE_JAEGER_URL") or None,
+            secure=protocol.upper() != "PLAINTEXT",
+            kafka_settings=security,
         )
 
 
@@ -125,6 +172,7 @@ def read_state(home: Path) -> StackConfig | None:
         s3_access_key=payload["s3_access_key"],
         s3_secret_key=payload["s3_secret_key"],
         jaeger=bool(payload.get("jaeger", False)),
+        # Written before stacks were secured by default: those were plaintext.
         secure=bool(payload.get("secure", False)),
         **ports,
     )

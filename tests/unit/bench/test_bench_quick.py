@@ -84,6 +84,18 @@ def test_serving_quick(tmp_path: Path) -> None:
     assert "| 2/hgb |" in table
 
 
+def test_monitoring_and_freshness_quick(tmp_path: Path) -> None:
+    """The Kafka-heavy benchmarks: services and the raw-consumer floor on the secured stack,
+    each as its own principal."""
+    data, table = _bench(tmp_path, "5,8")
+    assert _failures(data) == []
+    rows = {r["bench"]: r for r in data["rows"]}
+    assert {"5", "8"} <= set(rows)
+    assert rows["5"]["millrace_value"] is not None and rows["5"]["baseline_value"] is not None
+    assert rows["8"]["millrace_value"] is not None
+    assert "| 5 |" in table
+
+
 def test_ratios_pair_rounds() -> None:
     ratio = ratios([10.0, 20.0, 30.0], [5.0, 10.0, float("nan")])
     assert ratio.per_round == [2.0, 2.0]

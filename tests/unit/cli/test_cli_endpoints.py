@@ -8,9 +8,11 @@ import pytest
 from cli_support import isolate
 from millrace_cli.endpoints import resolve
 from millrace_cli.errors import CliError, ExitCode
+from millrace_cli.lifecycle import service_env
 from millrace_cli.services_runtime import ServiceRecord, ServicesFile
 from millrace_cli.settings import load_settings
-from millrace_infra import StackConfig
+from millrace_infra import StackConfig, StackInfo
+from millrace_infra.kafka_security import ensure_credentials
 from millrace_infra.state import write_state
 from millrace_shared.registry.tokens import LOCAL_TOKEN_FILE, ensure_local_token
 
@@ -69,6 +71,42 @@ def test_the_environment_wins(home: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "secret" not in str(endpoints.as_dict()["s3"])
 
 
+def test_commands_act_as_their_principal_on_the_secured_local_stack(home: Path) -> None:
+    write_state(StackConfig.from_base_port(31000, home=home), {})
+    passwords = ensure_credentials(home / "kafka")
+    data_team = resolve(principal="data-teams")
+    settings = data_team.settings
+    assert data_team.principal == "data-teams"
+    assert settings.kafka_security_protocol == "SASL_SSL"
+    assert settings.kafka_sasl_mechanism == "SCRAM-SHA-512"
+    assert settings.kafka_sasl_username == "millrace-data-teams"
+    assert settings.kafka_sasl_password is not None
+    assert settings.kafka_sasl_password.get_secret_value() == passwords["millrace-data-teams"]
+    assert settings.kafka_tls_cafile == str(home / "kafka" / "tls" / "ca.pem")
+    operator = data_team.acting_as("operators").settings
+    assert operator.kafka_sasl_username == "millrace-operators"
+    assert resolve().settings.kafka_sasl_username is None  # no Kafka, no credentials
+
+
+def test_kafka_credentials_from_the_environment_win(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_state(StackConfig.from_base_port(31000, home=home), {})
+    ensure_credentials(home / "kafka")
+    monkeypatch.setenv("MILLRACE_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("MILLRACE_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+    monkeypatch.setenv("MILLRACE_KAFKA_SASL_USERNAME", "someone")
+    monkeypatch.setenv("MILLRACE_KAFKA_SASL_PASSWORD", "their-password")
+    assert resolve(principal="operators").settings.kafka_sasl_username == "someone"
+
+
+def test_a_plaintext_local_stack_needs_no_credentials(home: Path) -> None:
+    write_state(StackConfig.from_base_port(31000, home=home, secure=False), {})
+    settings = resolve(principal="data-teams").settings
+    assert settings.kafka_security_protocol == "PLAINTEXT"
+    assert settings.kafka_sasl_username is None
+
+
 def test_services_base_port_moves_the_defaults(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MILLRACE_SERVICES_BASE_PORT", "9001")
     assert resolve().services["registry"] == "http://127.0.0.1:9003"
@@ -108,3 +146,18 @@ def test_services_json_survives_garbage(home: Path) -> None:
     assert ServicesFile(home).read() == {}
     (home / "services.json").write_text('{"services": {"x": {"name": "x"}}}')
     assert ServicesFile(home).read() == {}
+
+
+def test_up_starts_each_service_as_its_own_principal(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = StackConfig.from_base_port(31000, home=home)
+    ensure_credentials(home / "kafka")
+    # A shell set up as a data team must not hand its identity to the services.
+    monkeypatch.setenv("MILLRACE_KAFKA_SASL_USERNAME", "millrace-data-teams")
+    env = service_env(StackInfo.for_config(config), "registry", "http://registry", home)
+    assert env["MILLRACE_KAFKA_SASL_USERNAME"] == "millrace-registry"
+    assert env["MILLRACE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    deployment = service_env(StackInfo.for_config(config), "deployment", "http://registry", home)
+    assert deployment["MILLRACE_KAFKA_SASL_USERNAME"] == "millrace-deployment"
+    assert deployment["MILLRACE_DEPLOYMENT_REGISTRY_URL"] == "http://registry"

@@ -17,7 +17,7 @@ from millrace_infra.kafka_security import (
     resolve_user,
     usernames,
 )
-from millrace_infra.state import read_state, write_state
+from millrace_infra.state import StackInfo, read_state, write_state
 from millrace_infra.tls import ensure_tls
 
 
@@ -31,7 +31,7 @@ def _config(tmp_path: Path, **overrides: object) -> StackConfig:
 
 
 def test_a_plain_stack_keeps_its_plaintext_listener(tmp_path: Path) -> None:
-    props = _props(server_properties(_config(tmp_path)))
+    props = _props(server_properties(_config(tmp_path, secure=False)))
     assert props["listeners"] == "PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093"
     assert "authorizer.class.name" not in props
     assert props["auto.create.topics.enable"] == "true"
@@ -126,10 +126,46 @@ def test_the_broker_certificate_is_signed_by_the_local_ca_for_loopback(tmp_path:
     assert again.server_keystore.read_bytes() == pem
 
 
-def test_secure_is_read_from_the_environment(tmp_path: Path) -> None:
-    env = {"MILLRACE_HOME": str(tmp_path), "MILLRACE_STACK_SECURE": "1"}
-    assert StackConfig.from_env(env).secure
-    assert not StackConfig.from_env({"MILLRACE_HOME": str(tmp_path)}).secure
+def test_the_stack_is_secured_unless_insecure_is_asked_for(tmp_path: Path) -> None:
+    assert StackConfig().secure
+    assert StackConfig.from_env({"MILLRACE_HOME": str(tmp_path)}).secure
+    env = {"MILLRACE_HOME": str(tmp_path), "MILLRACE_STACK_INSECURE": "1"}
+    assert not StackConfig.from_env(env).secure
+
+
+def test_stack_info_gives_each_principal_its_settings(tmp_path: Path) -> None:
+    config = _config(tmp_path, secure=True, jaeger=False)
+    passwords = ensure_credentials(tmp_path / "kafka")
+    info = StackInfo.for_config(config)
+    env = info.client_env("data-teams")
+    assert env["MILLRACE_KAFKA_BOOTSTRAP"] == info.kafka_bootstrap
+    assert env["MILLRACE_S3_ENDPOINT"] == info.s3_endpoint
+    assert env["MILLRACE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert env["MILLRACE_KAFKA_SASL_USERNAME"] == "millrace-data-teams"
+    assert env["MILLRACE_KAFKA_SASL_PASSWORD"] == passwords["millrace-data-teams"]
+    assert env["MILLRACE_KAFKA_TLS_CAFILE"].endswith("ca.pem")
+    assert info.kafka_env("admin")["MILLRACE_KAFKA_SASL_USERNAME"] == "millrace-admin"
+    assert "MILLRACE_KAFKA_SASL_PASSWORD" not in info.env()
+    with pytest.raises(StackError, match="unknown Kafka principal"):
+        info.kafka_env("nobody")
+
+
+def test_a_plaintext_stack_gives_only_the_bootstrap(tmp_path: Path) -> None:
+    info = StackInfo.for_config(_config(tmp_path, secure=False, jaeger=False))
+    assert info.kafka_env("registry") == {"MILLRACE_KAFKA_BOOTSTRAP": info.kafka_bootstrap}
+
+
+def test_an_external_stack_hands_on_the_security_settings_it_was_given() -> None:
+    env = {
+        "MILLRACE_KAFKA_BOOTSTRAP": "kafka:9093",
+        "MILLRACE_S3_ENDPOINT": "s3:9000",
+        "MILLRACE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "MILLRACE_KAFKA_SASL_USERNAME": "someone",
+    }
+    info = StackInfo.from_env(env)
+    assert info is not None
+    assert info.secure
+    assert info.kafka_env("registry")["MILLRACE_KAFKA_SASL_USERNAME"] == "someone"
 
 
 def test_the_state_file_remembers_a_secured_stack(tmp_path: Path) -> None:
@@ -143,4 +179,4 @@ def test_the_state_file_remembers_a_secured_stack(tmp_path: Path) -> None:
 def test_a_secured_home_is_not_started_plaintext(tmp_path: Path) -> None:
     ensure_credentials(tmp_path / "kafka")
     with pytest.raises(StackError, match="secured"):
-        prepare(_config(tmp_path))
+        prepare(_config(tmp_path, secure=False))

@@ -78,7 +78,7 @@ def declare(
     the dataset afterwards are checked against it.
     """
     declaration = load_declaration(file)
-    endpoints = resolve()
+    endpoints = resolve(principal="data-teams")
     event = asyncio.run(publish_declaration(endpoints, declaration))
     err.print(
         f"published the declaration of [bold]{escape(declaration.dataset)}[/] (event {event.event_id})"
@@ -106,7 +106,7 @@ def list_datasets(
     as_json: Json = False,
 ) -> None:
     """Every dataset ingestion knows, with its declaration and version count."""
-    endpoints = resolve()
+    endpoints = resolve(principal="data-teams")
     rows = []
     with ServiceClient(endpoints, "ingestion") as ingestion:
         for name in ingestion.get("/datasets"):
@@ -146,7 +146,7 @@ def show(
     as_json: Json = False,
 ) -> None:
     """A dataset's declaration in force, its contract and its versions."""
-    endpoints = resolve()
+    endpoints = resolve(principal="data-teams")
     with ServiceClient(endpoints, "ingestion") as ingestion:
         view = ingestion.get_or_none(f"/datasets/{name}")
         if view is None:

@@ -67,7 +67,7 @@ def list_letters(
 ) -> None:
     """Every dead letter, read from the beginning without a consumer group: where it came
     from (topic, partition, offset), kind (poison / exhausted), attempts, reason, time."""
-    endpoints = resolve()
+    endpoints = resolve(principal="operators")
     letters = read_letters(endpoints, dlq_topics(topic))
     if as_json:
         print_json([letter.as_dict() for letter in letters])
@@ -102,7 +102,7 @@ def replay_letters(
         raise CliError("give exactly one of --offset N or --all", ExitCode.USAGE)
     from ..dlq import replay, select
 
-    endpoints = resolve()
+    endpoints = resolve(principal="operators")
     letters = select(read_letters(endpoints, dlq_topics(topic)), offset=offset, partition=partition)
     if not letters:
         out.print("no dead letters to replay")

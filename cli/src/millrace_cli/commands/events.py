@@ -110,7 +110,7 @@ def tail(
     application team follows promotions with `millrace events tail model.promoted`.
     """
     name = resolve_topic(topic)
-    endpoints = resolve()
+    endpoints = resolve(principal="operators")
     try:
         asyncio.run(
             tail_topic(

@@ -153,7 +153,7 @@ def publish(
     4 on timeout.
     """
     check_name(dataset)
-    endpoints = resolve()
+    endpoints = resolve(principal="data-teams")
     object_key = key or landing_key(dataset, file)
 
     async def do_publish() -> DataArrived:

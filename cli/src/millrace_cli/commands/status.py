@@ -107,7 +107,7 @@ def status(
     Exit code 0 when everything that should run is healthy, 5 when Kafka or S3 is not
     reachable, 1 when a started service is not.
     """
-    endpoints = resolve()
+    endpoints = resolve(principal="operators")
     report = asyncio.run(gather_status(endpoints))
     if as_json:
         print_json(report.as_dict())

@@ -53,7 +53,7 @@ def train(
         raise CliError(
             f"{version!r} is not a dataset version (64 hex digits)", ExitCode.USAGE
         ) from error
-    endpoints = resolve()
+    endpoints = resolve(principal="data-teams")
 
     async def publish() -> TrainingRequested:
         async with kafka.event_sink(endpoints) as sink:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import ClusterAuthorizationFailedError, TopicAuthorizationFailedError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.middlewares import AckPolicy
@@ -76,10 +77,32 @@ def make_broker(
     return broker, dead_letters
 
 
+# Kafka's error codes for a create refused by the ACLs (TOPIC_/CLUSTER_AUTHORIZATION_FAILED)
+# and for a topic someone else created first (TOPIC_ALREADY_EXISTS).
+_UNAUTHORIZED = frozenset({29, 31})
+_ALREADY_EXISTS = 36
+_told_provisioned = False
+
+
+def _provisioned_elsewhere(missing: list[str]) -> None:
+    # Logged once per process: every restart of a subscriber would repeat it otherwise.
+    global _told_provisioned
+    if not _told_provisioned:
+        _told_provisioned = True
+        logger.info(
+            "not allowed to create topics (%d not visible to this principal): with ACLs, topics "
+            "are provisioned by the stack (millrace-stack up) or an operator, not by services",
+            len(missing),
+        )
+
+
 async def ensure_topics(settings: MillraceSettings, names: list[str] | None = None) -> None:
     """Create every Millrace topic and its dead-letter topic if missing.
 
-    Idempotent, so each service may call it at start-up and the first one wins.
+    Idempotent, so each service may call it at start-up and the first one wins. On a
+    cluster with ACLs a service may neither create topics nor see those it has no right to
+    describe: there the stack (or an operator) provisions them, and a refusal is no error.
+    Creation stays for a plaintext cluster without ACLs (docker-compose).
     """
     wanted = names or [n for t in TOPICS for n in (t.name, t.dlq)]
     admin = AIOKafkaAdminClient(
@@ -89,8 +112,10 @@ async def ensure_topics(settings: MillraceSettings, names: list[str] | None = No
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in wanted if n not in existing]
-        if missing:
-            await admin.create_topics(
+        if not missing:
+            return
+        try:
+            response = await admin.create_topics(
                 [
                     NewTopic(
                         name,
@@ -100,6 +125,17 @@ async def ensure_topics(settings: MillraceSettings, names: list[str] | None = No
                     for name in missing
                 ]
             )
-            logger.info("created %d topic(s): %s", len(missing), ", ".join(missing))
+        except (TopicAuthorizationFailedError, ClusterAuthorizationFailedError):
+            _provisioned_elsewhere(missing)
+            return
+        errors = {str(e[0]): int(e[1]) for e in response.topic_errors if int(e[1]) != 0}
+        if any(code in _UNAUTHORIZED for code in errors.values()):
+            _provisioned_elsewhere(missing)
+        if others := {
+            n: c for n, c in errors.items() if c not in {*_UNAUTHORIZED, _ALREADY_EXISTS}
+        }:
+            logger.warning("creating topics failed (name: Kafka error code): %s", others)
+        if created := [n for n in missing if n not in errors]:
+            logger.info("created %d topic(s): %s", len(created), ", ".join(created))
     finally:
         await admin.close()
