@@ -13,9 +13,9 @@ from millrace_infra import StackConfig, StackError, StackInfo, fetch_kafka, is_f
 from millrace_infra import status as stack_status
 from millrace_infra import stop as stop_stack
 from millrace_infra.ports import port_is_free
+from millrace_infra.state import KAFKA_SECURITY_VARIABLES
 from millrace_shared.registry.tokens import ensure_local_token
 from millrace_shared.signing import KeyPair, ensure_keypair
-from millrace_infra.state import KAFKA_SECURITY_VARIABLES
 
 from . import services_runtime as runtime
 from .catalog import BY_NAME, ServiceSpec

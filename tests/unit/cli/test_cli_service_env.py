@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from millrace_cli.lifecycle import service_env
 from millrace_infra import StackConfig, StackInfo
+from millrace_infra.kafka_security import ensure_credentials
 from millrace_shared.registry.tokens import ActorTokens, read_local_token
 
 URL = "http://127.0.0.1:8103"
@@ -24,6 +25,7 @@ def no_millrace_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_local_stack_is_dev_and_the_registry_knows_the_persons_token(tmp_path: Path) -> None:
+    ensure_credentials(tmp_path / "kafka")  # a secured stack's home, as `up` leaves it
     stack = StackInfo.for_config(StackConfig.from_base_port(31000, home=tmp_path))
     env = service_env(stack, "registry", URL, tmp_path)
     assert env["MILLRACE_ENVIRONMENT"] == "dev"
