@@ -51,7 +51,7 @@ def _version(stack: Stack) -> ModelVersionInfo:
     profile = reference_profile(reference(), "bench-monitored", "1" * 64)
     data = profile.model_dump_json().encode()
     store = stack.store()
-    bucket = stack.settings().bucket_models
+    bucket = stack.settings().bucket_datasets  # where ingestion keeps reference profiles
     uri = f"s3://{bucket}/bench/monitored/reference.json"
     ref = store.put_bytes(uri, data, content_type="application/json")
     placeholder = ArtifactRef(

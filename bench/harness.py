@@ -87,8 +87,8 @@ class Stack:
 
     def kafka_env(self, principal: str) -> dict[str, str]:
         """MILLRACE_KAFKA_* for a client acting as `principal` (the same SASL_SSL listener
-        for Millrace and the baselines, so TLS costs both alike)."""
-        env: dict[str, str] = self.info.kafka_env(principal)
+        for Millrace and the baselines, so TLS costs both alike), and its S3 identity."""
+        env: dict[str, str] = self.info.kafka_env(principal) | self.info.s3_env(principal)
         return env
 
     @property

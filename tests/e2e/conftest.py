@@ -53,7 +53,7 @@ def service_env(local_stack: Any, registry_actor: str, registry_token: str) -> S
     """A service's environment: the stack, and Kafka as that service's own principal."""
 
     def env(name: str) -> dict[str, str]:
-        return {**common, **local_stack.kafka_env(name)}
+        return {**common, **local_stack.kafka_env(name), **local_stack.s3_env(name)}
 
     common = {
         **local_stack.env(),

@@ -11,6 +11,7 @@ from millrace_infra.config import StackConfig
 from millrace_infra.errors import StackError
 from millrace_infra.paths import find_executable
 from millrace_infra.process import spawn
+from millrace_infra.s3_security import write_identities
 
 _SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; keep a margin
 
@@ -73,10 +74,15 @@ def launch(config: StackConfig) -> int:
     for sub in ("data", "logs"):
         (s3_dir(config) / sub).mkdir(parents=True, exist_ok=True)
     _remove_stale_sockets(config)
-    # weed mini turns these into the static identity that S3 requests must sign with.
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": config.s3_access_key,
-        "AWS_SECRET_ACCESS_KEY": config.s3_secret_key,
-    }
-    return spawn(weed_argv(config, weed), log=s3_dir(config) / "weed.log", env=env)
+    argv = weed_argv(config, weed)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if config.secure:
+        # One identity per principal, each allowed only its buckets; the root key is the admin.
+        argv.append(f"-s3.config={write_identities(config)}")
+    else:
+        # weed mini turns these into the static identity that S3 requests must sign with.
+        env |= {
+            "AWS_ACCESS_KEY_ID": config.s3_access_key,
+            "AWS_SECRET_ACCESS_KEY": config.s3_secret_key,
+        }
+    return spawn(argv, log=s3_dir(config) / "weed.log", env=env)

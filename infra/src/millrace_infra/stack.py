@@ -18,6 +18,7 @@ from millrace_infra.kafka_fetch import fetch_kafka
 from millrace_infra.kafka_security import read_credentials
 from millrace_infra.ports import busy_ports
 from millrace_infra.process import terminate
+from millrace_infra.s3_security import make_buckets
 from millrace_infra.state import StackInfo, read_state, remove_state, write_state
 from millrace_infra.tls import TlsFiles
 
@@ -92,6 +93,7 @@ def _provision(config: StackConfig) -> None:
         TlsFiles(tls_dir(config)).ca_cert,
         credentials[ADMIN_USER],
     )
+    make_buckets(config)
 
 
 def kafka_client_env(config: StackConfig, principal: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from millrace_infra.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, StackConfig
 from millrace_infra.errors import StackError
 
 STATE_FILE = "stack.json"
+S3_REGION = "us-east-1"
 KAFKA_SECURITY_VARIABLES = (
     "MILLRACE_KAFKA_SECURITY_PROTOCOL",
     "MILLRACE_KAFKA_SASL_MECHANISM",
@@ -83,9 +84,24 @@ class StackInfo:
         config = StackConfig(home=self.home)
         return env | client_env(kafka_dir(config), TlsFiles(tls_dir(config)).ca_cert, principal)
 
+    def s3_env(self, principal: str) -> dict[str, str]:
+        """MILLRACE_S3_ACCESS_KEY / _SECRET_KEY for `principal` on the secured local stack (its
+        own identity, allowed only its buckets; ``admin``: the stack's root key); elsewhere the
+        keys env() gives."""
+        if not self.secure or self.home is None:
+            return {
+                "MILLRACE_S3_ACCESS_KEY": self.s3_access_key,
+                "MILLRACE_S3_SECRET_KEY": self.s3_secret_key,
+            }
+        from millrace_infra.s3_security import s3_client_env
+
+        return s3_client_env(StackConfig(home=self.home, s3_access_key=self.s3_access_key,
+                                         s3_secret_key=self.s3_secret_key), principal)  # fmt: skip
+
     def client_env(self, principal: str) -> dict[str, str]:
-        """env() plus kafka_env(principal): everything a process acting as `principal` reads."""
-        return self.env() | self.kafka_env(principal)
+        """env() plus kafka_env(principal) and s3_env(principal): everything a process acting
+        as `principal` reads."""
+        return self.env() | self.kafka_env(principal) | self.s3_env(principal)
 
     def env(self) -> dict[str, str]:
         """The MILLRACE_* variables services and tests read to find this stack (Kafka's
@@ -99,6 +115,10 @@ class StackInfo:
             "MILLRACE_S3_ACCESS_KEY": self.s3_access_key,
             "MILLRACE_S3_SECRET_KEY": self.s3_secret_key,
         }
+        if self.home is not None:
+            # SeaweedFS's region: a client that knows it needs no GetBucketLocation (a Read),
+            # which an identity allowed only to write (data teams on landing) may not make.
+            env["MILLRACE_S3_REGION"] = S3_REGION
         if self.otlp_endpoint:
             env["MILLRACE_OTLP_ENDPOINT"] = self.otlp_endpoint
         if self.jaeger_url:

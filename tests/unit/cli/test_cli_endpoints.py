@@ -153,6 +153,7 @@ def test_up_starts_each_service_as_its_own_principal(
 ) -> None:
     config = StackConfig.from_base_port(31000, home=home)
     ensure_credentials(home / "kafka")
+    s3_keys = ensure_credentials(home / "s3")
     # A shell set up as a data team must not hand its identity to the services.
     monkeypatch.setenv("MILLRACE_KAFKA_SASL_USERNAME", "millrace-data-teams")
     env = service_env(StackInfo.for_config(config), "registry", "http://registry", home)
@@ -161,3 +162,5 @@ def test_up_starts_each_service_as_its_own_principal(
     deployment = service_env(StackInfo.for_config(config), "deployment", "http://registry", home)
     assert deployment["MILLRACE_KAFKA_SASL_USERNAME"] == "millrace-deployment"
     assert deployment["MILLRACE_DEPLOYMENT_REGISTRY_URL"] == "http://registry"
+    assert deployment["MILLRACE_S3_ACCESS_KEY"] == "millrace-deployment"
+    assert deployment["MILLRACE_S3_SECRET_KEY"] == s3_keys["millrace-deployment"]

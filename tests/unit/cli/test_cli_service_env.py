@@ -25,7 +25,8 @@ def no_millrace_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_local_stack_is_dev_and_the_registry_knows_the_persons_token(tmp_path: Path) -> None:
-    ensure_credentials(tmp_path / "kafka")  # a secured stack's home, as `up` leaves it
+    for part in ("kafka", "s3"):  # a secured stack's home, as `up` leaves it
+        ensure_credentials(tmp_path / part)
     stack = StackInfo.for_config(StackConfig.from_base_port(31000, home=tmp_path))
     env = service_env(stack, "registry", URL, tmp_path)
     assert env["MILLRACE_ENVIRONMENT"] == "dev"

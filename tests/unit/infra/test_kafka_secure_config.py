@@ -136,8 +136,12 @@ def test_the_stack_is_secured_unless_insecure_is_asked_for(tmp_path: Path) -> No
 def test_stack_info_gives_each_principal_its_settings(tmp_path: Path) -> None:
     config = _config(tmp_path, secure=True, jaeger=False)
     passwords = ensure_credentials(tmp_path / "kafka")
+    s3_keys = ensure_credentials(tmp_path / "s3")
     info = StackInfo.for_config(config)
     env = info.client_env("data-teams")
+    assert env["MILLRACE_S3_ACCESS_KEY"] == "millrace-data-teams"
+    assert env["MILLRACE_S3_SECRET_KEY"] == s3_keys["millrace-data-teams"]
+    assert info.s3_env("admin")["MILLRACE_S3_ACCESS_KEY"] == config.s3_access_key
     assert env["MILLRACE_KAFKA_BOOTSTRAP"] == info.kafka_bootstrap
     assert env["MILLRACE_S3_ENDPOINT"] == info.s3_endpoint
     assert env["MILLRACE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"

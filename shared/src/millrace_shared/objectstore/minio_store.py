@@ -50,8 +50,17 @@ class MinioObjectStore:
         )
 
     def ensure_buckets(self, buckets: Iterable[str]) -> None:
+        """Make the missing buckets. An identity allowed only some buckets (the secured stack's
+        services) is refused even the question for the others: those are left to whoever
+        may use them, and a bucket it may read but not make must exist already."""
         for bucket in buckets:
-            if not self._client.bucket_exists(bucket):
+            try:
+                exists = self._client.bucket_exists(bucket)
+            except S3Error as err:
+                if err.code != "AccessDenied":
+                    raise
+                continue
+            if not exists:
                 try:
                     self._client.make_bucket(bucket)
                 except S3Error as err:  # another service may have made it meanwhile
