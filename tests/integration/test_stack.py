@@ -33,6 +33,16 @@ def _s3(info: StackInfo, secret_key: str | None = None) -> Minio:
     )
 
 
+async def _listed_within(admin: AIOKafkaAdminClient, topic: str, seconds: float) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while topic not in await admin.list_topics():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.2)
+    return True
+
+
 async def test_kafka_creates_a_topic_and_round_trips_a_message(
     stack_settings: MillraceSettings,
 ) -> None:
@@ -43,7 +53,9 @@ async def test_kafka_creates_a_topic_and_round_trips_a_message(
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
-        assert topic in await admin.list_topics()
+        # The broker learns of a new topic from the metadata log a moment after the
+        # controller accepts it: wait for it to be listed rather than expect it at once.
+        assert await _listed_within(admin, topic, seconds=30)
     finally:
         await admin.close()
 
