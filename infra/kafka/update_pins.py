@@ -1,0 +1,92 @@
+"""Regenerate infra/kafka/jars.sha256, the pinned digests of Kafka's broker classpath.
+
+Run after changing pom.xml (and after `millrace-stack fetch` has cached the new jars):
+
+    .venv/bin/python infra/kafka/update_pins.py [--cache ~/.cache/millrace]
+
+Each pin is the sha256 of the jar in the cache, and is written only if that jar also
+matches the checksums Maven Central publishes next to it (`.sha1`, plus `.sha512` /
+`.sha256` where they exist): a pin is what Central serves, not merely what was downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from millrace_infra.config import KAFKA_VERSION  # noqa: E402
+from millrace_infra.kafka_pins import PINS_HEADER, file_sha256  # noqa: E402
+from millrace_infra.paths import default_cache  # noqa: E402
+
+CENTRAL = "https://repo1.maven.org/maven2"
+
+
+def coordinates() -> list[tuple[str, str, str, str]]:
+    """(group, artifact, version, classifier) of every runtime jar, from Maven itself."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "deps.txt"
+        subprocess.run(
+            ["mvn", "-q", "-B", "-f", str(HERE / "pom.xml"), "dependency:list",
+             "-DincludeScope=runtime", f"-DoutputFile={out}"],
+            check=True,
+        )  # fmt: skip
+        found = []
+        for line in out.read_text().splitlines():
+            parts = line.strip().split(" ")[0].split(":")
+            if len(parts) == 5:  # group:artifact:type:version:scope
+                found.append((parts[0], parts[1], parts[3], ""))
+            elif len(parts) == 6:  # group:artifact:type:classifier:version:scope
+                found.append((parts[0], parts[1], parts[4], parts[3]))
+        return found
+
+
+def central(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return str(resp.read().decode().split()[0].strip().lower())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=default_cache())
+    libs = parser.parse_args().cache / f"kafka-{KAFKA_VERSION}" / "libs"
+    lines = [PINS_HEADER.format(version=KAFKA_VERSION)]
+    for group, artifact, version, classifier in sorted(coordinates(), key=lambda c: c[1]):
+        name = f"{artifact}-{version}{'-' + classifier if classifier else ''}.jar"
+        jar = libs / name
+        url = f"{CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{name}"
+        checked = []
+        for algo in ("sha1", "sha256", "sha512"):
+            published = central(f"{url}.{algo}")
+            if published is None:
+                continue
+            actual = hashlib.file_digest(jar.open("rb"), algo).hexdigest()
+            if actual != published:
+                print(f"{name}: {algo} {actual} != Maven Central's {published}", file=sys.stderr)
+                return 1
+            checked.append(algo)
+        if "sha1" not in checked:
+            print(f"{name}: Maven Central publishes no .sha1 at {url}", file=sys.stderr)
+            return 1
+        print(f"{name}: matches Maven Central ({', '.join(checked)})")
+        lines.append(f"{file_sha256(jar)}  {name}  {group}:{artifact}:{version}")
+    (HERE / "jars.sha256").write_text("\n".join(lines) + "\n")
+    print(f"wrote {HERE / 'jars.sha256'} ({len(lines) - 1} jars)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
