@@ -94,7 +94,7 @@ def _build_jaeger(config: StackConfig) -> None:
     )
     began = time.monotonic()
     last_line = began
-    with err.status("go get") as spinner:
+    with err.status("go build") as spinner:
 
         def progress(line: str) -> None:
             nonlocal last_line
