@@ -1,12 +1,13 @@
 """Regenerate infra/kafka/jars.sha256, the pinned digests of Kafka's broker classpath.
 
-Run after changing pom.xml (and after `millrace-stack fetch` has cached the new jars):
+Run after changing pom.xml (`millrace-stack fetch` refuses jars that have no pin):
 
-    .venv/bin/python infra/kafka/update_pins.py [--cache ~/.cache/millrace]
+    .venv/bin/python infra/kafka/update_pins.py
 
-Each pin is the sha256 of the jar in the cache, and is written only if that jar also
-matches the checksums Maven Central publishes next to it (`.sha1`, plus `.sha512` /
-`.sha256` where they exist): a pin is what Central serves, not merely what was downloaded.
+Maven resolves the classpath (into its local repository, ~/.m2); each pin is the sha256
+of the jar Maven resolved, and is written only if that jar also matches the checksums
+Maven Central publishes next to it (`.sha1`, plus `.sha256` / `.sha512` where they exist):
+a pin is what Central serves, not merely what was downloaded.
 """
 
 from __future__ import annotations
@@ -25,27 +26,30 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from millrace_infra.config import KAFKA_VERSION  # noqa: E402
 from millrace_infra.kafka_pins import PINS_HEADER, file_sha256  # noqa: E402
-from millrace_infra.paths import default_cache  # noqa: E402
 
 CENTRAL = "https://repo1.maven.org/maven2"
 
 
-def coordinates() -> list[tuple[str, str, str, str]]:
-    """(group, artifact, version, classifier) of every runtime jar, from Maven itself."""
+def resolve() -> list[tuple[str, str, str, str, Path]]:
+    """(group, artifact, version, classifier, local file) of every runtime jar, from Maven."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "deps.txt"
         subprocess.run(
-            ["mvn", "-q", "-B", "-f", str(HERE / "pom.xml"), "dependency:list",
-             "-DincludeScope=runtime", f"-DoutputFile={out}"],
+            ["mvn", "-q", "-B", "--strict-checksums", "-f", str(HERE / "pom.xml"),
+             "dependency:list", "-DincludeScope=runtime", "-DoutputAbsoluteArtifactFilename=true",
+             f"-DoutputFile={out}"],
             check=True,
         )  # fmt: skip
         found = []
         for line in out.read_text().splitlines():
-            parts = line.strip().split(" ")[0].split(":")
-            if len(parts) == 5:  # group:artifact:type:version:scope
-                found.append((parts[0], parts[1], parts[3], ""))
-            elif len(parts) == 6:  # group:artifact:type:classifier:version:scope
-                found.append((parts[0], parts[1], parts[4], parts[3]))
+            # group:artifact:jar[:classifier]:version:scope:/absolute/path[ -- module ...]
+            fields = line.strip().split(" ")[0].split(":")
+            if len(fields) == 6:
+                group, artifact, _type, version, _scope, path = fields
+                found.append((group, artifact, version, "", Path(path)))
+            elif len(fields) == 7:
+                group, artifact, _type, classifier, version, _scope, path = fields
+                found.append((group, artifact, version, classifier, Path(path)))
         return found
 
 
@@ -60,13 +64,11 @@ def central(url: str) -> str | None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=default_cache())
-    libs = parser.parse_args().cache / f"kafka-{KAFKA_VERSION}" / "libs"
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     lines = [PINS_HEADER.format(version=KAFKA_VERSION)]
-    for group, artifact, version, classifier in sorted(coordinates(), key=lambda c: c[1]):
+    for group, artifact, version, classifier, jar in sorted(resolve(), key=lambda c: c[1]):
         name = f"{artifact}-{version}{'-' + classifier if classifier else ''}.jar"
-        jar = libs / name
+        assert jar.name == name, (jar, name)  # the name copy-dependencies gives it
         url = f"{CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{name}"
         checked = []
         for algo in ("sha1", "sha256", "sha512"):
