@@ -108,6 +108,15 @@ def test_setup_installs_the_workspace_from_the_lock() -> None:
     assert 'hash = "sha256:' in lock  # uv.lock carries the packages' hashes
 
 
+def test_setup_installs_uv_by_hash_at_the_pinned_version() -> None:
+    setup = (ROOT / "scripts" / "setup").read_text()
+    assert "--require-hashes" in setup and "-r scripts/uv-requirements.txt" in setup
+    assert not re.search(r"pip install[^\n]*\"uv==", setup)  # no unhashed install left
+    requirements = (ROOT / "scripts" / "uv-requirements.txt").read_text()
+    assert re.search(rf"^uv=={re.escape(_setup_uv_version())} \\$", requirements, re.M)
+    assert len(re.findall(r"--hash=sha256:[0-9a-f]{64}", requirements)) >= 2
+
+
 def test_every_dependency_in_the_kafka_pom_has_a_pinned_jar() -> None:
     """pom.xml is the download list; each direct dependency's jar must be pinned (its
     transitive jars are checked at fetch time, which refuses any unpinned jar)."""
