@@ -291,6 +291,31 @@ def test_publish_uploads_the_file_and_announces_it(
     assert str(event.event_id) in result.stderr
 
 
+def test_the_cli_uploads_as_the_data_team_not_as_the_stacks_root(
+    cli_env: dict[str, str],
+    local_stack: Any,
+    object_store: MinioObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
+    unique: str,
+    tmp_path: Path,
+) -> None:
+    """Pointed at the models bucket, `publish` is refused: the CLI's S3 identity is the data
+    team's, which may write landing only (the root key it used before could write anything)."""
+    if not local_stack.secure or local_stack.home is None:
+        pytest.skip("per-principal S3 identities are the secured local stack's")
+    data = tmp_path / "model.csv"
+    data.write_text("x,y\n1,0\n")
+    models = "millrace-models"
+    monkeypatch.setenv("MILLRACE_BUCKET_LANDING", models)
+
+    result = runner.invoke(app, ["publish", str(data), "--dataset", unique])
+
+    assert result.exit_code == 1, result.output
+    assert f"S3 refused the upload to s3://{models}/{unique}/" in result.output
+    assert "AccessDenied" in result.output
+    assert object_store.list_keys(models, prefix=f"{unique}/") == []
+
+
 def test_status_json_shows_topics_and_their_lag(
     cli_env: dict[str, str], stack_settings: MillraceSettings
 ) -> None:

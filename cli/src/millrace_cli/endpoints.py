@@ -8,6 +8,9 @@ MILLRACE_JAEGER_URL. Unset ones come from the local stack's state file and the s
 Kafka's credentials likewise: MILLRACE_KAFKA_SECURITY_PROTOCOL / _SASL_* / _TLS_CAFILE when
 set; else, on the secured local stack, the credentials of the principal a command acts as
 (data teams publish and train, operators tail, inspect and replay), from the stack's home.
+S3's keys too: MILLRACE_S3_ACCESS_KEY / _SECRET_KEY when set, else that principal's own S3
+identity on the secured local stack (data teams may only write the landing bucket), never the
+stack's root key.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from millrace_infra import StackConfig, StackError, StackInfo, read_state
+from millrace_infra.state import S3_REGION
 from pydantic import SecretStr
 
 from .catalog import NAMES, default_ports
@@ -54,7 +58,8 @@ class Endpoints:
     jaeger_url: str | None
     origins: dict[str, Origin]
     principal: Principal | None = None
-    """Whose Kafka credentials `settings` carry, when they come from the local stack."""
+    """Whose Kafka credentials and S3 keys `settings` carry, when they come from the local
+    stack."""
 
     @property
     def home(self) -> Path:
@@ -69,25 +74,33 @@ class Endpoints:
         return self.services[service]
 
     def acting_as(self, principal: Principal) -> Endpoints:
-        """These endpoints with the local stack's Kafka credentials of `principal`.
+        """These endpoints with the local stack's Kafka credentials and S3 keys of `principal`.
 
-        Unchanged when Kafka's address or credentials come from the environment (an
-        external cluster: its settings win) or the local stack is not secured.
+        Each left as it is when it comes from the environment (an external cluster or S3:
+        its settings win) or the local stack is not secured.
         """
-        if (
-            self.origins.get("kafka") != "stack"
-            or self.origins.get("kafka_auth") == "env"
-            or not self.stack.secure
-        ):
+        if not self.stack.secure:
             return self
-        try:
-            env = StackInfo.for_config(self.stack).kafka_env(principal)
-        except StackError as error:
-            raise CliError(f"no Kafka credentials for {principal}: {error}") from error
-        values = {k.removeprefix("MILLRACE_").lower(): v for k, v in env.items()}
-        update: dict[str, Any] = {f: values.get(f) for f in _KAFKA_AUTH_FIELDS}
-        if update["kafka_sasl_password"] is not None:
-            update["kafka_sasl_password"] = SecretStr(update["kafka_sasl_password"])
+        local = StackInfo.for_config(self.stack)
+        update: dict[str, Any] = {}
+        if self.origins.get("kafka") == "stack" and self.origins.get("kafka_auth") != "env":
+            try:
+                env = local.kafka_env(principal)
+            except StackError as error:
+                raise CliError(f"no Kafka credentials for {principal}: {error}") from error
+            values = {k.removeprefix("MILLRACE_").lower(): v for k, v in env.items()}
+            update |= {f: values.get(f) for f in _KAFKA_AUTH_FIELDS}
+            if update["kafka_sasl_password"] is not None:
+                update["kafka_sasl_password"] = SecretStr(update["kafka_sasl_password"])
+        if self.origins.get("s3") == "stack" and self.origins.get("s3_auth") != "env":
+            try:
+                keys = local.s3_env(principal)
+            except StackError as error:
+                raise CliError(f"no S3 key for {principal}: {error}") from error
+            update["s3_access_key"] = keys["MILLRACE_S3_ACCESS_KEY"]
+            update["s3_secret_key"] = SecretStr(keys["MILLRACE_S3_SECRET_KEY"])
+        if not update:
+            return self
         settings = self.settings.model_copy(update=update)
         return replace(self, settings=settings, principal=principal)
 
@@ -176,12 +189,17 @@ def _with_stack(
     if origins["kafka"] != "env":
         update["kafka_bootstrap"] = local.kafka_bootstrap
     origins["s3"] = "env" if "s3_endpoint" in from_env else stack
+    origins["s3_auth"] = "env" if from_env & {"s3_access_key", "s3_secret_key"} else origins["s3"]
     if origins["s3"] != "env":
         update["s3_endpoint"] = local.s3_endpoint
         if "s3_access_key" not in from_env:
             update["s3_access_key"] = local.s3_access_key
         if "s3_secret_key" not in from_env:
             update["s3_secret_key"] = SecretStr(local.s3_secret_key)
+        if "s3_region" not in from_env:
+            # SeaweedFS's: a client that knows it asks no GetBucketLocation, which an identity
+            # allowed only to write (data teams on landing) may not.
+            update["s3_region"] = S3_REGION
     # The local stack's Jaeger only when that stack is the one in use.
     origins["jaeger"] = "stack" if started and origins["kafka"] == "stack" else "default"
     if origins["jaeger"] == "stack" and local.otlp_endpoint and "otlp_endpoint" not in from_env:

@@ -12,13 +12,14 @@ from pathlib import Path
 from millrace_infra import StackConfig, StackError, StackInfo, fetch_kafka, is_fetched, start
 from millrace_infra import status as stack_status
 from millrace_infra import stop as stop_stack
+from millrace_infra.kafka_security import read_credentials_file
 from millrace_infra.ports import port_is_free
 from millrace_infra.state import KAFKA_SECURITY_VARIABLES
 from millrace_shared.registry.tokens import ensure_local_token
 from millrace_shared.signing import KeyPair, ensure_keypair
 
 from . import services_runtime as runtime
-from .catalog import BY_NAME, ServiceSpec
+from .catalog import BY_NAME, NAMES, ServiceSpec
 from .console import err
 from .endpoints import Endpoints, resolve, stack_config
 from .errors import CliError, ExitCode
@@ -69,6 +70,44 @@ def bring_up_stack(config: StackConfig, report: Report, *, timeout: float) -> St
 
 SIGNING_KEY_ENV = "MILLRACE_REGISTRY_SIGNING_KEY"
 PUBLIC_KEY_ENV = "MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY"
+CREDENTIALS_FILE_ENV = "MILLRACE_KAFKA_CREDENTIALS_FILE"
+"""A JSON file of SCRAM user to password (the stack's credentials.json, or what
+`millrace admin kafka provision --users FILE` wrote): on an existing cluster, `up` starts
+each service as ``millrace-<service>`` with its password from there."""
+_PER_SERVICE = {
+    "KAFKA_SASL_USERNAME": "MILLRACE_KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD": "MILLRACE_KAFKA_SASL_PASSWORD",
+    "S3_ACCESS_KEY": "MILLRACE_S3_ACCESS_KEY",
+    "S3_SECRET_KEY": "MILLRACE_S3_SECRET_KEY",
+}
+"""MILLRACE_<SERVICE>_<suffix>: that service's own value of the shared setting."""
+
+
+def own_credentials(environ: Mapping[str, str], name: str) -> dict[str, str]:
+    """On an existing cluster, the credentials of service `name` itself: from
+    MILLRACE_<NAME>_KAFKA_SASL_USERNAME / _PASSWORD and _S3_ACCESS_KEY / _SECRET_KEY, else its
+    user's password in MILLRACE_KAFKA_CREDENTIALS_FILE; empty when neither says (then every
+    service gets the one set of MILLRACE_KAFKA_* / MILLRACE_S3_* credentials)."""
+    found: dict[str, str] = {}
+    if path := environ.get(CREDENTIALS_FILE_ENV):
+        user = f"millrace-{name}"
+        try:
+            password = read_credentials_file(Path(path)).get(user)
+        except (OSError, ValueError, StackError) as error:
+            raise CliError(f"cannot read {CREDENTIALS_FILE_ENV}={path}: {error}") from error
+        if password is None:
+            raise CliError(f"{path} ({CREDENTIALS_FILE_ENV}) has no password for {user}")
+        found |= {"MILLRACE_KAFKA_SASL_USERNAME": user, "MILLRACE_KAFKA_SASL_PASSWORD": password}
+    for suffix, shared in _PER_SERVICE.items():
+        if value := environ.get(f"MILLRACE_{name.upper()}_{suffix}"):
+            found[shared] = value
+    return found
+
+
+def _without_per_service_credentials(env: dict[str, str]) -> dict[str, str]:
+    """No service sees another's credentials (nor the file holding them all)."""
+    names = {f"MILLRACE_{n.upper()}_{suffix}" for n in NAMES for suffix in _PER_SERVICE}
+    return {k: v for k, v in env.items() if k not in names and k != CREDENTIALS_FILE_ENV}
 
 
 def service_env(
@@ -83,6 +122,9 @@ def service_env(
         for key in KAFKA_SECURITY_VARIABLES:
             env.pop(key, None)
     env |= stack.client_env(name)
+    if stack.home is None:
+        env |= own_credentials(os.environ, name)
+    env = _without_per_service_credentials(env)
     if name != "registry":
         env.pop(SIGNING_KEY_ENV, None)  # never in any other service's environment
     if name == "deployment":

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .commands import datasets, dlq, events, models, registry
+from .commands import admin, datasets, dlq, events, models, registry
 from .commands.demo import demo
 from .commands.platform import down, up
 from .commands.predict import predict
@@ -51,6 +51,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(events.app, name="events")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(registry.app, name="registry")
+app.add_typer(admin.app, name="admin")
 
 
 @app.callback()

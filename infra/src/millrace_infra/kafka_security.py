@@ -38,6 +38,41 @@ def read_credentials(kafka_home: Path) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in payload.items()}
 
 
+def write_credentials_file(path: Path, passwords: dict[str, str]) -> None:
+    """`passwords` as JSON (user name to password), created 0600 and renamed into place, so
+    the file is never readable by others nor half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(passwords, handle, indent=2)
+        handle.write("\n")
+    tmp.replace(path)
+
+
+def read_credentials_file(path: Path) -> dict[str, str]:
+    """User name to password from a credentials file; empty when there is none."""
+    try:
+        payload = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    if not isinstance(payload, dict):
+        raise StackError(f"{path} is not a JSON object")
+    return {str(k): str(v) for k, v in payload.items()}
+
+
+def passwords_for(path: Path, users: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """A password for each of `users`: the one `path` holds, else a new random one, which is
+    written to `path` (0600) before anyone uses it, so a password is never set on a broker
+    without being kept. Other entries of the file are kept."""
+    known = read_credentials_file(path)
+    wanted = {u: known.get(u) or secrets.token_urlsafe(24) for u in users}
+    if any(known.get(u) != p for u, p in wanted.items()):
+        write_credentials_file(path, {**known, **wanted})
+    return wanted
+
+
 def ensure_credentials(kafka_home: Path) -> dict[str, str]:
     """The stored passwords, with one made for each user that has none yet.
 
@@ -47,15 +82,7 @@ def ensure_credentials(kafka_home: Path) -> dict[str, str]:
     known = read_credentials(kafka_home) or {}
     wanted = {name: known.get(name) or secrets.token_urlsafe(24) for name in usernames()}
     if wanted != known:
-        kafka_home.mkdir(parents=True, exist_ok=True)
-        path = _path(kafka_home)
-        tmp = path.with_suffix(".tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump({**known, **wanted}, handle, indent=2)
-            handle.write("\n")
-        tmp.replace(path)
+        write_credentials_file(_path(kafka_home), {**known, **wanted})
     return wanted
 
 

@@ -74,6 +74,7 @@ def test_the_environment_wins(home: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_commands_act_as_their_principal_on_the_secured_local_stack(home: Path) -> None:
     write_state(StackConfig.from_base_port(31000, home=home), {})
     passwords = ensure_credentials(home / "kafka")
+    s3_keys = ensure_credentials(home / "s3")
     data_team = resolve(principal="data-teams")
     settings = data_team.settings
     assert data_team.principal == "data-teams"
@@ -83,9 +84,25 @@ def test_commands_act_as_their_principal_on_the_secured_local_stack(home: Path) 
     assert settings.kafka_sasl_password is not None
     assert settings.kafka_sasl_password.get_secret_value() == passwords["millrace-data-teams"]
     assert settings.kafka_tls_cafile == str(home / "kafka" / "tls" / "ca.pem")
+    # S3 as the data team's own identity (may only write landing), not the stack's root key.
+    assert settings.s3_access_key == "millrace-data-teams"
+    assert settings.s3_secret_key.get_secret_value() == s3_keys["millrace-data-teams"]
+    assert settings.s3_region == "us-east-1"  # no GetBucketLocation, which it may not make
     operator = data_team.acting_as("operators").settings
     assert operator.kafka_sasl_username == "millrace-operators"
+    assert operator.s3_access_key == "millrace-operators"
     assert resolve().settings.kafka_sasl_username is None  # no Kafka, no credentials
+
+
+def test_s3_keys_from_the_environment_win(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_state(StackConfig.from_base_port(31000, home=home), {})
+    ensure_credentials(home / "kafka")
+    ensure_credentials(home / "s3")
+    monkeypatch.setenv("MILLRACE_S3_ACCESS_KEY", "mine")
+    monkeypatch.setenv("MILLRACE_S3_SECRET_KEY", "my-secret")
+    settings = resolve(principal="data-teams").settings
+    assert settings.s3_access_key == "mine"
+    assert settings.kafka_sasl_username == "millrace-data-teams"  # Kafka still as the party
 
 
 def test_kafka_credentials_from_the_environment_win(
@@ -93,6 +110,7 @@ def test_kafka_credentials_from_the_environment_win(
 ) -> None:
     write_state(StackConfig.from_base_port(31000, home=home), {})
     ensure_credentials(home / "kafka")
+    ensure_credentials(home / "s3")
     monkeypatch.setenv("MILLRACE_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.setenv("MILLRACE_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
     monkeypatch.setenv("MILLRACE_KAFKA_SASL_USERNAME", "someone")

@@ -48,3 +48,59 @@ def test_a_stack_from_the_environment_keeps_its_own_environment(
     env = service_env(stack, "registry", URL, tmp_path)
     assert json.loads(env["MILLRACE_REGISTRY_TOKENS"]) == {"alice": "sha256:" + "0" * 64}
     assert read_local_token(tmp_path) is None
+
+
+def test_on_an_existing_cluster_each_service_gets_its_own_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = StackInfo.from_env(
+        {
+            "MILLRACE_KAFKA_BOOTSTRAP": "kafka.example:9093",
+            "MILLRACE_S3_ENDPOINT": "s3.example:443",
+            "MILLRACE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "MILLRACE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "MILLRACE_KAFKA_SASL_USERNAME": "shared",
+            "MILLRACE_KAFKA_SASL_PASSWORD": "shared-password",
+        }
+    )
+    assert stack is not None
+    # Without per-service settings: the one set, for every service (as before).
+    assert service_env(stack, "training", URL, tmp_path)["MILLRACE_KAFKA_SASL_USERNAME"] == "shared"
+
+    credentials = tmp_path / "users.json"
+    credentials.write_text(
+        json.dumps({"millrace-training": "t-pw", "millrace-registry": "r-pw", "other": "x"})
+    )
+    monkeypatch.setenv("MILLRACE_KAFKA_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("MILLRACE_REGISTRY_KAFKA_SASL_PASSWORD", "r-from-env")
+    monkeypatch.setenv("MILLRACE_REGISTRY_S3_ACCESS_KEY", "registry-key")
+    monkeypatch.setenv("MILLRACE_REGISTRY_S3_SECRET_KEY", "registry-secret")
+    training = service_env(stack, "training", URL, tmp_path)
+    registry = service_env(stack, "registry", URL, tmp_path)
+    assert training["MILLRACE_KAFKA_SASL_USERNAME"] == "millrace-training"
+    assert training["MILLRACE_KAFKA_SASL_PASSWORD"] == "t-pw"
+    assert training["MILLRACE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert registry["MILLRACE_KAFKA_SASL_USERNAME"] == "millrace-registry"
+    assert registry["MILLRACE_KAFKA_SASL_PASSWORD"] == "r-from-env"  # the variable wins
+    assert (registry["MILLRACE_S3_ACCESS_KEY"], registry["MILLRACE_S3_SECRET_KEY"]) == (
+        "registry-key",
+        "registry-secret",
+    )
+    # No service sees another's secrets, nor the file that holds them all.
+    for env in (training, registry):
+        assert "MILLRACE_KAFKA_CREDENTIALS_FILE" not in env
+        assert not any(k.startswith("MILLRACE_REGISTRY_S3") for k in env)
+    assert "r-from-env" not in json.dumps(training)
+
+
+def test_a_credentials_file_without_the_service_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from millrace_cli.errors import CliError
+
+    stack = StackInfo("kafka.example:9092", "s3.example:443", "key", "secret")
+    credentials = tmp_path / "users.json"
+    credentials.write_text('{"millrace-training": "t-pw"}')
+    monkeypatch.setenv("MILLRACE_KAFKA_CREDENTIALS_FILE", str(credentials))
+    with pytest.raises(CliError, match="no password for millrace-monitoring"):
+        service_env(stack, "monitoring", URL, tmp_path)
