@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from millrace_infra import StackConfig, StackError, StackInfo, read_state
+from millrace_shared.settings import STATEFUL_SERVICES
 from pydantic import SecretStr
 
 from .catalog import NAMES, default_ports
@@ -119,7 +120,7 @@ class Endpoints:
                     "landing": s.bucket_landing,
                     "datasets": s.bucket_datasets,
                     "models": s.bucket_models,
-                    "state": s.bucket_state,
+                    "state": {svc: s.state_bucket(svc) for svc in STATEFUL_SERVICES},
                 },
             },
             "jaeger_url": self.jaeger_url,

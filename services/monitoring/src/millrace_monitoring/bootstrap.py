@@ -44,7 +44,7 @@ def build_monitor(runtime: ServiceRuntime, settings: MonitoringSettings) -> Moni
 def wire(runtime: ServiceRuntime, settings: MonitoringSettings) -> list[APIRouter]:
     """Register the handlers on ``runtime`` and return the REST routers (tests use this too)."""
     monitor = build_monitor(runtime, settings)
-    versions = VersionStore(runtime.store, settings.bucket_state)
+    versions = VersionStore(runtime.store, settings.state_bucket("monitoring"))
     register(runtime, monitor, versions, settings)
 
     async def restore_versions() -> None:

@@ -38,7 +38,7 @@ def assemble(
             model_cache_max_bytes=settings.model_cache_max_bytes,
         ),
     )
-    state = TrainingState(runtime.store, settings.bucket_state)
+    state = TrainingState(runtime.store, settings.state_bucket("training"))
     runner = TrainingRunner(trainer, state, runs, runtime.sink)
     register(runtime, runner, settings)
     return runner, runs
