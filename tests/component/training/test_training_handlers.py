@@ -50,12 +50,17 @@ async def test_without_a_training_spec_state_is_kept_but_nothing_trained(service
     assert service.store.exists("s3://millrace-state-training/training/iris/index.json")
 
 
-async def test_spec_that_cannot_be_trained_is_logged_and_skipped(service: Service) -> None:
+async def test_spec_that_cannot_be_trained_is_recorded_as_failed_and_skipped(
+    service: Service,
+) -> None:
     bad = SPEC.model_copy(update={"target": "nope"})
     await service.deliver(validated(service.store, iris_frame(), training=bad))
     assert service.sink.events == []
     assert service.runner.current is None
-    assert service.store.list_keys("millrace-models") == []
+    [failed] = service.runs.failed_runs("iris")
+    assert failed.reason.code == "cannot_train" and "nope" in failed.reason.message
+    # Only the failure record: no artifact, no card, not done.
+    assert service.store.list_keys("millrace-models") == [f"iris/runs/{failed.run_id}/failed.json"]
 
 
 async def test_champion_is_evaluated_on_the_same_holdout(service: Service) -> None:

@@ -36,6 +36,7 @@ def assemble(
             producer=settings.service_name,
             max_training_rows=settings.max_training_rows,
             model_cache_max_bytes=settings.model_cache_max_bytes,
+            limits=settings.limits(),
         ),
     )
     state = TrainingState(runtime.store, settings.state_bucket("training"))
