@@ -34,10 +34,13 @@ def build_monitor(runtime: ServiceRuntime, settings: MonitoringSettings) -> Moni
         loader=ReferenceLoader(
             runtime.store, max_bytes=settings.reference_max_bytes, tracer=runtime.tracer
         ),
-        recent=RecentPredictions(settings.recent_predictions),
+        recent=RecentPredictions(
+            settings.recent_predictions, per_model=settings.recent_predictions_per_model
+        ),
         seen=SeenIds(settings.seen_events),
         tracer=runtime.tracer,
         producer=settings.service_name,
+        max_window=settings.max_window_size,
     )
 
 
