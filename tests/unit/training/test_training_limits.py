@@ -4,6 +4,7 @@ bounded, and a model too big to serve is not uploaded."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 
 import numpy as np
@@ -186,3 +187,34 @@ def test_the_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         max_iter=200,
         max_artifact_bytes=4096,
     )
+
+
+def test_the_model_card_says_which_limit_cut_the_search(
+    store: InMemoryObjectStore, store_version: StoreVersion
+) -> None:
+    spec = TrainingSpec.model_validate(
+        {
+            "task": "classification",
+            "target": "species",
+            "automl": {"candidates": ["ridge", "logistic_regression"], "time_budget_seconds": 600},
+        }
+    )
+    version = store_version(iris_frame(), training=spec)
+    trainer = Trainer(
+        store,
+        RunStore(store, "millrace-models"),
+        TracerProvider().get_tracer("t"),
+        TrainerConfig(producer="training", limits=TrainingLimits(automl_max_candidates=2)),
+    )
+    job = TrainingJob(
+        version=version,
+        spec=spec,
+        promotion=None,
+        monitoring=version.monitoring,
+        trigger="data",
+        cause=version,
+    )
+    trained = trainer.train(job)
+    assert len(trained.leaderboard) == 2
+    card = json.loads(store.get_bytes(trained.model_card.uri))
+    assert card["automl"] == {"planned": 6, "tried": 2, "stopped_by": "max_candidates"}
