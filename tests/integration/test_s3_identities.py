@@ -7,7 +7,16 @@ import uuid
 from typing import Any
 
 import pytest
-from millrace_infra.s3_security import DATASETS, LANDING, MODELS, STATE
+from millrace_infra.s3_security import (
+    BUCKETS,
+    DATASETS,
+    LANDING,
+    MODELS,
+    STATE_INGESTION,
+    STATE_MONITORING,
+    STATE_REGISTRY,
+    STATE_TRAINING,
+)
 from minio import Minio
 from minio.error import S3Error
 
@@ -18,29 +27,45 @@ CASES = [
     ("ingestion", LANDING, "read", True),
     ("ingestion", LANDING, "write", False),
     ("ingestion", DATASETS, "write", True),
-    ("ingestion", STATE, "write", True),
+    ("ingestion", STATE_INGESTION, "write", True),
     ("ingestion", MODELS, "read", False),
     ("training", DATASETS, "read", True),
     ("training", DATASETS, "write", False),
     ("training", MODELS, "write", True),
-    ("training", STATE, "write", True),
+    ("training", STATE_TRAINING, "write", True),
     ("training", LANDING, "read", False),
-    ("registry", STATE, "write", True),
+    ("registry", STATE_REGISTRY, "write", True),
     ("registry", MODELS, "write", False),
     ("registry", DATASETS, "read", False),
     ("deployment", MODELS, "read", True),
     ("deployment", MODELS, "write", False),
-    ("deployment", STATE, "read", False),
+    ("deployment", STATE_REGISTRY, "read", False),
     ("monitoring", DATASETS, "read", True),
-    ("monitoring", STATE, "write", True),
+    ("monitoring", STATE_MONITORING, "write", True),
     ("monitoring", DATASETS, "write", False),
     ("monitoring", MODELS, "read", False),
     ("data-teams", LANDING, "write", True),
     ("data-teams", LANDING, "read", False),
     ("data-teams", DATASETS, "write", False),
-    ("data-teams", STATE, "read", False),
+    ("data-teams", STATE_INGESTION, "read", False),
     ("application-teams", MODELS, "read", False),
     ("operators", LANDING, "write", False),
+]
+
+STATE_OF = {
+    "ingestion": STATE_INGESTION,
+    "training": STATE_TRAINING,
+    "registry": STATE_REGISTRY,
+    "monitoring": STATE_MONITORING,
+}
+# Each stateful service may neither overwrite nor read another's state (e.g. ingestion forging
+# the registry's version claims, or training rewriting monitoring's known versions).
+CASES += [
+    (service, bucket, operation, False)
+    for service in STATE_OF
+    for other, bucket in STATE_OF.items()
+    if other != service
+    for operation in ("write", "read")
 ]
 
 
@@ -62,7 +87,7 @@ def probe_key(local_stack: Any) -> str:
         pytest.skip("the stack is not secured: one root credential")
     admin = _client(local_stack, "admin")
     key = f"identity-test/{uuid.uuid4().hex[:10]}.txt"
-    for bucket in (LANDING, DATASETS, MODELS, STATE):
+    for bucket in BUCKETS:
         admin.put_object(bucket, key, io.BytesIO(b"probe"), 5)
     return key
 

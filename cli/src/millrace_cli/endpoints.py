@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from millrace_infra import StackConfig, StackError, StackInfo, read_state
 from millrace_infra.state import S3_REGION
+from millrace_shared.settings import STATEFUL_SERVICES
 from pydantic import SecretStr
 
 from .catalog import NAMES, default_ports
@@ -132,7 +133,7 @@ class Endpoints:
                     "landing": s.bucket_landing,
                     "datasets": s.bucket_datasets,
                     "models": s.bucket_models,
-                    "state": s.bucket_state,
+                    "state": {svc: s.state_bucket(svc) for svc in STATEFUL_SERVICES},
                 },
             },
             "jaeger_url": self.jaeger_url,

@@ -3,8 +3,9 @@ buckets its party uses, plus the stack's own admin identity (its root key), whic
 
 SeaweedFS grants actions per bucket (``Read:<bucket>``, ``Write:<bucket>``, ``List:<bucket>``);
 in this version a grant on a key prefix (``Write:<bucket>/<prefix>/*``) is not honoured, so
-the services that keep state share the state bucket, each writing only under its own prefix
-by convention. Keys are random per stack home, in <home>/s3/credentials.json (0600).
+each service that keeps state has a state bucket of its own (``millrace-state-<service>``,
+MillraceSettings.state_bucket), granted to it alone. Keys are random per stack home, in
+<home>/s3/credentials.json (0600).
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ LANDING = "millrace-landing"
 DATASETS = "millrace-datasets"
 MODELS = "millrace-models"
 STATE = "millrace-state"
-BUCKETS = (LANDING, DATASETS, MODELS, STATE)
+"""Base name of the per-service state buckets."""
+STATE_INGESTION = f"{STATE}-ingestion"
+STATE_TRAINING = f"{STATE}-training"
+STATE_REGISTRY = f"{STATE}-registry"
+STATE_MONITORING = f"{STATE}-monitoring"
+STATE_BUCKETS = (STATE_INGESTION, STATE_TRAINING, STATE_REGISTRY, STATE_MONITORING)
+BUCKETS = (LANDING, DATASETS, MODELS, *STATE_BUCKETS)
 """The buckets the stack makes (MillraceSettings' defaults)."""
 
 READ = ("Read", "List")
@@ -29,12 +36,12 @@ WRITE = ("Write",)
 READ_WRITE = (*READ, *WRITE)
 
 GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
-    "millrace-ingestion": {LANDING: READ, DATASETS: READ_WRITE, STATE: READ_WRITE},
-    "millrace-training": {DATASETS: READ, MODELS: READ_WRITE, STATE: READ_WRITE},
-    "millrace-registry": {STATE: READ_WRITE},
+    "millrace-ingestion": {LANDING: READ, DATASETS: READ_WRITE, STATE_INGESTION: READ_WRITE},
+    "millrace-training": {DATASETS: READ, MODELS: READ_WRITE, STATE_TRAINING: READ_WRITE},
+    "millrace-registry": {STATE_REGISTRY: READ_WRITE},
     "millrace-deployment": {MODELS: READ},
     # Reference profiles are in the datasets bucket, next to the data (no per-key grants).
-    "millrace-monitoring": {DATASETS: READ, STATE: READ_WRITE},
+    "millrace-monitoring": {DATASETS: READ, STATE_MONITORING: READ_WRITE},
     "millrace-data-teams": {LANDING: WRITE},
     "millrace-application-teams": {},
     "millrace-operators": {},

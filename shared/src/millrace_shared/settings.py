@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Final, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_S3_ACCESS_KEY = "millrace"
 DEV_S3_SECRET_KEY = "millrace-dev-secret"
+
+StatefulService = Literal["ingestion", "training", "registry", "monitoring"]
+STATEFUL_SERVICES: Final[tuple[StatefulService, ...]] = (
+    "ingestion",
+    "training",
+    "registry",
+    "monitoring",
+)
+"""The services that keep state documents, each in a state bucket of its own."""
 
 
 class MillraceSettings(BaseSettings):
@@ -56,7 +65,10 @@ class MillraceSettings(BaseSettings):
     bucket_models: str = "millrace-models"
     """Model artifacts, model cards and reference profiles."""
     bucket_state: str = "millrace-state"
-    """Small service state documents (registry records, idempotency markers)."""
+    """Base name of the state buckets: each stateful service keeps its small state documents
+    (registry records, idempotency markers, ...) in ``<bucket_state>-<service>``, a bucket of
+    its own, so its S3 identity can be granted that bucket alone (S3 servers such as
+    SeaweedFS grant per bucket, not per key prefix)."""
 
     otlp_endpoint: str | None = None
     """OTLP/HTTP traces endpoint, e.g. ``http://127.0.0.1:4318``; nothing is exported when unset."""
@@ -79,9 +91,17 @@ class MillraceSettings(BaseSettings):
             raise ValueError("MILLRACE_KAFKA_SASL_USERNAME and _PASSWORD are required with SASL")
         return self
 
+    def state_bucket(self, service: StatefulService) -> str:
+        """The bucket where only ``service`` keeps (and may write) its state."""
+        return f"{self.bucket_state}-{service}"
+
+    @property
+    def state_buckets(self) -> tuple[str, ...]:
+        return tuple(self.state_bucket(service) for service in STATEFUL_SERVICES)
+
     @property
     def buckets(self) -> tuple[str, ...]:
-        return (self.bucket_landing, self.bucket_datasets, self.bucket_models, self.bucket_state)
+        return (self.bucket_landing, self.bucket_datasets, self.bucket_models, *self.state_buckets)
 
 
 class ServiceSettings(MillraceSettings):

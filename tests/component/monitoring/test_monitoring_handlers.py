@@ -165,7 +165,7 @@ async def test_promotions_are_kept_in_the_state_bucket_and_restored_at_start(
     ref = put_profile(store, reference_profile(), "p.json")
     await send_one(broker, promoted(ref, alias="production"))
     await send_one(broker, promoted(ref, alias="staging"))
-    [known] = VersionStore(store, settings.bucket_state).load_all()
+    [known] = VersionStore(store, settings.state_bucket("monitoring")).load_all()
     assert isinstance(known, KnownVersion)
     assert known.promoted_as == ["production", "staging"]
 

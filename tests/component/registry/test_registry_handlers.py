@@ -41,7 +41,7 @@ async def test_better_then_worse_then_a_redelivery(service: Service) -> None:
 
     await service.deliver(worse)  # redelivered: no version 4, the same event again
     assert service.emitted()[-1] == rejected
-    state = RegistryStore(service.objects, service.runtime.settings.bucket_state)
+    state = RegistryStore(service.objects, service.runtime.settings.state_bucket("registry"))
     assert state.version_numbers("iris") == [1, 2, 3]
     assert state.alias("iris", "production") == 2
 
@@ -50,7 +50,7 @@ async def test_a_run_id_unfit_for_a_key_is_dead_lettered(service: Service) -> No
     await service.deliver(model_trained("bad/../run", 0.9))
     assert service.emitted() == []
     assert service.runtime.dead_letters.dead_lettered == 1
-    assert service.objects.list_keys(service.runtime.settings.bucket_state) == []
+    assert service.objects.list_keys(service.runtime.settings.state_bucket("registry")) == []
 
 
 async def test_an_unparseable_message_is_dead_lettered(service: Service) -> None:

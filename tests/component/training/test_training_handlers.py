@@ -31,7 +31,7 @@ async def test_validated_with_spec_emits_one_model_trained(service: Service) -> 
         service.store.get_bytes(f"s3://millrace-models/{run}/model_trained.json")
     )
     assert stored == trained
-    assert service.store.exists("s3://millrace-state/training/iris/latest.json")
+    assert service.store.exists("s3://millrace-state-training/training/iris/latest.json")
     assert service.runner.current is None
 
 
@@ -47,22 +47,27 @@ async def test_redelivery_does_not_train_twice(service: Service) -> None:
 async def test_without_a_training_spec_state_is_kept_but_nothing_trained(service: Service) -> None:
     await service.deliver(validated(service.store, iris_frame(), training=None))
     assert service.sink.events == []
-    assert service.store.exists("s3://millrace-state/training/iris/index.json")
+    assert service.store.exists("s3://millrace-state-training/training/iris/index.json")
 
 
-async def test_spec_that_cannot_be_trained_is_logged_and_skipped(service: Service) -> None:
+async def test_spec_that_cannot_be_trained_is_recorded_as_failed_and_skipped(
+    service: Service,
+) -> None:
     bad = SPEC.model_copy(update={"target": "nope"})
     await service.deliver(validated(service.store, iris_frame(), training=bad))
     assert service.sink.events == []
     assert service.runner.current is None
-    assert service.store.list_keys("millrace-models") == []
+    [failed] = service.runs.failed_runs("iris")
+    assert failed.reason.code == "cannot_train" and "nope" in failed.reason.message
+    # Only the failure record: no artifact, no card, not done.
+    assert service.store.list_keys("millrace-models") == [f"iris/runs/{failed.run_id}/failed.json"]
 
 
 async def test_champion_is_evaluated_on_the_same_holdout(service: Service) -> None:
     await service.deliver(validated(service.store, iris_frame(120)))
     [first] = service.sink.of_type(ModelTrained)
     await service.deliver(promoted(first, version=1))
-    assert service.store.exists("s3://millrace-state/training/production/iris.json")
+    assert service.store.exists("s3://millrace-state-training/training/production/iris.json")
 
     await service.deliver(validated(service.store, iris_frame()))
     second = service.sink.of_type(ModelTrained)[-1]
@@ -120,7 +125,7 @@ async def test_a_drift_storm_leads_to_one_retraining(service: Service) -> None:
     assert len(retrained) == 1
     assert retrained[0].trigger == "drift" and retrained[0].dataset_version == newer.dataset_version
     assert retrained[0].champion_version == 1
-    assert service.store.exists("s3://millrace-state/training/retraining/iris.json")
+    assert service.store.exists("s3://millrace-state-training/training/retraining/iris.json")
 
     await service.deliver(degraded())
     assert len(service.sink.of_type(ModelTrained)) == 2
@@ -135,7 +140,7 @@ async def test_drift_without_enough_new_rows_does_not_retrain(service: Service) 
     service.store.failing = False
     await service.deliver(drift())
     assert len(service.sink.of_type(ModelTrained)) == 1
-    assert not service.store.exists("s3://millrace-state/training/retraining/iris.json")
+    assert not service.store.exists("s3://millrace-state-training/training/retraining/iris.json")
 
 
 async def test_redelivered_drift_after_a_crash_mid_fit_trains(service: Service) -> None:
@@ -148,7 +153,7 @@ async def test_redelivered_drift_after_a_crash_mid_fit_trains(service: Service) 
     await service.deliver(signal)  # retraining starts, its upload fails: dead-lettered
     service.store.failing = False
     assert len(service.sink.of_type(ModelTrained)) == 1
-    assert service.store.exists("s3://millrace-state/training/retraining/iris.json")
+    assert service.store.exists("s3://millrace-state-training/training/retraining/iris.json")
 
     await service.deliver(signal)  # replayed: its own cooldown does not stop it
     assert len(service.sink.of_type(ModelTrained)) == 2

@@ -11,11 +11,11 @@ from millrace_training.core.state import TrainingState
 from training_component_data import WAIT_SPEC, drift, iris_frame, promoted, validated
 from training_component_service import Service
 
-RETRAINING_RECORD = "s3://millrace-state/training/retraining/iris.json"
+RETRAINING_RECORD = "s3://millrace-state-training/training/retraining/iris.json"
 
 
 def state(service: Service) -> TrainingState:
-    return TrainingState(service.store, service.settings.bucket_state)
+    return TrainingState(service.store, service.settings.state_bucket("training"))
 
 
 async def serve_v1_then_publish_v2(service: Service) -> tuple[ModelTrained, str]:

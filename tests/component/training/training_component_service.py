@@ -83,5 +83,5 @@ def replica(
         TrainerConfig(producer="training"),
     )
     sink = RecordingEventSink()
-    state = TrainingState(store, settings.bucket_state)
+    state = TrainingState(store, settings.state_bucket("training"))
     return TrainingRunner(trainer, state, runs, sink), sink

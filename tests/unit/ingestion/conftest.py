@@ -33,13 +33,15 @@ def settings() -> IngestionSettings:
 
 @pytest.fixture
 def declarations(store: InMemoryObjectStore, settings: IngestionSettings) -> DeclarationStore:
-    return DeclarationStore(store, settings.bucket_state)
+    return DeclarationStore(store, settings.state_bucket("ingestion"))
 
 
 @pytest.fixture
 def versions(store: InMemoryObjectStore, settings: IngestionSettings) -> VersionStore:
     return VersionStore(
-        store, bucket_state=settings.bucket_state, bucket_datasets=settings.bucket_datasets
+        store,
+        bucket_state=settings.state_bucket("ingestion"),
+        bucket_datasets=settings.bucket_datasets,
     )
 
 

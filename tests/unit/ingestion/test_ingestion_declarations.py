@@ -29,7 +29,7 @@ def declared(
 
 
 def keys(store: InMemoryObjectStore) -> list[str]:
-    return store.list_keys("millrace-state", "ingestion/iris/declarations/")
+    return store.list_keys("millrace-state-ingestion", "ingestion/iris/declarations/")
 
 
 def test_each_declaration_is_the_next_version(declarations: DeclarationStore) -> None:
@@ -64,7 +64,9 @@ def test_redelivery_after_a_crash_before_the_marker_is_not_a_new_version(
 ) -> None:
     event = declared(SPEC)
     declarations.record(event)
-    store.delete(f"s3://millrace-state/ingestion/iris/declaration-events/{event.event_id}.json")
+    store.delete(
+        f"s3://millrace-state-ingestion/ingestion/iris/declaration-events/{event.event_id}.json"
+    )
     assert declarations.record(event).version == 1
     assert declarations.versions("iris") == [1]
 

@@ -223,9 +223,11 @@ class SpyStore(InMemoryObjectStore):
 def ingestion_on(store: InMemoryObjectStore, settings: IngestionSettings) -> Ingestion:
     return Ingestion(
         store=store,
-        declarations=DeclarationStore(store, settings.bucket_state),
+        declarations=DeclarationStore(store, settings.state_bucket("ingestion")),
         versions=VersionStore(
-            store, bucket_state=settings.bucket_state, bucket_datasets=settings.bucket_datasets
+            store,
+            bucket_state=settings.state_bucket("ingestion"),
+            bucket_datasets=settings.bucket_datasets,
         ),
         config=config_from(settings),
         tracer=TracerProvider().get_tracer("test"),

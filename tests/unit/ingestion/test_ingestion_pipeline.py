@@ -95,7 +95,7 @@ def test_bad_csv_is_rejected_with_every_problem_and_nothing_is_stored(
     ]
     assert event.causation_id == arrived.event_id
     assert store.list_keys("millrace-datasets") == []
-    assert store.list_keys("millrace-state", "ingestion/iris/versions/") == []
+    assert store.list_keys("millrace-state-ingestion", "ingestion/iris/versions/") == []
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_same_content_again_is_the_same_version_and_not_new(
     assert second.dataset_version == first.dataset_version
     assert not second.new_version
     assert (second.data, second.profile) == (first.data, first.profile)
-    assert len(store.list_keys("millrace-state", "ingestion/iris/versions/")) == 1
+    assert len(store.list_keys("millrace-state-ingestion", "ingestion/iris/versions/")) == 1
 
 
 def test_a_redelivered_arrival_gives_the_identical_event(

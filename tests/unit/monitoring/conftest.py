@@ -9,6 +9,7 @@ from millrace_monitoring.core.loading import ReferenceLoader
 from millrace_monitoring.core.monitor import Monitor
 from millrace_monitoring.core.performance import RecentPredictions
 from millrace_monitoring.core.seen import SeenIds
+from millrace_monitoring.core.state import DEFAULT_MAX_WINDOW
 from monitoring_support import FEATURES, CountingStore, MakeMonitor, profile_of
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -41,13 +42,19 @@ def make_monitor(store: CountingStore, spans: InMemorySpanExporter) -> MakeMonit
     provider.add_span_processor(SimpleSpanProcessor(spans))
     tracer = provider.get_tracer("test")
 
-    def make(recent: int = 1000, seen: int = 1000) -> Monitor:
+    def make(
+        recent: int = 1000,
+        seen: int = 1000,
+        per_model: int | None = None,
+        max_window: int = DEFAULT_MAX_WINDOW,
+    ) -> Monitor:
         return Monitor(
             loader=ReferenceLoader(store, max_bytes=10_000_000, tracer=tracer),
-            recent=RecentPredictions(recent),
+            recent=RecentPredictions(recent, per_model=per_model),
             seen=SeenIds(seen),
             tracer=tracer,
             producer="monitoring",
+            max_window=max_window,
         )
 
     return make

@@ -31,7 +31,7 @@ def endpoints_table(endpoints: Endpoints, only_services: set[str] | None = None)
     table = Table(title="endpoints", show_header=False, box=None, title_justify="left")
     s = endpoints.settings
     table.add_row("Kafka bootstrap", s.kafka_bootstrap)
-    buckets = ", ".join((s.bucket_landing, s.bucket_datasets, s.bucket_models, s.bucket_state))
+    buckets = ", ".join((s.bucket_landing, s.bucket_datasets, s.bucket_models, *s.state_buckets))
     table.add_row("S3", f"{endpoints.s3_url}  (buckets {buckets})")
     if endpoints.jaeger_url:
         table.add_row("Jaeger", endpoints.jaeger_url)

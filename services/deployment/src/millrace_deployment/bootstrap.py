@@ -60,6 +60,7 @@ def wire(
             replica_id=settings.replica_id,
             endpoint_base=settings.endpoint_base,
             work_dir=settings.work_dir,
+            max_artifact_bytes=settings.max_artifact_bytes,
         ),
         on_swap=lambda: replica.refresh_ready(),
         trust=PromotionTrust(key=settings.verify_key(), models_bucket=settings.bucket_models),

@@ -67,6 +67,13 @@ class DeploymentSettings(ServiceSettings):
     """Longest a prediction log waits in the buffer when fewer than a batch are queued."""
     work_dir: Path | None = Field(default=None, validation_alias="MILLRACE_DEPLOYMENT_WORK_DIR")
     """Where artifacts are downloaded while being loaded; the system temp dir when unset."""
+    max_artifact_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1,
+        validation_alias="MILLRACE_DEPLOYMENT_MAX_ARTIFACT_BYTES",
+    )
+    """Largest model artifact loaded. A bigger one is refused after a stat, before any byte is
+    read (``deployment.failed``, ``artifact_too_large``); the current model keeps serving."""
 
     registry_public_key: str | None = Field(
         default=None, validation_alias="MILLRACE_DEPLOYMENT_REGISTRY_PUBLIC_KEY"

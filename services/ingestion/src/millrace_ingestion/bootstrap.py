@@ -48,10 +48,10 @@ def config_from(settings: IngestionSettings) -> IngestionConfig:
 
 def wire(runtime: ServiceRuntime, settings: IngestionSettings) -> list[APIRouter]:
     """Register the handlers on ``runtime`` and return the REST routers (tests use this too)."""
-    declarations = DeclarationStore(runtime.store, settings.bucket_state)
+    declarations = DeclarationStore(runtime.store, settings.state_bucket("ingestion"))
     versions = VersionStore(
         runtime.store,
-        bucket_state=settings.bucket_state,
+        bucket_state=settings.state_bucket("ingestion"),
         bucket_datasets=settings.bucket_datasets,
     )
     ingestion = Ingestion(

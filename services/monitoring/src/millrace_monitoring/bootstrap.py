@@ -34,17 +34,20 @@ def build_monitor(runtime: ServiceRuntime, settings: MonitoringSettings) -> Moni
         loader=ReferenceLoader(
             runtime.store, max_bytes=settings.reference_max_bytes, tracer=runtime.tracer
         ),
-        recent=RecentPredictions(settings.recent_predictions),
+        recent=RecentPredictions(
+            settings.recent_predictions, per_model=settings.recent_predictions_per_model
+        ),
         seen=SeenIds(settings.seen_events),
         tracer=runtime.tracer,
         producer=settings.service_name,
+        max_window=settings.max_window_size,
     )
 
 
 def wire(runtime: ServiceRuntime, settings: MonitoringSettings) -> list[APIRouter]:
     """Register the handlers on ``runtime`` and return the REST routers (tests use this too)."""
     monitor = build_monitor(runtime, settings)
-    versions = VersionStore(runtime.store, settings.bucket_state)
+    versions = VersionStore(runtime.store, settings.state_bucket("monitoring"))
     register(runtime, monitor, versions, settings)
 
     async def restore_versions() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from millrace_shared.settings import ServiceSettings
 from pydantic import Field
 
+from .core.state import DEFAULT_MAX_WINDOW
+
 
 class MonitoringSettings(ServiceSettings):
     service_name: str = "monitoring"
@@ -22,6 +24,17 @@ class MonitoringSettings(ServiceSettings):
     )
     """Predictions remembered (id -> model, version, output) for joining late labels; the
     oldest is forgotten first, and a label arriving after that counts as a miss."""
+    recent_predictions_per_model: int = Field(
+        default=50_000, ge=1, validation_alias="MILLRACE_MONITORING_RECENT_PREDICTIONS_PER_MODEL"
+    )
+    """Of those, most held for one model: its oldest are forgotten first (counted per model in
+    ``GET /models``), so one model's flood cannot evict the others' pending joins."""
+    max_window_size: int = Field(
+        default=DEFAULT_MAX_WINDOW, ge=20, validation_alias="MILLRACE_MONITORING_MAX_WINDOW_SIZE"
+    )
+    """Largest drift window (and performance label span) held per model version; a promotion
+    asking more is clamped to it (``window_clamped`` in ``GET /models``), since a model
+    promoted is better monitored with a smaller window than not at all."""
     seen_events: int = Field(
         default=100_000, ge=1, validation_alias="MILLRACE_MONITORING_SEEN_EVENTS"
     )

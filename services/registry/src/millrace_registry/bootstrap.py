@@ -38,7 +38,9 @@ def build_app(
     runtime = build_runtime(settings, store=store, tracer_provider=tracer_provider)
     if sink is not None:
         runtime.sink = sink
-    registry_store = RegistryStore(runtime.store, settings.bucket_state, settings.registry_prefix)
+    registry_store = RegistryStore(
+        runtime.store, settings.state_bucket("registry"), settings.registry_prefix
+    )
     signer = settings.signing_key()
     if signer is None:
         logger.warning("no MILLRACE_REGISTRY_SIGNING_KEY: promotions are published unsigned")
@@ -51,7 +53,7 @@ def build_app(
         logger.info(
             "registry state loaded: %d model(s) from s3://%s/%s/",
             models,
-            settings.bucket_state,
+            settings.state_bucket("registry"),
             settings.registry_prefix,
         )
 

@@ -23,7 +23,7 @@ class RegistrySettings(ServiceSettings):
     """``MILLRACE_REGISTRY_TOKENS_FILE``: more actors, one ``ACTOR sha256:<hex>`` per line
     (e.g. a mounted secret); read at start-up."""
     registry_prefix: str = Field(default="registry", pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    """Key prefix of the registry's documents in ``bucket_state``."""
+    """Key prefix of the registry's documents in its state bucket (``<bucket_state>-registry``)."""
 
     @model_validator(mode="after")
     def _tokens_are_hashes(self) -> Self:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from .core.runner import FitStatus, TrainingRunner
-from .core.runs import RunStore
+from .core.runs import FailedRun, RunStore
 
 ModelName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
 
@@ -32,5 +32,12 @@ def training_router(runner: TrainingRunner, runs: RunStore) -> APIRouter:
         """Every finished run of ``model`` (its ModelTrained event), oldest first."""
         done = await asyncio.to_thread(runs.done_runs, model)
         return [run.model_dump(mode="json") for run in done]
+
+    @router.get("/runs/{model}/failed")
+    async def list_failed_runs(model: ModelName) -> list[FailedRun]:
+        """Runs of ``model`` that ended without a model, with a machine-readable ``reason``
+        (``reason.code``: ``artifact_too_large``, ``parameter_out_of_bounds``,
+        ``cannot_train``), oldest first."""
+        return await asyncio.to_thread(runs.failed_runs, model)
 
     return router

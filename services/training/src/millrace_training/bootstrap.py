@@ -36,9 +36,10 @@ def assemble(
             producer=settings.service_name,
             max_training_rows=settings.max_training_rows,
             model_cache_max_bytes=settings.model_cache_max_bytes,
+            limits=settings.limits(),
         ),
     )
-    state = TrainingState(runtime.store, settings.bucket_state)
+    state = TrainingState(runtime.store, settings.state_bucket("training"))
     runner = TrainingRunner(trainer, state, runs, runtime.sink)
     register(runtime, runner, settings)
     return runner, runs

@@ -5,6 +5,10 @@ from __future__ import annotations
 from millrace_shared.settings import ServiceSettings
 from pydantic import Field
 
+from .core.limits import TrainingLimits
+
+_LIMITS = TrainingLimits()
+
 
 class TrainingSettings(ServiceSettings):
     service_name: str = "training"
@@ -30,3 +34,51 @@ class TrainingSettings(ServiceSettings):
     """The last model stored or loaded stays in memory, so the next run can judge it as the
     champion without deserialising its artifact again, if the artifact is at most this big.
     0 keeps none."""
+
+    # Limits of one job (core.limits says why search limits clamp and model limits refuse).
+    automl_max_seconds: float = Field(
+        default=_LIMITS.automl_max_seconds,
+        gt=0,
+        validation_alias="MILLRACE_TRAINING_AUTOML_MAX_SECONDS",
+    )
+    """Ceiling on an AutoML spec's ``time_budget_seconds`` (a larger budget is clamped); the
+    search keeps the best candidate found when it runs out."""
+    automl_max_candidates: int = Field(
+        default=_LIMITS.automl_max_candidates,
+        ge=1,
+        validation_alias="MILLRACE_TRAINING_AUTOML_MAX_CANDIDATES",
+    )
+    """Most candidates (estimator, parameters) one AutoML search cross-validates; then the
+    best so far wins."""
+    max_n_estimators: int = Field(
+        default=_LIMITS.max_n_estimators,
+        ge=1,
+        validation_alias="MILLRACE_TRAINING_MAX_N_ESTIMATORS",
+    )
+    """Largest ``n_estimators`` (trees) a spec may declare; above it the run fails with
+    ``parameter_out_of_bounds``. AutoML's own points are clamped to it."""
+    max_depth: int = Field(
+        default=_LIMITS.max_depth, ge=1, validation_alias="MILLRACE_TRAINING_MAX_DEPTH"
+    )
+    """Largest ``max_depth`` a spec may declare (same rule)."""
+    max_iter: int = Field(
+        default=_LIMITS.max_iter, ge=1, validation_alias="MILLRACE_TRAINING_MAX_ITER"
+    )
+    """Largest ``max_iter`` a spec may declare (same rule)."""
+    max_artifact_bytes: int = Field(
+        default=_LIMITS.max_artifact_bytes,
+        ge=1,
+        validation_alias="MILLRACE_TRAINING_MAX_ARTIFACT_BYTES",
+    )
+    """Largest serialised model uploaded; a bigger one is not stored and the run fails with
+    ``artifact_too_large`` (no ``model.trained``)."""
+
+    def limits(self) -> TrainingLimits:
+        return TrainingLimits(
+            automl_max_seconds=self.automl_max_seconds,
+            automl_max_candidates=self.automl_max_candidates,
+            max_n_estimators=self.max_n_estimators,
+            max_depth=self.max_depth,
+            max_iter=self.max_iter,
+            max_artifact_bytes=self.max_artifact_bytes,
+        )

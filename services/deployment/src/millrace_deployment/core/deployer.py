@@ -31,7 +31,7 @@ from opentelemetry.trace import Span, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from .catalog import ModelCatalog
-from .loading import LoadRefused, RefusalCode, fetch_model
+from .loading import LoadRefused, RefusalCode, check_size, fetch_model
 from .served import ServedModel, serve, warm_up
 from .trust import Promotion, PromotionTrust
 
@@ -49,6 +49,8 @@ class DeployerConfig:
     endpoint_base: str
     """Base URL of this replica; ``model.deployed`` carries the model's predict URL under it."""
     work_dir: Path | None = None
+    max_artifact_bytes: int | None = None
+    """Larger artifacts are refused (``artifact_too_large``) before they are downloaded."""
 
 
 class Deployer:
@@ -154,6 +156,8 @@ class Deployer:
         with self._span("load", info) as span:
             span.set_attribute(Attr.ARTIFACT_URI, info.artifact.uri)
             span.set_attribute(Attr.BYTES, info.artifact.size_bytes)
+            limit = self._config.max_artifact_bytes
+            await asyncio.to_thread(check_size, self._store, info, limit)
             model = await asyncio.to_thread(self._fetch, self._store, info, self._config.work_dir)
         with self._span("warmup", info) as span:
             try:

@@ -19,6 +19,7 @@ class RefusalCode:
     UNTRUSTED = "untrusted_artifact"
     UNLOADABLE = "unloadable_artifact"
     WARMUP_FAILED = "warmup_failed"
+    TOO_LARGE = "artifact_too_large"
     # Refused before anything is downloaded (core.trust, ADR 0007):
     UNSIGNED = "unsigned_promotion"
     UNKNOWN_KEY = "unknown_signing_key"
@@ -36,6 +37,26 @@ class LoadRefused(Exception):
 
     def reason(self) -> Reason:
         return Reason(code=self.code, message=self.message)
+
+
+def check_size(store: ObjectStore, info: ModelVersionInfo, max_bytes: int | None) -> None:
+    """Refuse an artifact bigger than ``max_bytes`` before a byte of it is read.
+
+    Both the size the promotion declares and the stored object's (a stat, not a download):
+    the declared size is signed but says nothing of what is stored under the URI now.
+    """
+    if max_bytes is None:
+        return
+    uri = info.artifact.uri
+    try:
+        size = max(info.artifact.size_bytes, store.stat(uri).size)
+    except ObjectNotFound as error:
+        raise LoadRefused(RefusalCode.NOT_FOUND, f"{uri} does not exist") from error
+    if size > max_bytes:
+        raise LoadRefused(
+            RefusalCode.TOO_LARGE,
+            f"{uri} is {size} bytes, above MILLRACE_DEPLOYMENT_MAX_ARTIFACT_BYTES ({max_bytes})",
+        )
 
 
 def fetch_model(store: ObjectStore, info: ModelVersionInfo, work_dir: Path | None) -> Any:

@@ -27,7 +27,7 @@ from .loading import ReferenceLoader, ReferenceUnavailable
 from .performance import RecentPredictions, Served
 from .seen import SeenIds
 from .snapshots import drift_view, models_view, performance_view
-from .state import VersionKey, VersionState
+from .state import DEFAULT_MAX_WINDOW, VersionKey, VersionState
 from .values import as_labels, numeric_columns
 from .views import DriftView, ModelsView, PerformanceView
 from .windows import Columns
@@ -44,7 +44,9 @@ class Monitor:
         seen: SeenIds[int],
         tracer: Tracer,
         producer: str,
+        max_window: int = DEFAULT_MAX_WINDOW,
     ) -> None:
+        self._max_window = max_window
         self._loader = loader
         self._recent = recent
         self._seen = seen
@@ -73,7 +75,7 @@ class Monitor:
             key = (info.model_name, info.version)
             state = self._versions.get(key)
             if state is None or state.info != info:
-                state = VersionState.of(info, set(aliases))
+                state = VersionState.of(info, set(aliases), self._max_window)
                 self._versions[key] = state
             state.promoted_as.update(aliases)
 

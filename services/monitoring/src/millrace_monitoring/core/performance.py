@@ -6,7 +6,7 @@ the policy's ``performance_floor`` is a ceiling: MAE above it is degraded (worse
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeGuard
 
@@ -23,25 +23,55 @@ class Served(NamedTuple):
 
 
 class RecentPredictions:
-    """prediction_id -> what was served, for the newest ``capacity`` predictions only."""
+    """prediction_id -> what was served, for the newest ``capacity`` predictions only, and
+    the newest ``per_model`` of each model: one busy (or flooded) model cannot push every
+    other model's predictions out before their labels arrive. The oldest go first, counted
+    (``evicted``, and per model in ``evicted_by_model``)."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, per_model: int | None = None) -> None:
         self.capacity = capacity
+        self.per_model = capacity if per_model is None else min(per_model, capacity)
         self.evicted = 0
+        self.evicted_by_model: Counter[str] = Counter()
         self._served: OrderedDict[str, Served] = OrderedDict()
+        self._of_model: dict[str, OrderedDict[str, None]] = {}
+        """Each model's remembered ids, oldest first."""
 
     def __len__(self) -> int:
         return len(self._served)
 
+    def held(self, model_name: str) -> int:
+        return len(self._of_model.get(model_name, ()))
+
     def remember(self, prediction_id: str, served: Served) -> None:
+        if prediction_id in self._served:
+            self._forget(prediction_id)
         self._served[prediction_id] = served
+        ids = self._of_model.setdefault(served.model_name, OrderedDict())
+        ids[prediction_id] = None
+        if len(ids) > self.per_model:
+            self._evict(next(iter(ids)))
         if len(self._served) > self.capacity:
-            self._served.popitem(last=False)
-            self.evicted += 1
+            self._evict(next(iter(self._served)))
 
     def take(self, prediction_id: str) -> Served | None:
         """The prediction a label is for, forgotten once joined: a repeated label is a miss."""
-        return self._served.pop(prediction_id, None)
+        return self._forget(prediction_id)
+
+    def _evict(self, prediction_id: str) -> None:
+        served = self._forget(prediction_id)
+        if served is not None:
+            self.evicted += 1
+            self.evicted_by_model[served.model_name] += 1
+
+    def _forget(self, prediction_id: str) -> Served | None:
+        served = self._served.pop(prediction_id, None)
+        if served is not None:
+            ids = self._of_model[served.model_name]
+            del ids[prediction_id]
+            if not ids:
+                del self._of_model[served.model_name]
+        return served
 
 
 def score(task: Task, output: ScalarValue, label: ScalarValue) -> float | None:

@@ -33,6 +33,8 @@ def _summary(state: VersionState) -> VersionSummary:
         features_checked=[f.name for f in reference.features] if reference else [],
         features_skipped=dict(reference.skipped) if reference else {},
         window_size=state.window.size,
+        window_size_requested=info.monitoring.window_size,
+        window_clamped=state.window_clamped,
         window_fill=state.window.fill,
         predictions_seen=state.predictions_seen,
         unmonitored_predictions=state.unmonitored,
@@ -61,6 +63,9 @@ def models_view(
         recent_predictions=len(recent),
         recent_capacity=recent.capacity,
         recent_evicted=recent.evicted,
+        recent_per_model_capacity=recent.per_model,
+        recent_by_model={m: recent.held(m) for m in sorted({v.model_name for v in versions})},
+        recent_evicted_by_model=dict(sorted(recent.evicted_by_model.items())),
         label_misses=sum(label_misses.values()),
         repeated_events=seen.repeats,
     )
@@ -108,7 +113,7 @@ def performance_view(
                 labelled=s.performance.labelled,
                 unscorable=s.performance.unscorable,
                 floor=s.info.monitoring.performance_floor,
-                min_labels=s.info.monitoring.min_labels,
+                min_labels=s.performance.policy.min_labels,
                 degraded=s.performance.degraded(),
                 alerts=s.performance.alerts,
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from millrace_contracts import ModelVersionInfo
+from millrace_contracts import ModelVersionInfo, MonitoringPolicy
 
 from .performance import PerformanceTracker
 from .reference import Reference
@@ -16,6 +16,22 @@ from .views import DriftCheck, ReferenceStatus
 from .windows import WindowBuffer
 
 VersionKey = tuple[str, int]
+
+DEFAULT_MAX_WINDOW = 10_000
+
+
+def bounded(policy: MonitoringPolicy, max_window: int) -> MonitoringPolicy:
+    """The policy with its window (drift) and label span (performance) at most ``max_window``.
+
+    Clamped rather than refused: a refusal would leave a promoted model unmonitored, while a
+    smaller window is still a sound drift test, checked more often. The view shows both.
+    """
+    return policy.model_copy(
+        update={
+            "window_size": min(policy.window_size, max_window),
+            "min_labels": min(policy.min_labels, max_window),
+        }
+    )
 
 
 @dataclass
@@ -32,13 +48,21 @@ class VersionState:
     last_check: DriftCheck | None = field(default=None)
 
     @classmethod
-    def of(cls, info: ModelVersionInfo, promoted_as: set[str]) -> VersionState:
+    def of(
+        cls, info: ModelVersionInfo, promoted_as: set[str], max_window: int = DEFAULT_MAX_WINDOW
+    ) -> VersionState:
+        policy = bounded(info.monitoring, max_window)
         return cls(
             info=info,
             promoted_as=promoted_as,
-            performance=PerformanceTracker(task=info.task, policy=info.monitoring),
-            window=WindowBuffer(size=info.monitoring.window_size),
+            performance=PerformanceTracker(task=info.task, policy=policy),
+            window=WindowBuffer(size=policy.window_size),
         )
+
+    @property
+    def window_clamped(self) -> bool:
+        """Whether the promotion asked for a larger window than the service allows."""
+        return self.window.size < self.info.monitoring.window_size
 
     @property
     def key(self) -> VersionKey:

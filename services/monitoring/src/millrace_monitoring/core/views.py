@@ -22,6 +22,11 @@ class VersionSummary(BaseModel):
     features_checked: list[str]
     features_skipped: dict[str, str]
     window_size: int
+    window_size_requested: int = Field(
+        description="The promotion's window; above MILLRACE_MONITORING_MAX_WINDOW_SIZE it is "
+        "clamped to that (window_size)."
+    )
+    window_clamped: bool
     window_fill: int = Field(description="Predictions in the current, unfinished window.")
     predictions_seen: int
     unmonitored_predictions: int = Field(description="Seen while no reference was usable.")
@@ -43,6 +48,11 @@ class ModelsView(BaseModel):
     recent_predictions: int = Field(description="Predictions held for joining labels.")
     recent_capacity: int
     recent_evicted: int
+    recent_per_model_capacity: int
+    recent_by_model: dict[str, int] = Field(description="Predictions held, per model.")
+    recent_evicted_by_model: dict[str, int] = Field(
+        description="Forgotten (oldest first) before a label came, per model."
+    )
     label_misses: int = Field(description="Labels whose prediction was unknown or forgotten.")
     repeated_events: int = Field(description="Redelivered events dropped by id.")
 

@@ -3,7 +3,8 @@
 Each candidate has a built-in parameter space of a few points. The search goes round-robin
 (every candidate's first point, then every second point, ...) so a short budget still tries
 every estimator once, and it stops *starting* candidates when the budget is spent: one
-already running is allowed to finish. At least one candidate is always tried.
+already running is allowed to finish. At least one candidate is always tried. The budget is
+the spec's, clamped to the service's limits (``TrainingLimits``): seconds and candidates.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 
 from .errors import CannotTrain
 from .estimators import build_estimator, effective_params, supports
+from .limits import TrainingLimits
 from .metrics import Scorer
 from .pipeline_builder import build_pipeline
 
@@ -48,6 +50,12 @@ class SearchResult:
     """Effective parameters of the winner (seed included)."""
     leaderboard: list[CandidateScore]
     """Every candidate scored, best first."""
+    planned: int = 0
+    """Points the plan had."""
+    tried: int = 0
+    """Points cross-validated before the search ended."""
+    stopped_by: Literal["time_budget", "max_candidates"] | None = None
+    """Which limit cut the search short; None when every point was tried."""
 
 
 def plan(candidates: Sequence[str], task: Task) -> list[tuple[str, dict[str, Any]]]:
@@ -86,21 +94,36 @@ def search(
     scorer: Scorer,
     seed: int,
     clock: Callable[[], float] = time.monotonic,
+    *,
+    limits: TrainingLimits | None = None,
 ) -> SearchResult:
     if len(target) < spec.cv_folds:
         raise CannotTrain(f"{len(target)} training rows are too few for {spec.cv_folds} folds")
+    limits = limits or TrainingLimits()
+    budget = limits.automl_seconds(spec)
     folds = _folds(task, target, spec.cv_folds, seed)
+    points = plan(spec.candidates, task)
     started = clock()
     scored: list[CandidateScore] = []
     tried = 0
-    for name, params in plan(spec.candidates, task):
-        if tried and clock() - started >= spec.time_budget_seconds:
+    stopped_by: Literal["time_budget", "max_candidates"] | None = None
+    for name, built_in in points:
+        if tried >= limits.automl_max_candidates:
+            stopped_by = "max_candidates"
+        elif tried and clock() - started >= budget:
+            stopped_by = "time_budget"
+        if stopped_by is not None:
+            # The best so far wins: a cut search still trains a model.
             logger.info(
-                "automl: budget of %.1fs spent after %d candidate(s)",
-                spec.time_budget_seconds,
+                "automl: stopped by %s (%.1fs, at most %d candidate(s)) after %d of %d",
+                stopped_by,
+                budget,
+                limits.automl_max_candidates,
                 tried,
+                len(points),
             )
             break
+        params = limits.clamp_params(built_in)
         pipeline = build_pipeline(
             build_estimator(name, task, params, seed), preprocessing, numeric, categorical
         )
@@ -125,4 +148,11 @@ def search(
         raise CannotTrain("every AutoML candidate failed cross-validation")
     ranked = sorted(scored, key=lambda c: -c.cv_score if scorer.higher_is_better else c.cv_score)
     best = ranked[0]
-    return SearchResult(estimator=best.estimator, params=best.params, leaderboard=ranked)
+    return SearchResult(
+        estimator=best.estimator,
+        params=best.params,
+        leaderboard=ranked,
+        planned=len(points),
+        tried=tried,
+        stopped_by=stopped_by,
+    )

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 from millrace_contracts import CandidateScore, TrainingSpec
 
-from .automl import search
+from .automl import SearchResult, search
 from .errors import CannotTrain
 from .estimators import build_estimator, effective_params
+from .limits import TrainingLimits
 from .metrics import Scorer
 from .pipeline_builder import build_pipeline
 
@@ -24,6 +25,8 @@ class FittedCandidate:
     estimator: str
     params: dict[str, Any]
     leaderboard: list[CandidateScore] = field(default_factory=list)
+    search: SearchResult | None = None
+    """The AutoML search that chose it, if any."""
 
 
 def fit_candidate(
@@ -34,11 +37,16 @@ def fit_candidate(
     categorical: Sequence[str],
     scorer: Scorer,
     clock: Callable[[], float] = time.monotonic,
+    *,
+    limits: TrainingLimits | None = None,
 ) -> FittedCandidate:
+    limits = limits or TrainingLimits()
     leaderboard: list[CandidateScore] = []
+    result: SearchResult | None = None
     if spec.estimator is not None:
         name = spec.estimator.name
         params = effective_params(name, spec.task, spec.estimator.params, spec.seed)
+        limits.check_params(name, params)
     else:
         assert spec.automl is not None  # TrainingSpec demands exactly one of the two
         result = search(
@@ -52,6 +60,7 @@ def fit_candidate(
             scorer,
             spec.seed,
             clock,
+            limits=limits,
         )
         name, params, leaderboard = result.estimator, result.params, result.leaderboard
     pipeline = build_pipeline(
@@ -65,4 +74,4 @@ def fit_candidate(
     except (ValueError, TypeError) as error:
         # sklearn's parameter and data checks: the same inputs would fail the same way again.
         raise CannotTrain(f"fitting {name} failed: {error}") from error
-    return FittedCandidate(pipeline, name, params, leaderboard)
+    return FittedCandidate(pipeline, name, params, leaderboard, result)

@@ -66,6 +66,7 @@ def model_card(facts: CardFacts) -> dict[str, Any]:
         },
         "signature": [f.model_dump(mode="json") for f in facts.signature],
         "leaderboard": [c.model_dump(mode="json") for c in facts.fitted.leaderboard],
+        "automl": _search(facts.fitted),
         "libraries": library_versions(),
         "trigger": job.trigger,
         "caused_by": str(job.cause.event_id),
@@ -73,6 +74,14 @@ def model_card(facts: CardFacts) -> dict[str, Any]:
         "trained_at": facts.trained_at.isoformat(),
         "training_seconds": facts.training_seconds,
     }
+
+
+def _search(fitted: FittedCandidate) -> dict[str, Any] | None:
+    """How far the AutoML search got, and which limit (if any) cut it short."""
+    result = fitted.search
+    if result is None:
+        return None
+    return {"planned": result.planned, "tried": result.tried, "stopped_by": result.stopped_by}
 
 
 def card_bytes(card: dict[str, Any]) -> bytes:

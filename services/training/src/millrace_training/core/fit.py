@@ -10,7 +10,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from .card import CardFacts, card_bytes, model_card
 from .champion import ChampionResult, evaluate_champion
 from .data import PreparedData, prepare, read_parquet
 from .jobs import TrainingJob
+from .limits import TrainingLimits
 from .metrics import evaluate, scorer_for
 from .runs import ARTIFACT, CARD, RunStore
 from .split import cap_rows, split_holdout
@@ -37,6 +38,7 @@ class TrainerConfig:
     max_training_rows: int | None = None
     model_cache_max_bytes: int = 256 * 1024 * 1024
     """Keep the last model stored or loaded in memory if its artifact is at most this big."""
+    limits: TrainingLimits = field(default_factory=TrainingLimits)
 
 
 class Trainer:
@@ -101,6 +103,7 @@ class Trainer:
                 data.numeric,
                 data.categorical,
                 scorer,
+                limits=self._config.limits,
             )
             seconds = self._timer() - started
             span.set_attribute(Attr.ESTIMATOR, fitted.estimator)
@@ -134,6 +137,8 @@ class Trainer:
         )
         with self._span("upload", job, **{Attr.ESTIMATOR: fitted.estimator}) as span:
             dumped = dump_model(fitted.pipeline)
+            # Before anything is stored: a model nothing downstream may load is not uploaded.
+            self._config.limits.check_artifact(len(dumped))
             artifact = self._runs.put_once(
                 self._runs.uri(job.model_name, job.run_id, ARTIFACT),
                 dumped,

@@ -19,6 +19,7 @@ from millrace_contracts import (
     ModelPromoted,
     ModelTrained,
     PerformanceDegraded,
+    Reason,
     TrainingRequested,
 )
 from millrace_contracts.envelope import utc_now
@@ -34,7 +35,7 @@ from .retraining import (
     decide_on_new_data,
     decide_retraining,
 )
-from .runs import RunStore
+from .runs import FailedRun, RunStore
 from .state import TrainingState
 
 logger = logging.getLogger("millrace.training")
@@ -204,7 +205,17 @@ class TrainingRunner:
             trained = await asyncio.to_thread(self._trainer.train, job)
         except CannotTrain as error:
             # No retry can fix the spec or the data; a corrected declaration makes a new run.
-            logger.error("cannot train %s: %s", what, error)
+            logger.error("cannot train %s (%s): %s", what, error.code, error)
+            failed = FailedRun(
+                model_name=job.model_name,
+                run_id=job.run_id,
+                dataset=job.version.dataset,
+                dataset_version=job.version.dataset_version,
+                trigger=job.trigger,
+                reason=Reason(code=error.code, message=str(error)),
+                failed_at=self._now(),
+            )
+            await asyncio.to_thread(self._runs.mark_failed, failed)
             return None
         finally:
             self.current = None

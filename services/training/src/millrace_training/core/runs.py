@@ -4,18 +4,35 @@
 ``model_card.json``    the model card
 ``model_trained.json`` the emitted ModelTrained, written only after it was published: its
                        presence means "done", so a redelivered event is not trained again.
+``failed.json``        a run that cannot be trained (``FailedRun``: a machine-readable reason,
+                       e.g. ``artifact_too_large``). It does not mark the run done: after the
+                       spec or a limit is changed, the same run may be tried again.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from millrace_contracts import ArtifactRef, ModelTrained
+from millrace_contracts import ArtifactRef, ModelTrained, Reason
 from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
+from pydantic import AwareDatetime, BaseModel
 
 ARTIFACT = "model.skops"
 CARD = "model_card.json"
 DONE = "model_trained.json"
+FAILED = "failed.json"
+
+
+class FailedRun(BaseModel):
+    """Why a run ended without a model (no ``model.trained`` was published)."""
+
+    model_name: str
+    run_id: str
+    dataset: str
+    dataset_version: str
+    trigger: str
+    reason: Reason
+    failed_at: AwareDatetime
 
 
 class RunStore:
@@ -35,6 +52,21 @@ class RunStore:
             event.model_dump_json().encode(),
             "application/json",
         )
+
+    def mark_failed(self, failed: FailedRun) -> None:
+        self._store.put_bytes(
+            self.uri(failed.model_name, failed.run_id, FAILED),
+            failed.model_dump_json().encode(),
+            "application/json",
+        )
+
+    def failed_runs(self, model_name: str) -> list[FailedRun]:
+        runs: list[FailedRun] = []
+        for key in self._store.list_keys(self._bucket, f"{model_name}/runs/"):
+            if key.endswith(f"/{FAILED}"):
+                data = self._store.get_bytes(make_uri(self._bucket, key))
+                runs.append(FailedRun.model_validate_json(data))
+        return sorted(runs, key=lambda run: run.failed_at)
 
     def put_once(self, uri: str, data: bytes, content_type: str) -> ArtifactRef:
         """Write ``data`` unless the object exists; return the ref of what is stored.
