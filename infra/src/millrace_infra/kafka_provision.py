@@ -19,6 +19,7 @@ from confluent_kafka.admin import (
     ResourcePatternType,
     ResourceType,
 )
+from millrace_contracts.topics import Replication, replication_for
 
 from millrace_infra.errors import StackError
 from millrace_infra.kafka_acls import ADMIN_USER, AclBinding, acl_bindings, topic_names
@@ -55,14 +56,31 @@ def _kafka_binding(binding: AclBinding) -> KafkaAclBinding:
     )
 
 
-def create_topics(admin: AdminClient, names: Sequence[str]) -> list[str]:
-    """Create the topics that are missing; return those created."""
-    existing = set(admin.list_topics(timeout=_TIMEOUT).topics)
+def create_topics(
+    admin: AdminClient, names: Sequence[str], replication: Replication | None = None
+) -> list[str]:
+    """Create the topics that are missing; return those created.
+
+    Replicated as `replication` says; by default as replication_for the cluster's size (the
+    brokers its metadata lists): 3 copies with min.insync.replicas 2 on a cluster of three,
+    1/1 on a single broker. Existing topics are left as they are.
+    """
+    metadata = admin.list_topics(timeout=_TIMEOUT)
+    existing = set(metadata.topics)
     missing = [n for n in names if n not in existing]
     if not missing:
         return []
+    replication = replication or replication_for(max(1, len(metadata.brokers)))
     futures = admin.create_topics(
-        [NewTopic(n, num_partitions=TOPIC_PARTITIONS, replication_factor=1) for n in missing],
+        [
+            NewTopic(
+                n,
+                num_partitions=TOPIC_PARTITIONS,
+                replication_factor=replication.factor,
+                config=replication.topic_configs(),
+            )
+            for n in missing
+        ],
         operation_timeout=_TIMEOUT,
         request_timeout=_TIMEOUT,
     )
