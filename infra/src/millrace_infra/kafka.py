@@ -171,7 +171,7 @@ def _formatted(config: StackConfig, node_id: int) -> bool:
     return (node_dir(config, node_id) / "data" / "meta.properties").is_file()
 
 
-def _cluster_identity(config: StackConfig) -> str:
+def cluster_identity(config: StackConfig) -> str:
     """The cluster id every node is formatted with, made on the first format.
 
     Refuses a home formatted with another node count: the controllers' static quorum
@@ -229,7 +229,7 @@ def prepare(config: StackConfig, node_id: int = 1) -> Path:
         admin_password = passwords[ADMIN_USER]
         for user, password in passwords.items():
             scram += ["--add-scram", f"{SASL_MECHANISM}=[name={user},password={password}]"]
-    identity = _cluster_identity(config)
+    identity = cluster_identity(config)
     props = folder / "server.properties"
     props.touch(mode=0o600)
     props.chmod(0o600)  # it holds the admin's password when secured
