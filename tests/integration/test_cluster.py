@@ -51,7 +51,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StackCon
         stop(config)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: none is left connected (and logging) while the cluster stops
 def admin(cluster: tuple[StackConfig, StackInfo]) -> AdminClient:
     config, info = cluster
     password = (read_credentials(kafka_dir(config)) or {})[ADMIN_USER]
