@@ -51,8 +51,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StackCon
         stop(config)
 
 
-@pytest.fixture  # per test: none is left connected (and logging) while the cluster stops
-def admin(cluster: tuple[StackConfig, StackInfo]) -> AdminClient:
+def _admin(cluster: tuple[StackConfig, StackInfo]) -> AdminClient:
+    """The stack's admin client; made in each test (confluent-kafka's has no close: one held
+    past the test, e.g. by a fixture, would log every refused reconnect while the cluster stops)."""
     config, info = cluster
     password = (read_credentials(kafka_dir(config)) or {})[ADMIN_USER]
     return admin_client(info.kafka_bootstrap, TlsFiles(tls_dir(config)).ca_cert, password)
@@ -102,9 +103,10 @@ def _wait_for(what: str, check: Any, within: float = _FAILOVER_WITHIN) -> Any:
 
 
 def test_three_brokers_each_with_its_own_process_data_and_log(
-    cluster: tuple[StackConfig, StackInfo], admin: AdminClient
+    cluster: tuple[StackConfig, StackInfo],
 ) -> None:
     config, info = cluster
+    admin = _admin(cluster)
     assert [n.node_id for n in info.kafka_nodes] == [1, 2, 3]
     assert info.kafka_bootstrap.split(",") == [n.bootstrap for n in info.kafka_nodes]
     assert len({n.pid() for n in info.kafka_nodes}) == 3
@@ -116,7 +118,10 @@ def test_three_brokers_each_with_its_own_process_data_and_log(
     assert [n["bootstrap"] for n in state["kafka_nodes"]] == info.kafka_bootstrap.split(",")
 
 
-def test_catalogue_topics_have_three_replicas_and_min_insync_two(admin: AdminClient) -> None:
+def test_catalogue_topics_have_three_replicas_and_min_insync_two(
+    cluster: tuple[StackConfig, StackInfo],
+) -> None:
+    admin = _admin(cluster)
     for spec in TOPICS:
         for topic in (spec.name, spec.dlq):
             partitions = _partitions(admin, topic)
@@ -126,9 +131,10 @@ def test_catalogue_topics_have_three_replicas_and_min_insync_two(admin: AdminCli
 
 
 def test_services_create_topics_replicated_for_the_cluster(
-    cluster: tuple[StackConfig, StackInfo], admin: AdminClient, unique: str
+    cluster: tuple[StackConfig, StackInfo], unique: str
 ) -> None:
     config, _ = cluster
+    admin = _admin(cluster)
     asyncio.run(ensure_topics(_settings(config), [unique]))
     partitions = _created(admin, unique)
     assert all(len(p.replicas) == 3 for p in partitions.values())
@@ -136,9 +142,10 @@ def test_services_create_topics_replicated_for_the_cluster(
 
 
 def test_killing_a_partition_leader_mid_produce_loses_nothing_and_it_rejoins(
-    cluster: tuple[StackConfig, StackInfo], admin: AdminClient, unique: str
+    cluster: tuple[StackConfig, StackInfo], unique: str
 ) -> None:
     config, _ = cluster
+    admin = _admin(cluster)
     settings = _settings(config).model_copy(update={"kafka_partitions": 1})
     asyncio.run(ensure_topics(settings, [unique]))
     leader = _created(admin, unique)[0].leader
@@ -153,9 +160,15 @@ def test_killing_a_partition_leader_mid_produce_loses_nothing_and_it_rejoins(
     assert killed, "the leader was not killed mid-produce"
     assert sent == list(range(_RECORDS))
 
-    # Another broker leads, the killed one is out of the in-sync replicas.
-    now = _partitions(admin, unique)[0]
-    assert now.leader != leader and leader not in now.isrs
+    # Another broker leads, the killed one is out of the in-sync replicas (as soon as the
+    # broker the admin asks has the controller's latest metadata).
+    _wait_for(
+        f"a new leader of {unique} without broker {leader} in sync",
+        lambda: (
+            (now := _partitions(admin, unique)[0]).leader not in {leader, -1}
+            and leader not in now.isrs
+        ),
+    )
 
     received = asyncio.run(_consume_all(settings, unique))
     assert sorted(received) == list(range(_RECORDS)), "records lost or duplicated"
