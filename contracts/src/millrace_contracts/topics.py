@@ -114,3 +114,28 @@ BY_TOPIC: dict[str, TopicSpec] = {t.name: t for t in TOPICS}
 
 def topic_for(event: type[Event]) -> TopicSpec:
     return BY_TOPIC[event.topic()]
+
+
+@dataclass(frozen=True)
+class Replication:
+    """How many copies each topic keeps, and how many must have a record before a producer
+    with ``acks=all`` is told it is written."""
+
+    factor: int
+    min_insync: int
+
+    def topic_configs(self) -> dict[str, str]:
+        return {"min.insync.replicas": str(self.min_insync)}
+
+
+def replication_for(brokers: int) -> Replication:
+    """The replication of every Millrace topic on a cluster of `brokers` brokers.
+
+    Three copies with two in sync on three brokers or more: one broker may fail (or restart)
+    without losing an acknowledged record or refusing writes. A smaller cluster keeps a copy
+    per broker and needs all but one of them (a single broker: 1/1, no redundancy).
+    """
+    if brokers < 1:
+        raise ValueError(f"a cluster has at least one broker, not {brokers}")
+    factor = min(brokers, 3)
+    return Replication(factor=factor, min_insync=max(1, factor - 1))

@@ -5,6 +5,8 @@ returned StackInfo carries `kafka_bootstrap` and `s3_endpoint` ("127.0.0.1:PORT"
 Jaeger is off, `otlp_endpoint` and `jaeger_url` ("http://127.0.0.1:PORT"). Kafka is secured
 by default (SASL_SSL + ACLs; `StackConfig(secure=False)` for plaintext): each principal's
 client settings come from `StackInfo.kafka_env(principal)` (or `kafka_client_env`).
+`StackConfig(brokers=3)` runs a local 3-node Kafka cluster (`StackInfo.kafka_nodes`;
+`kill_broker` / `start_broker` for fault tests).
 """
 
 from millrace_infra.config import JAEGER_VERSION, KAFKA_VERSION, StackConfig
@@ -14,17 +16,20 @@ from millrace_infra.kafka_fetch import fetch_kafka, is_fetched
 from millrace_infra.stack import (
     ComponentStatus,
     kafka_client_env,
+    kill_broker,
     start,
+    start_broker,
     status,
     stop,
     wait_ready,
 )
-from millrace_infra.state import StackInfo, read_state
+from millrace_infra.state import KafkaNode, StackInfo, read_state
 
 __all__ = [
     "JAEGER_VERSION",
     "KAFKA_VERSION",
     "ComponentStatus",
+    "KafkaNode",
     "StackConfig",
     "StackError",
     "StackInfo",
@@ -34,8 +39,10 @@ __all__ = [
     "is_fetched",
     "jaeger_binary",
     "kafka_client_env",
+    "kill_broker",
     "read_state",
     "start",
+    "start_broker",
     "status",
     "stop",
     "wait_ready",

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from millrace_infra.config import JAEGER_VERSION, KAFKA_VERSION, StackConfig
+from millrace_infra.config import JAEGER_VERSION, KAFKA_VERSION, MAX_BROKERS, StackConfig
 from millrace_infra.errors import StackError
 from millrace_infra.jaeger_build import build_jaeger, is_built, jaeger_binary
 from millrace_infra.kafka_acls import ADMIN_USER
@@ -24,7 +24,7 @@ from millrace_infra.state import StackInfo, read_state
 app = typer.Typer(
     help=(
         "Run Millrace's local stack without Docker: Apache Kafka "
-        f"{KAFKA_VERSION} (single-node KRaft), an S3 API (SeaweedFS) and Jaeger {JAEGER_VERSION} "
+        f"{KAFKA_VERSION} (KRaft: one node, or a local cluster with --brokers 3), an S3 API (SeaweedFS) and Jaeger {JAEGER_VERSION} "
         "(OTLP traces in, query API out). Data, logs and pids live in $MILLRACE_HOME (default: "
         ".millrace/ at the project root); ports derive from $MILLRACE_STACK_BASE_PORT (default "
         "19092: Kafka 19092, controller 19093, S3 19094, OTLP gRPC/HTTP 19103/19104, Jaeger "
@@ -137,6 +137,19 @@ def up(
     base_port: BasePort = None,
     no_jaeger: NoJaeger = False,
     insecure: Insecure = False,
+    brokers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=MAX_BROKERS,
+            envvar="MILLRACE_STACK_BROKERS",
+            help=(
+                "Kafka nodes (broker + controller each): 3 runs a local cluster whose topics "
+                "keep 3 copies with min.insync.replicas 2 (default: 1, or what this home "
+                "was started with)."
+            ),
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
 ) -> None:
     """Fetch Kafka (and build Jaeger) if needed, start the servers that are not running yet
@@ -148,11 +161,17 @@ def up(
         err.print(f"the stack in {config.home} runs {kind}: millrace-stack down first")
         raise typer.Exit(2)
     # Secured unless asked; a home formatted the other way is refused by start() with a hint.
-    config = replace(config, jaeger=not no_jaeger, secure=not insecure)
+    config = replace(
+        config,
+        jaeger=not no_jaeger,
+        secure=not insecure,
+        brokers=brokers or config.brokers,
+    )
     try:
         _fetch(config)
         began = time.monotonic()
-        names = "Kafka, S3 and Jaeger" if config.jaeger else "Kafka and S3"
+        kafka = "Kafka" if config.brokers == 1 else f"Kafka ({config.brokers} brokers)"
+        names = f"{kafka}, S3 and Jaeger" if config.jaeger else f"{kafka} and S3"
         with err.status(f"starting {names}..."):
             info = start(config, timeout=timeout)
     except StackError as exc:

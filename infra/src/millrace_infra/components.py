@@ -55,7 +55,7 @@ def components(config: StackConfig, *, every: bool = False) -> tuple[Component, 
     Jaeger only when the config enables it, or with `every` (stop must find a Jaeger that a
     previous `up` started even if this config has it off).
     """
-    s3_dir, kafka_dir = seaweed.s3_dir(config), kafka.kafka_dir(config)
+    s3_dir = seaweed.s3_dir(config)
     base = (
         Component(
             name="s3",
@@ -67,23 +67,30 @@ def components(config: StackConfig, *, every: bool = False) -> tuple[Component, 
             launch=partial(seaweed.launch, config),
             probe=partial(http_answers, _HOST, config.s3_port),
         ),
-        Component(
-            name="kafka",
-            folder=kafka_dir,
-            pid_file=kafka_dir / "kafka.pid",
-            logs=(kafka_dir / "logs" / "kafka.out", kafka_dir / "logs" / "server.log"),
-            port=config.kafka_port,
-            ports=config.kafka_ports(),
-            launch=partial(kafka.launch, config),
-            probe=partial(
-                kafka_answers,
-                _HOST,
-                config.kafka_port,
-                cafile=TlsFiles(kafka.tls_dir(config)).ca_cert if config.secure else None,
-            ),
-        ),
+        *(kafka_node(config, n) for n in config.node_ids()),
     )
     return (*base, _jaeger(config)) if config.jaeger or every else base
+
+
+def kafka_node(config: StackConfig, node_id: int = 1) -> Component:
+    """Kafka node node_id (broker + controller): ``kafka``, or ``kafka-<n>`` in a cluster."""
+    folder = kafka.node_dir(config, node_id)
+    port, controller = config.node_ports(node_id)
+    return Component(
+        name=kafka.node_name(node_id),
+        folder=folder,
+        pid_file=folder / "kafka.pid",
+        logs=(folder / "logs" / "kafka.out", folder / "logs" / "server.log"),
+        port=port,
+        ports=(port, controller),
+        launch=partial(kafka.launch, config, node_id),
+        probe=partial(
+            kafka_answers,
+            _HOST,
+            port,
+            cafile=TlsFiles(kafka.tls_dir(config)).ca_cert if config.secure else None,
+        ),
+    )
 
 
 def _jaeger(config: StackConfig) -> Component:

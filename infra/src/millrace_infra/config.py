@@ -20,9 +20,11 @@ DEV_ACCESS_KEY = "millrace"
 DEV_SECRET_KEY = "millrace-dev-secret"  # local dev only: the stack binds to 127.0.0.1
 
 # Kafka broker, Kafka controller and S3 take base+0..2; SeaweedFS's internal servers the
-# 8 slots after, Jaeger the 4 after those. Two stacks coexist when their bases are at least
-# PORT_SPAN apart.
-PORT_SPAN = 15
+# 8 slots after, Jaeger the 4 after those; a cluster's further Kafka nodes two each after
+# that (broker, controller). Two stacks coexist when their bases are at least PORT_SPAN apart.
+MAX_BROKERS = 5
+PORT_SPAN = 15 + 2 * (MAX_BROKERS - 1)
+_CLUSTER_OFFSET = 15
 _WEED_SLOTS = 8
 _JAEGER_OFFSET = 11
 # SeaweedFS's maintenance worker ignores -admin.port.grpc and dials admin port + 10000, so
@@ -79,6 +81,12 @@ class StackConfig:
     """First of the consecutive ports for SeaweedFS's master, volume, filer and admin."""
     jaeger_port_base: int = DEFAULT_BASE_PORT + _JAEGER_OFFSET
     """First of Jaeger's four ports: OTLP gRPC, OTLP HTTP, query HTTP, query gRPC."""
+    cluster_port_base: int = DEFAULT_BASE_PORT + _CLUSTER_OFFSET
+    """With brokers > 1: node n >= 2 listens on cluster_port_base + 2*(n-2) (broker) and the
+    port after it (controller); node 1 keeps kafka_port / controller_port."""
+    brokers: int = 1
+    """Kafka nodes, each broker and controller in one JVM (KRaft combined mode): 1, or a
+    local cluster of up to MAX_BROKERS (3 tolerates one node down with min.insync 2)."""
     jaeger: bool = True
     """Whether the stack runs Jaeger (OTLP in, query API out) next to Kafka and S3."""
     secure: bool = True
@@ -90,13 +98,15 @@ class StackConfig:
     @classmethod
     def from_base_port(cls, base: int, **overrides: Any) -> StackConfig:
         """All ports derived from one base: base+0 Kafka, +1 controller, +2 S3, +3..+10 weed,
-        +11..+14 Jaeger (OTLP gRPC, OTLP HTTP, query HTTP, query gRPC)."""
+        +11..+14 Jaeger (OTLP gRPC, OTLP HTTP, query HTTP, query gRPC), +15.. a cluster's
+        further Kafka nodes (broker, controller each)."""
         derived = cls(
             kafka_port=base,
             controller_port=base + 1,
             s3_port=base + 2,
             weed_port_base=base + 3,
             jaeger_port_base=base + _JAEGER_OFFSET,
+            cluster_port_base=base + _CLUSTER_OFFSET,
         )
         return replace(derived, **overrides)
 
@@ -105,7 +115,7 @@ class StackConfig:
         """Read MILLRACE_HOME, MILLRACE_CACHE and MILLRACE_STACK_* (BASE_PORT, KAFKA_PORT,
         CONTROLLER_PORT, S3_PORT, WEED_PORT_BASE, JAEGER_PORT_BASE, S3_ACCESS_KEY,
         S3_SECRET_KEY, NO_JAEGER=1 for a stack without Jaeger, INSECURE=1 for a plaintext Kafka
-        without authentication or ACLs)."""
+        without authentication or ACLs, BROKERS=3 for a local Kafka cluster)."""
         env = os.environ if env is None else env
         base = int(env.get("MILLRACE_STACK_BASE_PORT", DEFAULT_BASE_PORT))
         overrides: dict[str, Any] = {
@@ -113,6 +123,7 @@ class StackConfig:
             "cache": default_cache(env),
             "jaeger": not env_flag(env.get("MILLRACE_STACK_NO_JAEGER")),
             "secure": not env_flag(env.get("MILLRACE_STACK_INSECURE")),
+            "brokers": int(env.get("MILLRACE_STACK_BROKERS") or 1),
         }
         for name in (
             "kafka_port",
@@ -120,6 +131,7 @@ class StackConfig:
             "s3_port",
             "weed_port_base",
             "jaeger_port_base",
+            "cluster_port_base",
         ):
             if value := env.get(f"MILLRACE_STACK_{name.upper()}"):
                 overrides[name] = int(value)
@@ -131,7 +143,10 @@ class StackConfig:
     @classmethod
     def with_free_ports(cls, home: Path, **overrides: Any) -> StackConfig:
         """A config on a currently free port block, for test sessions and parallel stacks."""
-        base = pick_free_base(lambda b: cls.from_base_port(b, home=home).all_ports())
+        brokers = overrides.get("brokers", 1)
+        base = pick_free_base(
+            lambda b: cls.from_base_port(b, home=home, brokers=brokers).all_ports()
+        )
         return cls.from_base_port(base, home=home, **overrides)
 
     @property
@@ -144,8 +159,19 @@ class StackConfig:
         b = self.jaeger_port_base
         return JaegerPorts(otlp_grpc=b, otlp_http=b + 1, query_http=b + 2, query_grpc=b + 3)
 
+    def node_ids(self) -> range:
+        """The Kafka nodes' ids, 1..brokers."""
+        return range(1, self.brokers + 1)
+
+    def node_ports(self, node_id: int) -> tuple[int, int]:
+        """(broker, controller) port of Kafka node node_id."""
+        if node_id == 1:
+            return self.kafka_port, self.controller_port
+        broker = self.cluster_port_base + 2 * (node_id - 2)
+        return broker, broker + 1
+
     def kafka_ports(self) -> tuple[int, ...]:
-        return (self.kafka_port, self.controller_port)
+        return tuple(p for n in self.node_ids() for p in self.node_ports(n))
 
     def s3_ports(self) -> tuple[int, ...]:
         return (self.s3_port, *self.weed_ports.all())
@@ -162,9 +188,12 @@ class StackConfig:
             "s3_port": self.s3_port,
             "weed_port_base": self.weed_port_base,
             "jaeger_port_base": self.jaeger_port_base,
+            "cluster_port_base": self.cluster_port_base,
         }
 
     def validate(self) -> None:
+        if not 1 <= self.brokers <= MAX_BROKERS:
+            raise ValueError(f"brokers must lie in 1-{MAX_BROKERS}: {self.brokers}")
         ports = self.all_ports()
         if len(set(ports)) != len(ports):
             raise ValueError(f"stack ports overlap: {sorted(ports)}")

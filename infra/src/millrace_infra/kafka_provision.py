@@ -28,6 +28,7 @@ from confluent_kafka.admin import (
     ScramMechanism,
     UserScramCredentialUpsertion,
 )
+from millrace_contracts.topics import Replication, replication_for
 
 from millrace_infra.errors import StackError
 from millrace_infra.kafka_acls import ADMIN_USER, AclBinding, acl_bindings, topic_names
@@ -89,19 +90,30 @@ def _kafka_binding(binding: AclBinding) -> KafkaAclBinding:
 def create_topics(
     admin: AdminClient,
     names: Sequence[str],
+    replication: Replication | None = None,
     *,
     partitions: int = TOPIC_PARTITIONS,
-    replication_factor: int = 1,
 ) -> list[str]:
-    """Create the topics that are missing; return those created (replication_factor -1:
-    the broker's default)."""
-    existing = set(admin.list_topics(timeout=_TIMEOUT).topics)
+    """Create the topics that are missing; return those created.
+
+    Replicated as `replication` says; by default as replication_for the cluster's size (the
+    brokers its metadata lists): 3 copies with min.insync.replicas 2 on a cluster of three,
+    1/1 on a single broker. Existing topics are left as they are.
+    """
+    metadata = admin.list_topics(timeout=_TIMEOUT)
+    existing = set(metadata.topics)
     missing = [n for n in names if n not in existing]
     if not missing:
         return []
+    replication = replication or replication_for(max(1, len(metadata.brokers)))
     futures = admin.create_topics(
         [
-            NewTopic(n, num_partitions=partitions, replication_factor=replication_factor)
+            NewTopic(
+                n,
+                num_partitions=partitions,
+                replication_factor=replication.factor,
+                config=replication.topic_configs(),
+            )
             for n in missing
         ],
         operation_timeout=_TIMEOUT,
@@ -258,10 +270,11 @@ def apply_plan(
     passwords: Mapping[str, str] | None = None,
     *,
     partitions: int = TOPIC_PARTITIONS,
-    replication_factor: int = -1,
+    replication: Replication | None = None,
 ) -> None:
     """Carry out `plan`: users first (with `passwords` for plan.create_users), then topics
-    (replication_factor -1: the cluster's default), ACLs to add, ACLs to remove."""
+    (replicated as `replication` says, else as the cluster's size implies), ACLs to add,
+    ACLs to remove."""
     if plan.create_users:
         passwords = passwords or {}
         missing = [u for u in plan.create_users if u not in passwords]
@@ -269,9 +282,7 @@ def apply_plan(
             raise StackError(f"no password for the new SCRAM users {', '.join(missing)}")
         upsert_scram_users(admin, {u: passwords[u] for u in plan.create_users})
     if plan.create_topics:
-        create_topics(
-            admin, plan.create_topics, partitions=partitions, replication_factor=replication_factor
-        )
+        create_topics(admin, plan.create_topics, replication, partitions=partitions)
     if plan.add_acls:
         create_acls(admin, plan.add_acls)
     delete_acls(admin, plan.remove_acls)

@@ -5,8 +5,8 @@ env)"`), tests use that stack (and its Jaeger from MILLRACE_OTLP_ENDPOINT /
 MILLRACE_JAEGER_URL, and the Kafka security settings MILLRACE_KAFKA_SECURITY_PROTOCOL etc.,
 if set). Otherwise the session starts its own on free ports in a temporary home, secured
 (SASL_SSL + ACLs: `local_stack.kafka_env(principal)`) unless MILLRACE_STACK_INSECURE=1, with
-Jaeger unless MILLRACE_STACK_NO_JAEGER=1, and always stops it at the end, also when tests or
-the start fail.
+Jaeger unless MILLRACE_STACK_NO_JAEGER=1, as a local Kafka cluster with MILLRACE_STACK_BROKERS=3,
+and always stops it at the end, also when tests or the start fail.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def local_stack(
         home=tmp_path_factory.mktemp("millrace-stack"),
         jaeger=not env_flag(os.environ.get("MILLRACE_STACK_NO_JAEGER")),
         secure=not env_flag(os.environ.get("MILLRACE_STACK_INSECURE")),
+        brokers=int(os.environ.get("MILLRACE_STACK_BROKERS") or 1),
     )
     if config.jaeger and not is_built(config.cache):
         _say(request, f"\nlocal_stack: building Jaeger {JAEGER_VERSION} with Go (first run only)")
@@ -54,6 +55,6 @@ def local_stack(
         took = time.monotonic() - began
         _say(request, f"local_stack: built {jaeger_binary(config.cache)} in {took:.0f} s")
     try:
-        yield start(config)
+        yield start(config, timeout=90.0 * config.brokers)
     finally:
         stop(config)

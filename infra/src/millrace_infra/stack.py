@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 
-from millrace_infra.components import Component, components
+from millrace_infra.components import Component, components, kafka_node
 from millrace_infra.config import StackConfig
 from millrace_infra.errors import StackError, StackNotReady
 from millrace_infra.jaeger_build import Progress, build_jaeger
@@ -17,7 +20,7 @@ from millrace_infra.kafka_acls import ADMIN_USER
 from millrace_infra.kafka_fetch import fetch_kafka
 from millrace_infra.kafka_security import read_credentials
 from millrace_infra.ports import busy_ports
-from millrace_infra.process import terminate
+from millrace_infra.process import terminate, wait_exit
 from millrace_infra.s3_security import make_buckets
 from millrace_infra.state import StackInfo, read_state, remove_state, write_state
 from millrace_infra.tls import TlsFiles
@@ -106,12 +109,15 @@ def kafka_client_env(config: StackConfig, principal: str) -> dict[str, str]:
 
 def _refuse_other_ports(config: StackConfig) -> None:
     recorded = read_state(config.home)
-    if recorded is None or recorded.ports_dict() == config.ports_dict():
+    if recorded is None or (
+        recorded.ports_dict() == config.ports_dict() and recorded.brokers == config.brokers
+    ):
         return
     if any(c.running_pid() is not None for c in components(recorded, every=True)):
         raise StackError(
-            f"a stack is already running in {config.home} on other ports "
-            f"({recorded.ports_dict()}); stop it first (millrace-stack down)"
+            f"a stack is already running in {config.home} on other ports or with another "
+            f"number of Kafka brokers ({recorded.ports_dict()}, {recorded.brokers} broker(s)); "
+            "stop it first (millrace-stack down)"
         )
 
 
@@ -146,6 +152,41 @@ def wait_ready(config: StackConfig, *, timeout: float = 90.0) -> StackInfo:
             names = ", ".join(c.name for c in pending)
             raise StackNotReady(f"{names} not ready after {timeout:.0f} s.\n{tails}")
         time.sleep(_POLL)
+
+
+def kill_broker(config: StackConfig, node_id: int, *, timeout: float = 15.0) -> int:
+    """SIGKILL Kafka node node_id, as a crash would (no controlled shutdown, no leader
+    hand-over); return the pid it had. For fault tests on a local cluster."""
+    comp = kafka_node(config, node_id)
+    pid = comp.running_pid()
+    if pid is None:
+        raise StackError(f"{comp.name} is not running")
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    if not wait_exit(pid, timeout):
+        raise StackError(f"{comp.name} (pid {pid}) still runs {timeout:.0f} s after SIGKILL")
+    return pid
+
+
+def start_broker(config: StackConfig, node_id: int, *, timeout: float = 90.0) -> int:
+    """Start Kafka node node_id again (after kill_broker) on its data and wait until it
+    serves requests; return its pid. A no-op wait if it runs."""
+    comp = kafka_node(config, node_id)
+    with _locked(config):
+        if comp.running_pid() is None:
+            _launch(comp)
+        pid = comp.running_pid() or 0
+        pids = {c.name: c.running_pid() or 0 for c in components(config)}
+        write_state(config, pids)
+    deadline = time.monotonic() + timeout
+    while not comp.probe():
+        if comp.running_pid() is None:
+            raise StackNotReady(f"{comp.name} is not running ({comp.how_it_ended()}).\n"
+                                f"{comp.log_tail()}")  # fmt: skip
+        if time.monotonic() >= deadline:
+            raise StackNotReady(f"{comp.name} not ready after {timeout:.0f} s.\n{comp.log_tail()}")
+        time.sleep(_POLL)
+    return pid
 
 
 def stop(config: StackConfig, *, timeout: float = 30.0) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from millrace_infra.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, StackConfig
 from millrace_infra.errors import StackError
+from millrace_infra.kafka_layout import node_dir, node_name
 
 STATE_FILE = "stack.json"
 S3_REGION = "us-east-1"
@@ -25,11 +26,33 @@ KAFKA_SECURITY_VARIABLES = (
 
 
 @dataclass(frozen=True)
+class KafkaNode:
+    """One Kafka node (broker + controller) of a local stack: where it listens and where its
+    pid and log are, so a test can kill it and a later start finds it gone."""
+
+    node_id: int
+    bootstrap: str
+    """`host:port` of its broker listener."""
+    component: str
+    """Its stack component name: ``kafka`` (node 1), ``kafka-<n>``."""
+    pid_file: Path
+    log: Path
+
+    def pid(self) -> int | None:
+        """Its recorded pid (a process that may have died since; see stack.status)."""
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
 class StackInfo:
     """How clients reach a running stack."""
 
     kafka_bootstrap: str
-    """`host:port` for Kafka clients (bootstrap servers)."""
+    """`host:port` for Kafka clients (bootstrap servers); comma-separated, every broker, for a
+    local cluster."""
     s3_endpoint: str
     """`host:port` of the S3 API, plain HTTP (the form the minio client takes)."""
     s3_access_key: str
@@ -47,12 +70,26 @@ class StackInfo:
     kafka_settings: dict[str, str] = field(default_factory=dict, repr=False, hash=False)
     """For a stack found through the environment: the MILLRACE_KAFKA_* security settings
     given there (one principal's, whichever it is)."""
+    kafka_nodes: tuple[KafkaNode, ...] = ()
+    """The local stack's Kafka nodes (one, or a cluster's); empty for a stack found through
+    the environment."""
 
     @classmethod
     def for_config(cls, config: StackConfig) -> StackInfo:
         jaeger = config.jaeger_ports if config.jaeger else None
+        nodes = tuple(
+            KafkaNode(
+                node_id=n,
+                bootstrap=f"127.0.0.1:{config.node_ports(n)[0]}",
+                component=node_name(n),
+                pid_file=node_dir(config, n) / "kafka.pid",
+                log=node_dir(config, n) / "logs" / "server.log",
+            )
+            for n in config.node_ids()
+        )
         return cls(
-            kafka_bootstrap=f"127.0.0.1:{config.kafka_port}",
+            kafka_bootstrap=",".join(node.bootstrap for node in nodes),
+            kafka_nodes=nodes,
             s3_endpoint=f"127.0.0.1:{config.s3_port}",
             s3_access_key=config.s3_access_key,
             s3_secret_key=config.s3_secret_key,
@@ -148,6 +185,16 @@ class StackInfo:
         )
 
 
+def _node_payload(node: KafkaNode) -> dict[str, Any]:
+    return {
+        "node_id": node.node_id,
+        "bootstrap": node.bootstrap,
+        "component": node.component,
+        "pid_file": str(node.pid_file),
+        "log": str(node.log),
+    }
+
+
 def write_state(config: StackConfig, pids: Mapping[str, int]) -> Path:
     info = StackInfo.for_config(config)
     payload: dict[str, Any] = {
@@ -163,6 +210,8 @@ def write_state(config: StackConfig, pids: Mapping[str, int]) -> Path:
         "ports": config.ports_dict(),
         "jaeger": config.jaeger,
         "secure": config.secure,
+        "brokers": config.brokers,
+        "kafka_nodes": [_node_payload(n) for n in info.kafka_nodes],
         "pids": dict(pids),
     }
     path = config.home / STATE_FILE
@@ -182,10 +231,10 @@ def read_state(home: Path) -> StackConfig | None:
         return None
     ports = {k: int(v) for k, v in payload["ports"].items()}
     # Written before the stack had Jaeger: its ports follow Kafka's as in from_base_port.
-    ports.setdefault(
-        "jaeger_port_base",
-        StackConfig.from_base_port(ports["kafka_port"]).jaeger_port_base,
-    )
+    derived = StackConfig.from_base_port(ports["kafka_port"])
+    ports.setdefault("jaeger_port_base", derived.jaeger_port_base)
+    # Written before local clusters: a single node, whose further ports were never used.
+    ports.setdefault("cluster_port_base", derived.cluster_port_base)
     return StackConfig(
         home=home,
         cache=Path(payload["cache"]),
@@ -194,6 +243,7 @@ def read_state(home: Path) -> StackConfig | None:
         jaeger=bool(payload.get("jaeger", False)),
         # Written before stacks were secured by default: those were plaintext.
         secure=bool(payload.get("secure", False)),
+        brokers=int(payload.get("brokers", 1)),
         **ports,
     )
 

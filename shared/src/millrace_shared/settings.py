@@ -43,7 +43,12 @@ class MillraceSettings(BaseSettings):
     """CA bundle for SSL / SASL_SSL; the system store when unset."""
     kafka_partitions: int = Field(default=3, ge=1)
     """Partitions of each topic the services create at start-up."""
-    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_replication_factor: int | None = Field(default=None, ge=1)
+    """Copies of each topic the services create; None: from the cluster's size
+    (``replication_for``: 3 on three brokers or more, 1 on a single broker)."""
+    kafka_min_insync_replicas: int | None = Field(default=None, ge=1)
+    """``min.insync.replicas`` of each topic the services create; None: with the factor (2 of
+    3 on a cluster, 1 on a single broker)."""
     kafka_max_attempts: int = Field(default=3, ge=1)
     """Tries of a failing handler before its message goes to the dead-letter topic."""
     kafka_retry_backoff_seconds: float = Field(default=0.5, ge=0)

@@ -43,6 +43,8 @@ async def running_deployment(
         kafka_max_attempts=1,
         kafka_retry_backoff_seconds=0,
         registry_public_key=registry_key.public.to_base64() if registry_key else None,
+        registry_retry_initial_seconds=0.01,
+        registry_retry_max_seconds=0.05,
     )
     store = InMemoryObjectStore()
     store.ensure_buckets(settings.buckets)

@@ -99,11 +99,14 @@ class FakeRegistry:
     down: bool = False
     key: SigningKey | None = None
     """Signs the start-up answer (as the registry does) when set; its sequence is the version."""
+    asked: int = 0
+    """Requests received, answered or not."""
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self._handle)
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
+        self.asked += 1
         if self.down:
             raise httpx.ConnectError("registry unreachable", request=request)
         if request.url.path == "/models":

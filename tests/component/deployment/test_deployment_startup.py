@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,18 +40,46 @@ async def test_without_a_model_the_replica_is_live_but_not_ready(deployment: Dep
     assert await ready(deployment) == 503
 
 
-async def test_an_unreachable_registry_is_survived_and_promotions_still_load(
+async def asked_again(deployment: Deployment, times: int) -> None:
+    """Until the registry has been asked `times` more times (the replica's retries)."""
+    target = deployment.registry.asked + times
+    while deployment.registry.asked < target:
+        assert deployment.replica.snapshot is not None and not deployment.replica.snapshot.done()
+        await asyncio.sleep(0.01)
+
+
+async def test_an_unreachable_registry_is_asked_again_until_it_answers(
     deployment: Deployment,
 ) -> None:
     deployment.registry.down = True
     deployment.registry.production["churn"] = deployment.version(1)
     await deployment.replica.start()
-    assert deployment.replica.snapshot is not None
-    await deployment.replica.snapshot
+    await asked_again(deployment, 3)
+    assert (await deployment.http.get("/health/live")).status_code == 200
     assert await ready(deployment) == 503 and deployment.sink.events == []
 
+    # A promotion is applied at once, but without the production set the replica stays
+    # out of rotation: it would 404 production models it has not heard of.
     await deployment.deliver(promoted(deployment.version(2)))
+    assert [e.version for e in deployment.sink.of_type(ModelDeployed)] == [2]
+    assert await ready(deployment) == 503
+
+    deployment.registry.down = False
+    assert deployment.replica.snapshot is not None
+    await deployment.replica.snapshot
+    assert deployment.replica.has_snapshot
     assert await ready(deployment) == 200
+    # The promotion came after the pinned position: it wins over the snapshot's version 1.
+    response = await deployment.http.post("/models/churn/predict", json=ROW)
+    assert response.json()["version"] == 2
+
+
+async def test_stopping_ends_the_retries(deployment: Deployment) -> None:
+    deployment.registry.down = True
+    await deployment.replica.start()
+    await asked_again(deployment, 2)
+    await deployment.replica.stop()
+    assert deployment.replica.snapshot is not None and deployment.replica.snapshot.cancelled()
 
 
 async def test_a_promotion_received_before_the_snapshot_wins(deployment: Deployment) -> None:

@@ -73,3 +73,21 @@ def test_compose_runs_as_prod_and_ships_no_dev_secret() -> None:
     minio = services["minio"]["environment"]
     assert minio["MINIO_ROOT_USER"] == services["registry"]["environment"]["MILLRACE_S3_ACCESS_KEY"]
     assert minio["MINIO_ROOT_PASSWORD"].startswith("${MILLRACE_S3_SECRET_KEY:?")
+
+
+def test_every_container_restarts_unless_stopped() -> None:
+    for name, service in compose()["services"].items():
+        assert service.get("restart") in {"unless-stopped", "on-failure"}, name
+
+
+def test_every_service_is_health_checked_on_its_own_endpoint() -> None:
+    """Readiness; deployment's liveness, as it is ready only once it serves a model."""
+    services = compose()["services"]
+    for name in SERVICES:
+        check = services[name]["healthcheck"]
+        port = services[name]["ports"][0].split(":")[1]
+        probe = "/health/live" if name == "deployment" else "/health/ready"
+        command = " ".join(check["test"])
+        assert check["test"][0] == "CMD"
+        assert f"http://127.0.0.1:{port}{probe}" in command, name
+        assert check["retries"] >= 1 and "start_period" in check

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from millrace_contracts.topics import Replication
 from millrace_infra import StackError, StackInfo
 from millrace_infra.kafka_plan import GrantedAcl, ProvisionPlan
 from rich.console import Console
@@ -149,8 +150,13 @@ def provision(
     ] = None,
     partitions: Annotated[int, typer.Option(min=1, help="Partitions of new topics.")] = 3,
     replication_factor: Annotated[
-        int, typer.Option(help="Replication factor of new topics; -1: the cluster's default.")
-    ] = -1,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Replication factor of new topics (min.insync.replicas one less, at least 1); "
+            "by default 3 on three brokers or more, else one per broker.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The plan as JSON.")] = False,
 ) -> None:
     """Create the missing topics (each with its .dlq) and the ACLs the topic catalogue implies
@@ -190,9 +196,12 @@ def provision(
             return
         if users is not None and plan.create_users:
             passwords = passwords_for(users, plan.create_users)
-        apply_plan(
-            admin, plan, passwords, partitions=partitions, replication_factor=replication_factor
+        replication = (
+            None
+            if replication_factor is None
+            else Replication(factor=replication_factor, min_insync=max(1, replication_factor - 1))
         )
+        apply_plan(admin, plan, passwords, partitions=partitions, replication=replication)
         left = settle(admin, prune=prune, users=users is not None)
     except StackError as error:
         raise CliError(f"provisioning {conn.bootstrap} failed: {error}") from error

@@ -67,7 +67,16 @@ def wire(
     )
     subscriber = register(runtime, deployer, settings.consumer_group)
     replica = Replica(
-        runtime, catalog, buffer, publisher, deployer, registry, subscriber, settings.replica_id
+        runtime,
+        catalog,
+        buffer,
+        publisher,
+        deployer,
+        registry,
+        subscriber,
+        settings.replica_id,
+        retry_initial_seconds=settings.registry_retry_initial_seconds,
+        retry_max_seconds=settings.registry_retry_max_seconds,
     )
     predictor = Predictor(buffer, runtime.tracer, settings.replica_id, settings.max_batch_rows)
     router = serving_router(

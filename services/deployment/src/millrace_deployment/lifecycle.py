@@ -5,6 +5,11 @@ aiokafka's start returns once this replica's own consumer group has its partitio
 consumer's position is pinned (``latest`` resolved to an offset), and only then is the
 registry asked for the current production versions. A promotion made in between is in the
 snapshot, or delivered as an event, or both; an event wins.
+
+A registry that does not answer is asked again in the background, with a backoff doubling
+up to a cap, until it does. Until the snapshot is applied the replica is not ready (503):
+serving only what promotions happened to bring would answer 404 for production models it
+has not heard of, so a load balancer must not send it traffic yet. It stays live meanwhile.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from millrace_shared.registry.models import SignedPromotion
 from millrace_shared.service import ServiceRuntime
 
 from .core.catalog import ModelCatalog
@@ -39,6 +46,14 @@ async def pin_position(subscriber: Any) -> None:
         await consumer.position(partition)
 
 
+def backoff(initial: float, cap: float) -> Iterator[float]:
+    """Seconds to wait before each retry: initial, doubling, never more than cap."""
+    delay = initial
+    while True:
+        yield min(delay, cap)
+        delay = min(delay * 2, cap)
+
+
 @dataclass
 class Replica:
     runtime: ServiceRuntime
@@ -51,11 +66,18 @@ class Replica:
     replica_id: str
     started: bool = False
     snapshot: asyncio.Task[None] | None = field(default=None, repr=False)
-    """The start-up snapshot being loaded, once started."""
+    """The start-up snapshot being loaded (and asked for again while the registry does not
+    answer), once started."""
+    retry_initial_seconds: float = 0.5
+    retry_max_seconds: float = 30.0
+    """The backoff between asks for the snapshot while the registry does not answer."""
+    has_snapshot: bool = False
+    """The registry's production versions were received and applied."""
 
     def refresh_ready(self) -> None:
-        """Ready = consuming promotions and serving at least one model (``/health/ready``)."""
-        self.runtime.ready = self.started and len(self.catalog) > 0
+        """Ready = consuming promotions, the start-up snapshot applied, and serving at least
+        one model (``/health/ready``)."""
+        self.runtime.ready = self.started and self.has_snapshot and len(self.catalog) > 0
 
     async def start(self) -> None:
         self.started = True
@@ -78,19 +100,37 @@ class Replica:
 
     async def load_snapshot(self) -> None:
         """Serve the registry's current production versions. Runs beside the consumer, so
-        ``/health/live`` answers while the models load."""
-        try:
-            await pin_position(self.subscriber)
-            promotions = await self.registry.production_promotions()
-        except Exception as error:  # the registry may be down; promotions still arrive
-            logger.warning(
-                "no start-up snapshot from the registry (%s); serving what promotions bring",
-                error,
-            )
-            return
+        ``/health/live`` answers while the registry is asked and the models load."""
+        await pin_position(self.subscriber)
+        promotions = await self.fetch_snapshot()
         logger.info("start-up snapshot: %d production model(s)", len(promotions))
-        for outcome in await self.deployer.apply_snapshot(promotions):
+        try:
+            for outcome in await self.deployer.apply_snapshot(promotions):
+                try:
+                    await self.runtime.sink.publish(outcome)
+                except Exception as error:
+                    logger.warning("could not publish %s: %s", outcome.event_type, error)
+        finally:
+            # Applied (a version that failed to load was reported as deployment.failed): the
+            # replica now knows the production set, whatever it serves of it.
+            self.has_snapshot = True
+            self.refresh_ready()
+
+    async def fetch_snapshot(self) -> list[SignedPromotion]:
+        """The registry's production promotions, asked for until it answers."""
+        delays = backoff(self.retry_initial_seconds, self.retry_max_seconds)
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                await self.runtime.sink.publish(outcome)
-            except Exception as error:
-                logger.warning("could not publish %s: %s", outcome.event_type, error)
+                return await self.registry.production_promotions()
+            except Exception as error:  # down, or answering errors: promotions still arrive
+                delay = next(delays)
+                logger.warning(
+                    "no start-up snapshot from the registry (attempt %d: %s); asking again in "
+                    "%.1f s, not ready until it answers",
+                    attempt,
+                    error,
+                    delay,
+                )
+                await asyncio.sleep(delay)

@@ -34,6 +34,15 @@ class DeploymentSettings(ServiceSettings):
         default=5.0, gt=0, validation_alias="MILLRACE_DEPLOYMENT_REGISTRY_TIMEOUT_SECONDS"
     )
     """Timeout of each registry request at start-up."""
+    registry_retry_initial_seconds: float = Field(
+        default=0.5, gt=0, validation_alias="MILLRACE_DEPLOYMENT_REGISTRY_RETRY_INITIAL_SECONDS"
+    )
+    """First wait before asking an unanswering registry for the start-up snapshot again; it
+    doubles after each failure, up to registry_retry_max_seconds."""
+    registry_retry_max_seconds: float = Field(
+        default=30.0, gt=0, validation_alias="MILLRACE_DEPLOYMENT_REGISTRY_RETRY_MAX_SECONDS"
+    )
+    """Longest wait between two asks for the start-up snapshot."""
     replica_id: str = Field(
         default_factory=default_replica_id,
         min_length=1,

@@ -11,6 +11,7 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.middlewares import AckPolicy
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from millrace_contracts import TOPICS
+from millrace_contracts.topics import Replication, replication_for
 from opentelemetry.sdk.trace import TracerProvider
 
 from ..kafka import kafka_options
@@ -96,13 +97,23 @@ def _provisioned_elsewhere(missing: list[str]) -> None:
         )
 
 
+def topic_replication(settings: MillraceSettings, brokers: int) -> Replication:
+    """The replication of topics created on a cluster of `brokers` brokers: replication_for
+    its size, unless the settings fix the factor or min.insync.replicas."""
+    factor = settings.kafka_replication_factor or replication_for(brokers).factor
+    # A fixed factor keeps the policy's margin: one copy may be missing, at most 2 required.
+    min_insync = settings.kafka_min_insync_replicas or replication_for(factor).min_insync
+    return Replication(factor=factor, min_insync=min_insync)
+
+
 async def ensure_topics(settings: MillraceSettings, names: list[str] | None = None) -> None:
     """Create every Millrace topic and its dead-letter topic if missing.
 
     Idempotent, so each service may call it at start-up and the first one wins. On a
     cluster with ACLs a service may neither create topics nor see those it has no right to
     describe: there the stack (or an operator) provisions them, and a refusal is no error.
-    Creation stays for a plaintext cluster without ACLs (docker-compose).
+    Creation stays for a plaintext cluster without ACLs (docker-compose). Topics are
+    replicated as topic_replication says for the cluster's size (its described brokers).
     """
     wanted = names or [n for t in TOPICS for n in (t.name, t.dlq)]
     admin = AIOKafkaAdminClient(
@@ -114,13 +125,16 @@ async def ensure_topics(settings: MillraceSettings, names: list[str] | None = No
         missing = [n for n in wanted if n not in existing]
         if not missing:
             return
+        cluster = await admin.describe_cluster()
+        replication = topic_replication(settings, max(1, len(cluster.get("brokers") or [])))
         try:
             response = await admin.create_topics(
                 [
                     NewTopic(
                         name,
                         num_partitions=settings.kafka_partitions,
-                        replication_factor=settings.kafka_replication_factor,
+                        replication_factor=replication.factor,
+                        topic_configs=replication.topic_configs(),
                     )
                     for name in missing
                 ]
