@@ -16,9 +16,12 @@ MOVE_KINDS: frozenset[str] = frozenset({"promoted", "manual_promote", "rollback"
 
 
 class VersionClaim(Record):
-    """``runs/<run_id>.json``: which number a training run got, written before its version."""
+    """``numbers/<n>.json`` (with ``run_id``: the claim, put create-only) and
+    ``runs/<run_id>.json`` (without: the index): which number a training run got, written
+    before its version."""
 
     version: int = Field(ge=1)
+    run_id: str | None = None
 
 
 def latest_at(entries: list[AuditEntry], alias: str, at: datetime | None = None) -> int | None:
