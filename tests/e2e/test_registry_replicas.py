@@ -36,7 +36,10 @@ from .conftest import ServiceEnv
 pytestmark = pytest.mark.e2e
 
 RUNS = 8
-"""model.trained events sent during the race (plus the one that seeds version 1)."""
+"""model.trained events sent during the race."""
+SEEDS = 2
+"""Versions made before it (v1, then v2 promoted over it): there is something to roll back."""
+ALL = SEEDS + RUNS
 POLICY = PromotionPolicy(primary_metric="accuracy", floor=0.8, min_improvement=0.01)
 T = TypeVar("T")
 
@@ -110,12 +113,27 @@ async def test_two_replicas_promoting_and_rolling_back_at_once(
             answer = await http.get(f"{url}/models/{model}")
             return ModelDetail.model_validate(answer.json()) if answer.status_code == 200 else None
 
+        async def trail(url: str) -> list[AuditEntry]:
+            answer = await http.get(f"{url}/models/{model}/audit")
+            if answer.status_code == 404:
+                return []
+            return [AuditEntry.model_validate(e) for e in answer.json()]
+
         async def registered(count: int) -> ModelDetail | None:
             found = await detail(urls[1])
             return found if found is not None and len(found.versions) >= count else None
 
-        await producer.publish(trained(model, "run-0", 0.9))
-        await eventually(lambda: registered(1))
+        async def settled() -> list[list[AuditEntry]] | None:
+            """Both replicas' trails, once every run sent so far has its decision in them."""
+            audits = [await trail(url) for url in urls]
+            decided = [sum(e.kind in {"promoted", "rejected"} for e in a) for a in audits]
+            return audits if decided == [sent] * 2 else None
+
+        sent = 0
+        for accuracy in (0.9, 0.95):  # production: v2, after v1
+            await producer.publish(trained(model, f"run-{sent}", accuracy))
+            sent += 1
+            await eventually(settled)
 
         async def move(n: int, url: str) -> httpx.Response:
             if n % 2:
@@ -126,8 +144,10 @@ async def test_two_replicas_promoting_and_rolling_back_at_once(
         # Each request to both replicas at once, while the runs arrive.
         accuracies = [0.91, 0.97, 0.85, 0.99, 0.5, 0.995, 0.92, 0.999]
         arrivals = [
-            producer.publish(trained(model, f"run-{n + 1}", a)) for n, a in enumerate(accuracies)
+            producer.publish(trained(model, f"run-{SEEDS + n}", a))
+            for n, a in enumerate(accuracies)
         ]
+        sent += len(arrivals)
         moves = [move(n, url) for n in range(8) for url in urls]
         answers = await asyncio.gather(*arrivals, *moves)
         statuses = []
@@ -135,7 +155,9 @@ async def test_two_replicas_promoting_and_rolling_back_at_once(
             assert isinstance(answer, httpx.Response)
             assert answer.status_code in {200, 409}, answer.text  # 409: already there
             statuses.append(answer.status_code)
-        print("move answers:", statuses)  # noqa: T201 - shown with -s: how the race went
+        print("move answers:", statuses)  # with -s: how the race went
+
+        await eventually(settled)
 
         # One rollback retried (its answer lost, say) at both replicas at once: one move.
         again = {**auth, "Idempotency-Key": f"rollback-{uuid.uuid4()}"}
@@ -145,36 +167,27 @@ async def test_two_replicas_promoting_and_rolling_back_at_once(
                 for url in urls
             )
         )
-        if all(r.status_code == 200 for r in rolled):
-            first, second = (ModelPromoted.model_validate(r.json()) for r in rolled)
-            assert (first.event_id, first.sequence) == (second.event_id, second.sequence)
-        else:  # nothing to roll back to, at that moment: refused by both, nothing recorded
-            assert [r.status_code for r in rolled] == [409, 409], [r.text for r in rolled]
+        assert [r.status_code for r in rolled] == [200, 200], [r.text for r in rolled]
+        first, second = (ModelPromoted.model_validate(r.json()) for r in rolled)
+        assert (first.event_id, first.sequence) == (second.event_id, second.sequence)
 
-        async def trail(url: str) -> list[AuditEntry]:
-            answer = await http.get(f"{url}/models/{model}/audit")
-            return [AuditEntry.model_validate(e) for e in answer.json()]
-
-        async def settled() -> list[list[AuditEntry]] | None:
-            """Both replicas' trails, once every run's decision is in them."""
-            audits = [await trail(url) for url in urls]
-            decided = [sum(e.kind in {"promoted", "rejected"} for e in a) for a in audits]
-            return audits if decided == [RUNS + 1] * 2 else None
-
-        audits = await eventually(settled)
-        final = await eventually(lambda: registered(RUNS + 1))
+        audits = [await trail(url) for url in urls]
         productions = [(await http.get(f"{url}/models/{model}/production")).json() for url in urls]
+        final = await eventually(lambda: registered(ALL))
 
-    # Every run one version, every version one run: 1..9 without a gap or a duplicate.
-    assert sorted(v.version for v in final.versions) == list(range(1, RUNS + 2))
-    assert sorted(v.run_id for v in final.versions) == sorted(f"run-{n}" for n in range(RUNS + 1))
+    # Every run one version, every version one run: 1..ALL without a gap or a duplicate.
+    assert sorted(v.version for v in final.versions) == list(range(1, ALL + 1))
+    assert sorted(v.run_id for v in final.versions) == sorted(f"run-{n}" for n in range(ALL))
     audit = audits[0]
     assert audits[1] == audit, "both replicas read the one trail"
+    assert [e.kind for e in audit].count("promoted") + [e.kind for e in audit].count(
+        "rejected"
+    ) == ALL
     assert trail_problems(audit) == []
-    assert [e.kind for e in audit].count("registered") == RUNS + 1
-    print("trail:", [(e.seq, e.kind, e.version) for e in audit])  # noqa: T201
+    assert [e.kind for e in audit].count("registered") == ALL
     keyed = [e for e in audit if e.idempotency_key == again["Idempotency-Key"]]
-    assert len(keyed) == (1 if all(r.status_code == 200 for r in rolled) else 0)
+    assert [(e.kind, e.seq) for e in keyed] == [("rollback", first.sequence)]
+    assert keyed[0] == audit[-1], "rolled back once, as the last move"
     # One production version, the same from both, and it is where the last move put it.
     last_move = [e for e in audit if e.alias_move is not None][-1]
     assert last_move.alias_move is not None
