@@ -8,14 +8,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from conftest import make_settings
 from faststream.kafka import TestKafkaBroker
 from millrace_contracts import ModelPromoted
 from millrace_registry.bootstrap import build_app
 from millrace_registry.core.records import trail_problems
+from millrace_registry.settings import RegistrySettings
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.registry.models import AuditEntry
+from millrace_shared.registry.tokens import hash_token
 from millrace_shared.service import ServiceRuntime
 from registry_component_support import TOKEN, Service, model_trained
 
@@ -24,7 +25,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 async def replicas() -> AsyncIterator[list[Service]]:
-    settings = make_settings()
+    settings = RegistrySettings(environment="dev", registry_tokens={"alice": hash_token(TOKEN)})
     objects = InMemoryObjectStore()
     objects.ensure_buckets(settings.buckets)
     sinks = [RecordingEventSink(), RecordingEventSink()]
