@@ -207,21 +207,35 @@ async def kafka_down(event: Event) -> None:
     raise ConnectionError("kafka is down")
 
 
-async def test_a_promotion_that_cannot_be_announced_changes_nothing(
+async def test_a_move_that_cannot_be_announced_is_announced_by_the_same_request_again(
     client: httpx.AsyncClient, service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Recorded first (the sequence is claimed), then published. The move stands when Kafka
+    is down; the request sent again with its Idempotency-Key announces it, and moves nothing."""
+    key = {**AUTH, "Idempotency-Key": "rollback-1"}
+    body = {"reason": "v2 misbehaves"}
     monkeypatch.setattr(service.sink, "publish", kafka_down)
     with pytest.raises(ConnectionError):
-        await client.post("/models/iris/promote", json={"version": 1, "reason": "x"}, headers=AUTH)
-    assert await production(client) == 2
-    assert (await audit(client))[-1].kind == "rejected"
-
-    monkeypatch.undo()  # Kafka is back: the same request simply succeeds
-    retried = await client.post(
-        "/models/iris/promote", json={"version": 1, "reason": "x"}, headers=AUTH
-    )
-    assert retried.status_code == 200
+        await client.post("/models/iris/rollback", json=body, headers=key)
     assert await production(client) == 1
+    recorded = (await audit(client))[-1]
+    assert (recorded.kind, recorded.idempotency_key) == ("rollback", "rollback-1")
+
+    monkeypatch.undo()  # Kafka is back
+    retried = await client.post("/models/iris/rollback", json=body, headers=key)
+    assert retried.status_code == 200, retried.text
+    event = ModelPromoted.model_validate(retried.json())
+    assert (event.event_id, event.sequence) == (recorded.event_id, recorded.seq)
+    assert (event.model.version, event.previous_version) == (1, 2)
+    assert await production(client) == 1, "the retry did not roll back a second time"
+    assert (await audit(client))[-1] == recorded
+    assert service.sink.events[-1] == event
+
+    # The same key for another kind of request is refused rather than guessed at.
+    other = await client.post(
+        "/models/iris/promote", json={"version": 3, "reason": "x"}, headers=key
+    )
+    assert other.status_code == 409
 
 
 @pytest.fixture

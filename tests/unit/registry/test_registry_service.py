@@ -136,6 +136,15 @@ class FailingOnce(InMemoryObjectStore):
                 raise ConnectionError(f"lost the connection writing {uri}")
         return super().put_bytes(uri, data, content_type)
 
+    def create_bytes(
+        self, uri: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> str:
+        if self.marker in uri:
+            self.left -= 1
+            if self.left == 0:
+                raise ConnectionError(f"lost the connection writing {uri}")
+        return super().create_bytes(uri, data, content_type)
+
 
 @pytest.mark.parametrize("nth", [1, 2], ids=["before-registered", "before-decision"])
 def test_a_crash_while_writing_the_audit_trail_is_completed_on_retry(

@@ -32,6 +32,20 @@ def test_the_claim_is_stored_where_the_layout_says(
     store.claim_version("iris", "run-1")
     data = objects.get_bytes(f"s3://{BUCKET}/registry/iris/runs/run-1.json")
     assert data == b'{"version":1}'
+    # The claim itself: number 1, naming the run that holds it (put create-only).
+    claim = objects.get_bytes(f"s3://{BUCKET}/registry/iris/numbers/1.json")
+    assert claim == b'{"version":1,"run_id":"run-1"}'
+
+
+def test_a_run_whose_index_was_never_written_finds_its_number_claim(
+    objects: InMemoryObjectStore,
+) -> None:
+    """A writer that stopped between the claim and the index: the claim still decides."""
+    RegistryStore(objects, BUCKET).claim_version("iris", "run-1")
+    objects.delete(f"s3://{BUCKET}/registry/iris/runs/run-1.json")
+    fresh = RegistryStore(objects, BUCKET)
+    assert fresh.claim_version("iris", "run-1") == (1, False)
+    assert fresh.claim_version("iris", "run-2") == (2, True)
 
 
 def test_claims_of_another_process_are_seen(objects: InMemoryObjectStore) -> None:

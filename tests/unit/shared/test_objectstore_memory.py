@@ -60,3 +60,16 @@ def test_split_uri_rejects_non_s3() -> None:
     assert split_uri("s3://bucket/a/b.csv") == ("bucket", "a/b.csv")
     with pytest.raises(ValueError, match="not an s3"):
         split_uri("http://bucket/a")
+
+
+def test_conditional_puts_claim_and_swap(store: InMemoryObjectStore) -> None:
+    from millrace_shared.objectstore import PreconditionFailed
+
+    etag = store.create_bytes("s3://bkt/claim", b"one")
+    with pytest.raises(PreconditionFailed):
+        store.create_bytes("s3://bkt/claim", b"two")
+    newer = store.replace_bytes("s3://bkt/claim", b"three", etag)
+    with pytest.raises(PreconditionFailed):
+        store.replace_bytes("s3://bkt/claim", b"four", etag)
+    assert store.get_versioned("s3://bkt/claim") == (b"three", newer)
+    # (The same checks run against the real server in tests/integration/test_objectstore.py.)

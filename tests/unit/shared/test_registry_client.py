@@ -114,12 +114,12 @@ async def test_production_at_a_time_sends_it() -> None:
     )
 
 
-async def test_promote_sends_the_token_and_is_not_repeated_after_a_503() -> None:
-    handle, seen = flaky(httpx.Response(503, json={"detail": "down"}))
+async def test_promote_sends_the_token_and_is_repeated_after_a_503() -> None:
+    handle, seen = flaky(*[httpx.Response(503, json={"detail": "down"})] * 3)
     async with client(handle, token="t0ken") as registry:
         with pytest.raises(RegistryRefused):
             await registry.promote("iris", 2, reason="better", actor="ann", alias="production")
-    assert len(seen) == 1
+    assert len(seen) == 3, "safe to repeat: the registry knows the Idempotency-Key"
     assert seen[0].headers["Authorization"] == "Bearer t0ken"
     assert json.loads(seen[0].content) == {
         "version": 2,
@@ -129,13 +129,26 @@ async def test_promote_sends_the_token_and_is_not_repeated_after_a_503() -> None
     }
 
 
-async def test_a_write_is_retried_only_when_it_cannot_have_been_sent() -> None:
-    handle, seen = flaky(httpx.ConnectError("refused"), httpx.ReadTimeout("slow"))
+async def test_a_write_is_retried_with_one_idempotency_key() -> None:
+    """The registry answers a repeated key with the move it recorded: retrying a write that
+    may have been applied (a timeout, a 500) cannot move the alias twice."""
+    handle, seen = flaky(
+        httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.Response(500)
+    )
+    async with client(handle, token="t") as registry:
+        with pytest.raises(RegistryRefused):
+            await registry.rollback("iris", reason="bad", to_version=1)
+    assert len(seen) == 3
+    assert json.loads(seen[1].content) == {"reason": "bad", "to_version": 1, "actor": None}
+    keys = {request.headers["Idempotency-Key"] for request in seen}
+    assert len(keys) == 1 and "" not in keys
+    handle, again = flaky(
+        httpx.ReadTimeout("slow"), httpx.ReadTimeout("slow"), *[httpx.ReadTimeout("x")]
+    )
     async with client(handle, token="t") as registry:
         with pytest.raises(RegistryTimeout):
-            await registry.rollback("iris", reason="bad", to_version=1)
-    assert len(seen) == 2
-    assert json.loads(seen[1].content) == {"reason": "bad", "to_version": 1, "actor": None}
+            await registry.rollback("iris", reason="bad")
+    assert again[0].headers["Idempotency-Key"] not in keys, "a new write gets a new key"
 
 
 async def test_every_request_carries_the_timeout() -> None:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from millrace_contracts import ModelPromoted, ModelVersionInfo
 from millrace_shared.registry.models import (
@@ -33,6 +33,16 @@ from .core.views import RegistryViews
 # Module level: FastAPI resolves these annotations by name, which a closure's locals defeat.
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Send the same key again to get the recorded move back instead of a second "
+        "move (a retried rollback never rolls twice). Any replica answers it.",
+    ),
+]
 
 
 @contextmanager
@@ -133,7 +143,12 @@ def registry_router(
         "/{name}/promote",
         summary="Point an alias (production by default) at a version",
     )
-    async def promote(name: str, body: PromoteRequest, credentials: Credentials) -> ModelPromoted:
+    async def promote(
+        name: str,
+        body: PromoteRequest,
+        credentials: Credentials,
+        idempotency_key: IdempotencyKey = None,
+    ) -> ModelPromoted:
         actor = _same_actor(require_actor(credentials), body.actor)
         with _refusals():
             return await commands.promote(
@@ -142,13 +157,19 @@ def registry_router(
                 reason=body.reason,
                 actor=actor,
                 alias=body.alias,
+                idempotency_key=idempotency_key,
             )
 
     @router.post(
         "/{name}/rollback",
         summary="Put the previous (or a given) version back in production",
     )
-    async def rollback(name: str, body: RollbackRequest, credentials: Credentials) -> ModelPromoted:
+    async def rollback(
+        name: str,
+        body: RollbackRequest,
+        credentials: Credentials,
+        idempotency_key: IdempotencyKey = None,
+    ) -> ModelPromoted:
         actor = _same_actor(require_actor(credentials), body.actor)
         with _refusals():
             return await commands.rollback(
@@ -156,6 +177,7 @@ def registry_router(
                 reason=body.reason,
                 actor=actor,
                 to_version=body.to_version,
+                idempotency_key=idempotency_key,
             )
 
     return router

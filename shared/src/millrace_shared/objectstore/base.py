@@ -28,6 +28,17 @@ class ChecksumMismatch(ObjectStoreError):
         self.uri, self.expected, self.actual = uri, expected, actual
 
 
+class PreconditionFailed(ObjectStoreError):
+    """A conditional put lost: the key exists (create-only) or changed (compare-and-swap).
+
+    S3 answers 412 Precondition Failed, or 409 ConditionalRequestConflict when another
+    conditional write to the key is in flight; both mean "re-read and decide again"."""
+
+    def __init__(self, uri: str, condition: str) -> None:
+        super().__init__(f"{uri}: precondition {condition} failed")
+        self.uri, self.condition = uri, condition
+
+
 class ObjectTooLarge(ObjectStoreError):
     def __init__(self, uri: str, size: int, limit: int) -> None:
         super().__init__(f"{uri}: {size} bytes is over the limit of {limit}")
@@ -98,6 +109,25 @@ class ObjectStore(Protocol):
     def get_bytes(
         self, uri: str, sha256: str | None = None, max_bytes: int | None = None
     ) -> bytes: ...
+
+    def create_bytes(
+        self, uri: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> str:
+        """Put ``data`` only if no object is at ``uri`` (``If-None-Match: *``); return its ETag.
+
+        Raises ``PreconditionFailed`` if one is, whoever wrote it: the claim of a key."""
+        ...
+
+    def replace_bytes(
+        self, uri: str, data: bytes, etag: str, content_type: str = "application/octet-stream"
+    ) -> str:
+        """Put ``data`` only if the object's ETag is still ``etag`` (``If-Match``); return the
+        new ETag. Raises ``PreconditionFailed`` if it changed or is gone: compare-and-swap."""
+        ...
+
+    def get_versioned(self, uri: str) -> tuple[bytes, str]:
+        """The object's bytes (digest verified) and the ETag to ``replace_bytes`` it with."""
+        ...
 
     def download(
         self, uri: str, dest: Path, sha256: str | None = None, max_bytes: int | None = None

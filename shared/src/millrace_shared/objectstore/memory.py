@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from .base import (
     ObjectInfo,
     ObjectNotFound,
     ObjectTooLarge,
+    PreconditionFailed,
     copy_hashing,
     split_uri,
     verify,
@@ -21,6 +23,9 @@ from .base import (
 class InMemoryObjectStore:
     def __init__(self) -> None:
         self.buckets: dict[str, dict[str, tuple[bytes, str | None]]] = {}
+        # Conditional puts check and write under one lock, as the server does per key: two
+        # services racing in threads (asyncio.to_thread) must see exactly one winner.
+        self._lock = threading.RLock()
 
     def ensure_buckets(self, buckets: Iterable[str]) -> None:
         for bucket in buckets:
@@ -30,6 +35,33 @@ class InMemoryObjectStore:
         self, uri: str, data: bytes, content_type: str = "application/octet-stream"
     ) -> ArtifactRef:
         return self._put(uri, data, record_digest=True)
+
+    def create_bytes(
+        self, uri: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> str:
+        with self._lock:
+            if self.exists(uri):
+                raise PreconditionFailed(uri, "If-None-Match: *")
+            self._put(uri, data, record_digest=True)
+            return etag_of(data)
+
+    def replace_bytes(
+        self, uri: str, data: bytes, etag: str, content_type: str = "application/octet-stream"
+    ) -> str:
+        with self._lock:
+            try:
+                current, _ = self._get(uri)
+            except ObjectNotFound:
+                raise PreconditionFailed(uri, f"If-Match: {etag}") from None
+            if etag_of(current) != etag:
+                raise PreconditionFailed(uri, f"If-Match: {etag}")
+            self._put(uri, data, record_digest=True)
+            return etag_of(data)
+
+    def get_versioned(self, uri: str) -> tuple[bytes, str]:
+        with self._lock:
+            data = self.get_bytes(uri)
+            return data, etag_of(data)
 
     def put_foreign(self, uri: str, data: bytes) -> None:
         """Put an object as a third party would: no recorded digest."""
@@ -89,7 +121,8 @@ class InMemoryObjectStore:
         if bucket not in self.buckets:
             raise ObjectNotFound(f"s3://{bucket}")
         digest = hashlib.sha256(data).hexdigest()
-        self.buckets[bucket][key] = (bytes(data), digest if record_digest else None)
+        with self._lock:
+            self.buckets[bucket][key] = (bytes(data), digest if record_digest else None)
         return ArtifactRef(uri=uri, sha256=digest, size_bytes=len(data))
 
     def _get(self, uri: str) -> tuple[bytes, str | None]:
@@ -98,3 +131,8 @@ class InMemoryObjectStore:
             return self.buckets[bucket][key]
         except KeyError:
             raise ObjectNotFound(uri) from None
+
+
+def etag_of(data: bytes) -> str:
+    """The ETag S3 gives an object put in one request: the quoted MD5 of its bytes."""
+    return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'

@@ -1,4 +1,7 @@
-"""The object-store port over the ``minio`` client (MinIO, SeaweedFS, AWS S3)."""
+"""The object-store port over the ``minio`` client (MinIO, SeaweedFS, AWS S3).
+
+Conditional puts go through ``boto3`` instead: minio-py cannot send ``If-None-Match`` or
+``If-Match`` on a PUT. Both clients talk to the same endpoint with the same identity."""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from millrace_contracts import ArtifactRef
 from minio import Minio
 from minio.error import S3Error
@@ -19,6 +25,7 @@ from .base import (
     ObjectInfo,
     ObjectNotFound,
     ObjectTooLarge,
+    PreconditionFailed,
     copy_hashing,
     sha256_of_file,
     split_uri,
@@ -33,20 +40,45 @@ dataset into a multipart upload (initiate, four parts, complete: six requests in
 a part is held in memory either way."""
 
 
+_LOST_RACE = {"PreconditionFailed", "ConditionalRequestConflict"}
+"""412: the condition is false; 409: another conditional write to the key is in flight."""
+
+
 class MinioObjectStore:
-    def __init__(self, client: Minio) -> None:
+    def __init__(self, client: Minio, conditional: Any | None = None) -> None:
         self._client = client
+        self._s3 = conditional
+        """A boto3 S3 client for the conditional puts; None: this store cannot make them."""
 
     @classmethod
     def from_settings(cls, settings: MillraceSettings) -> MinioObjectStore:
+        secret = settings.s3_secret_key.get_secret_value()
+        scheme = "https" if settings.s3_secure else "http"
+        conditional = boto3.client(
+            "s3",
+            endpoint_url=f"{scheme}://{settings.s3_endpoint}",
+            aws_access_key_id=settings.s3_access_key,
+            aws_secret_access_key=secret,
+            region_name=settings.s3_region or "us-east-1",
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                # Plain payloads, as minio-py sends: no aws-chunked trailing checksums, which
+                # not every S3-compatible server reads.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
+        )
         return cls(
             Minio(
                 settings.s3_endpoint,
                 access_key=settings.s3_access_key,
-                secret_key=settings.s3_secret_key.get_secret_value(),
+                secret_key=secret,
                 secure=settings.s3_secure,
                 region=settings.s3_region,
-            )
+            ),
+            conditional,
         )
 
     def ensure_buckets(self, buckets: Iterable[str]) -> None:
@@ -97,6 +129,54 @@ class MinioObjectStore:
             part_size=PART_SIZE,
         )
         return ArtifactRef(uri=uri, sha256=digest, size_bytes=path.stat().st_size)
+
+    def create_bytes(
+        self, uri: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> str:
+        return self._conditional_put(uri, data, content_type, IfNoneMatch="*")
+
+    def replace_bytes(
+        self, uri: str, data: bytes, etag: str, content_type: str = "application/octet-stream"
+    ) -> str:
+        return self._conditional_put(uri, data, content_type, IfMatch=etag)
+
+    def get_versioned(self, uri: str) -> tuple[bytes, str]:
+        bucket, key = split_uri(uri)
+        try:
+            response = self._boto().get_object(Bucket=bucket, Key=key)
+        except ClientError as err:
+            if _code(err) in _MISSING or _status(err) == 404:
+                raise ObjectNotFound(uri) from err
+            raise
+        data: bytes = response["Body"].read()
+        recorded = (response.get("Metadata") or {}).get(SHA256_METADATA)
+        verify(uri, recorded, hashlib.sha256(data).hexdigest())
+        return data, str(response["ETag"])
+
+    def _conditional_put(self, uri: str, data: bytes, content_type: str, **condition: str) -> str:
+        bucket, key = split_uri(uri)
+        try:
+            response = self._boto().put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                Metadata={SHA256_METADATA: hashlib.sha256(data).hexdigest()},
+                **condition,
+            )
+        except ClientError as err:
+            if _code(err) in _LOST_RACE or _status(err) in {409, 412}:
+                header = "If-None-Match" if "IfNoneMatch" in condition else "If-Match"
+                raise PreconditionFailed(
+                    uri, f"{header}: {next(iter(condition.values()))}"
+                ) from err
+            raise
+        return str(response["ETag"])
+
+    def _boto(self) -> Any:
+        if self._s3 is None:
+            raise RuntimeError("this MinioObjectStore has no client for conditional puts")
+        return self._s3
 
     def stat(self, uri: str) -> ObjectInfo:
         bucket, key = split_uri(uri)
@@ -171,3 +251,11 @@ class MinioObjectStore:
         if err.code in _MISSING:
             return ObjectNotFound(uri)
         return err
+
+
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _status(err: ClientError) -> int:
+    return int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))

@@ -2,13 +2,15 @@
 
 Async, because deployment is; the CLI runs each conversation with ``asyncio.run``, so every call
 and the retry policy exist once. Retries use tenacity (httpx's transport ``retries=`` covers
-failed connects only): a read is tried again after any transport failure and after 502/503/504;
-a write only when it cannot have reached the registry (failed connect), since repeating one that
-was applied would answer 409 for what in fact succeeded.
+failed connects only): a read is tried again after any transport failure and after 502/503/504.
+A write carries a fresh ``Idempotency-Key``, kept across its retries: the registry answers a
+repeat with the move it recorded (never a second move), so a write is retried like a read, and
+after a 500 too (the move may stand unannounced; the repeat announces it).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -22,6 +24,7 @@ from . import models as m
 
 T = TypeVar("T")
 TRANSIENT_STATUS = frozenset({502, 503, 504})
+WRITE_RETRY_STATUS = TRANSIENT_STATUS | {500}
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
@@ -170,8 +173,10 @@ class RegistryClient:
 
     async def _post(self, path: str, body: BaseModel) -> ModelPromoted:
         json = body.model_dump(mode="json")
-        request = self._http.build_request("POST", path, json=json, headers=self._auth)
-        return _parse(TypeAdapter(ModelPromoted), await self._send(request, _UNSENT, frozenset()))
+        headers = {**self._auth, "Idempotency-Key": str(uuid.uuid4())}
+        request = self._http.build_request("POST", path, json=json, headers=headers)
+        response = await self._send(request, (httpx.TransportError,), WRITE_RETRY_STATUS)
+        return _parse(TypeAdapter(ModelPromoted), response)
 
     async def _send(
         self,

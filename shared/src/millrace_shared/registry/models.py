@@ -101,6 +101,9 @@ class NewAuditEntry(Record):
     """The event this fact was announced with, if any."""
     cause_event_id: uuid.UUID | None = None
     """The ModelTrained it came from, for policy entries."""
+    idempotency_key: str | None = None
+    """An operator move's ``Idempotency-Key``: the request sent again gets this entry's event
+    back instead of moving the alias a second time."""
 
 
 class AuditEntry(NewAuditEntry):

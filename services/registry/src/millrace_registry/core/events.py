@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from millrace_contracts import (
@@ -58,6 +59,11 @@ def decision_event(
     )
 
 
+def operator_reasons(*, rollback: bool, reason: str, previous: int | None) -> list[Reason]:
+    code = DecisionCode.ROLLBACK if rollback else DecisionCode.MANUAL_PROMOTION
+    return [Reason(code=str(code), message=reason, details={"from_version": previous})]
+
+
 def operator_event(
     info: ModelVersionInfo,
     *,
@@ -65,20 +71,23 @@ def operator_event(
     previous: int | None,
     rollback: bool,
     actor: str,
-    reason: str,
+    reasons: list[Reason],
     at: datetime,
     sequence: int,
+    event_id: uuid.UUID,
 ) -> ModelPromoted:
-    """A promotion asked for over the API: it starts a flow of its own."""
-    code = DecisionCode.ROLLBACK if rollback else DecisionCode.MANUAL_PROMOTION
+    """A promotion asked for over the API: it starts a flow of its own.
+
+    Everything in it is in its audit entry too, so the entry rebuilds the same event (a
+    retried request, by its Idempotency-Key, announces exactly what was recorded)."""
     return ModelPromoted(
-        **first_of_flow(producer=PRODUCER),
+        **first_of_flow(producer=PRODUCER, event_id=event_id),
         model=info,
         alias=alias,
         previous_version=previous,
         kind="rollback" if rollback else "manual",
         actor=actor,
-        reasons=[Reason(code=str(code), message=reason, details={"from_version": previous})],
+        reasons=reasons,
         occurred_at=at,
         sequence=sequence,
     )

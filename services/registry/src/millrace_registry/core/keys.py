@@ -1,6 +1,7 @@
 """Where the registry's documents live in the state bucket.
 
-``<prefix>/<model>/runs/<run_id>.json``     the number claimed by a training run
+``<prefix>/<model>/numbers/<n>.json``       the claim of number n: which run holds it
+``<prefix>/<model>/runs/<run_id>.json``     the number claimed by a training run (an index)
 ``<prefix>/<model>/versions/<n>.json``      the immutable version record
 ``<prefix>/<model>/audit/<seq:010d>.json``  the append-only audit trail (zero-padded: key order
                                             is append order)
@@ -33,6 +34,12 @@ class Keys:
         if not _RUN_ID.match(run_id):
             raise InvalidRunId(f"run_id {run_id!r} is not a safe key component")
         return f"{self.runs(model)}{run_id}.json"
+
+    def numbers(self, model: str) -> str:
+        return f"{self.prefix}/{model}/numbers/"
+
+    def number(self, model: str, version: int) -> str:
+        return f"{self.numbers(model)}{version}.json"
 
     def versions(self, model: str) -> str:
         return f"{self.prefix}/{model}/versions/"
