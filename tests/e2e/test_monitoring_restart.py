@@ -142,9 +142,7 @@ async def test_monitoring_killed_one_prediction_short_of_a_window_reports_the_dr
     assert not flow.watcher.of_type(DriftDetected, lambda e: e.model_name == model)
 
     await flow.producer.publish(shifted(model, 1, rng))
-    [drift] = await flow.watcher.wait_for(
-        DriftDetected, lambda e: e.model_name == model, within=60
-    )
+    [drift] = await flow.watcher.wait_for(DriftDetected, lambda e: e.model_name == model, within=60)
     assert drift.window.size == WINDOW
     assert drift.drifted_features == ["x"]
     assert await window_of(restarted.url, model) == (1, 0)

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from aiokafka import TopicPartition
 from faststream.kafka import KafkaBroker
-from millrace_contracts import DriftDetected, LabelsObserved, MonitoringPolicy, PredictionsLogged
+from millrace_contracts import (
+    ArtifactRef,
+    DriftDetected,
+    LabelsObserved,
+    MonitoringPolicy,
+    PredictionsLogged,
+)
 from millrace_monitoring.bootstrap import build_monitor
 from millrace_monitoring.checkpoints import Checkpointer, CheckpointStore
 from millrace_monitoring.core.monitor import Monitor
@@ -42,7 +48,9 @@ class FailingOnce(InMemoryObjectStore):
         super().__init__()
         self.failures = 0
 
-    def put_bytes(self, uri: str, data: bytes, content_type: str | None = None):  # type: ignore[no-untyped-def]
+    def put_bytes(
+        self, uri: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> ArtifactRef:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("store away")
