@@ -111,38 +111,50 @@ async def test_monitoring_killed_one_prediction_short_of_a_window_reports_the_dr
         reference().model_dump_json().encode(),
         "application/json",
     )
-    # Every batch checkpointed, so that "consumed" below also means "checkpointed".
-    platform["monitoring"].stop()
-    monitoring = platform.start("monitoring", MILLRACE_MONITORING_CHECKPOINT_SECONDS="0")
-    monitoring.wait_ready()
+    rng = np.random.default_rng(7)
 
+    async def filled(url: str, expected: tuple[int, int]) -> bool:
+        return await window_of(url, model) == expected
+
+    async def handled(url: str, expected: tuple[int, int]) -> None:
+        """The open window is as expected and the group has committed past every prediction."""
+        await eventually(lambda: filled(url, expected), within=60)
+        await wait_consumed(settings, "millrace-monitoring", PredictionsLogged.topic(), within=60)
+
+    # 1. Every batch checkpointed: 14 predictions of the 20-prediction window, then kill -9.
+    platform["monitoring"].stop()
+    first = platform.start("monitoring", MILLRACE_MONITORING_CHECKPOINT_SECONDS="0")
+    first.wait_ready()
     # Staging: monitored like any alias, left alone by deployment (production only).
     promoted = ModelPromoted(
         **first_of_flow(producer="e2e"), model=version(model, profile), alias="staging"
     )
     await flow.producer.publish(promoted)
-    await eventually(lambda: window_of(monitoring.url, model), within=60)
-
-    rng = np.random.default_rng(7)
-    for size in (8, 6, WINDOW - 1 - 14):  # 19 in all: one short of the window
+    await eventually(lambda: window_of(first.url, model), within=60)
+    for size in (8, 6):
         await flow.producer.publish(shifted(model, size, rng))
+    await handled(first.url, (0, 14))  # consumed means checkpointed here
+    first.kill()
 
-    async def filled(url: str, expected: tuple[int, int]) -> bool:
-        return await window_of(url, model) == expected
+    # 2. No checkpoint for an hour: the restored 14, then 5 more handled and committed but
+    # not checkpointed, then kill -9 one prediction short of the window.
+    second = platform.start("monitoring", MILLRACE_MONITORING_CHECKPOINT_SECONDS="3600")
+    second.wait_ready()
+    # Partitions (and their checkpoints) come once the group has rebalanced, after readiness.
+    await eventually(lambda: filled(second.url, (0, 14)), within=60)
+    await flow.producer.publish(shifted(model, WINDOW - 1 - 14, rng))
+    await handled(second.url, (0, WINDOW - 1))
+    second.kill()
 
-    await eventually(lambda: filled(monitoring.url, (0, WINDOW - 1)), within=60)
-    await wait_consumed(settings, "millrace-monitoring", PredictionsLogged.topic(), within=60)
-    monitoring.kill()
-
-    restarted = platform.start("monitoring")
-    restarted.wait_ready()
-    # The partitions are assigned (and their checkpoints restored) once the group rebalances,
-    # a little after the service is ready.
-    await eventually(lambda: filled(restarted.url, (0, WINDOW - 1)), within=60)
+    # 3. Restarted as configured by default: it restores the 14 and reads the 5 again, from
+    # the checkpoint's offsets rather than the group's committed ones.
+    third = platform.start("monitoring")
+    third.wait_ready()
+    await eventually(lambda: filled(third.url, (0, WINDOW - 1)), within=60)
     assert not flow.watcher.of_type(DriftDetected, lambda e: e.model_name == model)
 
     await flow.producer.publish(shifted(model, 1, rng))
     [drift] = await flow.watcher.wait_for(DriftDetected, lambda e: e.model_name == model, within=60)
     assert drift.window.size == WINDOW
     assert drift.drifted_features == ["x"]
-    assert await window_of(restarted.url, model) == (1, 0)
+    assert await window_of(third.url, model) == (1, 0)

@@ -159,17 +159,18 @@ async def test_checkpoints_wait_for_the_interval_and_a_failed_write_is_retried(
     replica = Replica(store, settings, interval=10.0)
     replica.learn(info)
     checkpoints = replica.checkpointer
-    await replica.handle(predictions(rng, 2), partition=0, offset=0)  # the first one is due
-    assert checkpoints.written == 1
     replica.now = 8.0
-    await replica.handle(predictions(rng, 2), partition=0, offset=1)  # too soon
-    assert checkpoints.written == 1
-    replica.now, store.failures = 16.0, 1
-    await replica.handle(predictions(rng, 2), partition=0, offset=2)  # due, the write fails
-    assert checkpoints.written == 1
-    replica.now = 26.0  # a failed write waits for the interval too: a store away is not hammered
+    await replica.handle(predictions(rng, 2), partition=0, offset=0)  # too soon after start
+    assert checkpoints.written == 0
+    replica.now, store.failures = 12.0, 1
+    await replica.handle(predictions(rng, 2), partition=0, offset=1)  # due, the write fails
+    assert checkpoints.written == 0
+    replica.now = 20.0  # a failed write waits for the interval too: a store away is not hammered
+    await replica.handle(predictions(rng, 2), partition=0, offset=2)
+    assert checkpoints.written == 0
+    replica.now = 22.0
     await replica.handle(predictions(rng, 2), partition=0, offset=3)
-    assert checkpoints.written == 2
+    assert checkpoints.written == 1
     saved = CheckpointStore(store, settings.bucket_state).load(0)
     assert saved is not None and saved.offsets == {PREDICTIONS: 4}
     assert [v.window.fill for v in saved.state.versions] == [8]
@@ -182,10 +183,11 @@ async def test_a_revoked_partition_is_checkpointed_and_forgotten(
     rng = np.random.default_rng(4)
     replica = Replica(store, settings, interval=60.0)
     replica.learn(info)
-    await replica.handle(predictions(rng, 5), partition=1, offset=9)  # checkpointed at once
-    await replica.handle(predictions(rng, 5), partition=1, offset=10)  # not yet
+    await replica.handle(predictions(rng, 5), partition=1, offset=9)
+    await replica.handle(predictions(rng, 5), partition=1, offset=10)
+    assert replica.checkpointer.written == 0  # not due for a minute
     await replica.checkpointer.on_revoked(both(1))
-    assert replica.checkpointer.written == 2
+    assert replica.checkpointer.written == 1
     assert replica.fill() == (0, 0)
     saved = CheckpointStore(store, settings.bucket_state).load(1)
     assert saved is not None and saved.offsets == {PREDICTIONS: 11}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
@@ -102,7 +101,7 @@ class Checkpointer:
         self._partition_of: dict[str, int] = {}
         self._dirty: set[int] = set()
         self._revoked: set[int] = set()
-        self._last = -math.inf
+        self._last = clock()  # what was just restored needs no checkpoint at once
         self.written = 0
         """Checkpoints written by this process."""
 

@@ -22,7 +22,7 @@ from millrace_contracts import (
 )
 from opentelemetry.trace import Tracer
 
-from .checkpoint import MonitorPart, RecentCheckpoint, VersionCheckpoint
+from .checkpoint import MonitorPart, VersionCheckpoint, pack_ids, recent_columns
 from .checks import judge_performance, judge_window
 from .loading import ReferenceLoader, ReferenceUnavailable
 from .outbox import Outgoing
@@ -205,16 +205,8 @@ class Monitor:
                     for m in sorted({m for m, _ in self._unknown if m in models})
                 },
                 label_misses={m: n for m, n in self._label_misses.items() if m in models},
-                recent=[
-                    RecentCheckpoint(
-                        prediction_id=p,
-                        model_name=s.model_name,
-                        model_version=s.model_version,
-                        output=s.output,
-                    )
-                    for p, s in self._recent.of_models(models)
-                ],
-                seen=self._seen.owned_by(models),
+                recent=recent_columns(self._recent.of_models(models)),
+                seen=_seen_by_model(self._seen.owned_by(models)),
             )
 
     def restore(self, part: MonitorPart) -> None:
@@ -234,8 +226,8 @@ class Monitor:
                 for version, count in versions.items():
                     self._unknown[(model, version)] = count
             self._label_misses.update(part.label_misses)
-            self._recent.restore(r.served() for r in part.recent)
-            self._seen.restore(part.seen)
+            self._recent.restore(part.recent_items())
+            self._seen.restore(part.seen_items())
 
     def forget(self, models: Collection[str]) -> None:
         """Drop the progress of ``models`` (their partition went to another replica); the
@@ -278,3 +270,10 @@ def _by_version(events: Sequence[PredictionsLogged]) -> dict[VersionKey, list[Pr
     for event in events:
         runs.setdefault((event.model_name, event.model_version), []).append(event)
     return runs
+
+
+def _seen_by_model(items: list[tuple[int, str]]) -> dict[str, str]:
+    ids: dict[str, list[int]] = {}
+    for event_id, model in items:
+        ids.setdefault(model, []).append(event_id)
+    return {model: pack_ids(of_model) for model, of_model in ids.items()}
