@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 from typing import Literal
 
@@ -133,14 +133,33 @@ class RecentColumns(BaseModel):
             yield prediction_id, Served(model_name, version, output)
 
 
-def recent_columns(items: Iterable[tuple[str, Served]]) -> dict[str, RecentColumns]:
-    by_model: dict[str, RecentColumns] = {}
-    for prediction_id, served in items:
-        columns = by_model.setdefault(served.model_name, RecentColumns())
-        columns.prediction_ids.append(prediction_id)
-        columns.versions.append(served.model_version)
-        columns.outputs.append(served.output)
-    return by_model
+def recent_columns(
+    items: Iterable[tuple[str, Served]], models: Collection[str]
+) -> dict[str, RecentColumns]:
+    """The remembered predictions of ``models``, per model, column by column."""
+    ids: dict[str, list[str]] = {}
+    versions: dict[str, list[int]] = {}
+    outputs: dict[str, list[ScalarValue]] = {}
+    for prediction_id, (model, version, output) in items:
+        if model in models:
+            if model not in ids:
+                ids[model], versions[model], outputs[model] = [], [], []
+            ids[model].append(prediction_id)
+            versions[model].append(version)
+            outputs[model].append(output)
+    return {
+        m: RecentColumns(prediction_ids=ids[m], versions=versions[m], outputs=outputs[m])
+        for m in ids
+    }
+
+
+def seen_by_model(items: Iterable[tuple[int, str]], models: Collection[str]) -> dict[str, str]:
+    """The seen event ids of ``models``, per model, ``pack_ids``."""
+    ids: dict[str, list[int]] = {}
+    for event_id, model in items:
+        if model in models:
+            ids.setdefault(model, []).append(event_id)
+    return {model: pack_ids(of_model) for model, of_model in ids.items()}
 
 
 def pack_ids(ids: Iterable[int]) -> str:

@@ -22,7 +22,7 @@ from millrace_contracts import (
 )
 from opentelemetry.trace import Tracer
 
-from .checkpoint import MonitorPart, VersionCheckpoint, pack_ids, recent_columns
+from .checkpoint import MonitorPart, VersionCheckpoint, recent_columns, seen_by_model
 from .checks import judge_performance, judge_window
 from .loading import ReferenceLoader, ReferenceUnavailable
 from .outbox import Outgoing
@@ -191,23 +191,32 @@ class Monitor:
     # -- checkpoints ------------------------------------------------------------------------
 
     def export(self, models: Collection[str]) -> MonitorPart:
-        """The state of ``models``, consistent at one moment (for a partition's checkpoint)."""
+        """The state of ``models``, consistent at one moment (for a partition's checkpoint).
+
+        The lock is held only to copy: the big memories (recent predictions, seen ids) are
+        copied whole in C and sorted out after, so the REST API and batches are not stalled.
+        """
         with self._lock:
-            return MonitorPart(
-                models=sorted(models),
-                versions=[
-                    VersionCheckpoint.of(s)
-                    for key, s in sorted(self._versions.items())
-                    if key[0] in models
-                ],
-                unknown={
-                    m: {v: n for (m2, v), n in self._unknown.items() if m2 == m}
-                    for m in sorted({m for m, _ in self._unknown if m in models})
-                },
-                label_misses={m: n for m, n in self._label_misses.items() if m in models},
-                recent=recent_columns(self._recent.of_models(models)),
-                seen=_seen_by_model(self._seen.owned_by(models)),
-            )
+            versions = [
+                VersionCheckpoint.of(s)
+                for key, s in sorted(self._versions.items())
+                if key[0] in models
+            ]
+            unknown = {k: n for k, n in self._unknown.items() if k[0] in models}
+            label_misses = {m: n for m, n in self._label_misses.items() if m in models}
+            recent = self._recent.items()
+            seen = self._seen.items()
+        by_model: dict[str, dict[int, int]] = {}
+        for (model, version), count in sorted(unknown.items()):
+            by_model.setdefault(model, {})[version] = count
+        return MonitorPart(
+            models=sorted(models),
+            versions=versions,
+            unknown=by_model,
+            label_misses=label_misses,
+            recent=recent_columns(recent, models),
+            seen=seen_by_model(seen, models),
+        )
 
     def restore(self, part: MonitorPart) -> None:
         """Take back ``part``'s models as a checkpoint left them, replacing what is held."""
@@ -270,10 +279,3 @@ def _by_version(events: Sequence[PredictionsLogged]) -> dict[VersionKey, list[Pr
     for event in events:
         runs.setdefault((event.model_name, event.model_version), []).append(event)
     return runs
-
-
-def _seen_by_model(items: list[tuple[int, str]]) -> dict[str, str]:
-    ids: dict[str, list[int]] = {}
-    for event_id, model in items:
-        ids.setdefault(model, []).append(event_id)
-    return {model: pack_ids(of_model) for model, of_model in ids.items()}

@@ -44,9 +44,10 @@ class RecentPredictions:
         """The prediction a label is for, forgotten once joined: a repeated label is a miss."""
         return self._served.pop(prediction_id, None)
 
-    def of_models(self, models: Collection[str]) -> list[tuple[str, Served]]:
-        """The remembered predictions of ``models``, oldest first (for a checkpoint)."""
-        return [(p, s) for p, s in self._served.items() if s.model_name in models]
+    def items(self) -> list[tuple[str, Served]]:
+        """(prediction id, what was served), oldest first: a copy, taken in C (cheap under a
+        lock)."""
+        return list(self._served.items())
 
     def restore(self, items: Iterable[tuple[str, Served]]) -> None:
         for prediction_id, served in items:

@@ -31,9 +31,9 @@ class SeenIds(Generic[K]):
         if len(self._keys) > self.capacity:
             self._keys.popitem(last=False)
 
-    def owned_by(self, owners: Collection[str]) -> list[tuple[K, str]]:
-        """The keys of ``owners``, oldest first."""
-        return [(k, o) for k, o in self._keys.items() if o in owners]
+    def items(self) -> list[tuple[K, str]]:
+        """(key, owner), oldest first: a copy, taken in C (cheap under a lock)."""
+        return list(self._keys.items())
 
     def restore(self, items: Iterable[tuple[K, str]]) -> None:
         for key, owner in items:
