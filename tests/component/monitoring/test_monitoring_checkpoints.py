@@ -47,6 +47,13 @@ class FailingOnce(InMemoryObjectStore):
     def __init__(self) -> None:
         super().__init__()
         self.failures = 0
+        self.read_failures = 0
+
+    def get_bytes(self, uri: str, sha256: str | None = None, max_bytes: int | None = None) -> bytes:
+        if self.read_failures:
+            self.read_failures -= 1
+            raise ConnectionError("store away")
+        return super().get_bytes(uri, sha256=sha256, max_bytes=max_bytes)
 
     def put_bytes(
         self, uri: str, data: bytes, content_type: str = "application/octet-stream"
@@ -79,6 +86,7 @@ class Replica:
             interval_seconds=interval,
             consumer=lambda: self.consumer,
             clock=lambda: self.now,
+            retry_seconds=0.0,
         )
 
     def learn(self, event_model: object) -> None:
@@ -197,6 +205,24 @@ async def test_a_revoked_partition_is_checkpointed_and_forgotten(
     await replica.checkpointer.on_shutdown()
     again = CheckpointStore(store, settings.bucket_state).load(1)
     assert again is not None and again.offsets == {PREDICTIONS: 11}
+
+
+async def test_a_checkpoint_the_store_cannot_serve_yet_is_waited_for(
+    settings: MonitoringSettings,
+) -> None:
+    store = FailingOnce()
+    store.ensure_buckets(settings.buckets)
+    info = promoted(put_profile(store, reference_profile(), "p.json"), policy=SMALL).model
+    first = Replica(store, settings)
+    first.learn(info)
+    await first.handle(predictions(np.random.default_rng(6), 3), partition=2, offset=0)
+
+    store.read_failures = 2  # aiokafka would swallow an error and consume from committed offsets
+    second = Replica(store, settings)
+    await second.checkpointer.on_assigned(both(2))
+    assert store.read_failures == 0
+    assert second.consumer.seeks == [(TopicPartition(PREDICTIONS, 2), 1)]
+    assert second.fill() == (0, 3)
 
 
 async def test_an_unreadable_checkpoint_leaves_the_partition_to_the_committed_offsets(

@@ -34,6 +34,7 @@ from .core.outbox import Outbox, Outgoing
 logger = logging.getLogger("millrace.monitoring.checkpoints")
 
 PREFIX = "monitoring/checkpoints/"
+MAX_RETRY_SECONDS = 30.0
 
 
 class CheckpointStore:
@@ -87,6 +88,7 @@ class Checkpointer:
         interval_seconds: float,
         consumer: Callable[[], Seeker | None],
         clock: Callable[[], float] = time.monotonic,
+        retry_seconds: float = 0.5,
     ) -> None:
         self._monitor = monitor
         self._outbox = outbox
@@ -94,6 +96,7 @@ class Checkpointer:
         self._interval = interval_seconds
         self._consumer = consumer
         self._clock = clock
+        self._retry_seconds = retry_seconds
         self.lock = asyncio.Lock()
         self.pending: Positions | None = None
         """Set by the batch decoder, taken by the handler once the batch is applied."""
@@ -178,7 +181,7 @@ class Checkpointer:
                 self._revoked.discard(partition)
                 if partition in self._offsets:
                     continue  # kept through the rebalance: memory is ahead of any checkpoint
-                checkpoint = await asyncio.to_thread(self._store.load, partition)
+                checkpoint = await self._load(partition)
                 if checkpoint is None:
                     continue
                 await asyncio.to_thread(self._monitor.restore, checkpoint.state)
@@ -198,6 +201,26 @@ class Checkpointer:
                     len(checkpoint.state.models),
                     checkpoint.offsets,
                 )
+
+    async def _load(self, partition: int) -> PartitionCheckpoint | None:
+        """The partition's checkpoint, however long the store takes to answer.
+
+        aiokafka only logs an error raised here and goes on consuming from the committed
+        offsets, which would start the partition's models afresh past records never counted.
+        """
+        delay = self._retry_seconds
+        while True:
+            try:
+                return await asyncio.to_thread(self._store.load, partition)
+            except Exception:
+                logger.warning(
+                    "reading the checkpoint of partition %d failed; retrying in %.1fs",
+                    partition,
+                    delay,
+                    exc_info=True,
+                )
+                await asyncio.sleep(delay)
+                delay = min(max(delay, 0.1) * 2, MAX_RETRY_SECONDS)
 
     async def on_revoked(self, revoked: Collection[TopicPartition]) -> None:
         """Checkpoint partitions taken away, then forget them: their new owner restores them."""
