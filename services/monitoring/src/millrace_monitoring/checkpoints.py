@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from pydantic import ValidationError
 
 from .core.checkpoint import MonitorPart, PartitionCheckpoint
 from .core.monitor import Monitor
-from .core.outbox import Outbox, Outgoing
+from .core.outbox import Outbox
 
 logger = logging.getLogger("millrace.monitoring.checkpoints")
 
@@ -98,6 +99,9 @@ class Checkpointer:
         self._clock = clock
         self._retry_seconds = retry_seconds
         self.lock = asyncio.Lock()
+        self.guard = threading.Lock()
+        """Held (in worker threads) while a batch changes the monitor and the outbox, and
+        while a checkpoint copies them: the two always match in a checkpoint."""
         self.pending: Positions | None = None
         """Set by the batch decoder, taken by the handler once the batch is applied."""
         self._offsets: dict[int, dict[str, int]] = {}
@@ -141,9 +145,8 @@ class Checkpointer:
             if offsets is None:
                 continue
             models = self.models_of({partition})
-            outgoing = self._outbox.of_models(models)
             try:
-                await asyncio.to_thread(self._write, partition, dict(offsets), models, outgoing)
+                await asyncio.to_thread(self._write, partition, dict(offsets), models)
             except Exception:
                 logger.warning("checkpoint of partition %d failed", partition, exc_info=True)
                 continue
@@ -151,10 +154,10 @@ class Checkpointer:
             self.written += 1
         self._last = self._clock()
 
-    def _write(
-        self, partition: int, offsets: dict[str, int], models: set[str], outgoing: list[Outgoing]
-    ) -> None:
-        state: MonitorPart = self._monitor.export(models)
+    def _write(self, partition: int, offsets: dict[str, int], models: set[str]) -> None:
+        with self.guard:
+            state: MonitorPart = self._monitor.export(models)
+            outgoing = self._outbox.of_models(models)
         self._store.save(
             PartitionCheckpoint(
                 partition=partition,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
@@ -109,7 +110,7 @@ def register(
         async with checkpointer.lock:
             positions, checkpointer.pending = checkpointer.pending, None
             await outbox.flush(runtime.sink)  # what a failed publish left behind, first
-            await asyncio.to_thread(_observe, monitor, events, outbox)
+            await asyncio.to_thread(_observe, monitor, events, outbox, checkpointer.guard)
             checkpointer.handled(positions)
             # Before publishing: a kill between the two leaves the events in the checkpoint.
             await checkpointer.maybe_checkpoint()
@@ -117,13 +118,18 @@ def register(
 
 
 def _observe(
-    monitor: Monitor, events: list[PredictionsLogged | LabelsObserved], outbox: Outbox
+    monitor: Monitor,
+    events: list[PredictionsLogged | LabelsObserved],
+    outbox: Outbox,
+    guard: threading.Lock,
 ) -> None:
     """Feed one batch (in a worker thread); predictions first, so that labels in the same
-    batch find them."""
+    batch find them. ``guard``: a checkpoint sees the state and the events it produced
+    together, even if the handler is cancelled (shutdown) while this thread runs on."""
     predictions = [e for e in events if isinstance(e, PredictionsLogged)]
     labels = [e for e in events if isinstance(e, LabelsObserved)]
-    if predictions:
-        outbox.extend(monitor.observe_predictions(predictions))
-    if labels:
-        outbox.extend(monitor.observe_labels(labels))
+    with guard:
+        if predictions:
+            outbox.extend(monitor.observe_predictions(predictions))
+        if labels:
+            outbox.extend(monitor.observe_labels(labels))
