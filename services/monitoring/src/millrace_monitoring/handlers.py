@@ -7,13 +7,16 @@ Two subscribers:
 * one batch subscriber over ``predictions.logged`` and ``labels.observed`` together, in the
   service's group, with the range assignor: both topics are keyed by model name and have the
   same partition count, so a model's predictions and its labels reach the same replica, whose
-  memory of recent predictions the labels are joined against.
+  memory of recent predictions the labels are joined against. Its state is checkpointed per
+  partition (``checkpoints``): given a partition, it restores the checkpoint and seeks to the
+  offsets that covers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
@@ -28,6 +31,7 @@ from millrace_contracts import (
 from millrace_shared.messaging.deadletter import set_aside
 from millrace_shared.service import ServiceRuntime
 
+from .checkpoints import Checkpointer, CheckpointStore, RebalanceListener
 from .core.decoding import decode_batch
 from .core.monitor import Monitor
 from .core.outbox import Outbox
@@ -46,6 +50,14 @@ def register(
     broker = runtime.broker
     runtime.declare_publishes(DriftDetected, PerformanceDegraded)
     outbox = Outbox()
+    checkpointer = Checkpointer(
+        monitor=monitor,
+        outbox=outbox,
+        store=CheckpointStore(runtime.store, settings.state_bucket("monitoring")),
+        interval_seconds=settings.checkpoint_seconds,
+        consumer=lambda: live.consumer,  # the subscriber's, once it started
+    )
+    runtime.shutdown_hooks.append(checkpointer.on_shutdown)
 
     @broker.subscriber(
         ModelPromoted.topic(),
@@ -77,9 +89,10 @@ def register(
         decoded = await asyncio.to_thread(decode_batch, records)
         for record, error in decoded.poison:
             set_aside(record, error)
+        checkpointer.pending = (decoded.partitions, decoded.next_offsets)
         return [*decoded.predictions, *decoded.labels]
 
-    @broker.subscriber(
+    live = broker.subscriber(
         PredictionsLogged.topic(),
         LabelsObserved.topic(),
         group_id=runtime.group_id,
@@ -89,21 +102,34 @@ def register(
         batch_timeout_ms=settings.batch_timeout_ms,
         partition_assignment_strategy=(RangePartitionAssignor,),
         decoder=decode_live,
+        listener=RebalanceListener(checkpointer),
     )
+
+    @live
     async def on_live_batch(events: list[PredictionsLogged | LabelsObserved]) -> None:
-        await outbox.flush(runtime.sink)  # what a failed publish left behind, first
-        await asyncio.to_thread(_observe, monitor, events, outbox)
-        await outbox.flush(runtime.sink)
+        async with checkpointer.lock:
+            positions, checkpointer.pending = checkpointer.pending, None
+            await outbox.flush(runtime.sink)  # what a failed publish left behind, first
+            await asyncio.to_thread(_observe, monitor, events, outbox, checkpointer.guard)
+            checkpointer.handled(positions)
+            # Before publishing: a kill between the two leaves the events in the checkpoint.
+            await checkpointer.maybe_checkpoint()
+            await outbox.flush(runtime.sink)
 
 
 def _observe(
-    monitor: Monitor, events: list[PredictionsLogged | LabelsObserved], outbox: Outbox
+    monitor: Monitor,
+    events: list[PredictionsLogged | LabelsObserved],
+    outbox: Outbox,
+    guard: threading.Lock,
 ) -> None:
     """Feed one batch (in a worker thread); predictions first, so that labels in the same
-    batch find them."""
+    batch find them. ``guard``: a checkpoint sees the state and the events it produced
+    together, even if the handler is cancelled (shutdown) while this thread runs on."""
     predictions = [e for e in events if isinstance(e, PredictionsLogged)]
     labels = [e for e in events if isinstance(e, LabelsObserved)]
-    if predictions:
-        outbox.extend(monitor.observe_predictions(predictions))
-    if labels:
-        outbox.extend(monitor.observe_labels(labels))
+    with guard:
+        if predictions:
+            outbox.extend(monitor.observe_predictions(predictions))
+        if labels:
+            outbox.extend(monitor.observe_labels(labels))

@@ -43,3 +43,8 @@ class MonitoringSettings(ServiceSettings):
         default=64 * 1024 * 1024, ge=1, validation_alias="MILLRACE_MONITORING_REFERENCE_MAX_BYTES"
     )
     """Largest reference profile loaded; a bigger one leaves its version unmonitored."""
+    checkpoint_seconds: float = Field(
+        default=5.0, ge=0, validation_alias="MILLRACE_MONITORING_CHECKPOINT_SECONDS"
+    )
+    """Least time between two checkpoints of the live state (after a batch); 0 checkpoints
+    every batch. A kill re-reads at most what came since the last one."""

@@ -27,6 +27,10 @@ class Decoded:
     predictions: list[PredictionsLogged] = field(default_factory=list)
     labels: list[LabelsObserved] = field(default_factory=list)
     poison: list[tuple[RawRecord, Exception]] = field(default_factory=list)
+    partitions: dict[str, int] = field(default_factory=dict)
+    """model name -> the partition its events came on (the same on both live topics)."""
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(topic, partition) -> just past the batch's last record there, poison ones included."""
 
 
 PREDICTIONS_TOPIC = PredictionsLogged.topic()
@@ -36,13 +40,21 @@ LABELS_TOPIC = LabelsObserved.topic()
 def decode_batch(records: Sequence[RawRecord]) -> Decoded:
     decoded = Decoded()
     for record in records:
+        position = (record.topic, record.partition)
+        decoded.next_offsets[position] = max(
+            decoded.next_offsets.get(position, 0), record.offset + 1
+        )
         try:
+            event: PredictionsLogged | LabelsObserved
             if record.topic == PREDICTIONS_TOPIC:
-                decoded.predictions.append(PredictionsLogged.model_validate_json(record.value))
+                event = PredictionsLogged.model_validate_json(record.value)
+                decoded.predictions.append(event)
             elif record.topic == LABELS_TOPIC:
-                decoded.labels.append(LabelsObserved.model_validate_json(record.value))
+                event = LabelsObserved.model_validate_json(record.value)
+                decoded.labels.append(event)
             else:
                 raise PoisonMessage(f"unexpected topic {record.topic!r}")
+            decoded.partitions[event.model_name] = record.partition
         except Exception as error:
             if not is_poison(error):
                 raise

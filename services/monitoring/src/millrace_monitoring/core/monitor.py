@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from itertools import accumulate
 from typing import TypeVar
 
@@ -22,8 +22,10 @@ from millrace_contracts import (
 )
 from opentelemetry.trace import Tracer
 
+from .checkpoint import MonitorPart, VersionCheckpoint, recent_columns, seen_by_model
 from .checks import judge_performance, judge_window
 from .loading import ReferenceLoader, ReferenceUnavailable
+from .outbox import Outgoing
 from .performance import RecentPredictions, Served
 from .seen import SeenIds
 from .snapshots import drift_view, models_view, performance_view
@@ -81,17 +83,17 @@ class Monitor:
 
     # -- predictions ------------------------------------------------------------------------
 
-    def observe_predictions(self, events: Sequence[PredictionsLogged]) -> list[Event]:
+    def observe_predictions(self, events: Sequence[PredictionsLogged]) -> list[Outgoing]:
         """Window the batch's inputs per version; a DriftDetected for each drifted window."""
         with self._lock:
             fresh = self._fresh(events)
         self._load_references({(e.model_name, e.model_version) for e in fresh})
-        produced: list[Event] = []
+        produced: list[Outgoing] = []
         with self._lock:
             for key, run in _by_version(fresh).items():
                 produced += self._window(key, run)
             for event in fresh:
-                self._seen.add(event.event_id.int)
+                self._seen.add(event.event_id.int, event.model_name)
         return produced
 
     def _load_references(self, keys: set[VersionKey]) -> None:
@@ -110,7 +112,7 @@ class Monitor:
                 if state is not None and state.info == info and state.needs_reference:
                     state.reference, state.reference_error = reference, error
 
-    def _window(self, key: VersionKey, run: list[PredictionsLogged]) -> list[Event]:
+    def _window(self, key: VersionKey, run: list[PredictionsLogged]) -> list[Outgoing]:
         state = self._versions.get(key)
         records = [r for event in run for r in event.predictions]
         if state is None:
@@ -135,7 +137,7 @@ class Monitor:
             timestamps=[r.timestamp for r in records],
         )
         ends = list(accumulate(len(e.predictions) for e in run))
-        produced: list[Event] = []
+        produced: list[Outgoing] = []
         for window in state.window.add(columns):
             cause = run[bisect_left(ends, window.end)]
             drift = judge_window(state, window, cause, tracer=self._tracer, producer=self._producer)
@@ -145,9 +147,9 @@ class Monitor:
 
     # -- labels -----------------------------------------------------------------------------
 
-    def observe_labels(self, events: Sequence[LabelsObserved]) -> list[Event]:
+    def observe_labels(self, events: Sequence[LabelsObserved]) -> list[Outgoing]:
         """Join labels to remembered predictions; a PerformanceDegraded when one falls."""
-        produced: list[Event] = []
+        produced: list[Outgoing] = []
         with self._lock:
             for event in self._fresh(events):
                 touched: dict[VersionKey, VersionState] = {}
@@ -169,7 +171,7 @@ class Monitor:
                     )
                     if degraded is not None:
                         produced.append(degraded)
-                self._seen.add(event.event_id.int)
+                self._seen.add(event.event_id.int, event.model_name)
         return produced
 
     def _fresh(self, events: Sequence[E]) -> list[E]:
@@ -187,6 +189,75 @@ class Monitor:
             ids.add(key)
             fresh.append(event)
         return fresh
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def export(self, models: Collection[str]) -> MonitorPart:
+        """The state of ``models``, consistent at one moment (for a partition's checkpoint).
+
+        The lock is held only to copy: the big memories (recent predictions, seen ids) are
+        copied whole in C and sorted out after, so the REST API and batches are not stalled.
+        """
+        with self._lock:
+            versions = [
+                VersionCheckpoint.of(s)
+                for key, s in sorted(self._versions.items())
+                if key[0] in models
+            ]
+            unknown = {k: n for k, n in self._unknown.items() if k[0] in models}
+            label_misses = {m: n for m, n in self._label_misses.items() if m in models}
+            recent = self._recent.items()
+            seen = self._seen.items()
+        by_model: dict[str, dict[int, int]] = {}
+        for (model, version), count in sorted(unknown.items()):
+            by_model.setdefault(model, {})[version] = count
+        return MonitorPart(
+            models=sorted(models),
+            versions=versions,
+            unknown=by_model,
+            label_misses=label_misses,
+            recent=recent_columns(recent, models),
+            seen=seen_by_model(seen, models),
+        )
+
+    def restore(self, part: MonitorPart) -> None:
+        """Take back ``part``'s models as a checkpoint left them, replacing what is held."""
+        with self._lock:
+            self._forget(part.models)
+            for saved in part.versions:
+                key = (saved.info.model_name, saved.info.version)
+                state = self._versions.get(key)
+                if state is None:
+                    state = VersionState.of(saved.info, set(saved.promoted_as))
+                    self._versions[key] = state
+                elif state.info != saved.info:
+                    continue  # re-promoted with another reference or policy: it starts afresh
+                saved.apply(state)
+            for model, versions in part.unknown.items():
+                for version, count in versions.items():
+                    self._unknown[(model, version)] = count
+            self._label_misses.update(part.label_misses)
+            self._recent.restore(part.recent_items())
+            self._seen.restore(part.seen_items())
+
+    def forget(self, models: Collection[str]) -> None:
+        """Drop the progress of ``models`` (their partition went to another replica); the
+        versions stay known, with their reference."""
+        with self._lock:
+            self._forget(models)
+
+    def _forget(self, models: Collection[str]) -> None:
+        for key, state in list(self._versions.items()):
+            if key[0] in models:
+                fresh = VersionState.of(state.info, state.promoted_as)
+                fresh.reference, fresh.reference_error = state.reference, state.reference_error
+                self._versions[key] = fresh
+        for key in [k for k in self._unknown if k[0] in models]:
+            del self._unknown[key]
+        for model in models:
+            self._label_misses.pop(model, None)
+        self._recent.forget(models)
+        self._seen.forget(models)
 
     # -- views ------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ the policy's ``performance_floor`` is a ceiling: MAE above it is degraded (worse
 from __future__ import annotations
 
 from collections import Counter, OrderedDict, deque
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeGuard
 
@@ -72,6 +73,22 @@ class RecentPredictions:
             if not ids:
                 del self._of_model[served.model_name]
         return served
+
+    def items(self) -> list[tuple[str, Served]]:
+        """(prediction id, what was served), oldest first: a copy, taken in C (cheap under a
+        lock)."""
+        return list(self._served.items())
+
+    def restore(self, items: Iterable[tuple[str, Served]]) -> None:
+        for prediction_id, served in items:
+            self.remember(prediction_id, served)
+
+    def forget(self, models: Collection[str]) -> None:
+        self._served = OrderedDict(
+            (p, s) for p, s in self._served.items() if s.model_name not in models
+        )
+        for model in models:
+            self._of_model.pop(model, None)
 
 
 def score(task: Task, output: ScalarValue, label: ScalarValue) -> float | None:
@@ -139,6 +156,28 @@ class PerformanceTracker:
         self.labelled += 1
         if self._since_alert is not None:
             self._since_alert += 1
+
+    @property
+    def scores(self) -> list[float]:
+        """The scores the metric is over, oldest first (for a checkpoint)."""
+        return list(self._scores)
+
+    @property
+    def since_alert(self) -> int | None:
+        return self._since_alert
+
+    def restore(
+        self,
+        *,
+        labelled: int,
+        unscorable: int,
+        alerts: int,
+        scores: Iterable[float],
+        since_alert: int | None,
+    ) -> None:
+        self.labelled, self.unscorable, self.alerts = labelled, unscorable, alerts
+        self._scores = deque(scores, maxlen=self.span)
+        self._since_alert = since_alert
 
     def value(self) -> float | None:
         return sum(self._scores) / len(self._scores) if self._scores else None

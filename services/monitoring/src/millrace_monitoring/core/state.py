@@ -1,7 +1,7 @@
 """What monitoring holds per promoted model version, in memory.
 
-Only the version catalogue is durable (``versions``); a restart loses the partial window and
-the performance history, never a committed-but-unhandled message.
+The version catalogue is kept in the state bucket (``versions``); the rest (partial window,
+performance history) goes into its partition's checkpoint (``checkpoint``, ADR 0008).
 """
 
 from __future__ import annotations

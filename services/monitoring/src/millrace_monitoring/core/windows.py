@@ -40,6 +40,18 @@ class ClosedWindow:
     """Position in the added ``Columns`` just past the prediction that closed the window."""
 
 
+@dataclass(frozen=True)
+class OpenWindow:
+    """A buffer's unfinished window and how many windows it closed before."""
+
+    closed: int
+    fill: int
+    numeric: dict[str, FloatArray]
+    categorical: dict[str, list[str | None]]
+    first: datetime | None
+    last: datetime | None
+
+
 @dataclass
 class WindowBuffer:
     size: int
@@ -70,6 +82,24 @@ class WindowBuffer:
             if self.fill == self.size:
                 done.append(self._close(end=stop))
         return done
+
+    def open_window(self) -> OpenWindow:
+        """Where the buffer stands, for a checkpoint."""
+        return OpenWindow(
+            closed=self.closed,
+            fill=self.fill,
+            numeric={k: np.concatenate(v) for k, v in self._numeric.items()},
+            categorical={k: [x for part in v for x in part] for k, v in self._categorical.items()},
+            first=self._first,
+            last=self._last,
+        )
+
+    def restore(self, window: OpenWindow) -> None:
+        """Stand where ``open_window`` said: the unfinished window goes on filling."""
+        self.closed, self.fill = window.closed, window.fill
+        self._numeric = {k: [v] for k, v in window.numeric.items()}
+        self._categorical = {k: [v] for k, v in window.categorical.items()}
+        self._first, self._last = window.first, window.last
 
     def _close(self, *, end: int) -> ClosedWindow:
         assert self._first is not None and self._last is not None

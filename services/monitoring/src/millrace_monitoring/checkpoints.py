@@ -1,0 +1,257 @@
+"""Monitoring's state survives a kill: a checkpoint per partition, restored where it left off.
+
+Both live topics are keyed by model name with the same partition count, so partition ``p`` of
+each carries the same models, and those models' state (open windows, predictions awaiting
+their label, performance, seen event ids, undelivered events) is checkpointed together with
+the offsets it covers, as ``s3://<bucket_state>-monitoring/monitoring/checkpoints/<p>.json``.
+
+When the group gives this replica partition ``p`` the checkpoint is restored and the consumer
+seeks to its offsets, whatever the group committed: the state and the records read next fit
+together, so nothing is counted twice or lost. A checkpoint is written at most every
+``checkpoint_seconds`` after a batch, and on revocation and shutdown. The committed offsets
+only say how far the live process got (lag); after a kill, the records past the checkpoint
+are read again and give the same results, and the same event ids (see ADR 0008).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from millrace_contracts import DriftDetected, PerformanceDegraded
+from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
+from pydantic import ValidationError
+
+from .core.checkpoint import MonitorPart, PartitionCheckpoint
+from .core.monitor import Monitor
+from .core.outbox import Outbox
+
+logger = logging.getLogger("millrace.monitoring.checkpoints")
+
+PREFIX = "monitoring/checkpoints/"
+MAX_RETRY_SECONDS = 30.0
+
+
+class CheckpointStore:
+    def __init__(self, store: ObjectStore, bucket: str) -> None:
+        self._store = store
+        self._bucket = bucket
+
+    def key(self, partition: int) -> str:
+        return f"{PREFIX}{partition}.json"
+
+    def save(self, checkpoint: PartitionCheckpoint) -> None:
+        uri = make_uri(self._bucket, self.key(checkpoint.partition))
+        self._store.put_bytes(uri, checkpoint.model_dump_json().encode(), "application/json")
+
+    def load(self, partition: int) -> PartitionCheckpoint | None:
+        """The partition's checkpoint; None if it has none (or an unreadable one)."""
+        try:
+            data = self._store.get_bytes(make_uri(self._bucket, self.key(partition)))
+        except ObjectNotFound:
+            return None
+        try:
+            return PartitionCheckpoint.model_validate_json(data)
+        except ValidationError as error:
+            # Starting from the group's committed offsets loses the partition's windows, but
+            # refusing to start would stop monitoring every model.
+            logger.error("ignoring unreadable checkpoint of partition %d: %s", partition, error)
+            return None
+
+
+class Seeker(Protocol):
+    def seek(self, partition: TopicPartition, offset: int) -> None: ...
+
+
+Positions = tuple[Mapping[str, int], Mapping[tuple[str, int], int]]
+"""(model -> partition, (topic, partition) -> next offset) of one handled batch."""
+
+
+class Checkpointer:
+    """Tracks what the handled batches cover; writes and restores partitions' checkpoints.
+
+    ``lock`` is held by the batch handler for a whole batch and by every checkpoint and
+    restore, so a checkpoint never sees a batch half applied.
+    """
+
+    def __init__(
+        self,
+        *,
+        monitor: Monitor,
+        outbox: Outbox,
+        store: CheckpointStore,
+        interval_seconds: float,
+        consumer: Callable[[], Seeker | None],
+        clock: Callable[[], float] = time.monotonic,
+        retry_seconds: float = 0.5,
+    ) -> None:
+        self._monitor = monitor
+        self._outbox = outbox
+        self._store = store
+        self._interval = interval_seconds
+        self._consumer = consumer
+        self._clock = clock
+        self._retry_seconds = retry_seconds
+        self.lock = asyncio.Lock()
+        self.guard = threading.Lock()
+        """Held (in worker threads) while a batch changes the monitor and the outbox, and
+        while a checkpoint copies them: the two always match in a checkpoint."""
+        self.pending: Positions | None = None
+        """Set by the batch decoder, taken by the handler once the batch is applied."""
+        self._offsets: dict[int, dict[str, int]] = {}
+        self._partition_of: dict[str, int] = {}
+        self._dirty: set[int] = set()
+        self._revoked: set[int] = set()
+        self._last = clock()  # what was just restored needs no checkpoint at once
+        self.written = 0
+        """Checkpoints written by this process."""
+
+    # -- batches ----------------------------------------------------------------------------
+
+    def handled(self, positions: Positions | None) -> None:
+        """A batch is reflected in the monitor's state (call with ``lock`` held)."""
+        if positions is None:
+            return
+        partitions, next_offsets = positions
+        for model, partition in partitions.items():
+            if partition not in self._revoked:
+                self._partition_of[model] = partition
+        for (topic, partition), offset in next_offsets.items():
+            if partition in self._revoked:
+                continue  # handled before the revocation reached us: the new owner re-reads it
+            known = self._offsets.setdefault(partition, {})
+            known[topic] = max(known.get(topic, 0), offset)
+            self._dirty.add(partition)
+
+    async def maybe_checkpoint(self) -> None:
+        """Checkpoint the partitions that moved if the last checkpoint is old enough."""
+        if self._dirty and self._clock() - self._last >= self._interval:
+            await self.checkpoint(self._dirty)
+
+    async def checkpoint(self, partitions: Iterable[int]) -> None:
+        """Write the checkpoints of ``partitions`` (call with ``lock`` held).
+
+        A failed write is logged and left for the next one: consuming goes on, and a restart
+        re-reads from the previous checkpoint, so nothing is lost, only replayed.
+        """
+        for partition in sorted(set(partitions)):
+            offsets = self._offsets.get(partition)
+            if offsets is None:
+                continue
+            models = self.models_of({partition})
+            try:
+                await asyncio.to_thread(self._write, partition, dict(offsets), models)
+            except Exception:
+                logger.warning("checkpoint of partition %d failed", partition, exc_info=True)
+                continue
+            self._dirty.discard(partition)
+            self.written += 1
+        self._last = self._clock()
+
+    def _write(self, partition: int, offsets: dict[str, int], models: set[str]) -> None:
+        with self.guard:
+            state: MonitorPart = self._monitor.export(models)
+            outgoing = self._outbox.of_models(models)
+        self._store.save(
+            PartitionCheckpoint(
+                partition=partition,
+                offsets=offsets,
+                state=state,
+                outbox_drift=[e for e in outgoing if isinstance(e, DriftDetected)],
+                outbox_degraded=[e for e in outgoing if isinstance(e, PerformanceDegraded)],
+                written_at=datetime.now(UTC),
+            )
+        )
+
+    def models_of(self, partitions: Collection[int]) -> set[str]:
+        return {m for m, p in self._partition_of.items() if p in partitions}
+
+    # -- the group's assignments ------------------------------------------------------------
+
+    async def on_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        """Restore the checkpoints of newly given partitions and seek to what they cover."""
+        async with self.lock:
+            by_partition: dict[int, list[TopicPartition]] = {}
+            for tp in assigned:
+                by_partition.setdefault(tp.partition, []).append(tp)
+            for partition, tps in sorted(by_partition.items()):
+                self._revoked.discard(partition)
+                if partition in self._offsets:
+                    continue  # kept through the rebalance: memory is ahead of any checkpoint
+                checkpoint = await self._load(partition)
+                if checkpoint is None:
+                    continue
+                await asyncio.to_thread(self._monitor.restore, checkpoint.state)
+                self._outbox.restore([*checkpoint.outbox_drift, *checkpoint.outbox_degraded])
+                for model in checkpoint.state.models:
+                    self._partition_of[model] = partition
+                self._offsets[partition] = dict(checkpoint.offsets)
+                consumer = self._consumer()
+                for tp in tps:
+                    offset = checkpoint.offsets.get(tp.topic)
+                    if consumer is not None and offset is not None:
+                        consumer.seek(tp, offset)
+                logger.info(
+                    "restored partition %d from its checkpoint of %s: %d model(s), offsets %s",
+                    partition,
+                    checkpoint.written_at.isoformat(),
+                    len(checkpoint.state.models),
+                    checkpoint.offsets,
+                )
+
+    async def _load(self, partition: int) -> PartitionCheckpoint | None:
+        """The partition's checkpoint, however long the store takes to answer.
+
+        aiokafka only logs an error raised here and goes on consuming from the committed
+        offsets, which would start the partition's models afresh past records never counted.
+        """
+        delay = self._retry_seconds
+        while True:
+            try:
+                return await asyncio.to_thread(self._store.load, partition)
+            except Exception:
+                logger.warning(
+                    "reading the checkpoint of partition %d failed; retrying in %.1fs",
+                    partition,
+                    delay,
+                    exc_info=True,
+                )
+                await asyncio.sleep(delay)
+                delay = min(max(delay, 0.1) * 2, MAX_RETRY_SECONDS)
+
+    async def on_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        """Checkpoint partitions taken away, then forget them: their new owner restores them."""
+        async with self.lock:
+            partitions = {tp.partition for tp in revoked}
+            await self.checkpoint(partitions & self._dirty)
+            models = self.models_of(partitions)
+            await asyncio.to_thread(self._monitor.forget, models)
+            for model in models:
+                del self._partition_of[model]
+            for partition in partitions:
+                self._offsets.pop(partition, None)
+                self._dirty.discard(partition)
+            self._revoked |= partitions
+
+    async def on_shutdown(self) -> None:
+        async with self.lock:
+            await self.checkpoint(self._dirty)
+
+
+class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """The ``Checkpointer``'s side of aiokafka's rebalance callbacks."""
+
+    def __init__(self, checkpointer: Checkpointer) -> None:
+        self._checkpointer = checkpointer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self._checkpointer.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self._checkpointer.on_assigned(assigned)
