@@ -82,7 +82,7 @@ class Replica:
         self.checkpointer = Checkpointer(
             monitor=self.monitor,
             outbox=self.outbox,
-            store=CheckpointStore(store, settings.bucket_state),
+            store=CheckpointStore(store, settings.state_bucket("monitoring")),
             interval_seconds=interval,
             consumer=lambda: self.consumer,
             clock=lambda: self.now,
@@ -179,7 +179,7 @@ async def test_checkpoints_wait_for_the_interval_and_a_failed_write_is_retried(
     replica.now = 22.0
     await replica.handle(predictions(rng, 2), partition=0, offset=3)
     assert checkpoints.written == 1
-    saved = CheckpointStore(store, settings.bucket_state).load(0)
+    saved = CheckpointStore(store, settings.state_bucket("monitoring")).load(0)
     assert saved is not None and saved.offsets == {PREDICTIONS: 4}
     assert [v.window.fill for v in saved.state.versions] == [8]
 
@@ -197,13 +197,13 @@ async def test_a_revoked_partition_is_checkpointed_and_forgotten(
     await replica.checkpointer.on_revoked(both(1))
     assert replica.checkpointer.written == 1
     assert replica.fill() == (0, 0)
-    saved = CheckpointStore(store, settings.bucket_state).load(1)
+    saved = CheckpointStore(store, settings.state_bucket("monitoring")).load(1)
     assert saved is not None and saved.offsets == {PREDICTIONS: 11}
 
     # A batch handled after the revocation is not checkpointed over the new owner's state.
     await replica.handle(predictions(rng, 5), partition=1, offset=11)
     await replica.checkpointer.on_shutdown()
-    again = CheckpointStore(store, settings.bucket_state).load(1)
+    again = CheckpointStore(store, settings.state_bucket("monitoring")).load(1)
     assert again is not None and again.offsets == {PREDICTIONS: 11}
 
 
@@ -228,7 +228,9 @@ async def test_a_checkpoint_the_store_cannot_serve_yet_is_waited_for(
 async def test_an_unreadable_checkpoint_leaves_the_partition_to_the_committed_offsets(
     store: InMemoryObjectStore, settings: MonitoringSettings
 ) -> None:
-    store.put_bytes(f"s3://{settings.bucket_state}/monitoring/checkpoints/0.json", b"{nope")
+    store.put_bytes(
+        f"s3://{settings.state_bucket('monitoring')}/monitoring/checkpoints/0.json", b"{nope"
+    )
     replica = Replica(store, settings)
     await replica.checkpointer.on_assigned(both(0))
     assert replica.consumer.seeks == []
@@ -244,7 +246,9 @@ async def test_the_batch_handler_checkpoints_what_it_handled(
     await send(broker, promoted(put_profile(store, reference_profile(), "p.json"), policy=SMALL))
     rng = np.random.default_rng(5)
     await send(broker, predictions(rng, 7))
-    saved = CheckpointStore(store, settings.bucket_state).load(0)  # the test broker's partition
+    saved = CheckpointStore(store, settings.state_bucket("monitoring")).load(
+        0
+    )  # the test broker's partition
     assert saved is not None
     assert saved.offsets == {PREDICTIONS: 1}
     [version] = saved.state.versions
