@@ -72,7 +72,7 @@ def restored(admin: Any) -> Iterator[None]:
 
     yield
     delete_acls(admin, [a for a in [STALE_ACL] if a in _acls(admin)])
-    apply_plan(admin, read_plan(admin), replication_factor=1)
+    apply_plan(admin, read_plan(admin))
 
 
 def _acls(admin: Any) -> set[GrantedAcl]:
