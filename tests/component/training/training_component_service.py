@@ -21,17 +21,24 @@ from opentelemetry.sdk.trace import TracerProvider
 
 
 class FlakyStore(InMemoryObjectStore):
-    """The in-memory store, with model uploads failing while ``failing`` is set."""
+    """The in-memory store, with model uploads failing while ``failing`` is set.
+
+    By default with an error that is no outage (so the run fails, and is dead-lettered after
+    its tries); a test sets ``failure`` to an outage's error to see it waited out instead.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.failing = False
+        self.failure: Exception = RuntimeError("the object store refused the upload")
+        self.failed_uploads = 0
 
     def put_bytes(
         self, uri: str, data: bytes, content_type: str = "application/octet-stream"
     ) -> ArtifactRef:
         if self.failing and uri.endswith("/model.skops"):
-            raise ConnectionError("object store unreachable")
+            self.failed_uploads += 1
+            raise self.failure
         return super().put_bytes(uri, data, content_type)
 
 
