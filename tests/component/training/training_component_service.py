@@ -11,6 +11,7 @@ from faststream.kafka import KafkaBroker
 from millrace_contracts import ArtifactRef, Event
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.service import ServiceRuntime
 from millrace_training.core import candidate, fit
 from millrace_training.core.fit import Trainer, TrainerConfig
 from millrace_training.core.runner import TrainingRunner
@@ -42,6 +43,19 @@ class FlakyStore(InMemoryObjectStore):
         return super().put_bytes(uri, data, content_type)
 
 
+class CountedFit:
+    """Counts the fits the trainer runs (patched as ``HeldFit`` is, without holding them)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.fits = 0
+
+        def counted(*args: Any, **kwargs: Any) -> candidate.FittedCandidate:
+            self.fits += 1
+            return candidate.fit_candidate(*args, **kwargs)
+
+        monkeypatch.setattr(fit, "fit_candidate", counted)
+
+
 class HeldFit:
     """Each fit waits for the test to open the gate: patched over the fit the trainer calls, as
     tests/e2e/patched_service.py patches a real training process (no production setting)."""
@@ -70,6 +84,7 @@ class Service:
     runner: TrainingRunner
     runs: RunStore
     settings: TrainingSettings
+    runtime: ServiceRuntime
 
     async def deliver(self, event: Event) -> None:
         """Publish ``event`` on its topic; the in-memory broker runs the handler before returning."""

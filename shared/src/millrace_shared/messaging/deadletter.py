@@ -90,7 +90,8 @@ class DeadLetterMiddleware:
         self.backoff_seconds = backoff_seconds
         self.transient_backoff_max_seconds = transient_backoff_max_seconds
         self.health = health if health is not None else DependencyHealth()
-        self._sleep = sleep
+        self.sleep = sleep
+        """How retries wait; tests replace it to see the delays without waiting them."""
         self._publish: DlqPublish | None = None
         self.dead_lettered = 0
 
@@ -177,7 +178,7 @@ class _DeadLetterScope(BaseMiddleware):
                             delay,
                             error,
                         )
-                        await owner._sleep(delay)
+                        await owner.sleep(delay)
                         continue
                     outage = 0
                     self.failures += 1
@@ -191,7 +192,7 @@ class _DeadLetterScope(BaseMiddleware):
                         delay,
                         error,
                     )
-                    await owner._sleep(delay)
+                    await owner.sleep(delay)
         finally:
             # Handled, dead-lettered or cancelled: this message waits on nothing any more.
             owner.health.release(self)
