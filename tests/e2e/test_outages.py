@@ -3,7 +3,11 @@ training fits once, and readiness says which dependency is missing while it is.
 
 S3 is stopped twice: right after an arrival is announced (ingestion must wait), and between
 training's fit and its upload (training must wait, and must not fit again). Each outage lasts
-``MILLRACE_E2E_S3_OUTAGE_SECONDS`` (15 s by default, the CI form; 60 s is the issue's scenario).
+``MILLRACE_E2E_S3_OUTAGE_SECONDS`` (10 s by default, the CI form; 60 s is the issue's scenario).
+
+Training runs patched (``held_fit``) from here on: once released, its fits pass straight
+through, so it is the real service for the rest of the session, and restarting it again
+would cost the suite half a minute.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from .test_data_to_model import declaration, exactly_one_model_version
 
 pytestmark = pytest.mark.e2e
 
-OUTAGE_SECONDS = float(os.environ.get("MILLRACE_E2E_S3_OUTAGE_SECONDS", "15"))
+OUTAGE_SECONDS = float(os.environ.get("MILLRACE_E2E_S3_OUTAGE_SECONDS", "10"))
 
 
 @pytest.fixture
@@ -88,11 +92,12 @@ async def test_s3_outages_are_waited_out_and_the_flow_ends_promoted_with_one_fit
     flow: Flow, s3_outage: S3Outage, tmp_path: Path
 ) -> None:
     platform = flow.platform
-    await flow.declare(declaration(flow.dataset))
     platform["training"].stop()
     held = platform.start("training", patched_service.command("training", held_fit=tmp_path))
     try:
-        held.wait_ready()
+        await asyncio.gather(
+            asyncio.to_thread(held.wait_ready), flow.declare(declaration(flow.dataset))
+        )
         before = await dead_lettered(platform)
         ingestion = platform["ingestion"].url
 
@@ -129,5 +134,4 @@ async def test_s3_outages_are_waited_out_and_the_flow_ends_promoted_with_one_fit
         await eventually(lambda: is_ready(held.url), within=60)
         assert await dead_lettered(platform) == before, "nothing may be dead-lettered"
     finally:
-        held.stop()
-        platform.start("training").wait_ready()
+        (tmp_path / "release").touch()  # whatever happened, later fits are not held
