@@ -59,6 +59,8 @@ def service_env(local_stack: Any, registry_actor: str, registry_token: str) -> S
         **local_stack.env(),
         "MILLRACE_REGISTRY_TOKENS": json.dumps({registry_actor: hash_token(registry_token)}),
         "MILLRACE_KAFKA_RETRY_BACKOFF_SECONDS": "0.2",
+        # A dependency's outage is waited out; a short cap resumes the work soon after it ends.
+        "MILLRACE_KAFKA_TRANSIENT_BACKOFF_MAX_SECONDS": "2",
         "MILLRACE_LOG_LEVEL": "INFO",
         **(
             {"MILLRACE_OTLP_ENDPOINT": local_stack.otlp_endpoint}

@@ -20,7 +20,8 @@ import sys
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,7 +44,29 @@ def slow_fit(seconds: str) -> None:
     fit.fit_candidate = after_sleeping(float(seconds), candidate.fit_candidate)  # type: ignore[attr-defined]
 
 
-PATCHES: dict[str, Callable[[str], None]] = {"slow_fit": slow_fit}
+def held_fit(folder: str) -> None:
+    """Every fit appends a line to ``<folder>/fits``, touches ``<folder>/entered``, then waits
+    for ``<folder>/release`` to exist: a test counts the fits and picks the moment between
+    the fit and its upload to take S3 away."""
+    from millrace_training.core import candidate, fit
+
+    gate = Path(folder)
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        with (gate / "fits").open("a") as fits:
+            fits.write("fit\n")
+        (gate / "entered").touch()
+        deadline = time.monotonic() + 600
+        while not (gate / "release").exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the test never released the fit")
+            time.sleep(0.05)
+        return candidate.fit_candidate(*args, **kwargs)
+
+    fit.fit_candidate = held  # type: ignore[attr-defined]
+
+
+PATCHES: dict[str, Callable[[str], None]] = {"slow_fit": slow_fit, "held_fit": held_fit}
 
 
 def command(service: str, **patches: object) -> tuple[str, ...]:

@@ -201,6 +201,44 @@ def stop(config: StackConfig, *, timeout: float = 30.0) -> list[str]:
     return list(running)
 
 
+def _component(config: StackConfig, name: str) -> Component:
+    found = [c for c in components(config, every=True) if c.name == name]
+    if not found:
+        raise StackError(f"no component {name!r} in this stack")
+    return found[0]
+
+
+def stop_component(config: StackConfig, name: str, *, timeout: float = 30.0) -> bool:
+    """Stop one server (``s3``, ``kafka``, ``jaeger``) and leave the rest running: to see the
+    platform ride out that server's outage. Its data stays; ``start_component`` brings it back
+    on the same ports. Returns whether it was running."""
+    with _locked(config):
+        comp = _component(config, name)
+        pid = comp.running_pid()
+        if pid is not None:
+            terminate([pid], timeout=timeout)
+        comp.pid_file.unlink(missing_ok=True)
+    return pid is not None
+
+
+def start_component(config: StackConfig, name: str, *, timeout: float = 90.0) -> None:
+    """Start one server again (same ports, same data) and wait until it answers."""
+    with _locked(config):
+        comp = _component(config, name)
+        if comp.running_pid() is None:
+            _launch(comp)
+        write_state(config, {c.name: c.running_pid() or 0 for c in components(config)})
+    deadline = time.monotonic() + timeout
+    while not comp.probe():
+        if comp.running_pid() is None:
+            raise StackNotReady(
+                f"{name} is not running ({comp.how_it_ended()}).\n{comp.log_tail()}"
+            )
+        if time.monotonic() >= deadline:
+            raise StackNotReady(f"{name} not ready after {timeout:.0f} s.\n{comp.log_tail()}")
+        time.sleep(_POLL)
+
+
 def status(config: StackConfig) -> dict[str, ComponentStatus]:
     """Per component: running (pid alive), healthy (answers its protocol), endpoint, pid.
 

@@ -21,6 +21,7 @@ from millrace_contracts import Event
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
+from .health import DependencyHealth
 from .messaging import DeadLetterMiddleware, EventSink, KafkaEventSink, ensure_topics, make_broker
 from .objectstore import MinioObjectStore, ObjectStore
 from .settings import MillraceSettings, ServiceSettings
@@ -43,6 +44,11 @@ class ServiceRuntime:
     sink: EventSink
     tracer_provider: TracerProvider | None
     ready: bool = False
+    dependencies: DependencyHealth = field(default_factory=DependencyHealth)
+    """Dependencies found down by messages waiting on them (see ``faults``)."""
+    ready_while_degraded: bool = False
+    """True for a service that still does its job with a dependency down (deployment serves
+    the models it holds in memory): its ``/health/ready`` then lists the outage but stays 200."""
     startup_hooks: list[Hook] = field(default_factory=list)
     shutdown_hooks: list[Hook] = field(default_factory=list)
 
@@ -79,11 +85,15 @@ def build_runtime(
     store: ObjectStore | None = None,
     tracer_provider: TracerProvider | None = None,
 ) -> ServiceRuntime:
-    broker, dead_letters = make_broker(settings, tracer_provider=tracer_provider)
+    dependencies = DependencyHealth()
+    broker, dead_letters = make_broker(
+        settings, tracer_provider=tracer_provider, health=dependencies
+    )
     return ServiceRuntime(
         settings=settings,
         broker=broker,
         dead_letters=dead_letters,
+        dependencies=dependencies,
         store=store if store is not None else MinioObjectStore.from_settings(settings),
         sink=KafkaEventSink(broker, max_event_bytes=settings.kafka_max_event_bytes),
         tracer_provider=tracer_provider,
@@ -99,12 +109,17 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
 
     @router.get("/health/ready")
     async def ready(response: Response) -> dict[str, Any]:
-        if not runtime.ready:
+        # Ready means "can do its job now": not while its messages wait on a dependency
+        # that is down (they are retried, not lost), unless it serves without them.
+        degraded = runtime.dependencies.report()
+        ready = runtime.ready and (not degraded or runtime.ready_while_degraded)
+        if not ready:
             response.status_code = 503
         return {
-            "ready": runtime.ready,
+            "ready": ready,
             "service": runtime.settings.service_name,
             "dead_lettered": runtime.dead_letters.dead_lettered,
+            "degraded": degraded,
         }
 
     return router

@@ -52,6 +52,11 @@ class MillraceSettings(BaseSettings):
     kafka_max_attempts: int = Field(default=3, ge=1)
     """Tries of a failing handler before its message goes to the dead-letter topic."""
     kafka_retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    """First wait between tries of a failing handler; doubled after each failure."""
+    kafka_transient_backoff_max_seconds: float = Field(default=30.0, gt=0)
+    """Longest wait between tries while a dependency (S3, Kafka, the registry) is down. Such
+    a message is tried until the dependency is back, never dead-lettered; this caps how long
+    after its return the work resumes."""
     kafka_max_event_bytes: int = Field(default=900_000, ge=1024)
     """Largest event a service publishes (body, key and headers, bytes). Below Kafka's default
     ``max.request.size`` and ``message.max.bytes`` (about 1 MB), so an event the broker would

@@ -24,4 +24,4 @@ async def service() -> AsyncIterator[Service]:
     runtime.sink = sink
     runner, runs = assemble(runtime, settings)
     async with TestKafkaBroker(runtime.broker) as broker:
-        yield Service(broker, store, sink, runner, runs, settings)
+        yield Service(broker, store, sink, runner, runs, settings, runtime)

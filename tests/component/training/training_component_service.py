@@ -11,6 +11,7 @@ from faststream.kafka import KafkaBroker
 from millrace_contracts import ArtifactRef, Event
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.service import ServiceRuntime
 from millrace_training.core import candidate, fit
 from millrace_training.core.fit import Trainer, TrainerConfig
 from millrace_training.core.runner import TrainingRunner
@@ -21,18 +22,38 @@ from opentelemetry.sdk.trace import TracerProvider
 
 
 class FlakyStore(InMemoryObjectStore):
-    """The in-memory store, with model uploads failing while ``failing`` is set."""
+    """The in-memory store, with model uploads failing while ``failing`` is set.
+
+    By default with an error that is no outage (so the run fails, and is dead-lettered after
+    its tries); a test sets ``failure`` to an outage's error to see it waited out instead.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.failing = False
+        self.failure: Exception = RuntimeError("the object store refused the upload")
+        self.failed_uploads = 0
 
     def put_bytes(
         self, uri: str, data: bytes, content_type: str = "application/octet-stream"
     ) -> ArtifactRef:
         if self.failing and uri.endswith("/model.skops"):
-            raise ConnectionError("object store unreachable")
+            self.failed_uploads += 1
+            raise self.failure
         return super().put_bytes(uri, data, content_type)
+
+
+class CountedFit:
+    """Counts the fits the trainer runs (patched as ``HeldFit`` is, without holding them)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.fits = 0
+
+        def counted(*args: Any, **kwargs: Any) -> candidate.FittedCandidate:
+            self.fits += 1
+            return candidate.fit_candidate(*args, **kwargs)
+
+        monkeypatch.setattr(fit, "fit_candidate", counted)
 
 
 class HeldFit:
@@ -63,6 +84,7 @@ class Service:
     runner: TrainingRunner
     runs: RunStore
     settings: TrainingSettings
+    runtime: ServiceRuntime
 
     async def deliver(self, event: Event) -> None:
         """Publish ``event`` on its topic; the in-memory broker runs the handler before returning."""

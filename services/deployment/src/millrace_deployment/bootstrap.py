@@ -37,6 +37,9 @@ def wire(
     runtime: ServiceRuntime, settings: DeploymentSettings, registry: RegistryReader
 ) -> tuple[Replica, APIRouter]:
     """Register the handler; return the replica and its REST router (tests use this too)."""
+    # Predictions come from the models in memory: a replica serving one stays ready while S3
+    # or the registry is down, and lists the outage in /health/ready.
+    runtime.ready_while_degraded = True
     catalog = ModelCatalog()
     # The lambdas bind late: the buffer wakes the publisher, the deployer refreshes readiness.
     buffer = PredictionLogBuffer(

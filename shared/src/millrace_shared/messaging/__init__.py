@@ -2,7 +2,7 @@
 
 from .broker import ensure_topics, kafka_security, make_broker
 from .deadletter import HEADER_PREFIX as DLQ_HEADER_PREFIX
-from .deadletter import DeadLetterMiddleware, PoisonMessage
+from .deadletter import DeadLetterMiddleware, PoisonMessage, transient_delay
 from .publishing import EventSink, EventTooLarge, KafkaEventSink, RecordingEventSink
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "ensure_topics",
     "kafka_security",
     "make_broker",
+    "transient_delay",
 ]

@@ -14,6 +14,7 @@ from millrace_contracts import TOPICS
 from millrace_contracts.topics import Replication, replication_for
 from opentelemetry.sdk.trace import TracerProvider
 
+from ..health import DependencyHealth
 from ..kafka import kafka_options
 from ..settings import MillraceSettings
 from .attributes import EventAttributesMiddleware
@@ -43,16 +44,21 @@ def make_broker(
     settings: MillraceSettings,
     *,
     tracer_provider: TracerProvider | None = None,
+    health: DependencyHealth | None = None,
 ) -> tuple[KafkaBroker, DeadLetterMiddleware]:
     """A broker whose subscribers commit an offset only after the handler returned.
 
-    Handler errors are retried, then dead-lettered (see ``deadletter``); only a failure to
+    Handler errors are classified (see ``deadletter``): a dependency's outage is waited out,
+    poison is dead-lettered at once, anything else after bounded retries. Only a failure to
     dead-letter leaves the offset uncommitted, so the message comes back instead of vanishing.
+    ``health`` hears of the outages being waited out.
     """
     dead_letters = DeadLetterMiddleware(
         service=settings.service_name,
         max_attempts=settings.kafka_max_attempts,
         backoff_seconds=settings.kafka_retry_backoff_seconds,
+        transient_backoff_max_seconds=settings.kafka_transient_backoff_max_seconds,
+        health=health,
     )
     broker = KafkaBroker(
         settings.kafka_bootstrap,

@@ -1,18 +1,28 @@
-"""Dead-letter handling as broker middleware, so no handler repeats it.
+"""Dead-letter handling and retries as broker middleware, so no handler repeats them.
 
-A message whose body cannot be parsed or validated goes to ``<topic>.dlq`` at once; one whose
-handler keeps failing goes there after bounded retries; a batch decoder hands the records it
-cannot parse to ``set_aside``, so they go there alone and the rest of their batch is handled.
-The original value, key and headers are kept, with ``x-millrace-dlq-*`` headers saying why and
-where it came from. The consumer then moves on. If the dead-letter publish itself fails, the
-error propagates and the message is not committed, so it is redelivered rather than lost.
+Each failure is classified (``millrace_shared.faults``):
+
+- poison (the body cannot be parsed or validated, the object it names is missing or refused):
+  to ``<topic>.dlq`` at once;
+- transient (S3, Kafka or the registry unreachable, timing out, answering 5xx): tried again
+  with capped exponential backoff and jitter for as long as the outage lasts. The handler
+  holds on to the message meanwhile, so its offset is not committed and the subscriber takes
+  no later record (a dependency that is down for one partition is down for all of them); the
+  outage is reported to the runtime's ``DependencyHealth`` for ``/health/ready``;
+- anything else (likely a bug): ``max_attempts`` tries, then the DLQ.
+
+A batch decoder hands the records it cannot parse to ``set_aside``, so they go to the DLQ alone
+and the rest of their batch is handled. The original value, key and headers are kept, with
+``x-millrace-dlq-*`` headers saying why and where it came from. The consumer then moves on. If
+the dead-letter publish itself fails, the error propagates and the message is not committed,
+so it is redelivered rather than lost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -23,9 +33,12 @@ from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException
 from millrace_contracts import DLQ_SUFFIX
 from opentelemetry import trace
-from pydantic import ValidationError
 
+from ..faults import FaultKind, PoisonMessage, classify, is_poison
+from ..health import DependencyHealth
 from ..telemetry import Attr
+
+__all__ = ["DeadLetterMiddleware", "PoisonMessage", "is_poison", "set_aside", "transient_delay"]
 
 logger = logging.getLogger("millrace.dlq")
 
@@ -38,14 +51,16 @@ SetAside = dict[tuple[str, int, int], tuple[Any, BaseException]]
 _set_aside: ContextVar[SetAside] = ContextVar("millrace_dlq_set_aside")
 
 
-class PoisonMessage(Exception):
-    """Raise from a handler for input that no retry can fix; it goes straight to the DLQ."""
+Sleep = Callable[[float], Awaitable[None]]
 
 
-def is_poison(error: BaseException) -> bool:
-    return isinstance(
-        error, ValidationError | json.JSONDecodeError | UnicodeDecodeError | PoisonMessage
-    )
+def transient_delay(
+    failures: int, *, base: float, cap: float, jitter: Callable[[], float] = random.random
+) -> float:
+    """Seconds to wait after the ``failures``-th transient failure in a row: ``base`` doubled
+    each time up to ``cap``, then scaled into [50 %, 100 %] so replicas do not retry in step."""
+    exponent = min(failures - 1, 32)  # 2**32 * base is past any cap; no float overflow
+    return float(min(cap, base * 2.0**exponent) * (0.5 + jitter() / 2))
 
 
 def set_aside(record: Any, error: BaseException) -> None:
@@ -66,10 +81,17 @@ class DeadLetterMiddleware:
         service: str,
         max_attempts: int,
         backoff_seconds: float,
+        transient_backoff_max_seconds: float = 30.0,
+        health: DependencyHealth | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.service = service
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.transient_backoff_max_seconds = transient_backoff_max_seconds
+        self.health = health if health is not None else DependencyHealth()
+        self.sleep = sleep
+        """How retries wait; tests replace it to see the delays without waiting them."""
         self._publish: DlqPublish | None = None
         self.dead_lettered = 0
 
@@ -118,10 +140,15 @@ class _DeadLetterScope(BaseMiddleware):
         super().__init__(msg, context=context)
         self.owner = owner
         self.attempts = 0
+        """Tries of the handler, whatever their outcome (the DLQ header's count)."""
+        self.failures = 0
+        """Failures that were neither transient nor poison: bounded by ``max_attempts``."""
         self.set_aside: SetAside = {}
 
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
         token = _set_aside.set(self.set_aside)  # for the decoder, which runs inside call_next
+        owner = self.owner
+        outage = 0  # transient failures in a row
         try:
             while True:
                 self.attempts += 1
@@ -130,18 +157,45 @@ class _DeadLetterScope(BaseMiddleware):
                 except (HandlerException, asyncio.CancelledError):
                     raise
                 except Exception as error:
-                    if is_poison(error) or self.attempts >= self.owner.max_attempts:
+                    fault = classify(error)
+                    if fault.kind is FaultKind.POISON:
                         raise
-                    delay = self.owner.backoff_seconds * 2 ** (self.attempts - 1)
+                    if fault.kind is FaultKind.TRANSIENT:
+                        outage += 1
+                        dependency = fault.dependency or "unknown"
+                        owner.health.failing(dependency, error, holder=self)
+                        delay = transient_delay(
+                            outage,
+                            base=max(owner.backoff_seconds, 0.05),
+                            cap=owner.transient_backoff_max_seconds,
+                        )
+                        # Loud once per outage, quiet while it lasts.
+                        logger.log(
+                            logging.WARNING if outage == 1 else logging.INFO,
+                            "%s unavailable (try %d), retrying in %.1fs without committing: %r",
+                            dependency,
+                            outage,
+                            delay,
+                            error,
+                        )
+                        await owner.sleep(delay)
+                        continue
+                    outage = 0
+                    self.failures += 1
+                    if self.failures >= owner.max_attempts:
+                        raise
+                    delay = owner.backoff_seconds * 2 ** (self.failures - 1)
                     logger.info(
                         "handler failed (attempt %d/%d), retrying in %.1fs: %r",
-                        self.attempts,
-                        self.owner.max_attempts,
+                        self.failures,
+                        owner.max_attempts,
                         delay,
                         error,
                     )
-                    await asyncio.sleep(delay)
+                    await owner.sleep(delay)
         finally:
+            # Handled, dead-lettered or cancelled: this message waits on nothing any more.
+            owner.health.release(self)
             _set_aside.reset(token)
 
     async def after_processed(

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from millrace_contracts import Metrics, ModelTrained, ModelVersionInfo
+from millrace_contracts import FeatureSignature, Metrics, ModelTrained, ModelVersionInfo
 from millrace_contracts.envelope import caused_by, utc_now
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.telemetry import Attr
 from opentelemetry.trace import Span, Tracer
 
 from .artifacts import ModelCache, check_trusted, dump_model, load_model
-from .candidate import fit_candidate
+from .candidate import FittedCandidate, fit_candidate
 from .card import CardFacts, card_bytes, model_card
 from .champion import ChampionResult, evaluate_champion
 from .data import PreparedData, prepare, read_parquet
@@ -29,7 +29,7 @@ from .jobs import TrainingJob
 from .limits import TrainingLimits
 from .metrics import evaluate, scorer_for
 from .runs import ARTIFACT, CARD, RunStore
-from .split import cap_rows, split_holdout
+from .split import Holdout, cap_rows, split_holdout
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,25 @@ class TrainerConfig:
     model_cache_max_bytes: int = 256 * 1024 * 1024
     """Keep the last model stored or loaded in memory if its artifact is at most this big."""
     limits: TrainingLimits = field(default_factory=TrainingLimits)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What a run computed before storing anything: the expensive part, kept for a retry."""
+
+    key: tuple[str, int | None]
+    """(run id, champion version): the same run judged against the same champion."""
+    fitted: FittedCandidate
+    signature: list[FeatureSignature]
+    holdout: Holdout
+    training_rows: int
+    metrics: Metrics
+    champion: ChampionResult | None
+    seconds: float
+
+
+def _key(job: TrainingJob) -> tuple[str, int | None]:
+    return (job.run_id, job.champion.version if job.champion else None)
 
 
 class Trainer:
@@ -55,6 +74,10 @@ class Trainer:
         self._store, self._runs, self._tracer, self._config = store, runs, tracer, config
         self._timer, self._now = timer, now
         self._models = ModelCache(config.model_cache_max_bytes)
+        self._pending: FitResult | None = None
+        """The last fit whose run is not done yet. When storing or publishing it fails (S3 or
+        Kafka down), the retry uses this one instead of fitting again; one entry, dropped by
+        ``forget`` once the run is done or by the next run's fit."""
 
     @contextmanager
     def _span(self, name: str, job: TrainingJob, **extra: Any) -> Iterator[Span]:
@@ -81,6 +104,20 @@ class Trainer:
         return model
 
     def train(self, job: TrainingJob) -> ModelTrained:
+        """Fit (or take the fit an earlier, failed try of this run left), then store it."""
+        result = self._pending
+        if result is None or result.key != _key(job):
+            self._pending = None  # another run's: the memory is better spent on this fit
+            result = self._fit(job)
+            self._pending = result
+        return self._store_run(job, result)
+
+    def forget(self, run_id: str) -> None:
+        """The run is done (published and marked): its fit is not needed again."""
+        if self._pending is not None and self._pending.key[0] == run_id:
+            self._pending = None
+
+    def _fit(self, job: TrainingJob) -> FitResult:
         spec = job.spec
         with self._span("load_data", job) as span:
             raw = read_parquet(
@@ -121,14 +158,27 @@ class Trainer:
                 holdout_rows=len(holdout.test),
             )
         champion = self._champion(job, data, holdout.test, holdout.holdout_id)
+        return FitResult(
+            key=_key(job),
+            fitted=fitted,
+            signature=data.signature,
+            holdout=holdout,
+            training_rows=len(train_rows),
+            metrics=metrics,
+            champion=champion,
+            seconds=seconds,
+        )
 
+    def _store_run(self, job: TrainingJob, result: FitResult) -> ModelTrained:
+        spec, fitted, champion = job.spec, result.fitted, result.champion
+        metrics, seconds = result.metrics, result.seconds
         card = model_card(
             CardFacts(
                 job=job,
                 fitted=fitted,
-                signature=data.signature,
-                holdout=holdout,
-                training_rows=len(train_rows),
+                signature=result.signature,
+                holdout=result.holdout,
+                training_rows=result.training_rows,
                 metrics=metrics,
                 champion=champion,
                 training_seconds=seconds,
@@ -167,7 +217,7 @@ class Trainer:
             artifact=artifact,
             model_card=card_ref,
             reference_profile=job.version.profile,
-            signature=data.signature,
+            signature=result.signature,
             target=spec.target,
             metrics=metrics,
             champion_version=champion.version if champion else None,

@@ -66,6 +66,9 @@ class TrainingRunner:
         self._now = now
         self._lock = asyncio.Lock()
         self.current: FitStatus | None = None
+        self._unpublished: ModelTrained | None = None
+        """A run stored but not yet published and marked done: a retry of the same job (a
+        dependency was down) publishes this very event again, same id, rather than a twin."""
 
     async def on_dataset_validated(self, event: DatasetValidated) -> ModelTrained | None:
         await asyncio.to_thread(self._state.record_validated, event)
@@ -200,26 +203,44 @@ class TrainingRunner:
             trigger=job.trigger,
             started_at=self._now(),
         )
-        logger.info("training %s, trigger %s", what, job.trigger)
-        try:
-            trained = await asyncio.to_thread(self._trainer.train, job)
-        except CannotTrain as error:
-            # No retry can fix the spec or the data; a corrected declaration makes a new run.
-            logger.error("cannot train %s (%s): %s", what, error.code, error)
-            failed = FailedRun(
-                model_name=job.model_name,
-                run_id=job.run_id,
-                dataset=job.version.dataset,
-                dataset_version=job.version.dataset_version,
-                trigger=job.trigger,
-                reason=Reason(code=error.code, message=str(error)),
-                failed_at=self._now(),
-            )
-            await asyncio.to_thread(self._runs.mark_failed, failed)
-            return None
-        finally:
+        trained = self._unpublished
+        if trained is None or not _same_run(trained, job):
+            logger.info("training %s, trigger %s", what, job.trigger)
+            try:
+                trained = await asyncio.to_thread(self._trainer.train, job)
+            except CannotTrain as error:
+                # No retry can fix the spec or the data; a corrected declaration makes a new run.
+                logger.error("cannot train %s (%s): %s", what, error.code, error)
+                failed = FailedRun(
+                    model_name=job.model_name,
+                    run_id=job.run_id,
+                    dataset=job.version.dataset,
+                    dataset_version=job.version.dataset_version,
+                    trigger=job.trigger,
+                    reason=Reason(code=error.code, message=str(error)),
+                    failed_at=self._now(),
+                )
+                await asyncio.to_thread(self._runs.mark_failed, failed)
+                self._trainer.forget(job.run_id)  # e.g. a fit whose artifact was too large
+                return None
+            finally:
+                self.current = None
+            self._unpublished = trained
+        else:
             self.current = None
+            logger.info("publishing %s again (trained before its publish failed)", what)
         await self._sink.publish(trained)
         await asyncio.to_thread(self._runs.mark_done, trained)
+        self._unpublished = None
+        self._trainer.forget(job.run_id)
         logger.info("trained %s: %s %s", what, trained.estimator, trained.metrics.values)
         return trained
+
+
+def _same_run(trained: ModelTrained, job: TrainingJob) -> bool:
+    """``trained`` answers ``job``: same run, same cause, judged against the same champion."""
+    return (
+        trained.run_id == job.run_id
+        and str(trained.causation_id) == str(job.cause.event_id)
+        and trained.champion_version == (job.champion.version if job.champion else None)
+    )
