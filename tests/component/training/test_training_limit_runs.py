@@ -31,7 +31,7 @@ async def limited() -> AsyncIterator[Service]:
     runtime.sink = sink
     runner, runs = assemble(runtime, settings)
     async with TestKafkaBroker(runtime.broker) as broker:
-        yield Service(broker, store, sink, runner, runs, settings)
+        yield Service(broker, store, sink, runner, runs, settings, runtime)
 
 
 async def test_a_model_above_the_artifact_limit_ends_the_run_as_failed(limited: Service) -> None:
