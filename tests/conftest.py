@@ -24,7 +24,9 @@ _SLOW_INPUTS = [HealthCheck.too_slow, HealthCheck.data_too_large]
 settings.register_profile(
     "ci", max_examples=50, deadline=None, database=None, suppress_health_check=_SLOW_INPUTS
 )
-settings.register_profile("dev", max_examples=300, deadline=None, suppress_health_check=_SLOW_INPUTS)
+settings.register_profile(
+    "dev", max_examples=300, deadline=None, suppress_health_check=_SLOW_INPUTS
+)
 settings.register_profile(
     "long", max_examples=3000, deadline=None, suppress_health_check=_SLOW_INPUTS
 )

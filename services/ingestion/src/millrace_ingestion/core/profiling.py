@@ -84,8 +84,12 @@ def epoch_seconds(stamps: pd.Series) -> npt.NDArray[np.float64]:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     raw = stamps.to_numpy()
     unit, count = np.datetime_data(raw.dtype)
-    per_tick = np.timedelta64(count, unit) / np.timedelta64(1, "s")
-    return raw.view(np.int64).astype(np.float64) * per_tick
+    ticks: npt.NDArray[np.float64] = raw.view(np.int64).astype(np.float64)
+    return ticks * (count / _TICKS_PER_SECOND[unit])
+
+
+_TICKS_PER_SECOND: dict[str, float] = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+"""The units pandas keeps datetimes in."""
 
 
 def quantile_edges(numbers: npt.NDArray[np.float64], bins: int) -> list[float]:
