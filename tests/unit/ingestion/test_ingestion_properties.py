@@ -203,12 +203,12 @@ def test_any_file_is_accepted_within_the_limits_or_rejected_with_reasons(
     store.ensure_buckets(settings.buckets)
     declarations = DeclarationStore(store, settings.bucket_state)
     if spec is not None:
-        declarations.record(
-            DatasetDeclared(
-                **first_of_flow(producer="test"),
-                declaration=DatasetDeclaration(dataset="fuzz", spec=spec),
-            )
+        declared = DatasetDeclared(
+            **first_of_flow(producer="test"),
+            declaration=DatasetDeclaration(dataset="fuzz", spec=spec),
         )
+        # As the handler gets it: through JSON (where an infinite bound is null, i.e. none).
+        declarations.record(DatasetDeclared.model_validate_json(declared.model_dump_json()))
     ingestion = Ingestion(
         store=store,
         declarations=declarations,
