@@ -3,8 +3,9 @@
 Registry, deployment and ingestion run as processes on the real stack (the e2e platform); a
 model of this test's own dataset is trained, promoted and served first, so requests naming it
 reach the code behind the 404s. Every operation of each service's ``/openapi.json`` is called
-with generated parameters and bodies (half of them naming that model), with a valid registry
-token; the check is "no server error", not full response conformance.
+with generated parameters and bodies — valid ones, ones naming that model, invalid ones — with
+a valid registry token, and the served model's predict with rows of its features holding
+awkward values; the check is "no server error", not full response conformance.
 
 ``MILLRACE_API_FUZZ_EXAMPLES`` sets the examples per operation and pass (10 by default, which
 keeps the whole test to a minute or two); the long form is e.g.
