@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.settings import MillraceSettings
 
@@ -14,6 +15,22 @@ pytest_plugins = ["millrace_infra.pytest_plugin"]
 # Settings default to prod; every tier runs on the local stack (or fakes) with its dev
 # credentials, so say so once here. Tests of the prod default remove it themselves.
 os.environ.setdefault("MILLRACE_ENVIRONMENT", "dev")
+
+# Property tests (Hypothesis, and schemathesis which runs on it). `ci`, the default, keeps them
+# to seconds and writes no example database; `HYPOTHESIS_PROFILE=long` is the habit's long
+# form (thousands of examples, failures kept in .hypothesis/ and replayed first next time).
+# No deadline: on a shared 2-core machine one slow example is noise, not a finding.
+_SLOW_INPUTS = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile(
+    "ci", max_examples=50, deadline=None, database=None, suppress_health_check=_SLOW_INPUTS
+)
+settings.register_profile(
+    "dev", max_examples=300, deadline=None, suppress_health_check=_SLOW_INPUTS
+)
+settings.register_profile(
+    "long", max_examples=3000, deadline=None, suppress_health_check=_SLOW_INPUTS
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

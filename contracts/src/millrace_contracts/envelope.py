@@ -77,7 +77,13 @@ class Event(Contract):
     @field_validator("occurred_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as err:
+            # 0001-01-01T00:00:00+01:00 is valid RFC 3339 but before year 1 in UTC. As a
+            # ValueError it is a validation error: dead-lettered at once, a 422 over HTTP,
+            # rather than an unexpected exception retried as if it might pass next time.
+            raise ValueError(f"{value.isoformat()} is outside the years 1-9999 in UTC") from err
 
     @classmethod
     def topic(cls) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -23,6 +24,7 @@ from millrace_contracts import (
     first_of_flow,
     topic_for,
 )
+from pydantic import ValidationError
 
 TOPIC_NAME = re.compile(
     r"^millrace\.(?P<entity>[a-z][a-z0-9_]*)\.(?P<event>[a-z][a-z0-9_]*)\.v(?P<major>[1-9][0-9]*)$"
@@ -52,6 +54,22 @@ def test_first_of_flow_correlates_to_itself() -> None:
     assert event.causation_id is None
     assert event.schema_version == "1.0"
     assert event.occurred_at.utcoffset() is not None
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59.999999-00:01"]
+)
+def test_a_time_with_no_utc_equivalent_is_a_validation_error(moment: str) -> None:
+    """Found by tests/unit/contracts/test_contracts_properties.py: valid RFC 3339 that
+    converts to UTC outside Python's calendar raised OverflowError, which consumers retried."""
+    raw = arrival().model_dump(mode="json") | {"occurred_at": moment}
+    with pytest.raises(ValidationError, match="outside the years 1-9999 in UTC"):
+        DataArrived.model_validate_json(json.dumps(raw))
+
+
+def test_the_edges_of_the_calendar_in_utc_are_read() -> None:
+    raw = arrival().model_dump(mode="json") | {"occurred_at": "0001-01-01T00:00:00-01:00"}
+    assert DataArrived.model_validate_json(json.dumps(raw)).occurred_at.year == 1
 
 
 def test_caused_by_is_deterministic_and_carries_the_flow() -> None:

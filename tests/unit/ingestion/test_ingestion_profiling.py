@@ -122,3 +122,17 @@ def test_integers_are_numeric_and_datetimes_are_seconds() -> None:
     t = result.column("t").numeric
     assert t is not None
     assert (t.min, t.max) == (0.0, 86400.0)
+
+
+def test_datetimes_past_2262_are_profiled_in_seconds() -> None:
+    """Found by test_ingestion_properties.py: a Parquet timestamp in 2263 (valid for the
+    microsecond dtype ingestion keeps) overflowed nanoseconds and failed the arrival."""
+    stamps = pd.Series(["0001-01-01", "1970-01-02", "2263-01-01T00:00:00.5"])
+    frame = pd.DataFrame(
+        {"t": pd.to_datetime(stamps, utc=True, format="ISO8601").astype("datetime64[us, UTC]")}
+    )
+    t = profile(frame, [ColumnSpec(name="t", dtype="datetime")]).column("t").numeric
+    assert t is not None
+    assert t.min == -62135596800.0  # 0001-01-01T00:00:00Z
+    assert t.max == 9246182400.5
+    assert 86400.0 in t.sample

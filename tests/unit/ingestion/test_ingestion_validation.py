@@ -112,6 +112,9 @@ def test_non_finite_numbers_are_out_of_range_even_without_bounds() -> None:
     frame = pd.DataFrame({"a": [1.0, np.inf, -np.inf]})
     reason = only(validate(frame, spec(col("a"))).reasons, "out_of_range")
     assert reason.details["non_finite"] == 2
+    # Found by test_ingestion_properties.py: as floats, JSON would publish them as null.
+    assert (reason.details["observed_min"], reason.details["observed_max"]) == ("-inf", "inf")
+    assert Reason.model_validate_json(reason.model_dump_json()) == reason
 
 
 def test_unseen_category() -> None:

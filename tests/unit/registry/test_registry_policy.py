@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from millrace_contracts import DecisionCode, Metrics, PromotionPolicy
+from millrace_contracts import DecisionCode, Metrics, PromotionPolicy, Reason
 from millrace_registry.core.policy import (
     MISSING_METRIC,
     STALE_COMPARISON,
@@ -137,3 +137,17 @@ class TestComparableChampion:
     def test_productions_own_metrics_count_on_the_same_holdout(self) -> None:
         own = metrics("h1", accuracy=0.93)
         assert comparable_champion(2, own, None, None, "h1") == Champion(2, own)
+
+
+def test_a_gain_too_large_for_a_float_is_published_as_text_not_null() -> None:
+    """Found by test_registry_properties.py: 1e308 against -1e308 gains inf, which JSON
+    writes as null; the published reason said the gain was unknown."""
+    huge = PromotionPolicy(primary_metric="accuracy")
+    verdict = decide(metrics(accuracy=1e308), huge, Champion(1, metrics(accuracy=-1e308)))
+    assert verdict.promote
+    improved = verdict.reasons[-1]
+    assert improved.details["gain"] == "inf"
+    assert Reason.model_validate_json(improved.model_dump_json()) == improved
+    worse = decide(metrics(accuracy=-1e308), huge, Champion(1, metrics(accuracy=1e308)))
+    assert not worse.promote
+    assert worse.reasons[-1].details["gain"] == "-inf"

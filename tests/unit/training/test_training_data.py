@@ -99,6 +99,24 @@ def test_datetime_features_become_epoch_seconds() -> None:
     assert seconds[0] == 60.0 and math.isnan(seconds[1]) and seconds[2] == 1704067200.0
 
 
+def test_datetimes_past_2262_become_epoch_seconds() -> None:
+    """Ingestion keeps microseconds (years 1 to 9999); nanoseconds end in 2262."""
+    stamps = pd.Series(["2263-01-01T00:00:00.5Z", None, "0001-01-01T00:00:00Z"] * 2)
+    frame = pd.DataFrame(
+        {
+            "at": pd.to_datetime(stamps, utc=True, format="ISO8601").astype("datetime64[us, UTC]"),
+            "y": ["a", "b", "a", "b", "a", "b"],
+        }
+    )
+    columns = [
+        FeatureSignature(name="at", kind="numeric", dtype="datetime"),
+        FeatureSignature(name="y", kind="categorical", dtype="string"),
+    ]
+    seconds = prepare(frame, columns, spec(target="y")).features[0].tolist()
+    assert seconds[0] == 9246182400.5 and math.isnan(seconds[1])
+    assert seconds[2] == -62135596800.0
+
+
 @pytest.mark.parametrize(
     "labels",
     [

@@ -70,9 +70,26 @@ def _column(values: pd.Series, column: ColumnSpec, options: ProfileOptions) -> C
 def _numbers(values: pd.Series) -> npt.NDArray[np.float64]:
     values = values.dropna()
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        seconds = (values - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
-        return np.asarray(seconds.to_numpy(dtype=float))
+        return epoch_seconds(values)
     return values.to_numpy(dtype=float)
+
+
+def epoch_seconds(stamps: pd.Series) -> npt.NDArray[np.float64]:
+    """Seconds since the epoch, UTC, of non-null datetimes, in their own unit.
+
+    Not ``stamps - Timestamp(0)``: that computes in nanoseconds, which end in 2262, and the
+    data keeps microseconds (years 1 to 9999 and beyond).
+    """
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    raw = stamps.to_numpy()
+    unit, count = np.datetime_data(raw.dtype)
+    ticks: npt.NDArray[np.float64] = raw.view(np.int64).astype(np.float64)
+    return ticks * (count / _TICKS_PER_SECOND[unit])
+
+
+_TICKS_PER_SECOND: dict[str, float] = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+"""The units pandas keeps datetimes in."""
 
 
 def quantile_edges(numbers: npt.NDArray[np.float64], bins: int) -> list[float]:

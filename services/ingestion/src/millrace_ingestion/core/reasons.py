@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 
 from millrace_contracts import Reason, RejectionCode
@@ -16,7 +17,13 @@ _MAX_VALUE_CHARS = 60
 def reason(
     code: RejectionCode, message: str, column: str | None = None, **details: ScalarValue
 ) -> Reason:
-    return Reason(code=code.value, message=message, column=column, details=details)
+    # A CSV cell "inf" is a float; JSON would publish it (an observed maximum, say) as null,
+    # "unknown", where the point is that it was infinite: its text says so.
+    written = {
+        k: str(v) if isinstance(v, float) and not math.isfinite(v) else v
+        for k, v in details.items()
+    }
+    return Reason(code=code.value, message=message, column=column, details=written)
 
 
 def sample_text(values: Iterable[object], limit: int = SAMPLE_SIZE) -> str:

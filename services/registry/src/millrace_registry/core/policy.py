@@ -182,4 +182,10 @@ def _gain(value: float, reference: float, higher_is_better: bool) -> float:
 
 
 def _reason(code: str, message: str, **details: Detail) -> Reason:
-    return Reason(code=str(code), message=message, details=details)
+    # Two finite metrics far apart can differ by more than a float holds (1e308 - -1e308):
+    # the gain is then infinite, which JSON would publish as null; its text says what it was.
+    written = {
+        k: str(v) if isinstance(v, float) and not math.isfinite(v) else v
+        for k, v in details.items()
+    }
+    return Reason(code=str(code), message=message, details=written)

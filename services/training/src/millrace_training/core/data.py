@@ -94,8 +94,7 @@ def coerce_features(frame: pd.DataFrame, signature: Sequence[FeatureSignature]) 
     for feature in signature:
         column = frame[feature.name]
         if feature.kind == "numeric" and pd.api.types.is_datetime64_any_dtype(column):
-            stamps = pd.to_datetime(column, utc=True)
-            out[feature.name] = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+            out[feature.name] = epoch_seconds(pd.to_datetime(column, utc=True))
         elif feature.kind == "numeric":
             try:
                 out[feature.name] = pd.to_numeric(column).astype("float64")
@@ -105,6 +104,23 @@ def coerce_features(frame: pd.DataFrame, signature: Sequence[FeatureSignature]) 
             values = column.astype(object)
             out[feature.name] = values.where(column.notna(), np.nan)
     return pd.DataFrame(out, index=frame.index)
+
+
+def epoch_seconds(stamps: pd.Series) -> pd.Series:
+    """Seconds since the epoch of UTC datetimes (NaN for NaT), computed in their own unit.
+
+    Not ``stamps - Timestamp(0)``: that computes in nanoseconds, which end in 2262, while
+    ingestion keeps microseconds (any year to 9999), so a later date failed the training.
+    """
+    raw = stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    unit, count = np.datetime_data(raw.dtype)
+    seconds: np.ndarray = raw.view(np.int64).astype(np.float64) * (count / _TICKS_PER_SECOND[unit])
+    seconds[np.isnat(raw)] = np.nan
+    return pd.Series(seconds, index=stamps.index)
+
+
+_TICKS_PER_SECOND: dict[str, float] = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+"""The units pandas keeps datetimes in."""
 
 
 def _target(column: pd.Series, spec: TrainingSpec) -> np.ndarray:
