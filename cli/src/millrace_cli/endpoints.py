@@ -2,7 +2,7 @@
 
 Every endpoint can be overridden with an environment variable, so the CLI can point at an
 existing platform: MILLRACE_KAFKA_BOOTSTRAP, MILLRACE_S3_*, MILLRACE_<SERVICE>_URL,
-MILLRACE_JAEGER_URL. Unset ones come from the local stack's state file and the services
+MILLRACE_ZIPKIN_URL (MILLRACE_JAEGER_URL). Unset ones come from the local stack's state file and the services
 ``millrace up`` recorded, else from the fixed defaults (Kafka 19092, S3 19094, 8101-8105).
 
 Kafka's credentials likewise: MILLRACE_KAFKA_SECURITY_PROTOCOL / _SASL_* / _TLS_CAFILE when
