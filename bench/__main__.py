@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         results=results,
         skip_baselines=not install,
         profile=not args.no_profile,
-        jaeger=bool(only & {"5", "6", "8"}),
+        zipkin=bool(only & {"5", "6", "8"}),
     )
     signal.signal(signal.SIGTERM, _terminate)
     print(f"bench: work folder {work}", file=sys.stderr)

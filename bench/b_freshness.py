@@ -4,7 +4,7 @@ all five services as processes on the real stack, tracing on; against the fit ti
 Each round lands a new 100k-row Parquet file, publishes ``data.arrived`` and polls the
 deployment's predict endpoint until an answer comes from the newly promoted version. The
 floor is the fit itself (``training_seconds`` of that very ``model.trained``). Stages come
-from the events' own timestamps and, in detail, from the flow's trace in Jaeger.
+from the events' own timestamps and, in detail, from the flow's trace in Zipkin.
 """
 
 from __future__ import annotations
@@ -172,13 +172,13 @@ async def _round(
     }
 
 
-def _trace(jaeger_url: str | None, trace_id: str) -> dict[str, Any] | None:
-    if not jaeger_url:
+def _trace(zipkin_url: str | None, trace_id: str) -> dict[str, Any] | None:
+    if not zipkin_url:
         return None
-    from millrace_cli.trace import JaegerClient
+    from millrace_cli.trace import ZipkinClient
 
     spans: list[dict[str, Any]] = []
-    with JaegerClient(jaeger_url, timeout=10) as client:
+    with ZipkinClient(zipkin_url, timeout=10) as client:
         time.sleep(6)  # services export spans in batches (every 5 s at most)
         found = client.trace(trace_id)
         traces = [found] if found else []
@@ -205,7 +205,7 @@ def _trace(jaeger_url: str | None, trace_id: str) -> dict[str, Any] | None:
 
 def _summary(trace: dict[str, Any] | None) -> str:
     if not trace or not trace["spans"]:
-        return "no trace found in Jaeger"
+        return "no trace found in Zipkin"
     keep = [s for s in trace["spans"] if not s["name"].endswith((" publish", " create"))]
     return "; ".join(
         f"{s['service']}.{s['name']} @{s['at_ms'] / 1000:.2f}s {s['ms'] / 1000:.2f}s"
@@ -219,7 +219,7 @@ async def _flow(ctx: Context, stack: Stack, procs: dict[str, Process]) -> list[d
     from millrace_shared.watch import EventWatcher
 
     settings = stack.settings("bench-data-team").model_copy(
-        update={"otlp_endpoint": stack.otlp_endpoint}
+        update={"zipkin_endpoint": stack.zipkin_endpoint}
     )
     provider = setup_tracing(settings)
     broker, _ = make_broker(settings, tracer_provider=provider)
@@ -259,8 +259,8 @@ def run(ctx: Context, which: set[str]) -> None:
         "MILLRACE_TRACE_SAMPLE_RATIO": "1.0",
         "MILLRACE_KAFKA_RETRY_BACKOFF_SECONDS": "0.2",
     }
-    if stack.otlp_endpoint:
-        env["MILLRACE_OTLP_ENDPOINT"] = stack.otlp_endpoint
+    if stack.zipkin_endpoint:
+        env["MILLRACE_ZIPKIN_ENDPOINT"] = stack.zipkin_endpoint
     procs: dict[str, Process] = {}
     try:
         for name in ("ingestion", "training", "registry", "monitoring"):
@@ -294,7 +294,7 @@ def run(ctx: Context, which: set[str]) -> None:
             rss["after_freshness_rounds"] = after
         if "8" in which:
             measured = [x for x in runs if not x["warm_up"]] or runs
-            trace = _trace(stack.jaeger_url, measured[-1]["trace_id"])
+            trace = _trace(stack.zipkin_url, measured[-1]["trace_id"])
             overhead = [x["overhead_seconds"] for x in measured]
             stage_names = [
                 k

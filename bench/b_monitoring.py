@@ -204,8 +204,8 @@ def _monitoring(
     profile: bool = False,
 ) -> dict[str, Any]:
     env = {**stack.env("monitoring"), "MILLRACE_TRACE_SAMPLE_RATIO": "1.0" if traced else "0"}
-    if traced and stack.otlp_endpoint:
-        env["MILLRACE_OTLP_ENDPOINT"] = stack.otlp_endpoint
+    if traced and stack.zipkin_endpoint:
+        env["MILLRACE_ZIPKIN_ENDPOINT"] = stack.zipkin_endpoint
     asyncio.run(_rewind_group(stack))
     proc = millrace_service("monitoring", ctx.logs, env, cpu=[server_cpu()], label=label)
     port = proc.port
@@ -305,7 +305,7 @@ def run(ctx: Context, which: set[str]) -> None:
     total = ctx.sizes.monitoring_logs
     shapes = [(1, "5"), (500, "5/500")]
     facts: dict[str, Any] = {
-        "otlp": stack.otlp_endpoint or "none",
+        "zipkin": stack.zipkin_endpoint or "none",
         "window_size": info.monitoring.window_size,
     }
     for per_event, bench in shapes:
@@ -371,7 +371,7 @@ def run(ctx: Context, which: set[str]) -> None:
             ctx.results.add(
                 compared(
                     bench=f"6/monitoring{'' if per_event == 1 else '/500'}",
-                    what=f"monitoring throughput, 100% sampling + OTLP export vs tracing off ({shape})",
+                    what=f"monitoring throughput, 100% sampling + Zipkin export vs tracing off ({shape})",
                     baseline="Millrace, tracing off",
                     millrace=_rates(traced),
                     base=_rates(untraced),

@@ -489,9 +489,9 @@ def _tracing(
     work: Path,
 ) -> None:
     """#6 for deployment: peak rate of a replica sampling and exporting 100% of its spans over
-    OTLP, against one with tracing off (sample ratio 0, no exporter)."""
-    if not stack.otlp_endpoint:
-        ctx.results.skip("6/deployment", "the stack runs no Jaeger (no OTLP endpoint)")
+    Zipkin (the stack's exporter), against one with tracing off (sample ratio 0, no exporter)."""
+    if not stack.zipkin_endpoint:
+        ctx.results.skip("6/deployment", "the stack runs no Zipkin (no span endpoint)")
         return
     replicas = {
         "on": group.add(
@@ -500,7 +500,7 @@ def _tracing(
                 registry_url,
                 ctx.logs,
                 label="deployment-traced",
-                otlp=stack.otlp_endpoint,
+                zipkin=stack.zipkin_endpoint,
                 sample_ratio=1.0,
             )
         ),
@@ -530,7 +530,7 @@ def _tracing(
     ctx.results.add(
         compared(
             bench="6/deployment",
-            what=f"deployment peak predictions/s ({model.key}), 100% sampling + OTLP export vs off",
+            what=f"deployment peak predictions/s ({model.key}), 100% sampling + Zipkin export vs off",
             baseline="Millrace, tracing off",
             millrace=rates["on"],
             base=rates["off"],

@@ -48,8 +48,8 @@ class Context:
     """Quick mode in CI: run Millrace's side, skip baselines whose environment is missing."""
     profile: bool = True
     """Take a py-spy profile where a goal is missed (full mode only)."""
-    jaeger: bool = True
-    """Whether the stack runs Jaeger (the benchmarks that trace need its OTLP receiver)."""
+    zipkin: bool = True
+    """Whether the stack runs Zipkin (the benchmarks that trace export their spans to it)."""
     _stack: Stack | None = field(default=None, repr=False)
 
     @property
@@ -59,9 +59,9 @@ class Context:
         return path
 
     def stack(self) -> Stack:
-        """One local stack (Kafka, S3, Jaeger) for the whole run, started on first use."""
+        """One local stack (Kafka, S3, Zipkin) for the whole run, started on first use."""
         if self._stack is None:
-            self._stack = Stack(self.work / "stack", jaeger=self.jaeger).start()
+            self._stack = Stack(self.work / "stack", zipkin=self.zipkin).start()
         return self._stack
 
     def close(self) -> None:

@@ -43,17 +43,17 @@ def client_cpus() -> list[int]:
 
 @dataclass
 class Stack:
-    """Kafka + S3 (+ Jaeger) from millrace_infra, in a home of its own."""
+    """Kafka + S3 (+ Zipkin) from millrace_infra, in a home of its own."""
 
     home: Path
-    jaeger: bool
+    zipkin: bool
     info: Any = None
     config: Any = None
 
     def start(self) -> Stack:
         from millrace_infra import StackConfig, start
 
-        self.config = StackConfig.with_free_ports(self.home, jaeger=self.jaeger)
+        self.config = StackConfig.with_free_ports(self.home, zipkin=self.zipkin)
         self.info = start(self.config, timeout=180)
         return self
 
@@ -79,8 +79,8 @@ class Stack:
         """The stack's MILLRACE_* settings; with `principal` (a service's name), Kafka's
         credentials as that principal: services run as shipped, each with its own ACLs."""
         env: dict[str, str] = self.info.env()
-        env.pop("MILLRACE_OTLP_ENDPOINT", None)  # tracing export is chosen per process
-        env.pop("MILLRACE_JAEGER_URL", None)
+        env.pop("MILLRACE_ZIPKIN_ENDPOINT", None)  # tracing export is chosen per process
+        env.pop("MILLRACE_ZIPKIN_URL", None)
         if principal is not None:
             env |= self.kafka_env(principal)
         return env
@@ -92,13 +92,14 @@ class Stack:
         return env
 
     @property
-    def otlp_endpoint(self) -> str | None:
-        value: str | None = self.info.otlp_endpoint
+    def zipkin_endpoint(self) -> str | None:
+        """Where services export spans: the stack's Zipkin (the exporter the stack ships)."""
+        value: str | None = self.info.env().get("MILLRACE_ZIPKIN_ENDPOINT")
         return value
 
     @property
-    def jaeger_url(self) -> str | None:
-        value: str | None = self.info.jaeger_url
+    def zipkin_url(self) -> str | None:
+        value: str | None = self.info.zipkin_url
         return value
 
     def settings(self, name: str = "bench", principal: str = "admin") -> Any:
@@ -228,7 +229,7 @@ def deployment(
     logs: Path,
     *,
     label: str,
-    otlp: str | None = None,
+    zipkin: str | None = None,
     sample_ratio: float | None = None,
 ) -> Process:
     env = {
@@ -237,8 +238,8 @@ def deployment(
         "MILLRACE_DEPLOYMENT_REGISTRY_URL": registry_url,
         "MILLRACE_DEPLOYMENT_REPLICA_ID": label,
     }
-    if otlp:
-        env["MILLRACE_OTLP_ENDPOINT"] = otlp
+    if zipkin:
+        env["MILLRACE_ZIPKIN_ENDPOINT"] = zipkin
     if sample_ratio is not None:
         env["MILLRACE_TRACE_SAMPLE_RATIO"] = str(sample_ratio)
     return millrace_service("deployment", logs, env, cpu=[server_cpu()], label=label)

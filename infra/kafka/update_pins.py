@@ -1,8 +1,9 @@
-"""Regenerate infra/kafka/jars.sha256, the pinned digests of Kafka's broker classpath.
+"""Regenerate infra/kafka/jars.sha256, the pinned digests of Kafka's broker classpath
+(or, with --asset zipkin, infra/zipkin/jars.sha256: Zipkin's executable server jar).
 
 Run after changing pom.xml (`millrace-stack fetch` refuses jars that have no pin):
 
-    .venv/bin/python infra/kafka/update_pins.py
+    .venv/bin/python infra/kafka/update_pins.py [--asset zipkin]
 
 Maven resolves the classpath (into its local repository, ~/.m2); each pin is the sha256
 of the jar Maven resolved, and is written only if that jar also matches the checksums
@@ -24,18 +25,26 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from millrace_infra.config import KAFKA_VERSION  # noqa: E402
+from millrace_infra.config import KAFKA_VERSION, ZIPKIN_VERSION  # noqa: E402
 from millrace_infra.kafka_pins import PINS_HEADER, file_sha256  # noqa: E402
 
 CENTRAL = "https://repo1.maven.org/maven2"
 
 
-def resolve() -> list[tuple[str, str, str, str, Path]]:
+ZIPKIN_HEADER = (
+    "# Zipkin {version} executable server jar: the sha256 it must have (millrace_infra/zipkin.py).\n"
+    "# Regenerate with .venv/bin/python infra/kafka/update_pins.py --asset zipkin after changing\n"
+    "# pom.xml; it checks the jar against Maven Central's published .sha1/.sha256/.sha512 first.\n"
+    "# sha256  file  groupId:artifactId:version"
+)
+
+
+def resolve(folder: Path) -> list[tuple[str, str, str, str, Path]]:
     """(group, artifact, version, classifier, local file) of every runtime jar, from Maven."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "deps.txt"
         subprocess.run(
-            ["mvn", "-q", "-B", "--strict-checksums", "-f", str(HERE / "pom.xml"),
+            ["mvn", "-q", "-B", "--strict-checksums", "-f", str(folder / "pom.xml"),
              "dependency:list", "-DincludeScope=runtime", "-DoutputAbsoluteArtifactFilename=true",
              f"-DoutputFile={out}"],
             check=True,
@@ -64,9 +73,13 @@ def central(url: str) -> str | None:
 
 
 def main() -> int:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
-    lines = [PINS_HEADER.format(version=KAFKA_VERSION)]
-    for group, artifact, version, classifier, jar in sorted(resolve(), key=lambda c: c[1]):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--asset", choices=("kafka", "zipkin"), default="kafka")
+    asset = parser.parse_args().asset
+    folder = HERE.parent / asset
+    header = ZIPKIN_HEADER.format(version=ZIPKIN_VERSION) if asset == "zipkin" else None
+    lines = [header or PINS_HEADER.format(version=KAFKA_VERSION)]
+    for group, artifact, version, classifier, jar in sorted(resolve(folder), key=lambda c: c[1]):
         name = f"{artifact}-{version}{'-' + classifier if classifier else ''}.jar"
         assert jar.name == name, (jar, name)  # the name copy-dependencies gives it
         url = f"{CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{name}"
@@ -85,8 +98,8 @@ def main() -> int:
             return 1
         print(f"{name}: matches Maven Central ({', '.join(checked)})")
         lines.append(f"{file_sha256(jar)}  {name}  {group}:{artifact}:{version}")
-    (HERE / "jars.sha256").write_text("\n".join(lines) + "\n")
-    print(f"wrote {HERE / 'jars.sha256'} ({len(lines) - 1} jars)")
+    (folder / "jars.sha256").write_text("\n".join(lines) + "\n")
+    print(f"wrote {folder / 'jars.sha256'} ({len(lines) - 1} jars)")
     return 0
 
 

@@ -2,7 +2,7 @@
 the single broker (SASL_SSL, SCRAM, ACLs), topics kept three times with min.insync.replicas
 2, and a broker killed with SIGKILL mid-produce loses no acknowledged record.
 
-One cluster of its own on free ports, without Jaeger, started once for the module and
+One cluster of its own on free ports, without Zipkin, started once for the module and
 stopped even when a test fails. Three JVMs on a small machine: the nodes run with a smaller
 heap (kafka.py), and the module is marked `cluster` so it can be selected or left out.
 """
@@ -42,7 +42,7 @@ _RECORDS = 600
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StackConfig, StackInfo]]:
     config = StackConfig.with_free_ports(
-        home=tmp_path_factory.mktemp("cluster-stack"), jaeger=False, secure=True, brokers=3
+        home=tmp_path_factory.mktemp("cluster-stack"), zipkin=False, secure=True, brokers=3
     )
     try:
         info = start(config, timeout=180.0)

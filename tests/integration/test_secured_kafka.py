@@ -1,7 +1,7 @@
 """A secured stack (SASL_SSL + SCRAM-SHA-512 + ACLs) lets each principal produce and consume
 exactly as the topic catalogue says, and nobody else in.
 
-One stack of its own on free ports, without Jaeger (the session's `local_stack` may be an
+One stack of its own on free ports, without Zipkin (the session's `local_stack` may be an
 external one, and this module needs the admin and every principal), started once for the
 module and stopped even when a test fails. Clients are built by the same
 `kafka_options` every service and the CLI use.
@@ -50,7 +50,7 @@ _FETCH_WITHIN = 15.0
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
     config = StackConfig.with_free_ports(
-        home=tmp_path_factory.mktemp("secured-stack"), jaeger=False, secure=True
+        home=tmp_path_factory.mktemp("secured-stack"), zipkin=False, secure=True
     )
     try:
         start(config)

@@ -5,12 +5,13 @@ a good and a broken file and follows each flow as ``millrace publish --wait`` do
 shows the model loop on a synthetic ``sensors`` dataset: a model served, live traffic
 drifting, monitoring detecting it, training retraining on newer data, the registry
 promoting and the deployment swapping versions without a failed request, and the
-retraining flow's trace from Jaeger.
+retraining flow's trace from Zipkin.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -57,7 +58,18 @@ from .flow import FLOW_EVENTS, Outcome, follow
 from .lifecycle import bring_up, stop_services
 from .rest import ServiceClient, registry_client
 from .settings import load_settings
-from .trace import JaegerClient, JaegerError, SpanNode, build_tree, find_flow, render_tree, walk
+from .trace import (
+    JaegerClient,
+    JaegerError,
+    SpanNode,
+    TraceClient,
+    ZipkinClient,
+    build_tree,
+    find_flow,
+    render_tree,
+    walk,
+    zipkin_trace_link,
+)
 
 console = Console()
 REQUIRED = ("ingestion", "training", "registry")
@@ -472,7 +484,7 @@ async def loop_steps(
 
 
 async def show_trace(endpoints: Endpoints, retrained: ModelTrained, drift_flow: str | None) -> None:
-    """Step 13: the retraining flow's spans, from Jaeger (polled until they settle).
+    """Step 13: the retraining flow's spans, from Zipkin (polled until they settle).
 
     The flow is ModelTrained(trigger=drift)'s correlation id, which is the DriftDetected's
     (monitoring emits it caused by the predictions.logged batch that filled the window)."""
@@ -481,26 +493,33 @@ async def show_trace(endpoints: Endpoints, retrained: ModelTrained, drift_flow: 
     step(
         13, f"Open the trace of the retraining flow: ModelTrained's correlation id {flow} ({same})"
     )
-    jaeger = endpoints.jaeger_url
-    if not jaeger:
-        console.print("   [yellow]no Jaeger in this stack: no trace to show[/]")
+    zipkin, jaeger = endpoints.zipkin_url, endpoints.jaeger_url
+    url = zipkin or jaeger
+    if not url:
+        console.print("   [yellow]no Zipkin in this stack: no trace to show[/]")
         return
-    roots = await asyncio.to_thread(settled_spans, jaeger, flow)
+    roots = await asyncio.to_thread(settled_spans, url, flow, zipkin=zipkin is not None)
     if not roots:
-        console.print(f"   [yellow]Jaeger at {jaeger} holds no span of flow {flow} yet[/]")
+        console.print(f"   [yellow]{url} holds no span of flow {flow} yet[/]")
         return
     console.print(render_tree(roots, f"correlation id {flow}"))
     for trace_id in sorted({n.trace_id for _, n in walk(roots)}):
-        console.print(f"   Jaeger: {jaeger.rstrip('/')}/trace/{trace_id}")
+        if zipkin:
+            console.print(f"   Zipkin: {zipkin_trace_link(zipkin, trace_id)}")
+        else:
+            console.print(f"   Jaeger: {url.rstrip('/')}/trace/{trace_id}")
 
 
-def settled_spans(jaeger: str, flow: str, within: float = 30.0) -> list[SpanNode]:
+def settled_spans(
+    url: str, flow: str, within: float = 30.0, *, zipkin: bool = True
+) -> list[SpanNode]:
     """The flow's span tree once it includes the deployment's swap and stops growing."""
     deadline = time.monotonic() + within
     roots: list[SpanNode] = []
     seen = -1
     try:
-        with JaegerClient(jaeger) as client:
+        client: TraceClient = ZipkinClient(url) if zipkin else JaegerClient(url)
+        with contextlib.closing(client):
             while True:
                 roots = build_tree(find_flow(client, flow))
                 spans = [n for _, n in walk(roots)]

@@ -2,7 +2,7 @@
 
 Every endpoint can be overridden with an environment variable, so the CLI can point at an
 existing platform: MILLRACE_KAFKA_BOOTSTRAP, MILLRACE_S3_*, MILLRACE_<SERVICE>_URL,
-MILLRACE_JAEGER_URL. Unset ones come from the local stack's state file and the services
+MILLRACE_ZIPKIN_URL (MILLRACE_JAEGER_URL). Unset ones come from the local stack's state file and the services
 ``millrace up`` recorded, else from the fixed defaults (Kafka 19092, S3 19094, 8101-8105).
 
 Kafka's credentials likewise: MILLRACE_KAFKA_SECURITY_PROTOCOL / _SASL_* / _TLS_CAFILE when
@@ -43,9 +43,10 @@ _ENV_NAMES = {
     "kafka": "MILLRACE_KAFKA_BOOTSTRAP",
     "s3": "MILLRACE_S3_ENDPOINT",
     "jaeger": "MILLRACE_JAEGER_URL",
+    "zipkin": "MILLRACE_ZIPKIN_URL",
     **{name: f"MILLRACE_{name.upper()}_URL" for name in NAMES},
 }
-_LABELS = {"kafka": "Kafka", "s3": "S3", "jaeger": "Jaeger"}
+_LABELS = {"kafka": "Kafka", "s3": "S3", "jaeger": "Jaeger", "zipkin": "Zipkin"}
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,14 @@ class Endpoints:
     services: dict[str, str]
     """Service name to base URL."""
     jaeger_url: str | None
+    """A Jaeger query API named by MILLRACE_JAEGER_URL (the local stack runs Zipkin)."""
     origins: dict[str, Origin]
     principal: Principal | None = None
     """Whose Kafka credentials and S3 keys `settings` carry, when they come from the local
     stack."""
+    zipkin_url: str | None = None
+    """Zipkin's base URL (API at /api/v2, UI at /zipkin/): MILLRACE_ZIPKIN_URL, else the local
+    stack's when that stack is the one in use."""
 
     @property
     def home(self) -> Path:
@@ -116,6 +121,7 @@ class Endpoints:
             "kafka": self.settings.kafka_bootstrap,
             "s3": self.settings.s3_endpoint,
             "jaeger": self.jaeger_url or "-",
+            "zipkin": self.zipkin_url or "-",
         }.get(component) or self.services[component]
         label = _LABELS.get(component, f"the {component} service")
         return unreachable(label, where, self.hint(component))
@@ -136,8 +142,10 @@ class Endpoints:
                     "state": {svc: s.state_bucket(svc) for svc in STATEFUL_SERVICES},
                 },
             },
+            "zipkin_url": self.zipkin_url,
             "jaeger_url": self.jaeger_url,
             "otlp_endpoint": s.otlp_endpoint,
+            "zipkin_endpoint": s.zipkin_endpoint,
             "services": dict(self.services),
             "registry_url": self.services["registry"],
             "deployment_url": self.services["deployment"],
@@ -163,17 +171,19 @@ def resolve(
     origins: dict[str, Origin] = {}
     settings = _with_stack(settings, StackInfo.for_config(config), state is not None, origins)
     services = _service_urls(settings, ServicesFile(config.home).read(), origins)
-    jaeger = settings.jaeger_url or (
-        StackInfo.for_config(config).jaeger_url if origins["jaeger"] == "stack" else None
+    zipkin = settings.zipkin_url or (
+        StackInfo.for_config(config).zipkin_url if origins["zipkin"] == "stack" else None
     )
-    if settings.jaeger_url:
-        origins["jaeger"] = "env"
+    if settings.zipkin_url:
+        origins["zipkin"] = "env"
+    origins["jaeger"] = "env" if settings.jaeger_url else "default"
     endpoints = Endpoints(
         settings=settings,
         stack=config,
         services=services,
-        jaeger_url=jaeger.rstrip("/") if jaeger else None,
+        jaeger_url=settings.jaeger_url.rstrip("/") if settings.jaeger_url else None,
         origins=origins,
+        zipkin_url=zipkin.rstrip("/") if zipkin else None,
     )
     return endpoints.acting_as(principal) if principal else endpoints
 
@@ -181,7 +191,7 @@ def resolve(
 def _with_stack(
     settings: CliSettings, local: StackInfo, started: bool, origins: dict[str, Origin]
 ) -> CliSettings:
-    """Kafka, S3 (and OTLP) of the local stack where the environment does not set them."""
+    """Kafka, S3 (and Zipkin) of the local stack where the environment does not set them."""
     from_env = settings.model_fields_set
     stack: Origin = "stack" if started else "default"
     update: dict[str, Any] = {}
@@ -201,10 +211,11 @@ def _with_stack(
             # SeaweedFS's: a client that knows it asks no GetBucketLocation, which an identity
             # allowed only to write (data teams on landing) may not.
             update["s3_region"] = S3_REGION
-    # The local stack's Jaeger only when that stack is the one in use.
-    origins["jaeger"] = "stack" if started and origins["kafka"] == "stack" else "default"
-    if origins["jaeger"] == "stack" and local.otlp_endpoint and "otlp_endpoint" not in from_env:
-        update["otlp_endpoint"] = local.otlp_endpoint  # the CLI's publish spans join the trace
+    # The local stack's Zipkin only when that stack is the one in use.
+    origins["zipkin"] = "stack" if started and origins["kafka"] == "stack" else "default"
+    zipkin_env = local.env().get("MILLRACE_ZIPKIN_ENDPOINT")
+    if origins["zipkin"] == "stack" and zipkin_env and "zipkin_endpoint" not in from_env:
+        update["zipkin_endpoint"] = zipkin_env  # the CLI's publish spans join the trace
     return settings.model_copy(update=update) if update else settings
 
 

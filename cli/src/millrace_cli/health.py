@@ -110,6 +110,10 @@ async def stack_health(endpoints: Endpoints) -> list[ComponentHealth]:
             ComponentHealth("kafka", kafka_ok, s.kafka_bootstrap),
             ComponentHealth("s3", s3_ok, s.s3_endpoint),
         ]
+    if endpoints.zipkin_url and not any(c.name == "zipkin" for c in found):
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            ok = await _http_ok(client, endpoints.zipkin_url + "/health")
+        found.append(ComponentHealth("zipkin", ok, endpoints.zipkin_url))
     if endpoints.jaeger_url and not any(c.name == "jaeger" for c in found):
         async with httpx.AsyncClient(timeout=2.0) as client:
             ok = await _http_ok(client, endpoints.jaeger_url + "/api/services")

@@ -56,8 +56,8 @@ def admin(endpoints: Endpoints) -> AbstractAsyncContextManager[AIOKafkaAdminClie
 async def event_sink(endpoints: Endpoints) -> AsyncIterator[KafkaEventSink]:
     """Publishes contract events the way services do (CloudEvents headers, acks=all).
 
-    With MILLRACE_OTLP_ENDPOINT set, the publish span is exported, so a flow's trace starts
-    at the CLI.
+    With MILLRACE_ZIPKIN_ENDPOINT or MILLRACE_OTLP_ENDPOINT set (and answering), the publish
+    span is exported, so a flow's trace starts at the CLI.
     """
     # Imported here: FastStream and the OpenTelemetry SDK take seconds to load, and only the
     # commands that publish events need them.
@@ -65,7 +65,14 @@ async def event_sink(endpoints: Endpoints) -> AsyncIterator[KafkaEventSink]:
     from millrace_shared.telemetry import setup_tracing
 
     settings = endpoints.settings
-    exporting = settings.otlp_endpoint and tcp_answers(settings.otlp_endpoint, timeout=0.5)
+    # An endpoint that does not answer is dropped: the exporter would retry it at exit.
+    silent = {
+        name: None
+        for name in ("otlp_endpoint", "zipkin_endpoint")
+        if (url := getattr(settings, name)) and not tcp_answers(url, timeout=0.5)
+    }
+    settings = settings.model_copy(update=silent) if silent else settings
+    exporting = settings.otlp_endpoint or settings.zipkin_endpoint
     provider = setup_tracing(settings) if exporting else None
     broker, _ = make_broker(settings, tracer_provider=provider)
     try:

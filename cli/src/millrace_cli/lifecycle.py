@@ -15,6 +15,8 @@ from millrace_infra import stop as stop_stack
 from millrace_infra.kafka_security import read_credentials_file
 from millrace_infra.ports import port_is_free
 from millrace_infra.state import KAFKA_SECURITY_VARIABLES
+from millrace_infra.zipkin import fetch_zipkin
+from millrace_infra.zipkin import is_fetched as zipkin_fetched
 from millrace_shared.registry.tokens import ensure_local_token
 from millrace_shared.signing import KeyPair, ensure_keypair
 
@@ -59,8 +61,10 @@ def bring_up_stack(config: StackConfig, report: Report, *, timeout: float) -> St
         if not is_fetched(config.cache):
             with err.status("fetching Kafka's jars from Maven Central (first run only)..."):
                 fetch_kafka(config.cache)
-        slow = " (the first run builds Jaeger with Go: minutes)" if config.jaeger else ""
-        with err.status(f"starting the local stack{slow}..."):
+        if config.zipkin and not zipkin_fetched(config.cache):
+            with err.status("fetching Zipkin's jar from Maven Central (first run only)..."):
+                fetch_zipkin(config.cache)
+        with err.status("starting the local stack..."):
             info = start(config, timeout=timeout)
     except StackError as error:
         raise CliError(f"the local stack did not start: {error}") from error

@@ -22,7 +22,7 @@ HELP = f"""Millrace: an event-driven MLOps platform. Run it locally and talk to 
 
 Endpoints come from the environment when set (MILLRACE_KAFKA_BOOTSTRAP, MILLRACE_S3_*,
 MILLRACE_INGESTION_URL, MILLRACE_REGISTRY_URL, MILLRACE_DEPLOYMENT_URL,
-MILLRACE_MONITORING_URL, MILLRACE_JAEGER_URL), else from what `millrace up` started
+MILLRACE_MONITORING_URL, MILLRACE_ZIPKIN_URL), else from what `millrace up` started
 (.millrace/stack.json and .millrace/services.json).
 
 Exit codes:

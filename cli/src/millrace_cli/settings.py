@@ -28,8 +28,10 @@ class CliSettings(MillraceSettings):
     """``MILLRACE_DEPLOYMENT_URL``."""
     monitoring_url: str | None = None
     """``MILLRACE_MONITORING_URL``."""
+    zipkin_url: str | None = None
+    """``MILLRACE_ZIPKIN_URL``: Zipkin's base URL (query API, UI at /zipkin/)."""
     jaeger_url: str | None = None
-    """``MILLRACE_JAEGER_URL``: Jaeger's query API / UI."""
+    """``MILLRACE_JAEGER_URL``: a Jaeger query API / UI, read when no Zipkin is set."""
     services_base_port: int = DEFAULT_BASE_PORT
     """``MILLRACE_SERVICES_BASE_PORT``: ingestion's port; the other four follow (``up``)."""
     registry_token: SecretStr | None = None

@@ -1,9 +1,11 @@
-"""`millrace trace`: one flow's spans across all services, from Jaeger's query API.
+"""`millrace trace`: one flow's spans across all services, from Zipkin's (or Jaeger's) API.
 
 Takes a trace id (32 hex digits) or a Millrace correlation id (a UUID, carried by spans as
 the `millrace.correlation_id` attribute) and prints the span tree, sorted by start time.
-Uses the v1-compatible JSON API that Jaeger v2's query extension serves:
-`/api/traces/<id>`, `/api/services` and `/api/traces?service=...&tags={...}`.
+The local stack runs Zipkin: its v2 API `/api/v2/trace/<id>`, `/api/v2/services` and
+`/api/v2/traces?serviceName=...&annotationQuery=k=v`, whose spans are turned into the shape
+Jaeger's v1-compatible JSON API serves (`/api/traces/<id>`, `/api/services`,
+`/api/traces?service=...&tags={...}`), still read when MILLRACE_JAEGER_URL names a Jaeger.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import httpx
 import typer
@@ -33,7 +35,24 @@ JsonDict = dict[str, Any]
 
 
 class JaegerError(Exception):
-    """Jaeger answered, but not with what the query API promises."""
+    """The trace backend (Zipkin or Jaeger) is unreachable, or did not answer like its API."""
+
+
+TraceBackendError = JaegerError
+
+
+class TraceClient(Protocol):
+    """What `find_flow` needs of a trace backend; traces in Jaeger's JSON shape."""
+
+    def services(self) -> list[str]: ...
+
+    def trace(self, trace_id: str) -> JsonDict | None: ...
+
+    def find_traces(
+        self, service: str, tags: Mapping[str, str], *, limit: int = _SEARCH_LIMIT
+    ) -> list[JsonDict]: ...
+
+    def close(self) -> None: ...
 
 
 class JaegerClient:
@@ -101,7 +120,102 @@ class JaegerClient:
         return list(self._data(self._get("/api/traces", params)) or [])
 
 
-def find_flow(client: JaegerClient, ident: str) -> list[JsonDict]:
+class ZipkinClient:
+    """The few calls of Zipkin's v2 HTTP API that `trace` needs, in Jaeger's JSON shape."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> ZipkinClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
+        try:
+            response = self._http.get(path, params=params)
+        except httpx.HTTPError as exc:
+            raise JaegerError(f"Zipkin at {self.base_url} is not reachable: {exc}") from exc
+        if response.status_code == 404 and path.startswith("/api/v2/trace/"):
+            return None
+        if response.status_code != 200:
+            raise JaegerError(
+                f"Zipkin answered {response.status_code} to {response.request.url}: "
+                f"{response.text[:300]}"
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise JaegerError(f"not a Zipkin API response from {response.request.url}") from exc
+
+    def services(self) -> list[str]:
+        return sorted(str(s) for s in self._get("/api/v2/services") or [])
+
+    def trace(self, trace_id: str) -> JsonDict | None:
+        """The whole trace, or None if Zipkin holds no span of it."""
+        spans = self._get(f"/api/v2/trace/{trace_id}")
+        return zipkin_to_jaeger(spans) if spans else None
+
+    def find_traces(
+        self, service: str, tags: Mapping[str, str], *, limit: int = _SEARCH_LIMIT
+    ) -> list[JsonDict]:
+        """Traces with a span of `service` carrying all `tags` (each trace complete)."""
+        params: dict[str, str | int] = {
+            "serviceName": service,
+            "annotationQuery": " and ".join(f"{k}={v}" for k, v in tags.items()),
+            "limit": limit,
+        }
+        return [zipkin_to_jaeger(spans) for spans in self._get("/api/v2/traces", params) or []]
+
+
+def zipkin_to_jaeger(spans: Sequence[Mapping[str, Any]]) -> JsonDict:
+    """One trace of Zipkin v2 spans as Jaeger's JSON shape (what build_tree reads).
+
+    OpenTelemetry's Zipkin exporter writes a span's status as the tags `otel.status_code`
+    and, for errors, `error` (the description)."""
+    converted: list[JsonDict] = []
+    processes: dict[str, JsonDict] = {}
+    for span in spans:
+        service = str((span.get("localEndpoint") or {}).get("serviceName", "?"))
+        processes.setdefault(service, {"serviceName": service})
+        tags = dict(span.get("tags") or {})
+        if "error" in tags:
+            tags.setdefault("otel.status_code", "ERROR")
+            tags.setdefault("otel.status_description", tags["error"])
+        parent = span.get("parentId")
+        converted.append(
+            {
+                "traceID": str(span.get("traceId", "")),
+                "spanID": str(span.get("id", "")),
+                "references": [{"refType": "CHILD_OF", "spanID": parent}] if parent else [],
+                "operationName": str(span.get("name", "")),
+                "startTime": int(span.get("timestamp", 0)),
+                "duration": int(span.get("duration", 0)),
+                "tags": [{"key": k, "value": v} for k, v in tags.items()],
+                "processID": service,
+            }
+        )
+    trace_id = converted[0]["traceID"] if converted else ""
+    return {"traceID": trace_id, "spans": converted, "processes": processes}
+
+
+def zipkin_trace_link(zipkin_url: str, trace_id: str) -> str:
+    """The Zipkin UI page of one trace."""
+    return f"{zipkin_url.rstrip('/')}/zipkin/traces/{trace_id}"
+
+
+def find_flow(client: TraceClient, ident: str) -> list[JsonDict]:
     """The traces of one flow: the trace with that id, or every trace whose spans carry
     `millrace.correlation_id` = ident (searched service by service)."""
     if _TRACE_ID.match(ident):
@@ -138,12 +252,12 @@ class SpanNode:
     duration_us: int
     error: bool
     status: str
-    """"ERROR", "OK" or "" (unset), from the OTLP status Jaeger stores as tags."""
+    """"ERROR", "OK" or "" (unset), from the OTel status stored as tags."""
     message: str
     attributes: dict[str, Any]
     children: list[SpanNode] = field(default_factory=list)
     parent_missing: bool = False
-    """It has a parent span that Jaeger does not hold (not received, or not yet)."""
+    """It has a parent span that the backend does not hold (not received, or not yet)."""
 
     @property
     def duration_ms(self) -> float:
@@ -200,7 +314,7 @@ def _node(span: Mapping[str, Any], processes: Mapping[str, Any]) -> SpanNode:
 
 
 def build_tree(traces: Sequence[Mapping[str, Any]]) -> list[SpanNode]:
-    """Root spans (and spans whose parent Jaeger does not hold), children nested, every
+    """Root spans (and spans whose parent the backend does not hold), children nested, every
     level sorted by start time. Spans repeated across traces count once."""
     nodes: dict[tuple[str, str], SpanNode] = {}
     for found in traces:
@@ -251,7 +365,7 @@ def _label(node: SpanNode, origin_us: int) -> Text:
     if len(shown) > _SHOWN_ATTRIBUTES:
         text.append(f"  (+{len(shown) - _SHOWN_ATTRIBUTES} more)", style="dim")
     if node.parent_missing:
-        text.append(f"  (parent span {node.parent_id} not in Jaeger)", style="dim")
+        text.append(f"  (parent span {node.parent_id} not received)", style="dim")
     return text
 
 
@@ -288,50 +402,64 @@ def render_tree(roots: Sequence[SpanNode], title: str) -> Tree:
     return tree
 
 
-def default_jaeger_url() -> str | None:
-    """The Jaeger of the local stack in $MILLRACE_HOME (default .millrace/), if recorded."""
+def default_zipkin_url() -> str | None:
+    """The Zipkin of the local stack in $MILLRACE_HOME (default .millrace/), if recorded."""
     config = read_state(StackConfig.from_env().home)
-    return StackInfo.for_config(config).jaeger_url if config is not None else None
+    return StackInfo.for_config(config).zipkin_url if config is not None else None
 
 
 def trace(
     id: Annotated[
         str, typer.Argument(help="Trace id (32 hex digits) or Millrace correlation id (UUID).")
     ],
+    zipkin_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MILLRACE_ZIPKIN_URL",
+            help="Zipkin base URL (default: the local stack's, from its state file).",
+        ),
+    ] = None,
     jaeger_url: Annotated[
         str | None,
         typer.Option(
             envvar="MILLRACE_JAEGER_URL",
-            help="Jaeger query API base URL (default: the local stack's, from its state file).",
+            help="Jaeger query API base URL, read instead of Zipkin when no Zipkin is given.",
         ),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the spans as JSON.")] = False,
 ) -> None:
     """Show one flow's spans across all services as a tree, sorted by start time.
 
-    Exit codes: 0 found, 1 no such trace, 2 bad arguments, 5 Jaeger not reachable.
+    Exit codes: 0 found, 1 no such trace, 2 bad arguments, 5 trace backend not reachable.
     """
     out, err = Console(), Console(stderr=True)
     try:
         ident = normalize_id(id)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="ID") from None
-    url = jaeger_url or default_jaeger_url()
+    client: TraceClient
+    if zipkin_url or not jaeger_url:
+        url = zipkin_url or default_zipkin_url()
+        backend = "Zipkin"
+    else:
+        url, backend = jaeger_url, "Jaeger"
     if not url:
         err.print(
-            "[red]error:[/red] no Jaeger to ask: pass --jaeger-url, set MILLRACE_JAEGER_URL, "
-            "or start the local stack with Jaeger (millrace-stack up)"
+            "[red]error:[/red] no trace backend to ask: pass --zipkin-url (or --jaeger-url), "
+            "set MILLRACE_ZIPKIN_URL, or start the local stack with Zipkin (millrace-stack up)"
         )
         raise typer.Exit(EXIT_UNREACHABLE)
+    client = ZipkinClient(url) if backend == "Zipkin" else JaegerClient(url)
     try:
-        with JaegerClient(url) as client:
-            traces = find_flow(client, ident)
-    except JaegerError as exc:  # unreachable, or not answering like Jaeger
+        traces = find_flow(client, ident)
+    except JaegerError as exc:  # unreachable, or not answering like its API
         err.print(Text.assemble(("error: ", "red"), str(exc)), soft_wrap=True)
         raise typer.Exit(EXIT_UNREACHABLE) from None
+    finally:
+        client.close()
     kind = "trace" if _TRACE_ID.match(ident) else "correlation id"
     if not traces:
-        err.print(f"[red]not found:[/red] Jaeger at {url} holds no span for {kind} {ident}")
+        err.print(f"[red]not found:[/red] {backend} at {url} holds no span for {kind} {ident}")
         raise typer.Exit(EXIT_NOT_FOUND)
     roots = build_tree(traces)
     if json:

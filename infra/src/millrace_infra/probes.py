@@ -88,12 +88,7 @@ def http_status(host: str, port: int, path: str, timeout: float = 2.0) -> int | 
     return response.status
 
 
-def jaeger_answers(host: str, query_port: int, otlp_http_port: int, timeout: float = 2.0) -> bool:
-    """True once the query API lists services and the OTLP/HTTP receiver answers.
-
-    The collector starts extensions (the query API) before pipelines (the receivers), so
-    the query API alone answering does not yet mean spans can be sent.
-    """
-    if http_status(host, query_port, "/api/services", timeout) != 200:
-        return False
-    return http_status(host, otlp_http_port, "/v1/traces", timeout) is not None
+def zipkin_answers(host: str, port: int, timeout: float = 2.0) -> bool:
+    """True once Zipkin's /health is 200: storage up, span intake and query API served
+    (Armeria opens its one port only when every service is bound)."""
+    return http_status(host, port, "/health", timeout) == 200

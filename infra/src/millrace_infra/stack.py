@@ -1,4 +1,4 @@
-"""Start, stop, inspect and wait for a local stack (Kafka + S3 + Jaeger) in one home folder."""
+"""Start, stop, inspect and wait for a local stack (Kafka + S3 + Zipkin) in one home folder."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, replace
 from millrace_infra.components import Component, components, kafka_node
 from millrace_infra.config import StackConfig
 from millrace_infra.errors import StackError, StackNotReady
-from millrace_infra.jaeger_build import Progress, build_jaeger
 from millrace_infra.kafka import kafka_dir, tls_dir
 from millrace_infra.kafka_acls import ADMIN_USER
 from millrace_infra.kafka_fetch import fetch_kafka
@@ -24,6 +23,7 @@ from millrace_infra.process import terminate, wait_exit
 from millrace_infra.s3_security import make_buckets
 from millrace_infra.state import StackInfo, read_state, remove_state, write_state
 from millrace_infra.tls import TlsFiles
+from millrace_infra.zipkin import fetch_zipkin
 
 _POLL = 0.2
 
@@ -50,15 +50,13 @@ def _locked(config: StackConfig) -> Iterator[None]:
         yield
 
 
-def start(
-    config: StackConfig, *, timeout: float = 90.0, progress: Progress | None = None
-) -> StackInfo:
+def start(config: StackConfig, *, timeout: float = 90.0) -> StackInfo:
     """Start whatever is not running yet and wait until every server answers.
 
     Idempotent: with the stack already up it only re-checks readiness. If a server this
     call launched never gets ready, it is stopped again before the error is raised.
-    Kafka's jars and (with config.jaeger) the Jaeger binary are fetched/built first if
-    missing; `progress` receives the lines of a first Jaeger build (which takes minutes).
+    Kafka's jars and (with config.zipkin) Zipkin's jar are fetched first if missing (with
+    Maven, seconds to a minute).
     """
     config.validate()
     launched: list[Component] = []
@@ -66,11 +64,11 @@ def start(
         with _locked(config):
             _refuse_other_ports(config)
             fetch_kafka(config.cache)
-            if config.jaeger:
-                build_jaeger(config.cache, progress)
-            elif any(c.running_pid() for c in components(config, every=True) if c.name == "jaeger"):
+            if config.zipkin:
+                fetch_zipkin(config.cache)
+            elif any(c.running_pid() for c in components(config, every=True) if c.name == "zipkin"):
                 # Already running from an earlier `up`: it stays part of the stack.
-                config = replace(config, jaeger=True)
+                config = replace(config, zipkin=True)
             for comp in components(config):
                 if comp.running_pid() is None:
                     _launch(comp)
@@ -133,8 +131,8 @@ def _launch(comp: Component) -> None:
 
 
 def wait_ready(config: StackConfig, *, timeout: float = 90.0) -> StackInfo:
-    """Poll until Kafka serves requests, S3 answers HTTP and Jaeger's query API and OTLP
-    receiver answer; fail fast if a server dies."""
+    """Poll until Kafka serves requests, S3 answers HTTP and Zipkin reports itself healthy;
+    fail fast if a server dies."""
     deadline = time.monotonic() + timeout
     pending = list(components(config))
     while True:
@@ -209,7 +207,7 @@ def _component(config: StackConfig, name: str) -> Component:
 
 
 def stop_component(config: StackConfig, name: str, *, timeout: float = 30.0) -> bool:
-    """Stop one server (``s3``, ``kafka``, ``jaeger``) and leave the rest running: to see the
+    """Stop one server (``s3``, ``kafka``, ``zipkin``) and leave the rest running: to see the
     platform ride out that server's outage. Its data stays; ``start_component`` brings it back
     on the same ports. Returns whether it was running."""
     with _locked(config):
@@ -242,12 +240,12 @@ def start_component(config: StackConfig, name: str, *, timeout: float = 90.0) ->
 def status(config: StackConfig) -> dict[str, ComponentStatus]:
     """Per component: running (pid alive), healthy (answers its protocol), endpoint, pid.
 
-    Jaeger is listed when the config enables it, or when it runs anyway.
+    Zipkin is listed when the config enables it, or when it runs anyway.
     """
     result = {}
     for comp in components(config, every=True):
         pid = comp.running_pid()
-        if comp.name == "jaeger" and not config.jaeger and pid is None:
+        if comp.name == "zipkin" and not config.zipkin and pid is None:
             continue
         result[comp.name] = ComponentStatus(
             name=comp.name,

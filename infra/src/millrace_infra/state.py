@@ -15,6 +15,8 @@ from millrace_infra.kafka_layout import node_dir, node_name
 
 STATE_FILE = "stack.json"
 S3_REGION = "us-east-1"
+ZIPKIN_SPANS_PATH = "/api/v2/spans"
+"""Where Zipkin takes spans (JSON v2): the exporters' endpoint is the base URL plus this."""
 KAFKA_SECURITY_VARIABLES = (
     "MILLRACE_KAFKA_SECURITY_PROTOCOL",
     "MILLRACE_KAFKA_SASL_MECHANISM",
@@ -60,11 +62,14 @@ class StackInfo:
     home: Path | None = None
     """The stack's home folder; None for a stack found through environment variables."""
     otlp_endpoint: str | None = None
-    """`http://host:port` of Jaeger's OTLP/HTTP receiver (exporters append /v1/traces);
-    None when the stack runs without Jaeger."""
+    """`http://host:port` of an OTLP/HTTP receiver (exporters append /v1/traces), for a stack
+    found through the environment (production: Jaeger, Tempo, a vendor); the local stack
+    runs Zipkin instead (zipkin_url)."""
+    zipkin_url: str | None = None
+    """Base URL of the local stack's Zipkin: spans in at `/api/v2/spans`, query API at
+    `/api/v2/...`, UI at `/zipkin/`; None without Zipkin."""
     jaeger_url: str | None = None
-    """Base URL of Jaeger's query API (`/api/services`, `/api/traces/<id>`); None without
-    Jaeger."""
+    """Base URL of a Jaeger query API given through the environment (MILLRACE_JAEGER_URL)."""
     secure: bool = False
     """Kafka needs SASL_SSL credentials: one principal each (kafka_env)."""
     kafka_settings: dict[str, str] = field(default_factory=dict, repr=False, hash=False)
@@ -76,7 +81,6 @@ class StackInfo:
 
     @classmethod
     def for_config(cls, config: StackConfig) -> StackInfo:
-        jaeger = config.jaeger_ports if config.jaeger else None
         nodes = tuple(
             KafkaNode(
                 node_id=n,
@@ -94,8 +98,7 @@ class StackInfo:
             s3_access_key=config.s3_access_key,
             s3_secret_key=config.s3_secret_key,
             home=config.home,
-            otlp_endpoint=f"http://127.0.0.1:{jaeger.otlp_http}" if jaeger else None,
-            jaeger_url=f"http://127.0.0.1:{jaeger.query_http}" if jaeger else None,
+            zipkin_url=f"http://127.0.0.1:{config.zipkin_port}" if config.zipkin else None,
             secure=config.secure,
         )
 
@@ -158,6 +161,9 @@ class StackInfo:
             env["MILLRACE_S3_REGION"] = S3_REGION
         if self.otlp_endpoint:
             env["MILLRACE_OTLP_ENDPOINT"] = self.otlp_endpoint
+        if self.zipkin_url:
+            env["MILLRACE_ZIPKIN_ENDPOINT"] = f"{self.zipkin_url}{ZIPKIN_SPANS_PATH}"
+            env["MILLRACE_ZIPKIN_URL"] = self.zipkin_url
         if self.jaeger_url:
             env["MILLRACE_JAEGER_URL"] = self.jaeger_url
         return env
@@ -165,7 +171,7 @@ class StackInfo:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackInfo | None:
         """The stack named by MILLRACE_KAFKA_BOOTSTRAP + MILLRACE_S3_ENDPOINT, if both set
-        (Jaeger's endpoints from MILLRACE_OTLP_ENDPOINT / MILLRACE_JAEGER_URL, Kafka's
+        (tracing from MILLRACE_OTLP_ENDPOINT / MILLRACE_ZIPKIN_URL / MILLRACE_JAEGER_URL, Kafka's
         security from MILLRACE_KAFKA_SECURITY_PROTOCOL / _SASL_* / _TLS_CAFILE, if set)."""
         env = os.environ if env is None else env
         bootstrap, endpoint = env.get("MILLRACE_KAFKA_BOOTSTRAP"), env.get("MILLRACE_S3_ENDPOINT")
@@ -179,6 +185,7 @@ class StackInfo:
             s3_access_key=env.get("MILLRACE_S3_ACCESS_KEY", DEV_ACCESS_KEY),
             s3_secret_key=env.get("MILLRACE_S3_SECRET_KEY", DEV_SECRET_KEY),
             otlp_endpoint=env.get("MILLRACE_OTLP_ENDPOINT") or None,
+            zipkin_url=env.get("MILLRACE_ZIPKIN_URL") or None,
             jaeger_url=env.get("MILLRACE_JAEGER_URL") or None,
             secure=protocol.upper() != "PLAINTEXT",
             kafka_settings=security,
@@ -203,12 +210,12 @@ def write_state(config: StackConfig, pids: Mapping[str, int]) -> Path:
         "s3_access_key": info.s3_access_key,
         "s3_secret_key": info.s3_secret_key,
         "otlp_endpoint": info.otlp_endpoint,
-        "jaeger_url": info.jaeger_url,
+        "zipkin_url": info.zipkin_url,
         "env": info.env(),
         "home": str(config.home),
         "cache": str(config.cache),
         "ports": config.ports_dict(),
-        "jaeger": config.jaeger,
+        "zipkin": config.zipkin,
         "secure": config.secure,
         "brokers": config.brokers,
         "kafka_nodes": [_node_payload(n) for n in info.kafka_nodes],
@@ -230,9 +237,10 @@ def read_state(home: Path) -> StackConfig | None:
     except (OSError, ValueError):
         return None
     ports = {k: int(v) for k, v in payload["ports"].items()}
-    # Written before the stack had Jaeger: its ports follow Kafka's as in from_base_port.
+    # Written before the stack had Zipkin: its port follows Kafka's as in from_base_port.
     derived = StackConfig.from_base_port(ports["kafka_port"])
-    ports.setdefault("jaeger_port_base", derived.jaeger_port_base)
+    ports.pop("jaeger_port_base", None)  # a stack of the Jaeger days: nothing runs there now
+    ports.setdefault("zipkin_port", derived.zipkin_port)
     # Written before local clusters: a single node, whose further ports were never used.
     ports.setdefault("cluster_port_base", derived.cluster_port_base)
     return StackConfig(
@@ -240,7 +248,7 @@ def read_state(home: Path) -> StackConfig | None:
         cache=Path(payload["cache"]),
         s3_access_key=payload["s3_access_key"],
         s3_secret_key=payload["s3_secret_key"],
-        jaeger=bool(payload.get("jaeger", False)),
+        zipkin=bool(payload.get("zipkin", False)),
         # Written before stacks were secured by default: those were plaintext.
         secure=bool(payload.get("secure", False)),
         brokers=int(payload.get("brokers", 1)),

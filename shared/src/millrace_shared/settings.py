@@ -81,7 +81,11 @@ class MillraceSettings(BaseSettings):
     SeaweedFS grant per bucket, not per key prefix)."""
 
     otlp_endpoint: str | None = None
-    """OTLP/HTTP traces endpoint, e.g. ``http://127.0.0.1:4318``; nothing is exported when unset."""
+    """OTLP/HTTP traces endpoint, e.g. ``http://127.0.0.1:4318`` (production: Jaeger, Tempo, a
+    vendor); nothing is exported over OTLP when unset."""
+    zipkin_endpoint: str | None = None
+    """Zipkin span intake, e.g. ``http://127.0.0.1:9411/api/v2/spans`` (the local stack's trace
+    backend sets it); nothing is exported to Zipkin when unset. Both may be set."""
     trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
     log_level: str = "INFO"
 

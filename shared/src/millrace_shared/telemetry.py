@@ -40,7 +40,9 @@ class Attr:
 
 
 def setup_tracing(settings: MillraceSettings) -> TracerProvider:
-    """A tracer provider for this service; it exports only when an OTLP endpoint is set.
+    """A tracer provider for this service; it exports only to the endpoints set: OTLP/HTTP
+    (``otlp_endpoint``: production backends) and/or Zipkin (``zipkin_endpoint``: the local
+    stack's, whose UI shows a flow's spans).
 
     Returned rather than only installed globally so tests can build several in one process.
     """
@@ -59,6 +61,12 @@ def setup_tracing(settings: MillraceSettings) -> TracerProvider:
         if not endpoint.endswith("/v1/traces"):
             endpoint += "/v1/traces"
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    if settings.zipkin_endpoint:
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        provider.add_span_processor(
+            BatchSpanProcessor(ZipkinExporter(endpoint=settings.zipkin_endpoint))
+        )
     return provider
 
 
@@ -77,7 +85,7 @@ class _TraceContextFilter(logging.Filter):
 
 
 def configure_logging(settings: MillraceSettings) -> None:
-    """One log line format for every service, with the trace id to jump to Jaeger."""
+    """One log line format for every service, with the trace id to jump to the trace UI."""
     handler = logging.StreamHandler()
     handler.addFilter(_TraceContextFilter())
     handler.setFormatter(

@@ -10,4 +10,5 @@ def test_the_trace_command_is_registered() -> None:
     result = CliRunner().invoke(app, ["trace", "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage: " in result.stdout
+    assert "--zipkin-url" in result.stdout
     assert "--jaeger-url" in result.stdout

@@ -166,7 +166,7 @@ def test_the_rendered_tree_shows_services_durations_status_and_attributes() -> N
     assert "dataset=iris" in publish and "correlation_id" not in publish
     assert "correlation_id=" in next(line for line in lines if "validated" in line)
     late = next(line for line in lines if "late" in line)
-    assert "(parent span 00000000000000ff not in Jaeger)" in late
+    assert "(parent span 00000000000000ff not received)" in late
     # Tree guides: the fit line is indented deeper than its parent.
     validated = next(line for line in lines if "validated" in line)
     assert fit.index("training") > validated.index("training")
@@ -255,6 +255,7 @@ def test_the_command_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     bad = _invoke(monkeypatch, "nope", "--jaeger-url", "http://jaeger")
     assert bad.exit_code == 2
     monkeypatch.setenv("MILLRACE_JAEGER_URL", "")
-    monkeypatch.setattr(trace_module, "default_jaeger_url", lambda: None)
+    monkeypatch.setenv("MILLRACE_ZIPKIN_URL", "")
+    monkeypatch.setattr(trace_module, "default_zipkin_url", lambda: None)
     nowhere = _invoke(monkeypatch, TRACE_ID)
-    assert nowhere.exit_code == 5 and "no Jaeger to ask" in nowhere.output
+    assert nowhere.exit_code == 5 and "no trace backend to ask" in nowhere.output

@@ -119,7 +119,7 @@ def test_stack_info_lists_every_broker(tmp_path: Path) -> None:
 
 
 def test_the_state_file_remembers_the_cluster(tmp_path: Path) -> None:
-    config = _cluster(tmp_path, jaeger=False)
+    config = _cluster(tmp_path, zipkin=False)
     write_state(config, {"kafka": 1, "kafka-2": 2, "kafka-3": 3})
     assert read_state(tmp_path) == config
     payload = json.loads((tmp_path / "stack.json").read_text())
@@ -127,7 +127,7 @@ def test_the_state_file_remembers_the_cluster(tmp_path: Path) -> None:
 
 
 def test_an_older_state_file_is_a_single_broker(tmp_path: Path) -> None:
-    config = StackConfig.from_base_port(29092, home=tmp_path, jaeger=False)
+    config = StackConfig.from_base_port(29092, home=tmp_path, zipkin=False)
     write_state(config, {"kafka": 1})
     payload = json.loads((tmp_path / "stack.json").read_text())
     del payload["brokers"], payload["ports"]["cluster_port_base"]

@@ -134,7 +134,7 @@ def test_the_stack_is_secured_unless_insecure_is_asked_for(tmp_path: Path) -> No
 
 
 def test_stack_info_gives_each_principal_its_settings(tmp_path: Path) -> None:
-    config = _config(tmp_path, secure=True, jaeger=False)
+    config = _config(tmp_path, secure=True, zipkin=False)
     passwords = ensure_credentials(tmp_path / "kafka")
     s3_keys = ensure_credentials(tmp_path / "s3")
     info = StackInfo.for_config(config)
@@ -155,7 +155,7 @@ def test_stack_info_gives_each_principal_its_settings(tmp_path: Path) -> None:
 
 
 def test_a_plaintext_stack_gives_only_the_bootstrap(tmp_path: Path) -> None:
-    info = StackInfo.for_config(_config(tmp_path, secure=False, jaeger=False))
+    info = StackInfo.for_config(_config(tmp_path, secure=False, zipkin=False))
     assert info.kafka_env("registry") == {"MILLRACE_KAFKA_BOOTSTRAP": info.kafka_bootstrap}
 
 
@@ -173,7 +173,7 @@ def test_an_external_stack_hands_on_the_security_settings_it_was_given() -> None
 
 
 def test_the_state_file_remembers_a_secured_stack(tmp_path: Path) -> None:
-    config = _config(tmp_path, secure=True, jaeger=False)
+    config = _config(tmp_path, secure=True, zipkin=False)
     write_state(config, {"kafka": 1})
     recorded = read_state(tmp_path)
     assert recorded is not None

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from millrace_infra.config import JAEGER_MODULE_VERSION, KAFKA_VERSION
+from millrace_infra.config import KAFKA_VERSION, ZIPKIN_VERSION
 from millrace_infra.kafka_pins import load_pins
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -145,14 +145,20 @@ def test_every_dependency_in_the_kafka_pom_has_a_pinned_jar() -> None:
         assert pin.name.startswith(f"{artifact}-{version}"), pin
 
 
-def test_the_jaeger_build_module_pins_every_go_module() -> None:
-    gomod = (ROOT / "infra" / "jaeger" / "go.mod").read_text()
-    gosum = (ROOT / "infra" / "jaeger" / "go.sum").read_text()
-    assert f"github.com/jaegertracing/jaeger {JAEGER_MODULE_VERSION}" in gomod
-    assert "tool github.com/jaegertracing/jaeger/cmd/jaeger" in gomod
-    assert "replace" not in gomod  # nothing swapped for a local or other source
-    required = re.findall(r"^\t(\S+) (v\S+)", gomod, re.M)
-    assert len(required) > 100
-    sums = set(re.findall(r"^(\S+) (v\S+?)(?:/go\.mod)? h1:", gosum, re.M))
-    missing = [f"{m}@{v}" for m, v in required if (m, v) not in sums]
-    assert not missing, f"go.sum has no hash for {missing[:5]}"
+def test_the_zipkin_pom_fetches_only_the_pinned_executable_jar() -> None:
+    """One self-contained jar (classifier exec), its transitive dependencies excluded, and
+    that jar pinned: fetch refuses anything else."""
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    pom = ET.parse(ROOT / "infra" / "zipkin" / "pom.xml").getroot()
+    deps = pom.findall("m:dependencies/m:dependency", ns)
+    assert len(deps) == 1
+    dep = deps[0]
+    assert dep.findtext("m:artifactId", namespaces=ns) == "zipkin-server"
+    assert dep.findtext("m:classifier", namespaces=ns) == "exec"
+    exclusions = dep.findall("m:exclusions/m:exclusion", ns)
+    assert [(e.findtext("m:groupId", namespaces=ns), e.findtext("m:artifactId", namespaces=ns))
+            for e in exclusions] == [("*", "*")]  # fmt: skip
+    pins = load_pins(ROOT / "infra" / "zipkin" / "jars.sha256")
+    jar = f"zipkin-server-{ZIPKIN_VERSION}-exec.jar"
+    assert list(pins) == [jar]
+    assert pins[jar].coordinates == f"io.zipkin:zipkin-server:{ZIPKIN_VERSION}"

@@ -25,7 +25,7 @@ def demo(
     Then the model loop on a synthetic `sensors` dataset (`sensors-<timestamp>` when the
     registry already has `sensors`): model v1 served and called, newer data waiting, a
     client's traffic drifting, monitoring detecting it, retraining, promotion of v2 and the
-    swap with no failed request, and the retraining flow's trace from Jaeger.
+    swap with no failed request, and the retraining flow's trace from Zipkin.
     Services that were already running are left running.
     """
     from ..demo import run_demo  # imported here: scikit-learn and pandas take seconds to load

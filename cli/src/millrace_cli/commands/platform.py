@@ -76,7 +76,7 @@ def up(
         float, typer.Option(help="Seconds to wait for the stack and for each service.")
     ] = 120.0,
 ) -> None:
-    """Start the local stack (Kafka, S3, Jaeger) and the services, and wait until ready.
+    """Start the local stack (Kafka, S3, Zipkin) and the services, and wait until ready.
 
     Idempotent: what already runs is left alone. Services run in the background with their
     logs in .millrace/logs/SERVICE.log; pids and ports are recorded in

@@ -33,6 +33,8 @@ def endpoints_table(endpoints: Endpoints, only_services: set[str] | None = None)
     table.add_row("Kafka bootstrap", s.kafka_bootstrap)
     buckets = ", ".join((s.bucket_landing, s.bucket_datasets, s.bucket_models, *s.state_buckets))
     table.add_row("S3", f"{endpoints.s3_url}  (buckets {buckets})")
+    if endpoints.zipkin_url:
+        table.add_row("Zipkin", f"{endpoints.zipkin_url}/zipkin/")
     if endpoints.jaeger_url:
         table.add_row("Jaeger", endpoints.jaeger_url)
     for name, url in endpoints.services.items():
@@ -101,7 +103,7 @@ def status(
         bool, typer.Option("--json", help="Everything as JSON, endpoints included (for scripts).")
     ] = False,
 ) -> None:
-    """Health of Kafka, S3, Jaeger and each service; topics with consumer-group lag; the
+    """Health of Kafka, S3, Zipkin and each service; topics with consumer-group lag; the
     production model of each name; every endpoint.
 
     Exit code 0 when everything that should run is healthy, 5 when Kafka or S3 is not

@@ -1,5 +1,6 @@
-"""The local stack's Jaeger: spans exported over OTLP/HTTP by two services come back, as
-one trace with intact parent links, through the query API that `millrace trace` reads."""
+"""The local stack's Zipkin: spans exported the way services export them (the shared tracing
+set-up, Zipkin JSON over HTTP) by two services come back as one trace with intact parent
+links, through the API that `millrace trace` reads, and the UI is served."""
 
 from __future__ import annotations
 
@@ -12,14 +13,13 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import typer
-from millrace_cli.trace import JaegerClient, build_tree, find_flow, trace, walk
+from millrace_cli.trace import ZipkinClient, build_tree, find_flow, trace, walk
 from millrace_infra import StackInfo
 from millrace_infra.ports import free_port
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from millrace_shared.settings import MillraceSettings
+from millrace_shared.telemetry import setup_tracing
 from opentelemetry.propagate import extract, inject
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from typer.testing import CliRunner
 
@@ -29,29 +29,33 @@ T = TypeVar("T")
 
 
 def _eventually(fetch: Callable[[], T | None], what: str, within: float = 30.0) -> T:
-    """Jaeger ingests asynchronously (receiver -> batch -> storage): poll until it shows."""
+    """Zipkin stores what it receives asynchronously: poll until it shows."""
     deadline = time.monotonic() + within
     while True:
         found = fetch()
         if found is not None:
             return found
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} did not show up in Jaeger within {within:.0f} s")
+            raise AssertionError(f"{what} did not show up in Zipkin within {within:.0f} s")
         time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
-def jaeger(local_stack: StackInfo) -> tuple[str, str]:
-    if not local_stack.otlp_endpoint or not local_stack.jaeger_url:
-        pytest.skip("the stack runs without Jaeger (MILLRACE_STACK_NO_JAEGER)")
-    return local_stack.otlp_endpoint, local_stack.jaeger_url
+def zipkin(local_stack: StackInfo) -> str:
+    if not local_stack.zipkin_url:
+        pytest.skip("the stack runs without Zipkin (MILLRACE_STACK_NO_ZIPKIN)")
+    return local_stack.zipkin_url
 
 
-def _provider(otlp_endpoint: str, service: str) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint}/v1/traces", timeout=10)
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    return provider
+def _provider(local_stack: StackInfo, service: str) -> TracerProvider:
+    """A service's tracer provider, from the environment the stack gives services."""
+    env = local_stack.env()
+    settings = MillraceSettings(
+        service_name=service,
+        environment="dev",
+        zipkin_endpoint=env["MILLRACE_ZIPKIN_ENDPOINT"],
+    )
+    return setup_tracing(settings)
 
 
 class Flow:
@@ -59,11 +63,11 @@ class Flow:
     as over Kafka headers: producer `publish` (service A) -> `consume` -> `fit` (service B,
     failing)."""
 
-    def __init__(self, otlp_endpoint: str) -> None:
+    def __init__(self, local_stack: StackInfo) -> None:
         tag = uuid.uuid4().hex[:8]
-        self.services = (f"jaeger-test-producer-{tag}", f"jaeger-test-consumer-{tag}")
+        self.services = (f"zipkin-test-producer-{tag}", f"zipkin-test-consumer-{tag}")
         self.correlation_id = str(uuid.uuid4())
-        producer, consumer = (_provider(otlp_endpoint, s) for s in self.services)
+        producer, consumer = (_provider(local_stack, s) for s in self.services)
         attrs = {"millrace.correlation_id": self.correlation_id, "millrace.dataset": "iris"}
         try:
             carrier: dict[str, str] = {}
@@ -91,23 +95,23 @@ class Flow:
 
 
 @pytest.fixture(scope="module")
-def flow(jaeger: tuple[str, str]) -> Flow:
-    return Flow(jaeger[0])
+def flow(zipkin: str, local_stack: StackInfo) -> Flow:
+    return Flow(local_stack)
 
 
 @pytest.fixture(scope="module")
-def http(jaeger: tuple[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=jaeger[1], timeout=5) as client:
+def http(zipkin: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=zipkin, timeout=5) as client:
         yield client
 
 
-def _full_trace(http: httpx.Client, flow: Flow) -> dict[str, Any]:
-    def fetch() -> dict[str, Any] | None:
-        response = http.get(f"/api/traces/{flow.trace_id}")
+def _full_trace(http: httpx.Client, flow: Flow) -> list[dict[str, Any]]:
+    def fetch() -> list[dict[str, Any]] | None:
+        response = http.get(f"/api/v2/trace/{flow.trace_id}")
         if response.status_code != 200:
             return None
-        data: dict[str, Any] = response.json()["data"][0]
-        return data if len(data["spans"]) == 3 else None
+        spans: list[dict[str, Any]] = response.json()
+        return spans if len(spans) == 3 else None
 
     return _eventually(fetch, f"all 3 spans of trace {flow.trace_id}")
 
@@ -115,62 +119,62 @@ def _full_trace(http: httpx.Client, flow: Flow) -> dict[str, Any]:
 def test_one_trace_holds_both_services_spans_with_parent_links(
     http: httpx.Client, flow: Flow
 ) -> None:
-    found = _full_trace(http, flow)
-    assert found["traceID"] == flow.trace_id
-    spans = {s["operationName"]: s for s in found["spans"]}
-    assert {s["spanID"] for s in spans.values()} == set(flow.span_ids.values())
-    service_of = {
-        name: found["processes"][s["processID"]]["serviceName"] for name, s in spans.items()
-    }
+    spans = {s["name"]: s for s in _full_trace(http, flow)}
+    assert {s["traceId"] for s in spans.values()} == {flow.trace_id}
+    assert {s["id"] for s in spans.values()} == set(flow.span_ids.values())
+    service_of = {name: s["localEndpoint"]["serviceName"] for name, s in spans.items()}
     producer, consumer = flow.services
     assert service_of == {"publish": producer, "consume": consumer, "fit": consumer}
-
-    def parent(name: str) -> str | None:
-        refs = [r for r in spans[name]["references"] if r["refType"] == "CHILD_OF"]
-        assert all(r["traceID"] == flow.trace_id for r in refs)
-        return refs[0]["spanID"] if refs else None
-
-    assert parent("publish") is None
-    assert parent("consume") == flow.span_ids["publish"]
-    assert parent("fit") == flow.span_ids["consume"]
-    fit_tags = {t["key"]: t["value"] for t in spans["fit"]["tags"]}
-    assert fit_tags["otel.status_code"] == "ERROR"
-    assert fit_tags["millrace.rows"] == 150
+    assert "parentId" not in spans["publish"]
+    assert spans["consume"]["parentId"] == flow.span_ids["publish"]
+    assert spans["fit"]["parentId"] == flow.span_ids["consume"]
+    assert spans["fit"]["tags"]["otel.status_code"] == "ERROR"
+    assert spans["fit"]["tags"]["error"] == "estimator diverged"
+    assert spans["fit"]["tags"]["millrace.rows"] == "150"
 
 
 def test_services_and_tag_search_find_the_flow(http: httpx.Client, flow: Flow) -> None:
     _full_trace(http, flow)
-    services = http.get("/api/services").json()["data"]
-    assert set(flow.services) <= set(services)
+    assert set(flow.services) <= set(http.get("/api/v2/services").json())
+    query = f"millrace.correlation_id={flow.correlation_id}"
     for service in flow.services:
         response = http.get(
-            "/api/traces",
-            params={
-                "service": service,
-                "tags": json.dumps({"millrace.correlation_id": flow.correlation_id}),
-            },
+            "/api/v2/traces", params={"serviceName": service, "annotationQuery": query}
         )
         assert response.status_code == 200
-        assert [t["traceID"] for t in response.json()["data"]] == [flow.trace_id]
-    unknown = {"millrace.correlation_id": str(uuid.uuid4())}
+        assert [t[0]["traceId"] for t in response.json()] == [flow.trace_id]
+    other = f"millrace.correlation_id={uuid.uuid4()}"
     none = http.get(
-        "/api/traces", params={"service": flow.services[0], "tags": json.dumps(unknown)}
+        "/api/v2/traces", params={"serviceName": flow.services[0], "annotationQuery": other}
     )
-    assert none.status_code == 200 and not none.json()["data"]
-    assert http.get(f"/api/traces/{uuid.uuid4().hex}").status_code == 404
+    assert none.status_code == 200 and none.json() == []
+    assert http.get(f"/api/v2/trace/{uuid.uuid4().hex}").status_code == 404
+
+
+def test_the_ui_serves_zipkins_page_and_the_trace_link(http: httpx.Client, flow: Flow) -> None:
+    _full_trace(http, flow)
+    # The page the demo links to: the UI is a single-page app served under /zipkin/.
+    for path in ("/zipkin/", f"/zipkin/traces/{flow.trace_id}"):
+        page = http.get(path)
+        assert page.status_code == 200, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert "<title>Zipkin</title>" in page.text
 
 
 def test_the_trace_client_rebuilds_the_tree_from_a_correlation_id(
-    jaeger: tuple[str, str], http: httpx.Client, flow: Flow
+    zipkin: str, http: httpx.Client, flow: Flow
 ) -> None:
     _full_trace(http, flow)
-    with JaegerClient(jaeger[1]) as client:
+    with ZipkinClient(zipkin) as client:
         by_correlation = find_flow(client, flow.correlation_id)
         by_trace_id = find_flow(client, flow.trace_id)
     for traces in (by_correlation, by_trace_id):
-        shape = [(depth, n.service, n.operation) for depth, n in walk(build_tree(traces))]
+        roots = build_tree(traces)
+        shape = [(depth, n.service, n.operation) for depth, n in walk(roots)]
         producer, consumer = flow.services
         assert shape == [(0, producer, "publish"), (1, consumer, "consume"), (2, consumer, "fit")]
+        fit = next(n for _, n in walk(roots) if n.operation == "fit")
+        assert fit.error and fit.message == "estimator diverged"
 
 
 def _run(*args: str) -> Any:
@@ -180,24 +184,23 @@ def _run(*args: str) -> Any:
 
 
 def test_the_trace_command_prints_the_flow_and_reports_misses(
-    jaeger: tuple[str, str], http: httpx.Client, flow: Flow
+    zipkin: str, http: httpx.Client, flow: Flow
 ) -> None:
     _full_trace(http, flow)
-    url = jaeger[1]
-    shown = _run(flow.correlation_id, "--jaeger-url", url)
+    shown = _run(flow.correlation_id, "--zipkin-url", zipkin)
     assert shown.exit_code == 0, shown.output
     for text in (*flow.services, "publish", "consume", "fit", "ERROR", "estimator diverged"):
         assert text in shown.output
-    as_json = _run(flow.trace_id, "--jaeger-url", url, "--json")
+    as_json = _run(flow.trace_id, "--zipkin-url", zipkin, "--json")
     assert as_json.exit_code == 0, as_json.output
     assert [s["operation"] for s in json.loads(as_json.output)["spans"]] == [
         "publish",
         "consume",
         "fit",
     ]
-    missing = _run(uuid.uuid4().hex, "--jaeger-url", url)
+    missing = _run(uuid.uuid4().hex, "--zipkin-url", zipkin)
     assert missing.exit_code == 1
     assert "not found" in missing.output
-    unreachable = _run(flow.trace_id, "--jaeger-url", f"http://127.0.0.1:{free_port()}")
+    unreachable = _run(flow.trace_id, "--zipkin-url", f"http://127.0.0.1:{free_port()}")
     assert unreachable.exit_code == 5
     assert "not reachable" in unreachable.output
