@@ -7,7 +7,7 @@ Everything comes from package registries (GitHub is not assumed reachable):
   ``<cache>/kubeconform/<version>/kubeconform``. Go's module and build caches are
   ``<cache>/go``, shared with the Jaeger build (infra/jaeger).
 - Kubernetes schemas: the ``kubernetes-validate`` wheel from PyPI, pinned by sha256
-  (schema-requirements.txt), which ships kubeconform-style schema folders; one Kubernetes
+  (schema-requirements.txt, checked after the download), which ships kubeconform-style schema folders; one Kubernetes
   version's strict schemas are unpacked.
 - KEDA schemas: the CRDs in the ``github.com/kedacore/keda/v2`` module from the Go module
   proxy (checked against the checksum database and the pinned h1 hash below), converted
@@ -21,6 +21,7 @@ killed halfway or a binary changed since is rebuilt. Parallel runs wait on a loc
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import hashlib
 import json
@@ -137,6 +138,30 @@ def build_tool(cache: Path, name: str, package: str, version: str, ldflags: str 
     return binary
 
 
+def _download_wheel(folder: Path) -> Path:
+    """The pinned kubernetes-validate wheel from PyPI (pip, --require-hashes)."""
+    # The project's venv has no pip (uv manages it); the machine's Python does (scripts/setup
+    # installs uv with it).
+    python = next((p for p in (sys.executable, shutil.which("python3")) if p and _has_pip(p)), None)
+    if python is None:
+        raise RuntimeError("pip is needed once to fetch the Kubernetes schemas")
+    subprocess.run(
+        [
+            python, "-m", "pip", "download", "--quiet", "--no-deps",
+            "--disable-pip-version-check", "--require-hashes", "--only-binary=:all:",
+            "-r", str(HERE / "schema-requirements.txt"), "-d", str(folder),
+        ],
+        check=True,
+    )  # fmt: skip
+    (wheel,) = folder.glob("kubernetes_validate-*.whl")
+    return wheel
+
+
+def _has_pip(python: str) -> bool:
+    done = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, check=False)
+    return done.returncode == 0
+
+
 def kubernetes_schemas(cache: Path) -> Path:
     """<cache>/k8s-schemas/<pkg version>/v<k8s>-local-strict, from the pinned PyPI wheel."""
     base = cache / "k8s-schemas" / KUBERNETES_VALIDATE_VERSION
@@ -147,15 +172,7 @@ def kubernetes_schemas(cache: Path) -> Path:
         if _complete(base / folder_name):
             return base / folder_name
         with tempfile.TemporaryDirectory() as download:
-            subprocess.run(
-                [
-                    sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                    "--disable-pip-version-check", "--require-hashes", "--only-binary=:all:",
-                    "-r", str(HERE / "schema-requirements.txt"), "-d", download,
-                ],
-                check=True,
-            )  # fmt: skip
-            (wheel,) = Path(download).glob("kubernetes_validate-*.whl")
+            wheel = _download_wheel(Path(download))
             prefix = f"kubernetes_validate/kubernetes-json-schema/{folder_name}/"
             target = base / folder_name
             shutil.rmtree(target, ignore_errors=True)
@@ -163,7 +180,11 @@ def kubernetes_schemas(cache: Path) -> Path:
             with zipfile.ZipFile(wheel) as archive:
                 for member in archive.namelist():
                     if member.startswith(prefix) and not member.endswith("/"):
-                        (target / member.removeprefix(prefix)).write_bytes(archive.read(member))
+                        # The wheel's refs are rooted at its own registry ("/api/..."): make
+                        # them relative, so they resolve next to the file for kubeconform.
+                        text = archive.read(member).decode()
+                        text = text.replace('"/api/_definitions.json#', '"_definitions.json#')
+                        (target / member.removeprefix(prefix)).write_text(text)
         (target / _MARKER).write_text(f"kubernetes-validate {KUBERNETES_VALIDATE_VERSION}\n")
     return target
 
@@ -184,6 +205,15 @@ def _strict(schema: Any) -> Any:
     return schema
 
 
+def _h1(module_zip: Path) -> str:
+    """Go's "h1:" module hash (dirhash Hash1) of a module zip."""
+    lines = []
+    with zipfile.ZipFile(module_zip) as archive:
+        for name in sorted(archive.namelist()):
+            lines.append(f"{hashlib.sha256(archive.read(name)).hexdigest()}  {name}\n")
+    return "h1:" + base64.b64encode(hashlib.sha256("".join(lines).encode()).digest()).decode()
+
+
 def keda_schemas(cache: Path) -> Path:
     """<cache>/keda-schemas/<version>/<group>/<kind>_<version>.json from KEDA's CRDs."""
     folder = cache / "keda-schemas" / KEDA_VERSION
@@ -196,22 +226,26 @@ def keda_schemas(cache: Path) -> Path:
             result = subprocess.run(
                 [_go(), "mod", "download", "-json", f"{KEDA_MODULE}@{KEDA_VERSION}"],
                 cwd=outside_any_module, env=_go_env(cache, module_mode=False),
-                check=True, capture_output=True, text=True,
+                check=False, capture_output=True, text=True,
             )  # fmt: skip
-        info = json.loads(result.stdout)
-        if info.get("Sum") != KEDA_SUM:
-            raise RuntimeError(f"{KEDA_MODULE}@{KEDA_VERSION}: sum {info.get('Sum')} != {KEDA_SUM}")
-        shutil.rmtree(folder, ignore_errors=True)
-        for crd_file in KEDA_CRDS:
-            crd = yaml.safe_load(
-                (Path(info["Dir"]) / "config" / "crd" / "bases" / crd_file).read_text()
+        # Only the module's zip is needed (go may decline to go further: KEDA asks for a newer
+        # Go than building it would need); its h1 hash is checked here, as go does.
+        zip_path = Path(json.loads(result.stdout)["Zip"])
+        if (actual := _h1(zip_path)) != KEDA_SUM:
+            raise RuntimeError(
+                f"{KEDA_MODULE}@{KEDA_VERSION}: {actual} is not the pinned {KEDA_SUM}"
             )
-            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"].lower()
-            for version in crd["spec"]["versions"]:
-                schema = _strict(version["schema"]["openAPIV3Schema"])
-                target = folder / group / f"{kind}_{version['name']}.json"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(json.dumps(schema, indent=1))
+        shutil.rmtree(folder, ignore_errors=True)
+        prefix = f"{KEDA_MODULE}@{KEDA_VERSION}/config/crd/bases/"
+        with zipfile.ZipFile(zip_path) as archive:
+            for crd_file in KEDA_CRDS:
+                crd = yaml.safe_load(archive.read(prefix + crd_file))
+                group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"].lower()
+                for version in crd["spec"]["versions"]:
+                    schema = _strict(version["schema"]["openAPIV3Schema"])
+                    target = folder / group / f"{kind}_{version['name']}.json"
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(json.dumps(schema, indent=1))
         (folder / _MARKER).write_text(f"{KEDA_MODULE}@{KEDA_VERSION}\n")
     return folder
 
