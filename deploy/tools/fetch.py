@@ -6,15 +6,15 @@ Everything comes from package registries (GitHub is not assumed reachable):
   module pinned by go.sum, -mod=readonly), into ``<cache>/helm/<version>/helm`` and
   ``<cache>/kubeconform/<version>/kubeconform``. Go's module and build caches are
   ``<cache>/go``, shared with the Jaeger build (infra/jaeger).
-- Kubernetes schemas: the ``kubernetes-validate`` wheel from PyPI, pinned by sha256
-  (schema-requirements.txt, checked after the download), which ships kubeconform-style schema folders; one Kubernetes
-  version's strict schemas are unpacked.
-- KEDA schemas: the CRDs in the ``github.com/kedacore/keda/v2`` module from the Go module
-  proxy (checked against the checksum database and the pinned h1 hash below), converted
-  to JSON schemas (as kubeconform's openapi2jsonschema does: strict, no unknown fields).
+- Kubernetes schemas: the ``kubernetes-validate`` wheel from PyPI (pip --require-hashes,
+  schema-requirements.txt), which ships strict schemas per Kubernetes version; those of the
+  kinds the chart renders are unpacked, each made standalone (its definitions inlined).
+- KEDA schemas: the CRDs in the ``github.com/kedacore/keda/v2`` module zip from the Go module
+  proxy (its h1 hash checked against the pin below), converted to JSON schemas (as
+  kubeconform's openapi2jsonschema does: strict, no unknown fields).
 
 A marker holding each binary's sha256 is written last and checked on every use, so a build
-killed halfway or a binary changed since is rebuilt. Parallel runs wait on a lock.
+killed halfway or a binary changed since is rebuilt (schema folders: a marker only). Parallel runs wait on a lock.
 
     python deploy/tools/fetch.py          # prints the paths as JSON
 """
