@@ -28,10 +28,12 @@ class CliSettings(MillraceSettings):
     """``MILLRACE_DEPLOYMENT_URL``."""
     monitoring_url: str | None = None
     """``MILLRACE_MONITORING_URL``."""
+    watcher_url: str | None = None
+    """``MILLRACE_WATCHER_URL``: the landing watcher (health only)."""
     jaeger_url: str | None = None
     """``MILLRACE_JAEGER_URL``: Jaeger's query API / UI."""
     services_base_port: int = DEFAULT_BASE_PORT
-    """``MILLRACE_SERVICES_BASE_PORT``: ingestion's port; the other four follow (``up``)."""
+    """``MILLRACE_SERVICES_BASE_PORT``: ingestion's port; the other five follow (``up``)."""
     registry_token: SecretStr | None = None
     """``MILLRACE_REGISTRY_TOKEN``: bearer token for promote and rollback."""
 

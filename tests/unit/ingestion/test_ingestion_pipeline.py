@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ from millrace_contracts import (
     DatasetValidated,
     EstimatorSpec,
     TrainingSpec,
+    derived_event_id,
     first_of_flow,
 )
 from millrace_contracts.policies import ColumnSpec
@@ -177,6 +179,28 @@ def test_same_content_again_is_the_same_version_and_not_new(
     assert not second.new_version
     assert (second.data, second.profile) == (first.data, first.profile)
     assert len(store.list_keys("millrace-state-ingestion", "ingestion/iris/versions/")) == 1
+
+
+def test_a_file_announced_by_the_cli_and_the_watcher_is_one_version(
+    ingestion: Ingestion, store: InMemoryObjectStore, land: Land, declare: Declare
+) -> None:
+    """``millrace publish`` announces its upload (own id, with its digest); the landing
+    watcher announces the same object (an id from bucket, key and ETag, no digest): one
+    dataset version, made by whichever came first."""
+    declare(SPEC)
+    by_cli = land("a.csv", GOOD, sha256=hashlib.sha256(GOOD.encode()).hexdigest())
+    by_watcher = DataArrived(
+        **first_of_flow(producer="watcher", event_id=derived_event_id("landing", by_cli.uri)),
+        dataset="iris",
+        uri=by_cli.uri,
+    )
+    first = validated(ingestion.ingest(by_cli))
+    second = validated(ingestion.ingest(by_watcher))
+    assert (first.new_version, second.new_version) == (True, False)
+    assert second.dataset_version == first.dataset_version
+    assert len(store.list_keys("millrace-state-ingestion", "ingestion/iris/versions/")) == 1
+    # The watcher's arrival, again (a second watcher, a restart): the identical outcome.
+    assert validated(ingestion.ingest(by_watcher)).event_id == second.event_id
 
 
 def test_a_redelivered_arrival_gives_the_identical_event(
