@@ -17,8 +17,8 @@ from millrace_contracts import (
     DatasetValidated,
     EstimatorSpec,
     TrainingSpec,
-    derived_event_id,
     first_of_flow,
+    landed_arrival_id,
 )
 from millrace_contracts.policies import ColumnSpec
 from millrace_ingestion.core.declarations import DeclarationStore
@@ -181,26 +181,33 @@ def test_same_content_again_is_the_same_version_and_not_new(
     assert len(store.list_keys("millrace-state-ingestion", "ingestion/iris/versions/")) == 1
 
 
-def test_a_file_announced_by_the_cli_and_the_watcher_is_one_version(
+def test_a_file_announced_by_the_cli_and_the_watcher_is_one_arrival(
     ingestion: Ingestion, store: InMemoryObjectStore, land: Land, declare: Declare
 ) -> None:
-    """``millrace publish`` announces its upload (own id, with its digest); the landing
-    watcher announces the same object (an id from bucket, key and ETag, no digest): one
-    dataset version, made by whichever came first."""
+    """``millrace publish`` announces its upload with its digest, the landing watcher the
+    same object without one; both under the object's id (bucket, key, ETag): one version,
+    one flow, the same outcome whichever comes first."""
     declare(SPEC)
-    by_cli = land("a.csv", GOOD, sha256=hashlib.sha256(GOOD.encode()).hexdigest())
-    by_watcher = DataArrived(
-        **first_of_flow(producer="watcher", event_id=derived_event_id("landing", by_cli.uri)),
+    landed = land("a.csv", GOOD)
+    bucket, key = landed.uri.removeprefix("s3://").split("/", 1)
+    by_cli = DataArrived(
+        **first_of_flow(producer="cli", event_id=landed_arrival_id(bucket, key, '"e1"')),
         dataset="iris",
-        uri=by_cli.uri,
+        uri=landed.uri,
+        sha256=hashlib.sha256(GOOD.encode()).hexdigest(),
+    )
+    by_watcher = DataArrived(
+        **first_of_flow(producer="watcher", event_id=landed_arrival_id(bucket, key, "e1")),
+        dataset="iris",
+        uri=landed.uri,
+        submitted_by="landing-watcher",
     )
     first = validated(ingestion.ingest(by_cli))
     second = validated(ingestion.ingest(by_watcher))
-    assert (first.new_version, second.new_version) == (True, False)
-    assert second.dataset_version == first.dataset_version
+    assert by_cli.event_id == by_watcher.event_id
+    assert second.event_id == first.event_id
+    assert second.new_version and second.dataset_version == first.dataset_version
     assert len(store.list_keys("millrace-state-ingestion", "ingestion/iris/versions/")) == 1
-    # The watcher's arrival, again (a second watcher, a restart): the identical outcome.
-    assert validated(ingestion.ingest(by_watcher)).event_id == second.event_id
 
 
 def test_a_redelivered_arrival_gives_the_identical_event(

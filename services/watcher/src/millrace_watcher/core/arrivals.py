@@ -1,22 +1,21 @@
 """Which landed objects are arrivals, and the one ``DataArrived`` each of them is.
 
 An object is ``<dataset>/<...>/<file>.<csv|parquet|pq>`` in the landing bucket. Its event id
-derives from (bucket, key, ETag) alone, so every watcher, every restart and every repeated
-poll announces one object version with the same id: Kafka may carry it twice, ingestion
-treats a repeated id as one arrival (same outcome, same event). ``millrace publish``
-announces its upload under an id of its own; ingestion's versions are content-addressed, so
-both announcements name one dataset version (the second says ``new_version: false``).
+derives from (bucket, key, ETag) alone (``landed_arrival_id``), so every watcher, every
+restart, every repeated poll and ``millrace publish`` announce one object version with the
+same id: Kafka may carry it more than once, ingestion takes a repeated id as one arrival
+(same outcome, same event ids after it). Two objects of the same content are two arrivals of
+one dataset version: ingestion's versions are content-addressed (the second is not new).
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 
-from millrace_contracts import DataArrived, derived_event_id, first_of_flow
+from millrace_contracts import DataArrived, first_of_flow, landed_arrival_id
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 """The suffixes ingestion reads (``millrace_ingestion.core.reading``); others are ignored."""
@@ -50,17 +49,15 @@ def dataset_of(key: str) -> str | None:
     return parts[0] if _NAME.match(parts[0]) else None
 
 
-def arrival_id(obj: LandedObject) -> uuid.UUID:
-    return derived_event_id("landing", obj.bucket, obj.key, obj.etag.strip('"'))
-
-
 def arrival_for(obj: LandedObject, *, producer: str, submitted_by: str) -> DataArrived | None:
     """The arrival announcing ``obj``; None when it is not a dataset's file."""
     dataset = dataset_of(obj.key)
     if dataset is None:
         return None
     return DataArrived(
-        **first_of_flow(producer=producer, event_id=arrival_id(obj)),
+        **first_of_flow(
+            producer=producer, event_id=landed_arrival_id(obj.bucket, obj.key, obj.etag)
+        ),
         dataset=dataset,
         uri=f"s3://{obj.bucket}/{obj.key}",
         # The ETag is not a SHA-256 (MD5, or a digest of parts): ingestion reads the bytes.
