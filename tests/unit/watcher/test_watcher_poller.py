@@ -26,8 +26,8 @@ class FakeLister:
         self.objects: dict[str, LandedObject] = {}
         self.error: Exception | None = None
 
-    def drop(self, key: str, etag: str = "e1", owner: str | None = None) -> None:
-        self.objects[key] = LandedObject(LANDING, key, etag, size=10, owner=owner)
+    def drop(self, key: str, etag: str = "e1") -> None:
+        self.objects[key] = LandedObject(LANDING, key, etag, size=10)
 
     def list(self, bucket: str) -> Iterator[LandedObject]:
         assert bucket == LANDING
@@ -92,14 +92,7 @@ def test_the_arrival_id_is_the_object_version() -> None:
     assert first.event_id == again.event_id != rewritten.event_id
     assert first.correlation_id == first.event_id  # it starts a flow
     assert (first.dataset, first.uri, first.sha256) == ("iris", f"s3://{LANDING}/iris/a.csv", None)
-
-
-def test_the_submitter_is_the_owner_the_store_reports_else_the_setting() -> None:
-    owned = LandedObject(LANDING, "iris/a.csv", "e1", size=1, owner="millrace-data-teams")
-    unowned = LandedObject(LANDING, "iris/b.csv", "e1", size=1)
-    assert arrival_for(owned, producer="w", submitted_by="landing-watcher") is not None
-    assert arrival_for(owned, producer="w", submitted_by="x").submitted_by == "millrace-data-teams"  # type: ignore[union-attr]
-    assert arrival_for(unowned, producer="w", submitted_by="x").submitted_by == "x"  # type: ignore[union-attr]
+    assert first.submitted_by == "w"
 
 
 async def test_each_new_object_is_announced_once(

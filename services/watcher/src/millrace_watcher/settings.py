@@ -16,5 +16,5 @@ class WatcherSettings(ServiceSettings):
     submitted_by: str = Field(
         default="landing-watcher", validation_alias="MILLRACE_WATCHER_SUBMITTED_BY"
     )
-    """``submitted_by`` of an arrival whose object's owner the store does not report
-    (SeaweedFS lists no owner); an owner the store reports is used instead."""
+    """``submitted_by`` of the watcher's arrivals: S3 listings do not say who wrote an object
+    (SeaweedFS names the bucket's owner, AWS the account), so the watcher cannot."""

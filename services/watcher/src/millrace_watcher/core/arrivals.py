@@ -31,8 +31,6 @@ class LandedObject:
     etag: str
     size: int
     last_modified: datetime | None = None
-    owner: str | None = None
-    """Who wrote it, when the store says (``fetch-owner``); None when it does not."""
 
     @property
     def identity(self) -> str:
@@ -62,5 +60,5 @@ def arrival_for(obj: LandedObject, *, producer: str, submitted_by: str) -> DataA
         uri=f"s3://{obj.bucket}/{obj.key}",
         # The ETag is not a SHA-256 (MD5, or a digest of parts): ingestion reads the bytes.
         sha256=None,
-        submitted_by=obj.owner or submitted_by,
+        submitted_by=submitted_by,
     )

@@ -1,9 +1,9 @@
-"""Listing the landing bucket: every object with its ETag and, where the store says, its owner.
+"""Listing the landing bucket: every object with its ETag.
 
-``fetch-owner`` asks S3 for each object's owner. AWS reports the account (canonical id and,
-in some regions, a display name); SeaweedFS 3.x reports the writing identity's name in our
-local stack where it reports one at all; where the store reports none, arrivals carry the
-watcher's ``submitted_by`` setting.
+No owner is asked for: no store at hand reports who wrote an object. ``fetch-owner`` gets
+the local stack's SeaweedFS to name the bucket's owner (``millrace-admin`` for an object the
+data-teams identity put, tests/integration/test_watcher_listing.py) and AWS the account, not
+the IAM identity. Arrivals carry the watcher's ``submitted_by`` setting instead.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class MinioLister:
         self._client = client
 
     def list(self, bucket: str) -> Iterator[LandedObject]:
-        for item in self._client.list_objects(bucket, recursive=True, fetch_owner=True):
+        for item in self._client.list_objects(bucket, recursive=True):
             if item.is_dir or item.object_name is None:
                 continue
             yield LandedObject(
@@ -34,5 +34,4 @@ class MinioLister:
                 etag=(item.etag or "").strip('"'),
                 size=item.size or 0,
                 last_modified=item.last_modified,
-                owner=item.owner_name or item.owner_id or None,
             )
