@@ -66,7 +66,24 @@ def held_fit(folder: str) -> None:
     fit.fit_candidate = held  # type: ignore[attr-defined]
 
 
-PATCHES: dict[str, Callable[[str], None]] = {"slow_fit": slow_fit, "held_fit": held_fit}
+def landing_prefix(prefix: str) -> None:
+    """The watcher sees only the landing keys under ``prefix``: a test's own dataset, not the
+    files every other test of the session left in the shared landing bucket."""
+    from millrace_watcher.core import listing
+
+    everything = listing.MinioLister.list
+
+    def under(self: listing.MinioLister, bucket: str) -> Any:
+        return (o for o in everything(self, bucket) if o.key.startswith(prefix))
+
+    listing.MinioLister.list = under  # type: ignore[method-assign]
+
+
+PATCHES: dict[str, Callable[[str], None]] = {
+    "slow_fit": slow_fit,
+    "held_fit": held_fit,
+    "landing_prefix": landing_prefix,
+}
 
 
 def command(service: str, **patches: object) -> tuple[str, ...]:

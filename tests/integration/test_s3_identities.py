@@ -16,6 +16,7 @@ from millrace_infra.s3_security import (
     STATE_MONITORING,
     STATE_REGISTRY,
     STATE_TRAINING,
+    STATE_WATCHER,
 )
 from minio import Minio
 from minio.error import S3Error
@@ -44,6 +45,10 @@ CASES = [
     ("monitoring", STATE_MONITORING, "write", True),
     ("monitoring", DATASETS, "write", False),
     ("monitoring", MODELS, "read", False),
+    ("watcher", LANDING, "read", True),
+    ("watcher", LANDING, "write", False),
+    ("watcher", STATE_WATCHER, "write", True),
+    ("watcher", DATASETS, "read", False),
     ("data-teams", LANDING, "write", True),
     ("data-teams", LANDING, "read", False),
     ("data-teams", DATASETS, "write", False),
@@ -57,6 +62,7 @@ STATE_OF = {
     "training": STATE_TRAINING,
     "registry": STATE_REGISTRY,
     "monitoring": STATE_MONITORING,
+    "watcher": STATE_WATCHER,
 }
 # Each stateful service may neither overwrite nor read another's state (e.g. ingestion forging
 # the registry's version claims, or training rewriting monitoring's known versions).

@@ -30,10 +30,12 @@ class CliSettings(MillraceSettings):
     """``MILLRACE_MONITORING_URL``."""
     zipkin_url: str | None = None
     """``MILLRACE_ZIPKIN_URL``: Zipkin's base URL (query API, UI at /zipkin/)."""
+    watcher_url: str | None = None
+    """``MILLRACE_WATCHER_URL``: the landing watcher (health only)."""
     jaeger_url: str | None = None
     """``MILLRACE_JAEGER_URL``: a Jaeger query API / UI, read when no Zipkin is set."""
     services_base_port: int = DEFAULT_BASE_PORT
-    """``MILLRACE_SERVICES_BASE_PORT``: ingestion's port; the other four follow (``up``)."""
+    """``MILLRACE_SERVICES_BASE_PORT``: ingestion's port; the other five follow (``up``)."""
     registry_token: SecretStr | None = None
     """``MILLRACE_REGISTRY_TOKEN``: bearer token for promote and rollback."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import urllib3
@@ -80,7 +81,17 @@ def check_reachable(endpoints: Endpoints) -> None:
         raise endpoints.unreachable("s3")
 
 
-def upload(endpoints: Endpoints, path: Path, key: str, *, progress: Progress) -> ArtifactRef:
+@dataclass(frozen=True)
+class Uploaded:
+    ref: ArtifactRef
+    bucket: str
+    key: str
+    etag: str
+    """As S3 lists it: with bucket and key it names the object version, and the arrival's
+    id (``landed_arrival_id``), the landing watcher's too."""
+
+
+def upload(endpoints: Endpoints, path: Path, key: str, *, progress: Progress) -> Uploaded:
     """Hash, then upload ``path`` to ``s3://<landing>/<key>`` (multipart for big files)."""
     check_reachable(endpoints)
     bucket = endpoints.settings.bucket_landing
@@ -89,7 +100,7 @@ def upload(endpoints: Endpoints, path: Path, key: str, *, progress: Progress) ->
     task = progress.add_task("upload   ", total=path.stat().st_size)
     try:
         MinioObjectStore(client).ensure_buckets([bucket])
-        client.fput_object(
+        written = client.fput_object(
             bucket,
             key,
             str(path),
@@ -103,4 +114,5 @@ def upload(endpoints: Endpoints, path: Path, key: str, *, progress: Progress) ->
         ) from error
     except (MinioException, urllib3.exceptions.HTTPError) as error:
         raise CliError(f"upload to s3://{bucket}/{key} failed: {error}") from error
-    return ArtifactRef(uri=make_uri(bucket, key), sha256=digest, size_bytes=path.stat().st_size)
+    ref = ArtifactRef(uri=make_uri(bucket, key), sha256=digest, size_bytes=path.stat().st_size)
+    return Uploaded(ref=ref, bucket=bucket, key=key, etag=(written.etag or "").strip('"'))

@@ -12,7 +12,13 @@ from .common import (
     Reason,
     RejectionCode,
 )
-from .data_events import DataArrived, DatasetDeclared, DatasetRejected, DatasetValidated
+from .data_events import (
+    DataArrived,
+    DatasetDeclared,
+    DatasetRejected,
+    DatasetValidated,
+    landed_arrival_id,
+)
 from .envelope import Contract, Envelope, Event, caused_by, derived_event_id, first_of_flow
 from .model_events import (
     CandidateScore,
@@ -108,6 +114,7 @@ __all__ = [
     "derived_event_id",
     "envelope_from_headers",
     "first_of_flow",
+    "landed_arrival_id",
     "promotion_facts",
     "topic_for",
 ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from pydantic import Field
 
 from .common import ArtifactRef, FeatureSignature, Name, Reason, S3Uri, Sha256
-from .envelope import Event
+from .envelope import Event, derived_event_id
 from .policies import (
     DatasetDeclaration,
     DatasetSpec,
@@ -37,6 +38,15 @@ class DataArrived(Event):
     @property
     def partition_key(self) -> str:
         return self.dataset
+
+
+def landed_arrival_id(bucket: str, key: str, etag: str) -> uuid.UUID:
+    """The ``event_id`` of the arrival announcing one object version (bucket, key, ETag).
+
+    Whoever announces a landed object (``millrace publish`` after its upload, the landing
+    watcher when it lists it, either of them again) gives the same id, so ingestion takes
+    every announcement of it as one arrival, one flow. ETags are compared unquoted."""
+    return derived_event_id("landing", bucket, key, etag.strip('"'))
 
 
 class DatasetDeclared(Event):

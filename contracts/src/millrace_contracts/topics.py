@@ -39,6 +39,8 @@ class Service(StrEnum):
     REGISTRY = "registry"
     DEPLOYMENT = "deployment"
     MONITORING = "monitoring"
+    WATCHER = "watcher"
+    """Announces files dropped into the landing bucket (``millrace-watcher``)."""
 
 
 class Outside(StrEnum):
@@ -54,7 +56,7 @@ class Outside(StrEnum):
 
 
 Party = Service | Outside
-INGESTION, TRAINING, REGISTRY, DEPLOYMENT, MONITORING = Service
+INGESTION, TRAINING, REGISTRY, DEPLOYMENT, MONITORING, WATCHER = Service
 DATA_TEAMS, APPLICATION_TEAMS, OPERATIONS = Outside
 PRINCIPALS: dict[Party, str] = {
     **{service: f"User:millrace-{service}" for service in Service},
@@ -88,7 +90,7 @@ class TopicSpec:
 # Data teams read what follows their data (publish and train --wait follow the flow).
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(DatasetDeclared, "dataset", (DATA_TEAMS,), (INGESTION,)),
-    TopicSpec(DataArrived, "dataset", (DATA_TEAMS,), (INGESTION,)),
+    TopicSpec(DataArrived, "dataset", (DATA_TEAMS, WATCHER), (INGESTION,)),
     TopicSpec(DatasetValidated, "dataset", (INGESTION,), (TRAINING, DATA_TEAMS)),
     TopicSpec(DatasetRejected, "dataset", (INGESTION,), (DATA_TEAMS,)),
     TopicSpec(TrainingRequested, "dataset", (DATA_TEAMS,), (TRAINING,)),

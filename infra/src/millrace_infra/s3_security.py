@@ -27,7 +27,14 @@ STATE_INGESTION = f"{STATE}-ingestion"
 STATE_TRAINING = f"{STATE}-training"
 STATE_REGISTRY = f"{STATE}-registry"
 STATE_MONITORING = f"{STATE}-monitoring"
-STATE_BUCKETS = (STATE_INGESTION, STATE_TRAINING, STATE_REGISTRY, STATE_MONITORING)
+STATE_WATCHER = f"{STATE}-watcher"
+STATE_BUCKETS = (
+    STATE_INGESTION,
+    STATE_TRAINING,
+    STATE_REGISTRY,
+    STATE_MONITORING,
+    STATE_WATCHER,
+)
 BUCKETS = (LANDING, DATASETS, MODELS, *STATE_BUCKETS)
 """The buckets the stack makes (MillraceSettings' defaults)."""
 
@@ -42,6 +49,8 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     "millrace-deployment": {MODELS: READ},
     # Reference profiles are in the datasets bucket, next to the data (no per-key grants).
     "millrace-monitoring": {DATASETS: READ, STATE_MONITORING: READ_WRITE},
+    # Lists the landing bucket; remembers what it announced in a bucket of its own.
+    "millrace-watcher": {LANDING: READ, STATE_WATCHER: READ_WRITE},
     "millrace-data-teams": {LANDING: WRITE},
     "millrace-application-teams": {},
     "millrace-operators": {},

@@ -10,12 +10,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_S3_ACCESS_KEY = "millrace"
 DEV_S3_SECRET_KEY = "millrace-dev-secret"
 
-StatefulService = Literal["ingestion", "training", "registry", "monitoring"]
+StatefulService = Literal["ingestion", "training", "registry", "monitoring", "watcher"]
 STATEFUL_SERVICES: Final[tuple[StatefulService, ...]] = (
     "ingestion",
     "training",
     "registry",
     "monitoring",
+    "watcher",
 )
 """The services that keep state documents, each in a state bucket of its own."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ from millrace_contracts import (
     EstimatorSpec,
     TrainingSpec,
     first_of_flow,
+    landed_arrival_id,
 )
 from millrace_contracts.policies import ColumnSpec
 from millrace_ingestion.core.declarations import DeclarationStore
@@ -176,6 +178,35 @@ def test_same_content_again_is_the_same_version_and_not_new(
     assert second.dataset_version == first.dataset_version
     assert not second.new_version
     assert (second.data, second.profile) == (first.data, first.profile)
+    assert len(store.list_keys("millrace-state-ingestion", "ingestion/iris/versions/")) == 1
+
+
+def test_a_file_announced_by_the_cli_and_the_watcher_is_one_arrival(
+    ingestion: Ingestion, store: InMemoryObjectStore, land: Land, declare: Declare
+) -> None:
+    """``millrace publish`` announces its upload with its digest, the landing watcher the
+    same object without one; both under the object's id (bucket, key, ETag): one version,
+    one flow, the same outcome whichever comes first."""
+    declare(SPEC)
+    landed = land("a.csv", GOOD)
+    bucket, key = landed.uri.removeprefix("s3://").split("/", 1)
+    by_cli = DataArrived(
+        **first_of_flow(producer="cli", event_id=landed_arrival_id(bucket, key, '"e1"')),
+        dataset="iris",
+        uri=landed.uri,
+        sha256=hashlib.sha256(GOOD.encode()).hexdigest(),
+    )
+    by_watcher = DataArrived(
+        **first_of_flow(producer="watcher", event_id=landed_arrival_id(bucket, key, "e1")),
+        dataset="iris",
+        uri=landed.uri,
+        submitted_by="landing-watcher",
+    )
+    first = validated(ingestion.ingest(by_cli))
+    second = validated(ingestion.ingest(by_watcher))
+    assert by_cli.event_id == by_watcher.event_id
+    assert second.event_id == first.event_id
+    assert second.new_version and second.dataset_version == first.dataset_version
     assert len(store.list_keys("millrace-state-ingestion", "ingestion/iris/versions/")) == 1
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from millrace_contracts import DataArrived, Event, first_of_flow
+from millrace_contracts import DataArrived, Event, first_of_flow, landed_arrival_id
 from millrace_shared.watch import EventWatcher
 from rich.markup import escape
 
@@ -60,10 +60,16 @@ async def publish_file(
     from ..upload import progress_bar, upload  # the minio client is slow to import
 
     with progress_bar() as progress:
-        ref = await asyncio.to_thread(upload, endpoints, path, key, progress=progress)
+        uploaded = await asyncio.to_thread(upload, endpoints, path, key, progress=progress)
+    ref = uploaded.ref
     err.print(f"uploaded {escape(ref.uri)} ({ref.size_bytes} bytes, sha256 {ref.sha256[:16]}…)")
     arrived = DataArrived(
-        **first_of_flow(producer="cli"),
+        # The id the landing watcher gives this object too: one arrival, one flow, whoever
+        # announces it first.
+        **first_of_flow(
+            producer="cli",
+            event_id=landed_arrival_id(uploaded.bucket, uploaded.key, uploaded.etag),
+        ),
         dataset=dataset,
         uri=ref.uri,
         sha256=ref.sha256,

@@ -1,0 +1,1 @@
+"""Millrace landing watcher: a file dropped into the landing bucket becomes a data.arrived."""

@@ -1,0 +1,1 @@
+"""The watcher's logic, free of Kafka and HTTP: objects in, arrivals out."""
