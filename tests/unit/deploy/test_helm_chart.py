@@ -31,6 +31,7 @@ PORTS = {
     "registry": 8103,
     "deployment": 8104,
     "monitoring": 8105,
+    "watcher": 8106,
 }
 LAG_SCALED = ("ingestion", "training", "monitoring")
 RELEASE = "mr"
@@ -319,7 +320,8 @@ def test_deployment_scales_on_cpu_and_every_service_has_a_pdb(values: Path | Non
         # maxUnavailable: an unready deployment replica (no model yet) must not block drains.
         assert pdb["maxUnavailable"] == 1
         assert pdb["selector"]["matchLabels"]["app.kubernetes.io/component"] == service
-    assert by_kind(docs, "Deployment")[f"{RELEASE}-millrace-registry"]["spec"]["replicas"] == 1
+    # Several registry replicas are safe (conditional writes, ADR 0007): one is not a SPOF.
+    assert by_kind(docs, "Deployment")[f"{RELEASE}-millrace-registry"]["spec"]["replicas"] == 2
 
 
 def test_a_mutable_image_tag_is_refused() -> None:
