@@ -24,6 +24,7 @@ from .artifacts import ModelCache, check_trusted, dump_model, load_model
 from .candidate import FittedCandidate, fit_candidate
 from .card import CardFacts, card_bytes, model_card
 from .champion import ChampionResult, evaluate_champion
+from .compute import Compute, LocalCompute
 from .data import PreparedData, prepare, read_parquet
 from .jobs import TrainingJob
 from .limits import TrainingLimits
@@ -39,6 +40,8 @@ class TrainerConfig:
     model_cache_max_bytes: int = 256 * 1024 * 1024
     """Keep the last model stored or loaded in memory if its artifact is at most this big."""
     limits: TrainingLimits = field(default_factory=TrainingLimits)
+    compute: Compute = field(default_factory=LocalCompute)
+    """Where the search's folds and the final fit run (``MILLRACE_TRAINING_CLUSTER``)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class Trainer:
                 data.categorical,
                 scorer,
                 limits=self._config.limits,
+                compute=self._config.compute,
             )
             seconds = self._timer() - started
             span.set_attribute(Attr.ESTIMATOR, fitted.estimator)
