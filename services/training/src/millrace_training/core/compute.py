@@ -6,7 +6,7 @@ another ``Compute`` behind another scheme; only Dask is implemented.
 
 The work shipped is the AutoML search's cross-validation, one task per (candidate, fold), and
 the final fit of the chosen pipeline. The rows are sent to the cluster once per job (scattered)
-and every task refers to them. Each task is a pure function of its inputs (the estimator's
+and every task refers to them. The data must fit in a worker's memory (docs/scaling.md). Each task is a pure function of its inputs (the estimator's
 seed is in its parameters, the folds are computed here), so with a count budget the scores do
 not depend on where they ran.
 
@@ -237,8 +237,11 @@ class DaskCompute:
         client = self.client()
         try:
             threads = sum(client.nthreads().values())
-            # Sent once; every task of the job refers to these futures, not to copies.
-            scattered_features, scattered_target = client.scatter([features, target])
+            # Sent once to each worker (every fold needs all rows); the tasks refer to these
+            # futures, so the rows are not shipped again with each task.
+            scattered_features, scattered_target = client.scatter(
+                [features, target], broadcast=True
+            )
         except Exception as error:
             if _unavailable(error):
                 raise DependencyUnavailable(DASK, error) from error
