@@ -25,7 +25,7 @@ from .candidate import FittedCandidate, fit_candidate
 from .card import CardFacts, card_bytes, model_card
 from .champion import ChampionResult, evaluate_champion
 from .compute import Compute, LocalCompute
-from .data import PreparedData, prepare, read_parquet
+from .data import PreparedData, needed_columns, prepare, read_parquet
 from .jobs import TrainingJob
 from .limits import TrainingLimits
 from .metrics import evaluate, scorer_for
@@ -124,7 +124,10 @@ class Trainer:
         spec = job.spec
         with self._span("load_data", job) as span:
             raw = read_parquet(
-                self._store.get_bytes(job.version.data.uri, sha256=job.version.data.sha256)
+                self._store.get_bytes(job.version.data.uri, sha256=job.version.data.sha256),
+                needed_columns(
+                    job.version.columns, spec, job.champion.signature if job.champion else ()
+                ),
             )
             data = prepare(raw, job.version.columns, spec)
             span.set_attribute(Attr.ROWS, data.rows)
