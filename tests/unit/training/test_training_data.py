@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import io
 import math
 
 import pandas as pd
 import pytest
 from millrace_contracts import FeatureSignature, TrainingSpec
-from millrace_training.core.data import prepare
+from millrace_training.core.data import needed_columns, prepare, read_parquet
 from millrace_training.core.errors import CannotTrain
 from training_unit_data import iris_frame, signature_of
 
@@ -132,3 +133,18 @@ def test_non_numeric_class_labels_are_python_strings(labels: object) -> None:
     assert data.target.dtype == object
     assert all(type(label) is str for label in data.target)
     assert list(data.target) == [str(v) for v in frame["y"]]
+
+
+def test_only_the_needed_columns_are_read_from_the_parquet() -> None:
+    frame = iris_frame()
+    frame["unused_blob"] = ["x" * 100] * len(frame)
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    champion = [FeatureSignature(name="sepal_width", kind="numeric", dtype="float")]
+    needed = needed_columns(signature_of(frame), spec(features=["petal_length", "size"]), champion)
+    assert needed == {"species", "petal_length", "size", "sepal_width"}
+
+    read = read_parquet(buffer.getvalue(), needed | {"not_in_the_file"})
+    assert list(read.columns) == [c for c in frame.columns if c in needed]  # file order
+    pd.testing.assert_frame_equal(read, frame[list(read.columns)])
+    assert list(read_parquet(buffer.getvalue()).columns) == list(frame.columns)

@@ -8,6 +8,7 @@ from millrace_shared.service import ServiceRuntime, build_runtime, service_app
 from opentelemetry.sdk.trace import TracerProvider
 
 from .api import training_router
+from .core.compute import compute_for
 from .core.fit import Trainer, TrainerConfig
 from .core.runner import TrainingRunner
 from .core.runs import RunStore
@@ -37,6 +38,7 @@ def assemble(
             max_training_rows=settings.max_training_rows,
             model_cache_max_bytes=settings.model_cache_max_bytes,
             limits=settings.limits(),
+            compute=compute_for(settings.training_cluster),
         ),
     )
     state = TrainingState(runtime.store, settings.state_bucket("training"))

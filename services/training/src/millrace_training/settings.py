@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from millrace_shared.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from .core.compute import parse_cluster
 from .core.limits import TrainingLimits
 
 _LIMITS = TrainingLimits()
@@ -34,6 +35,18 @@ class TrainingSettings(ServiceSettings):
     """The last model stored or loaded stays in memory, so the next run can judge it as the
     champion without deserialising its artifact again, if the artifact is at most this big.
     0 keeps none."""
+
+    training_cluster: str | None = Field(default=None, validation_alias="MILLRACE_TRAINING_CLUSTER")
+    """Where the AutoML search's folds and the final fit run: ``dask://host:8786`` (a Dask
+    scheduler; needs ``millrace-training[dask]`` here and on the workers). Unset: in this
+    process. An unreachable cluster is a transient fault: the job waits (``dask`` degraded)."""
+
+    @field_validator("training_cluster")
+    @classmethod
+    def _cluster_url(cls, value: str | None) -> str | None:
+        if value:
+            parse_cluster(value)  # a wrong scheme or address fails at start, not per job
+        return value or None
 
     # Limits of one job (core.limits says why search limits clamp and model limits refuse).
     automl_max_seconds: float = Field(

@@ -5,6 +5,7 @@ Each candidate has a built-in parameter space of a few points. The search goes r
 every estimator once, and it stops *starting* candidates when the budget is spent: one
 already running is allowed to finish. At least one candidate is always tried. The budget is
 the spec's, clamped to the service's limits (``TrainingLimits``): seconds and candidates.
+The folds run where the ``ComputeSession`` says: here, or on a cluster (``compute``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import numpy as np
 import pandas as pd
 from millrace_contracts import AutoMLSpec, CandidateScore, Preprocessing
 from millrace_contracts.common import Task
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+from sklearn.model_selection import KFold, StratifiedKFold
 
+from .compute import ComputeSession, FoldTask, LocalSession
 from .errors import CannotTrain
 from .estimators import build_estimator, effective_params, supports
 from .limits import TrainingLimits
@@ -96,53 +98,70 @@ def search(
     clock: Callable[[], float] = time.monotonic,
     *,
     limits: TrainingLimits | None = None,
+    session: ComputeSession | None = None,
 ) -> SearchResult:
+    """Cross-validate the plan's points in order, within the budget; the best one wins.
+
+    ``session`` runs the folds (default: in this process, one after the other). A session
+    with parallelism runs the points in waves, every fold of a wave's points at once, and
+    checks the time budget between waves: with a count budget the points tried, and so the
+    scores, are the same wherever they run; a time budget may let a cluster try more.
+    """
     if len(target) < spec.cv_folds:
         raise CannotTrain(f"{len(target)} training rows are too few for {spec.cv_folds} folds")
     limits = limits or TrainingLimits()
+    session = session or LocalSession(features, target)
     budget = limits.automl_seconds(spec)
-    folds = _folds(task, target, spec.cv_folds, seed)
+    splits = list(_folds(task, target, spec.cv_folds, seed).split(features, target))
     points = plan(spec.candidates, task)
+    allowed = points[: limits.automl_max_candidates]
+    # Enough points per wave to keep every worker busy with one fold each.
+    wave = max(1, session.parallelism // len(splits))
     started = clock()
     scored: list[CandidateScore] = []
     tried = 0
     stopped_by: Literal["time_budget", "max_candidates"] | None = None
-    for name, built_in in points:
-        if tried >= limits.automl_max_candidates:
-            stopped_by = "max_candidates"
-        elif tried and clock() - started >= budget:
+    while tried < len(allowed):
+        if tried and clock() - started >= budget:
             stopped_by = "time_budget"
-        if stopped_by is not None:
-            # The best so far wins: a cut search still trains a model.
-            logger.info(
-                "automl: stopped by %s (%.1fs, at most %d candidate(s)) after %d of %d",
-                stopped_by,
-                budget,
-                limits.automl_max_candidates,
-                tried,
-                len(points),
-            )
             break
-        params = limits.clamp_params(built_in)
-        pipeline = build_pipeline(
-            build_estimator(name, task, params, seed), preprocessing, numeric, categorical
-        )
-        scores = cross_val_score(
-            pipeline, features, target, scoring=scorer.scoring, cv=folds, error_score=np.nan
-        )
-        mean = float(np.mean(scores))
-        tried += 1
-        if not math.isfinite(mean):
-            # Failed on some fold or cannot produce the score: left off the leaderboard, whose
-            # scores must be finite to survive JSON.
-            logger.warning("automl: %s %s failed cross-validation; not ranked", name, params)
-            continue
-        scored.append(
-            CandidateScore(
-                estimator=name,
-                params=effective_params(name, task, params, seed),
-                cv_score=scorer.report(mean),
+        batch = [(name, limits.clamp_params(built_in)) for name, built_in in allowed[tried:][:wave]]
+        pipelines = [
+            build_pipeline(
+                build_estimator(name, task, params, seed), preprocessing, numeric, categorical
             )
+            for name, params in batch
+        ]
+        scores = session.score_folds(
+            [FoldTask(pipeline, train, test) for pipeline in pipelines for train, test in splits],
+            scorer.scoring,
+        )
+        tried += len(batch)
+        for i, (name, params) in enumerate(batch):
+            mean = float(np.mean(scores[i * len(splits) : (i + 1) * len(splits)]))
+            if not math.isfinite(mean):
+                # Failed on some fold or cannot produce the score: left off the leaderboard,
+                # whose scores must be finite to survive JSON.
+                logger.warning("automl: %s %s failed cross-validation; not ranked", name, params)
+                continue
+            scored.append(
+                CandidateScore(
+                    estimator=name,
+                    params=effective_params(name, task, params, seed),
+                    cv_score=scorer.report(mean),
+                )
+            )
+    if stopped_by is None and tried < len(points):
+        stopped_by = "max_candidates"
+    if stopped_by is not None:
+        # The best so far wins: a cut search still trains a model.
+        logger.info(
+            "automl: stopped by %s (%.1fs, at most %d candidate(s)) after %d of %d",
+            stopped_by,
+            budget,
+            limits.automl_max_candidates,
+            tried,
+            len(points),
         )
     if not scored:
         raise CannotTrain("every AutoML candidate failed cross-validation")

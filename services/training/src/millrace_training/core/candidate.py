@@ -12,6 +12,7 @@ import pandas as pd
 from millrace_contracts import CandidateScore, TrainingSpec
 
 from .automl import SearchResult, search
+from .compute import Compute, ComputeSession, LocalCompute
 from .errors import CannotTrain
 from .estimators import build_estimator, effective_params
 from .limits import TrainingLimits
@@ -39,8 +40,28 @@ def fit_candidate(
     clock: Callable[[], float] = time.monotonic,
     *,
     limits: TrainingLimits | None = None,
+    compute: Compute | None = None,
 ) -> FittedCandidate:
+    """``compute`` runs the search's folds and the final fit (default: in this process)."""
     limits = limits or TrainingLimits()
+    compute = compute or LocalCompute()
+    with compute.session(features, target) as session:
+        return _fit_candidate(
+            spec, numeric, categorical, scorer, clock, limits, session, features, target
+        )
+
+
+def _fit_candidate(
+    spec: TrainingSpec,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    scorer: Scorer,
+    clock: Callable[[], float],
+    limits: TrainingLimits,
+    session: ComputeSession,
+    features: pd.DataFrame,
+    target: np.ndarray,
+) -> FittedCandidate:
     leaderboard: list[CandidateScore] = []
     result: SearchResult | None = None
     if spec.estimator is not None:
@@ -61,6 +82,7 @@ def fit_candidate(
             spec.seed,
             clock,
             limits=limits,
+            session=session,
         )
         name, params, leaderboard = result.estimator, result.params, result.leaderboard
     pipeline = build_pipeline(
@@ -70,7 +92,7 @@ def fit_candidate(
         categorical,
     )
     try:
-        pipeline.fit(features, target)
+        pipeline = session.fit(pipeline)
     except (ValueError, TypeError) as error:
         # sklearn's parameter and data checks: the same inputs would fail the same way again.
         raise CannotTrain(f"fitting {name} failed: {error}") from error

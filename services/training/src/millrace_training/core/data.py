@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from millrace_contracts import FeatureSignature, TrainingSpec
 
 from .errors import CannotTrain
@@ -16,8 +17,9 @@ from .errors import CannotTrain
 @dataclass(frozen=True)
 class PreparedData:
     raw: pd.DataFrame
-    """Every column of the rows kept (null targets dropped), index 0..n-1: the champion's
-    features are taken from here, so it is judged on exactly the same rows."""
+    """The columns read (``needed_columns``) of the rows kept (null targets dropped), index
+    0..n-1: the champion's features are taken from here, so it is judged on exactly the same
+    rows."""
     features: pd.DataFrame
     """The model's input: the signature's features in signature order, with positional (integer)
     column labels, so the fitted pipeline records no feature names (see ``positional``)."""
@@ -39,8 +41,29 @@ class PreparedData:
         return len(self.target)
 
 
-def read_parquet(data: bytes) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(data))
+def read_parquet(data: bytes, columns: Collection[str] | None = None) -> pd.DataFrame:
+    """The Parquet's rows; with ``columns``, only those of them the file has, in file order.
+
+    Parquet stores each column apart, so the others are never decoded: a wide dataset costs
+    the memory of the columns a model uses, not of all of them.
+    """
+    source = io.BytesIO(data)
+    if columns is None:
+        return pd.read_parquet(source)
+    wanted = set(columns)
+    names = [name for name in pq.read_schema(source).names if name in wanted]
+    source.seek(0)
+    return pd.read_parquet(source, columns=names)
+
+
+def needed_columns(
+    columns: Sequence[FeatureSignature],
+    spec: TrainingSpec,
+    champion: Sequence[FeatureSignature] = (),
+) -> set[str]:
+    """The columns a run reads: the target, the model's features and the champion's."""
+    signature = select_signature(columns, spec)
+    return {spec.target, *(f.name for f in signature), *(f.name for f in champion)}
 
 
 def select_signature(

@@ -24,7 +24,8 @@ from .artifacts import ModelCache, check_trusted, dump_model, load_model
 from .candidate import FittedCandidate, fit_candidate
 from .card import CardFacts, card_bytes, model_card
 from .champion import ChampionResult, evaluate_champion
-from .data import PreparedData, prepare, read_parquet
+from .compute import Compute, LocalCompute
+from .data import PreparedData, needed_columns, prepare, read_parquet
 from .jobs import TrainingJob
 from .limits import TrainingLimits
 from .metrics import evaluate, scorer_for
@@ -39,6 +40,8 @@ class TrainerConfig:
     model_cache_max_bytes: int = 256 * 1024 * 1024
     """Keep the last model stored or loaded in memory if its artifact is at most this big."""
     limits: TrainingLimits = field(default_factory=TrainingLimits)
+    compute: Compute = field(default_factory=LocalCompute)
+    """Where the search's folds and the final fit run (``MILLRACE_TRAINING_CLUSTER``)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,10 @@ class Trainer:
         spec = job.spec
         with self._span("load_data", job) as span:
             raw = read_parquet(
-                self._store.get_bytes(job.version.data.uri, sha256=job.version.data.sha256)
+                self._store.get_bytes(job.version.data.uri, sha256=job.version.data.sha256),
+                needed_columns(
+                    job.version.columns, spec, job.champion.signature if job.champion else ()
+                ),
             )
             data = prepare(raw, job.version.columns, spec)
             span.set_attribute(Attr.ROWS, data.rows)
@@ -141,6 +147,7 @@ class Trainer:
                 data.categorical,
                 scorer,
                 limits=self._config.limits,
+                compute=self._config.compute,
             )
             seconds = self._timer() - started
             span.set_attribute(Attr.ESTIMATOR, fitted.estimator)
