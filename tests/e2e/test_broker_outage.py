@@ -1,6 +1,7 @@
 """The session's only Kafka broker is killed with SIGKILL mid-flow and started again 15 s later
 (same port, same data): every service is ready again without a restart of its own, the flow
-ends promoted with one fit and one model version, and nothing is dead-lettered.
+ends promoted with one fit and one model version, deployment loads it and ingestion takes in a
+new declaration afterwards, and nothing is dead-lettered.
 
 The broker dies while training holds a finished fit (``held_fit``): released, training's
 upload succeeds and its ``model.trained`` publish fails on the missing broker, so it waits the
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from millrace_contracts import DatasetValidated, ModelPromoted
+from millrace_contracts import DatasetValidated, ModelDeployed, ModelPromoted
 from millrace_infra.config import StackConfig
 from millrace_infra.stack import kill_broker, start_broker
 from millrace_infra.state import read_state
@@ -113,6 +114,14 @@ async def test_the_only_broker_killed_mid_flow_is_waited_out_and_every_service_r
         await exactly_one_model_version(flow)
         assert (tmp_path / "fits").read_text().splitlines() == ["fit"], "training fitted again"
         await eventually(lambda: all_ready(platform), within=120)
+        # Consuming again, not only ready: deployment loaded the version promoted after the
+        # outage, and ingestion takes in a new declaration.
+        await flow.watcher.wait_for(
+            ModelDeployed,
+            lambda e: e.model_name == flow.dataset and e.version == 1,
+            within=flow.within,
+        )
+        await flow.declare(declaration(flow.dataset, C=0.5))
         # Ready again by themselves: the same processes as before the outage.
         assert {n: s.pid for n, s in platform.services.items() if n in pids} == pids
         assert await dead_lettered(platform) == before, "nothing may be dead-lettered"
