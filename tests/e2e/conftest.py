@@ -199,7 +199,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.when == "call" and report.failed:
-        running = item.funcargs.get("platform") if hasattr(item, "funcargs") else None
+        funcargs = item.funcargs if hasattr(item, "funcargs") else {}
+        running = funcargs.get("platform")
+        if running is None and "cluster_flow" in funcargs:  # the services on the cluster
+            running = funcargs["cluster_flow"][0].platform
         if isinstance(running, Platform):
             report.sections.append(("service logs", running.logs()))
 

@@ -119,12 +119,11 @@ async def cluster_flow(
         )
         await broker.start()
         async with EventWatcher(settings, [t.event for t in TOPICS]) as watcher:
-            flow = Flow(running, watcher, KafkaEventSink(broker), store, settings, dataset=unique)
-            try:
-                yield flow, held
-            except BaseException:
-                print(running.logs())  # shown with the failure
-                raise
+            # A failing test's report shows the services' logs (conftest's makereport hook).
+            yield (
+                Flow(running, watcher, KafkaEventSink(broker), store, settings, dataset=unique),
+                held,
+            )
     finally:
         (held / "release").touch()
         await broker.stop()
