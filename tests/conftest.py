@@ -2,11 +2,13 @@
 
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from millrace_infra import StackConfig, start, stop
+from millrace_infra.state import StackInfo
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.settings import MillraceSettings
 
@@ -63,3 +65,27 @@ def stack_settings_as(local_stack: Any) -> Callable[..., MillraceSettings]:
         return settings_as(local_stack, principal, **overrides)
 
     return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the tests marked ``cluster`` last, together: the session's cluster (three JVMs)
+    then starts once, late, instead of running beside the rest of the suite."""
+    items.sort(key=lambda item: item.get_closest_marker("cluster") is not None)
+
+
+@pytest.fixture(scope="session")
+def cluster_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[StackConfig, StackInfo]]:
+    """A local 3-broker KRaft cluster (``millrace-stack up --brokers 3``) of its own on free
+    ports, secured like the session's stack, without Jaeger: three JVMs, so it starts once per
+    session for every test that asks (tests marked ``cluster``), and stops even on failure.
+    Tests that kill a broker start it again before they end."""
+    config = StackConfig.with_free_ports(
+        home=tmp_path_factory.mktemp("cluster-stack"), jaeger=False, secure=True, brokers=3
+    )
+    try:
+        info = start(config, timeout=180.0)
+        yield config, info
+    finally:
+        stop(config)

@@ -48,27 +48,29 @@ def registry_token() -> str:
 ServiceEnv = Callable[[str], dict[str, str]]
 
 
-@pytest.fixture(scope="session")
-def service_env(local_stack: Any, registry_actor: str, registry_token: str) -> ServiceEnv:
-    """A service's environment: the stack, and Kafka as that service's own principal."""
+def stack_service_env(stack: Any, registry_actor: str, registry_token: str) -> ServiceEnv:
+    """A service's environment on ``stack`` (a StackInfo: the session's stack, or a cluster):
+    the stack, and Kafka and S3 as that service's own principal."""
 
     def env(name: str) -> dict[str, str]:
-        return {**common, **local_stack.kafka_env(name), **local_stack.s3_env(name)}
+        return {**common, **stack.kafka_env(name), **stack.s3_env(name)}
 
     common = {
-        **local_stack.env(),
+        **stack.env(),
         "MILLRACE_REGISTRY_TOKENS": json.dumps({registry_actor: hash_token(registry_token)}),
         "MILLRACE_KAFKA_RETRY_BACKOFF_SECONDS": "0.2",
         # A dependency's outage is waited out; a short cap resumes the work soon after it ends.
         "MILLRACE_KAFKA_TRANSIENT_BACKOFF_MAX_SECONDS": "2",
         "MILLRACE_LOG_LEVEL": "INFO",
-        **(
-            {"MILLRACE_OTLP_ENDPOINT": local_stack.otlp_endpoint}
-            if local_stack.otlp_endpoint
-            else {}
-        ),
+        **({"MILLRACE_OTLP_ENDPOINT": stack.otlp_endpoint} if stack.otlp_endpoint else {}),
     }
     return env
+
+
+@pytest.fixture(scope="session")
+def service_env(local_stack: Any, registry_actor: str, registry_token: str) -> ServiceEnv:
+    """A service's environment: the session's stack, and Kafka as that service's own principal."""
+    return stack_service_env(local_stack, registry_actor, registry_token)
 
 
 @pytest.fixture(scope="session")
@@ -134,6 +136,20 @@ class Platform:
         return "\n\n".join(f"--- {n} ---\n{s.log_tail(40)}" for n, s in self.services.items())
 
 
+def launch_platform(
+    running: Platform, *, training_argv: tuple[str, ...] = (), **ingestion_env: str
+) -> None:
+    """Start the five services in ``running`` (its stack's env) and wait until all are ready.
+    ``training_argv``: run training patched (``patched_service.command(...)``)."""
+    running.start("ingestion", **ingestion_env)
+    running.start("training", training_argv)
+    for name in ("registry", "monitoring"):
+        running.start(name)
+    running.start_deployment("deployment")
+    for service in running.services.values():
+        service.wait_ready()
+
+
 @pytest.fixture(scope="session")
 def platform(
     service_env: ServiceEnv,
@@ -146,16 +162,11 @@ def platform(
     try:
         # Small size limits, so the e2e suite can show a too-large file, and one that would
         # decode past its limit, being refused without pushing the machine to its own limit.
-        running.start(
-            "ingestion",
+        launch_platform(
+            running,
             MILLRACE_INGESTION_MAX_BYTES="500000",
             MILLRACE_INGESTION_MAX_DECODED_BYTES=str(E2E_MAX_DECODED_BYTES),
         )
-        for name in ("training", "registry", "monitoring"):
-            running.start(name)
-        running.start_deployment("deployment")
-        for service in running.services.values():
-            service.wait_ready()
         yield running
     finally:
         running.stop_all()
@@ -188,7 +199,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.when == "call" and report.failed:
-        running = item.funcargs.get("platform") if hasattr(item, "funcargs") else None
+        funcargs = item.funcargs if hasattr(item, "funcargs") else {}
+        running = funcargs.get("platform")
+        if running is None and "cluster_flow" in funcargs:  # the services on the cluster
+            running = funcargs["cluster_flow"][0].platform
         if isinstance(running, Platform):
             report.sections.append(("service logs", running.logs()))
 

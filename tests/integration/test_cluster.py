@@ -2,8 +2,8 @@
 the single broker (SASL_SSL, SCRAM, ACLs), topics kept three times with min.insync.replicas
 2, and a broker killed with SIGKILL mid-produce loses no acknowledged record.
 
-One cluster of its own on free ports, without Zipkin, started once for the module and
-stopped even when a test fails. Three JVMs on a small machine: the nodes run with a smaller
+One cluster of its own on free ports, without Zipkin (``cluster_stack``), started once for
+the session and stopped even when a test fails. Three JVMs on a small machine: the nodes run with a smaller
 heap (kafka.py), and the module is marked `cluster` so it can be selected or left out.
 """
 
@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from millrace_contracts.topics import TOPICS
-from millrace_infra import StackConfig, kafka_client_env, kill_broker, start, start_broker, stop
+from millrace_infra import StackConfig, kafka_client_env, kill_broker, start_broker
 from millrace_infra.kafka import kafka_dir, tls_dir
 from millrace_infra.kafka_acls import ADMIN_USER
 from millrace_infra.kafka_provision import admin_client
@@ -39,16 +38,11 @@ new leaders; generous, for a busy 2-core machine. A deadline for waiting, not a 
 _RECORDS = 600
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StackConfig, StackInfo]]:
-    config = StackConfig.with_free_ports(
-        home=tmp_path_factory.mktemp("cluster-stack"), zipkin=False, secure=True, brokers=3
-    )
-    try:
-        info = start(config, timeout=180.0)
-        yield config, info
-    finally:
-        stop(config)
+@pytest.fixture
+def cluster(cluster_stack: tuple[StackConfig, StackInfo]) -> tuple[StackConfig, StackInfo]:
+    """The session's cluster (``cluster_stack``, tests/conftest.py), shared with the e2e
+    cluster test."""
+    return cluster_stack
 
 
 def _admin(cluster: tuple[StackConfig, StackInfo]) -> AdminClient:

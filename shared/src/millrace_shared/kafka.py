@@ -19,11 +19,19 @@ from aiokafka.admin import AIOKafkaAdminClient
 from .settings import MillraceSettings
 
 
+def bootstrap_servers(settings: MillraceSettings) -> list[str]:
+    """The brokers of ``MILLRACE_KAFKA_BOOTSTRAP`` ("host:port,host:port"), one per item.
+
+    A list, not the string: FastStream's KafkaBroker takes a string for one server and would
+    hand aiokafka a cluster's whole list as a single host."""
+    return [host.strip() for host in settings.kafka_bootstrap.split(",") if host.strip()]
+
+
 def kafka_options(settings: MillraceSettings, *, client_id: str | None = None) -> dict[str, Any]:
     """Keyword arguments for any aiokafka client: the brokers, TLS and SASL."""
     protocol = settings.kafka_security_protocol
     options: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap,
+        "bootstrap_servers": bootstrap_servers(settings),
         "security_protocol": protocol,
         "client_id": client_id or f"millrace-{settings.service_name}",
     }

@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from faststream.kafka.security import parse_security
 from millrace_shared.kafka import kafka_options
-from millrace_shared.messaging import kafka_security
+from millrace_shared.messaging import kafka_security, make_broker
 from millrace_shared.settings import MillraceSettings
 
 
 def test_plaintext_is_the_brokers_only() -> None:
     settings = MillraceSettings(kafka_bootstrap="k:9092", service_name="ingestion")
     assert kafka_options(settings) == {
-        "bootstrap_servers": "k:9092",
+        "bootstrap_servers": ["k:9092"],
         "security_protocol": "PLAINTEXT",
         "client_id": "millrace-ingestion",
     }
@@ -44,3 +44,12 @@ def test_faststream_gets_what_aiokafka_gets(protocol: str) -> None:
     assert comparable(faststream) == comparable(
         {k: v for k, v in options.items() if k not in {"bootstrap_servers", "client_id"}}
     )
+
+
+def test_a_clusters_brokers_reach_every_client_one_by_one() -> None:
+    # FastStream takes a string as one server: "a,b,c" must not reach aiokafka as one host.
+    settings = MillraceSettings(kafka_bootstrap="k1:9092, k2:9093,k3:9094", service_name="x")
+    brokers = ["k1:9092", "k2:9093", "k3:9094"]
+    assert kafka_options(settings)["bootstrap_servers"] == brokers
+    broker, _ = make_broker(settings)
+    assert broker._connection_kwargs["bootstrap_servers"] == brokers

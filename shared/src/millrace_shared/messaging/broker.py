@@ -15,7 +15,7 @@ from millrace_contracts.topics import Replication, replication_for
 from opentelemetry.sdk.trace import TracerProvider
 
 from ..health import DependencyHealth
-from ..kafka import kafka_options
+from ..kafka import bootstrap_servers, kafka_options
 from ..settings import MillraceSettings
 from .attributes import EventAttributesMiddleware
 from .deadletter import DeadLetterMiddleware
@@ -61,7 +61,7 @@ def make_broker(
         health=health,
     )
     broker = KafkaBroker(
-        settings.kafka_bootstrap,
+        bootstrap_servers(settings),
         client_id=f"millrace-{settings.service_name}",
         security=kafka_security(settings),
         acks="all",
