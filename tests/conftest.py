@@ -82,7 +82,7 @@ def cluster_stack(
     session for every test that asks (tests marked ``cluster``), and stops even on failure.
     Tests that kill a broker start it again before they end."""
     config = StackConfig.with_free_ports(
-        home=tmp_path_factory.mktemp("cluster-stack"), jaeger=False, secure=True, brokers=3
+        home=tmp_path_factory.mktemp("cluster-stack"), zipkin=False, secure=True, brokers=3
     )
     try:
         info = start(config, timeout=180.0)
