@@ -296,7 +296,7 @@ async def exercise(platform: SoakPlatform, options: Options, began: float) -> Re
                     if chaos_task.done() and chaos_task.exception() is not None:
                         raise chaos_task.exception()  # type: ignore[misc]
                     console.print(
-                        f"[green]progress[/] {time.monotonic() - began:5.0f}s: "
+                        f"[green]progress[/] {time.monotonic() - chaos.began:6.0f}s  "
                         f"{arrivals.published} arrivals announced, "
                         f"{sum(isinstance(e, DataArrived) for e in watcher.events)} on the "
                         f"topic; predictions ok {predictions.ok}, failed "
