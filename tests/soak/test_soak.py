@@ -36,19 +36,19 @@ def test_the_soak_counts_the_seeded_loss_and_nothing_else(tmp_path: Path) -> Non
         "--report", str(report_path),
     ]
     # fmt: on
-    run = subprocess.run(
-        argv,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert report_path.exists(), run.stderr[-5000:]
+    # SIGTERM, not SIGKILL, if it overruns: the soak then stops the stack it started.
+    soak = subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = soak.communicate(timeout=540)  # within pytest's own 600 s timeout
+    finally:
+        if soak.poll() is None:
+            soak.terminate()
+            soak.communicate(timeout=120)
+    assert report_path.exists(), stderr[-5000:]
     report = json.loads(report_path.read_text())
     counts = report["counts"]
-    details = f"{json.dumps(report, indent=1)[-4000:]}\n{run.stderr[-3000:]}"
-    assert run.returncode == 1, details
+    details = f"{json.dumps(report, indent=1)[-4000:]}\n{stderr[-3000:]}"
+    assert soak.returncode == 1, details
     assert report["seeded_loss"] and counts["lost"] == [report["seeded_loss"]], details
     assert report["exit_code_without_seeded_loss"] == 0, details
     assert counts["arrivals"] > 10, details
