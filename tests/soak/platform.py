@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from pathlib import Path
 
 from millrace_infra.config import StackConfig
+from millrace_infra.errors import StackError
 from millrace_infra.launcher import Process, launch_service
-from millrace_infra.stack import start, stop
+from millrace_infra.ports import busy_ports, pick_free_base
+from millrace_infra.stack import start, start_component, stop
 from millrace_infra.state import StackInfo
 from millrace_shared.messaging import ensure_topics
 from millrace_shared.registry.tokens import hash_token, new_token
@@ -16,6 +19,22 @@ from millrace_shared.settings import MillraceSettings
 from millrace_shared.signing import ensure_keypair
 
 SERVICES = ("ingestion", "training", "registry", "monitoring", "deployment")
+
+# Every port the soak listens on lies below Linux's ephemeral range (32768-60999): a server
+# stopped for a while (S3 for 30 s, a killed service) gets its port back, which an outgoing
+# connection could otherwise have been given meanwhile. SeaweedFS's admin gRPC port sits at
+# its base + 10000, hence the low stack bases.
+STACK_BASES = (20000, 22500)
+SERVICE_PORTS = (23000, 30000)
+
+
+def service_port() -> int:
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(*SERVICE_PORTS)
+        if not busy_ports([port]):
+            return port
+    raise RuntimeError(f"no free port in {SERVICE_PORTS}")
 
 
 def settings_as(info: StackInfo, principal: str, **overrides: str) -> MillraceSettings:
@@ -32,9 +51,13 @@ class SoakPlatform:
 
     def __init__(self, home: Path, brokers: int) -> None:
         self.home = home
-        self.config = StackConfig.with_free_ports(
-            home=home / "stack", jaeger=False, secure=True, brokers=brokers
+        options = {"home": home / "stack", "jaeger": False, "secure": True, "brokers": brokers}
+        base = pick_free_base(
+            lambda b: StackConfig.from_base_port(b, **options).all_ports(),
+            low=STACK_BASES[0],
+            high=STACK_BASES[1],
         )
+        self.config = StackConfig.from_base_port(base, **options)
         self.logs = home / "logs"
         self.keys = ensure_keypair(home / "keys")
         self.token = new_token()
@@ -80,7 +103,7 @@ class SoakPlatform:
             name,
             self._env(name),
             self.logs,
-            port=old.port if old is not None else None,
+            port=old.port if old is not None else service_port(),
             # The deployment is live at once, ready only once it serves a model.
             ready_path="/health/live" if name == "deployment" else "/health/ready",
         )
@@ -95,6 +118,19 @@ class SoakPlatform:
 
     async def wait_ready(self, name: str, within: float = 180.0) -> None:
         await asyncio.to_thread(self.services[name].wait_ready, within=within)
+
+    async def start_s3(self, within: float = 120.0) -> None:
+        """Start S3 again; if its port is still held (a socket closing), try again."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            try:
+                await asyncio.to_thread(start_component, self.config, "s3")
+                return
+            except StackError:
+                if loop.time() >= deadline:
+                    raise
+                await asyncio.sleep(2)
 
     def stop_all(self) -> None:
         """Every service, then the stack; each step runs even if an earlier one fails."""

@@ -35,7 +35,7 @@ from millrace_contracts import (
     ModelTrained,
     first_of_flow,
 )
-from millrace_infra.stack import kill_broker, start_broker, start_component, stop_component
+from millrace_infra.stack import kill_broker, start_broker, stop_component
 from millrace_shared.kafka import kafka_options, partitions_of, topic_lags
 from millrace_shared.messaging import KafkaEventSink, make_broker
 from millrace_shared.objectstore import MinioObjectStore
@@ -146,7 +146,7 @@ class Chaos:
         try:
             await asyncio.sleep(self.options.s3_outage_seconds)
         finally:
-            await asyncio.to_thread(start_component, self.platform.config, "s3")
+            await self.platform.start_s3()
         self.say("S3 back")
 
     async def broker_outage(self) -> None:
