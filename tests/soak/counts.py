@@ -5,6 +5,7 @@
   dataset version has a model version in the registry (registered, then promoted or
   rejected by its policy);
 - lost: the other arrivals;
+- promotions: ``model.promoted`` events, each a model swap in the deployment;
 - duplicate model versions: registry versions beyond the first for one dataset version
   (training's run id is derived from it, so one dataset version is one run);
 - dead letters: records on every ``<topic>.dlq``.
@@ -17,7 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from millrace_contracts import TOPICS, DataArrived, DatasetRejected, DatasetValidated, Event
+from millrace_contracts import (
+    TOPICS,
+    DataArrived,
+    DatasetRejected,
+    DatasetValidated,
+    Event,
+    ModelPromoted,
+)
 from millrace_shared.kafka import topic_lags
 from millrace_shared.settings import MillraceSettings
 
@@ -30,6 +38,8 @@ class SystemCounts:
     decided: int = 0
     lost: list[str] = field(default_factory=list)
     model_versions: int = 0
+    promotions: int = 0
+    """``model.promoted`` events: each one a model swap for the deployment."""
     duplicate_versions: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
 
@@ -51,6 +61,7 @@ async def count(events: list[Event], registry_url: str, datasets: list[str]) -> 
     versions = {d: await registry_versions(registry_url, d) for d in datasets}
     modelled = {(d, v["dataset_version"]) for d, vs in versions.items() for v in vs}
     counts = SystemCounts(arrivals=len(arrivals))
+    counts.promotions = len({e.event_id for e in events if isinstance(e, ModelPromoted)})
     for event_id, arrival in arrivals.items():
         assert isinstance(arrival, DataArrived)
         if event_id in rejected:

@@ -357,6 +357,7 @@ def table(report: Report) -> Table:
         ("decided", c.decided),
         ("lost", len(c.lost)),
         ("model versions (registry)", c.model_versions),
+        ("  promoted (model swaps)", c.promotions),
         ("duplicate model versions", c.duplicate_versions),
         ("prediction requests ok", report.predictions_ok),
         ("failed prediction requests", report.failed_requests),
