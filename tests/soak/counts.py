@@ -89,3 +89,10 @@ async def dead_letters(settings: MillraceSettings) -> dict[str, int]:
     """Records on each dead-letter topic that exists (a DLQ is made on first use)."""
     rows = await topic_lags(settings, [t.dlq for t in TOPICS])
     return {row.topic: row.end_offset for row in rows}
+
+
+def verdict(counts: SystemCounts, failed: int, allowed: int, *, excluding: str | None) -> int:
+    """The soak's exit status: 1 for a lost arrival (but ``excluding``, the seeded loss), a
+    duplicate model version or more than ``allowed`` failed prediction requests."""
+    lost = [a for a in counts.lost if a != excluding]
+    return 1 if lost or counts.duplicate_versions or failed > allowed else 0

@@ -47,7 +47,7 @@ from rich.table import Table
 from tests.e2e.flows import classification_frame, declare
 from tests.e2e.test_data_to_model import declaration
 
-from .counts import SystemCounts, count, dead_letters
+from .counts import SystemCounts, count, dead_letters, verdict
 from .load import ArrivalLoad, Deployment, DroppedLogs, PredictionLoad
 from .platform import SERVICES, SoakPlatform
 
@@ -102,11 +102,6 @@ class Report:
     elapsed_seconds: float
     exit_code: int = 0
     exit_code_without_seeded_loss: int = 0
-
-
-def verdict(counts: SystemCounts, failed: int, allowed: int, *, excluding: str | None) -> int:
-    lost = [a for a in counts.lost if a != excluding]
-    return 1 if lost or counts.duplicate_versions or failed > allowed else 0
 
 
 class Chaos:

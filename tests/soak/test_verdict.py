@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.soak.counts import SystemCounts
-from tests.soak.soak import verdict
+from .counts import SystemCounts, verdict
 
 
 def test_clean_counts_pass() -> None:
