@@ -61,7 +61,9 @@ def make_broker(
         health=health,
     )
     broker = KafkaBroker(
-        settings.kafka_bootstrap,
+        # A list: FastStream takes a string for one host, so "a:1,b:2" (a cluster's every
+        # broker, as the local stack gives it) would be one unresolvable name.
+        [host.strip() for host in settings.kafka_bootstrap.split(",") if host.strip()],
         client_id=f"millrace-{settings.service_name}",
         security=kafka_security(settings),
         acks="all",
