@@ -51,7 +51,7 @@ class SoakPlatform:
 
     def __init__(self, home: Path, brokers: int) -> None:
         self.home = home
-        options = {"home": home / "stack", "jaeger": False, "secure": True, "brokers": brokers}
+        options = {"home": home / "stack", "zipkin": False, "secure": True, "brokers": brokers}
         base = pick_free_base(
             lambda b: StackConfig.from_base_port(b, **options).all_ports(),
             low=STACK_BASES[0],
