@@ -204,7 +204,13 @@ async def test_a_new_replica_serves_production_at_once_and_labels_give_live_accu
 
     await eventually(serves_production, within=60)
     async with httpx.AsyncClient(timeout=10) as client:
-        assert (await client.get(f"{late.url}/health/ready")).status_code == 200
+
+        async def ready() -> bool:
+            # Ready once the whole start-up snapshot is applied: every production model of
+            # the session, not only this test's, is loaded first.
+            return (await client.get(f"{late.url}/health/ready")).status_code == 200
+
+        await eventually(ready, within=120)
         url = f"{late.url}/models/{dataset}/predict"
         predictions = []
         for i in range(40):

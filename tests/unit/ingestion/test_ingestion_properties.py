@@ -201,7 +201,7 @@ def test_any_file_is_accepted_within_the_limits_or_rejected_with_reasons(
     suffix, data = file
     store = InMemoryObjectStore()
     store.ensure_buckets(settings.buckets)
-    declarations = DeclarationStore(store, settings.bucket_state)
+    declarations = DeclarationStore(store, settings.state_bucket("ingestion"))
     if spec is not None:
         declared = DatasetDeclared(
             **first_of_flow(producer="test"),
@@ -213,7 +213,9 @@ def test_any_file_is_accepted_within_the_limits_or_rejected_with_reasons(
         store=store,
         declarations=declarations,
         versions=VersionStore(
-            store, bucket_state=settings.bucket_state, bucket_datasets=settings.bucket_datasets
+            store,
+            bucket_state=settings.state_bucket("ingestion"),
+            bucket_datasets=settings.bucket_datasets,
         ),
         config=config_from(settings),
         tracer=NoOpTracer(),
