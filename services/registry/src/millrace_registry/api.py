@@ -150,7 +150,7 @@ def registry_router(
 
     @router.post(
         "/{name}/promote",
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
         summary="Point an alias (production by default) at a version",
     )
     async def promote(
@@ -172,7 +172,7 @@ def registry_router(
 
     @router.post(
         "/{name}/rollback",
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
         summary="Put the previous (or a given) version back in production",
     )
     async def rollback(
