@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from millrace_contracts.topics import PRINCIPALS, TOPICS, Party, Service
 
@@ -24,7 +25,8 @@ ROOT = HERE.parents[1]
 TOPIC_TABLE = re.compile(r"(<!-- topics:start -->\n).*?(<!-- topics:end -->)", re.DOTALL)
 
 
-def document(service: Service) -> dict[str, Any]:
+def app(service: Service) -> FastAPI:
+    """The service's app, built from its dev defaults (its lifespan does not run here)."""
     bootstrap = importlib.import_module(f"millrace_{service}.bootstrap")
     settings_module = importlib.import_module(f"millrace_{service}.settings")
     settings_cls = next(
@@ -33,12 +35,28 @@ def document(service: Service) -> dict[str, Any]:
         if name.endswith("Settings") and name not in {"MillraceSettings", "ServiceSettings"}
     )
     # dev: the documents come from the defaults, which are the local stack's (prod refuses them).
-    app = bootstrap.build_app(settings_cls(environment="dev"))
+    built: FastAPI = bootstrap.build_app(settings_cls(environment="dev"))
+    return built
+
+
+def served(service: Service) -> dict[str, Any]:
+    """The AsyncAPI document the service serves at ``/asyncapi.json`` (local-stack servers)."""
     # No `with`: the lifespan (which connects to Kafka and S3) does not run.
-    response = TestClient(app).get("/asyncapi.json")
+    response = TestClient(app(service)).get("/asyncapi.json")
     response.raise_for_status()
     doc: dict[str, Any] = response.json()
-    doc.pop("servers", None)  # the local defaults, not part of the contract
+    return doc
+
+
+def document(service: Service) -> dict[str, Any]:
+    """The committed document: the served one without servers."""
+    doc = served(service)
+    # The servers are the local defaults, not part of the contract; so drop them, and with them
+    # every channel's reference to one (a dangling $ref makes the document invalid AsyncAPI:
+    # tools/asyncapi/validate.mjs checks that). A channel without `servers` is on all servers.
+    doc.pop("servers", None)
+    for channel in doc.get("channels", {}).values():
+        channel.pop("servers", None)
     return doc
 
 

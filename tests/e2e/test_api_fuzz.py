@@ -5,7 +5,9 @@ model of this test's own dataset is trained, promoted and served first, so reque
 reach the code behind the 404s. Every operation of each service's ``/openapi.json`` is called
 with generated parameters and bodies — valid ones, ones naming that model, invalid ones — with
 a valid registry token, and the served model's predict with rows of its features holding
-awkward values; the check is "no server error", not full response conformance.
+awkward values. The checks: no server error, and every response to a schemathesis request
+conforms to the service's document (schemathesis's status code, content type, response
+schema and header conformance checks).
 
 ``MILLRACE_API_FUZZ_EXAMPLES`` sets the examples per operation and pass (10 by default, which
 keeps the whole test to a minute or two); the long form is e.g.
@@ -38,6 +40,13 @@ from millrace_contracts import (
     TrainingSpec,
 )
 from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.errors import FailureGroup
 
 from .flows import Flow, classification_frame
 
@@ -79,6 +88,17 @@ class Findings:
     errors: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     """Responses by operation and status, printed (``-s``) to see what the fuzzing reached."""
+    nonconforming: list[str] = field(default_factory=list)
+    """Responses their OpenAPI document does not describe (status, content type, schema)."""
+
+
+# schemathesis's conformance checks: the response is what the service's document says it is.
+CONFORMANCE = [
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 def fuzz_service(
@@ -118,6 +138,14 @@ def _fuzz_operation(
             findings.errors.append(
                 f"{response.status_code} from {case.method} {case.formatted_path}: "
                 f"{response.text[:300]}\n  {case.as_curl_command(base_url=base_url)}"
+            )
+        try:
+            case.validate_response(response, checks=CONFORMANCE)
+        except FailureGroup as failures:
+            findings.nonconforming.extend(
+                f"{case.operation.label} {response.status_code}: {failure.title}\n"
+                f"  {case.as_curl_command(base_url=base_url)}"
+                for failure in failures.exceptions
             )
 
     call()
@@ -195,3 +223,4 @@ async def test_no_generated_request_gets_a_server_error(flow: Flow, registry_tok
     print("\n".join(f"{n:5d} {label}" for label, n in sorted(findings.statuses.items())))
     assert sum(findings.statuses.values()) > 0
     assert not findings.errors, "\n".join(findings.errors)
+    assert not findings.nonconforming, "\n".join(sorted(set(findings.nonconforming)))

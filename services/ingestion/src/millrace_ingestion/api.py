@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, HTTPException
 from millrace_contracts import ArtifactRef, DatasetDeclaration, DatasetSpec
+from millrace_shared.http import error_responses
 from pydantic import BaseModel
 
 from .core.declarations import DeclarationStore, SpecSource
@@ -45,7 +46,7 @@ def datasets_router(declarations: DeclarationStore, versions: VersionStore) -> A
     async def list_datasets() -> list[str]:
         return await asyncio.to_thread(declarations.datasets)
 
-    @router.get("/{name}")
+    @router.get("/{name}", responses=error_responses(404))
     async def get_dataset(name: str) -> DatasetView:
         record = await asyncio.to_thread(declarations.current, name)
         if record is None:
@@ -60,7 +61,7 @@ def datasets_router(declarations: DeclarationStore, versions: VersionStore) -> A
             spec_source=record.spec_source,
         )
 
-    @router.get("/{name}/versions")
+    @router.get("/{name}/versions", responses=error_responses(404))
     async def list_versions(name: str) -> list[VersionView]:
         history = await asyncio.to_thread(versions.history, name)
         if not history and not await asyncio.to_thread(declarations.versions, name):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, HTTPException
+from millrace_shared.http import error_responses
 
 from .core.monitor import Monitor
 from .core.views import DriftView, ModelsView, PerformanceView
@@ -18,7 +19,7 @@ def monitoring_router(monitor: Monitor) -> APIRouter:
         """Known versions with their counts, and predictions of versions never promoted."""
         return await asyncio.to_thread(monitor.models)
 
-    @router.get("/{name}/drift")
+    @router.get("/{name}/drift", responses=error_responses(404))
     async def model_drift(name: str) -> DriftView:
         """The latest drift check of each version of the model."""
         view = await asyncio.to_thread(monitor.drift, name)
@@ -26,7 +27,7 @@ def monitoring_router(monitor: Monitor) -> APIRouter:
             raise HTTPException(status_code=404, detail=f"no promoted version of {name!r} known")
         return view
 
-    @router.get("/{name}/performance")
+    @router.get("/{name}/performance", responses=error_responses(404))
     async def model_performance(name: str) -> PerformanceView:
         """Live metric of each version from the labels joined so far."""
         view = await asyncio.to_thread(monitor.performance, name)

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from millrace_contracts import ModelPromoted, ModelVersionInfo
+from millrace_shared.http import error_responses
 from millrace_shared.registry.models import (
     AuditEntry,
     ModelDetail,
@@ -85,30 +86,37 @@ def registry_router(
     def list_models() -> list[ModelSummary]:
         return views.models()
 
-    @router.get("/{name}", summary="A model's versions and aliases")
+    @router.get("/{name}", responses=error_responses(404), summary="A model's versions and aliases")
     def show_model(name: str) -> ModelDetail:
         with _refusals():
             return views.model(name)
 
     @router.get(
-        "/{name}/versions/{version}", summary="One version: card, metrics, lineage, decision"
+        "/{name}/versions/{version}",
+        responses=error_responses(404),
+        summary="One version: card, metrics, lineage, decision",
     )
     def show_version(name: str, version: int) -> VersionDetail:
         with _refusals():
             return views.version(name, version)
 
-    @router.get("/{name}/aliases", summary="Alias -> version")
+    @router.get("/{name}/aliases", responses=error_responses(404), summary="Alias -> version")
     def show_aliases(name: str) -> dict[str, int]:
         with _refusals():
             return views.aliases(name)
 
-    @router.get("/{name}/audit", summary="Every registration, decision and alias move, in order")
+    @router.get(
+        "/{name}/audit",
+        responses=error_responses(404),
+        summary="Every registration, decision and alias move, in order",
+    )
     def show_audit(name: str) -> list[AuditEntry]:
         with _refusals():
             return views.audit(name)
 
     @router.get(
         "/{name}/production",
+        responses=error_responses(404),
         summary="The production version now, or at a past time (from the audit trail)",
     )
     def show_production(
@@ -130,6 +138,7 @@ def registry_router(
 
     @router.get(
         "/{name}/production/promotion",
+        responses=error_responses(404),
         summary="The promotion behind the production version now, signed by the registry",
     )
     def show_production_promotion(name: str) -> SignedPromotion:
@@ -141,6 +150,7 @@ def registry_router(
 
     @router.post(
         "/{name}/promote",
+        responses=error_responses(400, 401, 403, 404, 409),
         summary="Point an alias (production by default) at a version",
     )
     async def promote(
@@ -162,6 +172,7 @@ def registry_router(
 
     @router.post(
         "/{name}/rollback",
+        responses=error_responses(400, 401, 403, 404, 409),
         summary="Put the previous (or a given) version back in production",
     )
     async def rollback(
