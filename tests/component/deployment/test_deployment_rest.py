@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
 import pytest
 from deployment_component_data import ROW, Deployment, promoted
 from millrace_contracts import PredictionsLogged
+from openapi_spec_validator import validate as validate_openapi
 
 
 @pytest.fixture
@@ -114,3 +116,48 @@ async def test_a_batch_span_joins_the_callers_trace(serving: Deployment) -> None
     assert response.status_code == 200
     [span] = [s for s in serving.spans() if s.name == "predict_batch"]
     assert span.context is not None and f"{span.context.trace_id:032x}" == trace_id
+
+
+async def test_a_served_models_schema(serving: Deployment) -> None:
+    response = await serving.http.get("/models/churn/schema")
+    assert response.status_code == 200
+    schema = response.json()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    row, _ = schema["anyOf"]
+    features = [f.name for f in serving.trained[1]]
+    assert row["required"] == features and set(row["properties"]) == set(features)
+    valid = jsonschema.Draft202012Validator(schema)
+    assert valid.is_valid(ROW) and valid.is_valid({"rows": [ROW, ROW]})
+    assert not valid.is_valid({}) and not valid.is_valid({**ROW, "extra": 1})
+    # What the schema takes, the service predicts; what it refuses, the service refuses.
+    assert (await serving.http.post("/models/churn/predict", json=ROW)).status_code == 200
+    assert (await serving.http.post("/models/nope/schema")).status_code == 405
+    assert (await serving.http.get("/models/nope/schema")).status_code == 404
+
+
+async def test_an_empty_row_is_refused_naming_every_missing_feature(serving: Deployment) -> None:
+    response = await serving.http.post("/models/churn/predict", json={})
+    assert response.status_code == 422
+    missing = [(e["field"], e["code"]) for e in response.json()["detail"]]
+    assert missing == [(f.name, "missing_feature") for f in serving.trained[1]]
+
+
+async def test_the_openapi_document_has_each_served_models_request_schema(
+    serving: Deployment,
+) -> None:
+    document = (await serving.http.get("/openapi.json")).json()
+    validate_openapi(document)  # still valid OpenAPI with a model's operation in it
+    paths = document["paths"]
+    schema = paths["/models/churn/predict"]["post"]["requestBody"]["content"]["application/json"]
+    assert schema["schema"]["title"] == "churn v1 predict request"
+    assert schema["schema"] == {
+        k: v
+        for k, v in (await serving.http.get("/models/churn/schema")).json().items()
+        if k != "$schema"
+    }
+    assert "/models/{name}/schema" in paths and "/models/{name}/predict" in paths
+    # A swap rebuilds the document with the new version.
+    await serving.deliver(promoted(serving.version(2)))
+    paths = (await serving.http.get("/openapi.json")).json()["paths"]
+    body = paths["/models/churn/predict"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["title"] == "churn v2 predict request"

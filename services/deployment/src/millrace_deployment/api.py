@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from .core.catalog import ModelCatalog
 from .core.predicting import Predictor, TooManyRows, is_batch
+from .core.schema import json_schema_document, request_schema
+from .core.served import ServedModel
 from .core.validation import Code, InputError, InvalidInput
 
 
@@ -70,11 +73,28 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 PREDICT_PATH = "/models/{name}/predict"
+SCHEMA_PATH = "/models/{name}/schema"
+
+_PREDICT_RESPONSES: dict[str, Any] = {
+    "200": {"description": "Model, version, prediction id(s) and prediction(s)"},
+    "404": {"description": "Model not served by this replica"},
+    "413": {"description": "Body over max_body_bytes, or rows over max_batch_rows"},
+    "422": {
+        "description": "Input does not match the model signature: each missing, unexpected or "
+        "mistyped feature named by row and field"
+    },
+}
 
 _PREDICT_DOC: dict[str, Any] = {
     "post": {
         "tags": ["serving"],
         "summary": "Predict one row, or a batch of rows",
+        "description": (
+            "Any served model. Its features are all required, each of its type, and no other "
+            "key is taken (422 otherwise, `{}` included): `GET /models/{name}/schema` gives "
+            "the model's request schema, and this document has an operation per model served "
+            "when it was generated (`POST /models/<model>/predict`) with that schema."
+        ),
         "operationId": "predict_models__name__predict_post",
         "parameters": [
             {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -82,27 +102,59 @@ _PREDICT_DOC: dict[str, Any] = {
         "requestBody": {
             "required": True,
             "description": 'One row as a JSON object (feature -> value), or {"rows": [row, ...]}.',
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "A row holds every feature of the named model; see "
+                        "GET /models/{name}/schema.",
+                    }
+                }
+            },
         },
-        "responses": {
-            "200": {"description": "Model, version, prediction id(s) and prediction(s)"},
-            "404": {"description": "Model not served by this replica"},
-            "413": {"description": "Body over max_body_bytes, or rows over max_batch_rows"},
-            "422": {"description": "Input does not match the model signature (per row and field)"},
-        },
+        "responses": _PREDICT_RESPONSES,
     }
 }
 
 
-def document_predict(app: FastAPI) -> None:
-    """Put the predict route, served outside FastAPI's operations, in the OpenAPI document."""
+def model_predict_doc(served: ServedModel, max_batch_rows: int) -> dict[str, Any]:
+    """The predict operation of one served model, with its own request schema."""
+    schema = request_schema(served.name, served.version, served.info.signature, max_batch_rows)
+    return {
+        "post": {
+            "tags": ["serving"],
+            "summary": f"Predict with {served.name} (v{served.version} when documented)",
+            "operationId": f"predict_{served.name}",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": schema}},
+            },
+            "responses": _PREDICT_RESPONSES,
+        }
+    }
+
+
+def document_predict(app: FastAPI, catalog: ModelCatalog, max_batch_rows: int) -> None:
+    """Put the predict route, served outside FastAPI's operations, in the OpenAPI document:
+    the generic one, and one per served model with the model's request schema, rebuilt when
+    the served versions change (a swap)."""
     build = app.openapi
+    base: dict[str, Any] = {}
+    built_for: tuple[tuple[str, int], ...] | None = None
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            schema.setdefault("paths", {})[PREDICT_PATH] = _PREDICT_DOC
-        return app.openapi_schema or {}
+        nonlocal built_for
+        if not base:
+            base.update(build())
+            base.setdefault("paths", {})[PREDICT_PATH] = _PREDICT_DOC
+        models = catalog.all()
+        served = tuple((m.name, m.version) for m in models)
+        if app.openapi_schema is None or served != built_for:
+            doc = copy.deepcopy(base)
+            for m in models:
+                doc["paths"][f"/models/{m.name}/predict"] = model_predict_doc(m, max_batch_rows)
+            app.openapi_schema, built_for = doc, served
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
@@ -114,14 +166,22 @@ def is_predict(scope: MutableMapping[str, Any]) -> bool:
     return path.endswith("/predict") and path.startswith("/models/")
 
 
+class ServingRouter(APIRouter):
+    """The serving routes, with what ``document_predict`` needs to document predict."""
+
+    def __init__(self, catalog: ModelCatalog, max_batch_rows: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.catalog, self.max_batch_rows = catalog, max_batch_rows
+
+
 def serving_router(
     catalog: ModelCatalog,
     predictor: Predictor,
     stats: Callable[[], ServingStats],
     *,
     max_body_bytes: int,
-) -> APIRouter:
-    router = APIRouter(tags=["serving"])
+) -> ServingRouter:
+    router = ServingRouter(catalog, predictor.max_batch_rows, tags=["serving"])
 
     async def predict(request: Request) -> Response:
         # One reference for the whole request: a swap meanwhile does not touch it.
@@ -156,6 +216,23 @@ def serving_router(
     @router.get("/models", summary="The models this replica serves")
     async def served_models() -> list[ServedModelView]:
         return [ServedModelView.model_validate(m, from_attributes=True) for m in catalog.all()]
+
+    @router.get(
+        SCHEMA_PATH,
+        summary="The JSON Schema (Draft 2020-12) of a served model's predict request",
+        responses={
+            200: {"description": "The schema of one row, or of a batch of rows"},
+            404: {"description": "Model not served by this replica"},
+        },
+    )
+    async def model_schema(name: str) -> dict[str, Any]:
+        served = catalog.get(name)
+        if served is None:
+            # The same body as predict's 404.
+            raise HTTPException(404, f"model {name!r} is not served by this replica")
+        return json_schema_document(
+            served.name, served.version, served.info.signature, predictor.max_batch_rows
+        )
 
     @router.get("/stats", summary="Predictions served, logged and dropped; log buffer depth")
     async def serving_stats() -> ServingStats:

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from millrace_shared.objectstore import ObjectStore
 from millrace_shared.registry.client import RegistryClient
 from millrace_shared.service import ServiceRuntime, build_runtime, service_app
 from opentelemetry.sdk.trace import TracerProvider
 
-from .api import ServingStats, document_predict, is_predict, serving_router
+from .api import ServingRouter, ServingStats, document_predict, is_predict, serving_router
 from .core.catalog import ModelCatalog
 from .core.deployer import Deployer, DeployerConfig
 from .core.logbuffer import PredictionLogBuffer
@@ -35,7 +35,7 @@ Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
 
 def wire(
     runtime: ServiceRuntime, settings: DeploymentSettings, registry: RegistryReader
-) -> tuple[Replica, APIRouter]:
+) -> tuple[Replica, ServingRouter]:
     """Register the handler; return the replica and its REST router (tests use this too)."""
     # Predictions come from the models in memory: a replica serving one stays ready while S3
     # or the registry is down, and lists the outage in /health/ready.
@@ -120,7 +120,7 @@ def with_replica(inner: Lifespan, replica: Replica) -> Lifespan:
     return lifespan
 
 
-def serving_app(runtime: ServiceRuntime, router: APIRouter) -> FastAPI:
+def serving_app(runtime: ServiceRuntime, router: ServingRouter) -> FastAPI:
     """The HTTP app around the serving routes, without the replica's lifespan."""
     app = service_app(
         runtime,
@@ -128,7 +128,7 @@ def serving_app(runtime: ServiceRuntime, router: APIRouter) -> FastAPI:
         routers=[router],
         untraced=is_predict,
     )
-    document_predict(app)
+    document_predict(app, router.catalog, router.max_batch_rows)
     return app
 
 
