@@ -90,6 +90,8 @@ class Findings:
     """Responses by operation and status, printed (``-s``) to see what the fuzzing reached."""
     nonconforming: list[str] = field(default_factory=list)
     """Responses their OpenAPI document does not describe (status, content type, schema)."""
+    refused: list[str] = field(default_factory=list)
+    """Bodies valid under a served model's own request schema that its predict refused."""
 
 
 # schemathesis's conformance checks: the response is what the service's document says it is.
@@ -110,7 +112,10 @@ def fuzz_service(
         operation = result.ok()
         names = {p.name for p in operation.path_parameters}
         fixed = {k: v for k, v in known.items() if k in names}
-        _fuzz_operation(operation.as_strategy(), base_url, headers, findings)
+        # A served model's own predict operation documents the model's request schema: every
+        # body generated from it must be predicted.
+        served = "name" in known and operation.path == f"/models/{known['name']}/predict"
+        _fuzz_operation(operation.as_strategy(), base_url, headers, findings, accept=served)
         if fixed:
             strategy = operation.as_strategy(path_parameters=fixed)
             _fuzz_operation(strategy, base_url, headers, findings)
@@ -122,7 +127,12 @@ def fuzz_service(
 
 
 def _fuzz_operation(
-    strategy: st.SearchStrategy[Any], base_url: str, headers: dict[str, str], findings: Findings
+    strategy: st.SearchStrategy[Any],
+    base_url: str,
+    headers: dict[str, str],
+    findings: Findings,
+    *,
+    accept: bool = False,
 ) -> None:
     @settings(
         max_examples=EXAMPLES,
@@ -136,6 +146,11 @@ def _fuzz_operation(
         findings.statuses[f"{case.operation.label} {response.status_code}"] += 1
         if response.status_code >= 500:
             findings.errors.append(
+                f"{response.status_code} from {case.method} {case.formatted_path}: "
+                f"{response.text[:300]}\n  {case.as_curl_command(base_url=base_url)}"
+            )
+        if accept and response.status_code != 200:
+            findings.refused.append(
                 f"{response.status_code} from {case.method} {case.formatted_path}: "
                 f"{response.text[:300]}\n  {case.as_curl_command(base_url=base_url)}"
             )
@@ -224,3 +239,6 @@ async def test_no_generated_request_gets_a_server_error(flow: Flow, registry_tok
     assert sum(findings.statuses.values()) > 0
     assert not findings.errors, "\n".join(findings.errors)
     assert not findings.nonconforming, "\n".join(sorted(set(findings.nonconforming)))
+    assert not findings.refused, "\n".join(findings.refused)
+    # The served model's own operation was called, and predicted.
+    assert findings.statuses[f"POST /models/{flow.dataset}/predict 200"] > 0

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from millrace_contracts import FeatureSignature
 from millrace_deployment.core.predicting import is_batch
 from millrace_deployment.core.schema import DIALECT, json_schema_document
-from millrace_deployment.core.validation import InvalidInput, SignatureValidator
+from millrace_deployment.core.validation import (
+    MAX_MAGNITUDE,
+    Code,
+    InvalidInput,
+    SignatureValidator,
+)
 
 MAX_ROWS = 3
 WITH_DATES = [*SIGNATURE, FeatureSignature(name="seen", kind="numeric", dtype="datetime")]
@@ -64,7 +69,7 @@ _values = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**64), max_value=2**64),
-    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(allow_nan=False, allow_infinity=True),  # JSON has no NaN (orjson refuses it)
     st.sampled_from(["red", "blue", "", "RED", "2024-05-01T12:00:00+00:00"]),
     st.lists(st.integers(), max_size=2),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=1),
@@ -112,3 +117,20 @@ def test_the_schema_and_the_service_agree_on_generated_bodies(body: Any) -> None
 )
 def test_a_valid_row_and_batch_are_taken_by_both(body: dict[str, Any]) -> None:
     assert schema_accepts(WITH_DATES, body) and service_accepts(WITH_DATES, body)
+
+
+def test_numbers_beyond_the_models_range_are_refused_by_both() -> None:
+    """A finite float such as -1.7e308 overflows a model's scaling; both refuse it, on the
+    all-numeric fast path too."""
+    numeric = [
+        FeatureSignature(name="a", kind="numeric", dtype="float"),
+        FeatureSignature(name="b", kind="numeric", dtype="int"),
+    ]
+    for value in (-1.7976931348623157e308, 10**200, MAX_MAGNITUDE * 10):
+        body = {"a": value, "b": 1}
+        assert not schema_accepts(numeric, body) and not service_accepts(numeric, body)
+    with pytest.raises(InvalidInput) as raised:
+        SignatureValidator(numeric).validate([{"a": 1.0, "b": -(10**200)}])
+    assert [(e.field, e.code) for e in raised.value.errors] == [("b", Code.OUT_OF_RANGE)]
+    edge = {"a": MAX_MAGNITUDE, "b": -MAX_MAGNITUDE}
+    assert schema_accepts(numeric, edge) and service_accepts(numeric, edge)

@@ -10,7 +10,8 @@ import asyncio
 import itertools
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,8 @@ class Predictor:
 
     def one(self, served: ServedModel, row: Any) -> dict[str, Any]:
         served.validator.validate((row,))
-        prediction, probabilities = served.predict_one(row)
+        with _unpredictable():
+            prediction, probabilities = served.predict_one(row)
         prediction_id = self.new_id()
         self.buffer.append(
             LoggedPrediction(
@@ -103,4 +105,17 @@ class Predictor:
 
 def _validate_and_predict(served: ServedModel, rows: list[Mapping[str, Any]]) -> list[Any]:
     served.validator.validate(rows)
-    return served.predict_many(rows)
+    with _unpredictable():
+        return served.predict_many(rows)
+
+
+@contextmanager
+def _unpredictable() -> Iterator[None]:
+    """Rows that fit the signature but not the model (scikit-learn refuses what its own
+    transforms made infinite, say) are the client's input problem: a 422, not a 500."""
+    try:
+        yield
+    except ValueError as error:
+        raise InvalidInput(
+            [InputError(None, None, Code.UNPREDICTABLE, f"the model cannot predict it: {error}")]
+        ) from error

@@ -17,7 +17,16 @@ from typing import Any
 
 from millrace_contracts import FeatureSignature
 
+from .validation import MAX_MAGNITUDE
+
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+_NUMBER: dict[str, Any] = {
+    "type": "number",
+    "minimum": -MAX_MAGNITUDE,
+    "maximum": MAX_MAGNITUDE,
+}
 
 
 def feature_schema(feature: FeatureSignature) -> dict[str, Any]:
@@ -26,7 +35,7 @@ def feature_schema(feature: FeatureSignature) -> dict[str, Any]:
     if feature.dtype == "datetime":
         schema = {
             "anyOf": [
-                {"type": "number", "description": "epoch seconds"},
+                {**_NUMBER, "description": "epoch seconds"},
                 # RFC 3339; the service takes any ISO-8601 form Python parses (a date alone).
                 {"type": "string", "format": "date-time"},
             ]
@@ -41,6 +50,8 @@ def feature_schema(feature: FeatureSignature) -> dict[str, Any]:
     else:
         kind = "string"
     schema = {"type": [kind, "null"] if feature.nullable else kind}
+    if kind == "number":
+        schema.update({k: v for k, v in _NUMBER.items() if k != "type"})
     if feature.categories:
         schema["examples"] = list(feature.categories)
     schema["description"] = f"{feature.name}: {feature.kind} ({feature.dtype})"

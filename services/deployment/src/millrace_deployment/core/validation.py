@@ -17,6 +17,10 @@ from millrace_shared.modelio import epoch_seconds, is_plain_number
 
 MAX_ERRORS = 100
 """Errors reported per request; a batch of garbage needs no 10,000-line answer."""
+MAX_MAGNITUDE = 1e150
+"""Largest absolute number a feature takes. JSON numbers are unbounded and float64 ends near
+1.8e308, so a finite value such as -1.7e308 can overflow a model's scaling (a 500 before);
+1e150 leaves room for a square or a scale, and is beyond any real feature."""
 
 
 class Code:
@@ -29,6 +33,8 @@ class Code:
     NOT_AN_OBJECT = "not_an_object"
     INVALID_JSON = "invalid_json"
     EMPTY_BATCH = "empty_batch"
+    OUT_OF_RANGE = "out_of_range"
+    UNPREDICTABLE = "unpredictable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _in_range(value: Any) -> bool:
+    """A number (any other value is not this check's) within ``MAX_MAGNITUDE``."""
+    return not _is_number(value) or -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE
+
+
 def _is_timestamp(value: Any) -> bool:
     if _is_number(value):
         return True
@@ -96,9 +107,11 @@ def _check_for(feature: FeatureSignature) -> Check:
     def check(value: Any) -> tuple[str, str] | None:
         if value is None:
             return None if nullable else (Code.NULL, "null is not allowed for this feature")
-        if accepts(value):
-            return None
-        return Code.WRONG_TYPE, f"expected {expected}, got {json_type(value)}"
+        if not accepts(value):
+            return Code.WRONG_TYPE, f"expected {expected}, got {json_type(value)}"
+        if not _in_range(value):
+            return Code.OUT_OF_RANGE, f"a number's magnitude is at most {MAX_MAGNITUDE:g}"
+        return None
 
     return check
 
@@ -131,7 +144,14 @@ class SignatureValidator:
         for row in rows:
             if type(row) is not dict or row.keys() != names:
                 return False
-        return {type(v) for row in rows for v in row.values()} <= allowed
+        if not {type(v) for row in rows for v in row.values()} <= allowed:
+            return False
+        return all(
+            -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE
+            for row in rows
+            for v in row.values()
+            if v is not None
+        )
 
     def row_errors(self, row: Any, index: int) -> list[InputError]:
         if not isinstance(row, Mapping):
