@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from millrace_contracts.model_events import ModelPromoted
-from millrace_contracts.topics import TOPICS, Service
+from millrace_contracts.topics import ALL_TOPICS, Service
 
 OUTPUT = Path(__file__).resolve().parent / "millrace" / "files" / "consumer-topics.yaml"
 
@@ -32,7 +32,7 @@ def group_topics() -> dict[str, list[str]]:
     return {
         service.value: [
             spec.name
-            for spec in TOPICS
+            for spec in ALL_TOPICS
             if service in spec.consumers and (service, spec.name) not in OUTSIDE_GROUP
         ]
         for service in Service

@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from millrace_contracts.topics import PRINCIPALS, TOPICS, Party, Service
+from millrace_contracts.topics import PRINCIPALS, RAW_TOPICS, TOPICS, Party, Service
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -93,6 +93,11 @@ def topic_table() -> str:
         f"| `{t.name}` | `{t.event.__name__}` | {t.key} | {names(t.producers)} "
         f"| {names(t.consumers)} |"
         for t in TOPICS
+    ]
+    # Raw topics hold an outside system's own records, not a Millrace event.
+    lines += [
+        f"| `{t.name}` | raw: {t.payload} | {t.key} | {names(t.producers)} | {names(t.consumers)} |"
+        for t in RAW_TOPICS
     ]
     lines += ["", "| party | Kafka principal |", "| --- | --- |"]
     lines += [f"| {party} | `{principal}` |" for party, principal in PRINCIPALS.items()]

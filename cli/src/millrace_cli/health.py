@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import httpx
-from millrace_contracts import TOPICS
+from millrace_contracts.topics import ALL_TOPICS
 from millrace_infra import status as stack_status
 from millrace_shared.kafka import TopicLag, topic_lags
 from millrace_shared.registry.models import ModelSummary
@@ -157,7 +157,7 @@ async def production_models(endpoints: Endpoints) -> list[ProductionModel]:
 async def gather_status(endpoints: Endpoints) -> StatusReport:
     stack, services = await asyncio.gather(stack_health(endpoints), services_health(endpoints))
     report = StatusReport(endpoints, stack, services)
-    topics = [n for t in TOPICS for n in (t.name, t.dlq)]
+    topics = [n for t in ALL_TOPICS for n in (t.name, t.dlq)]
     kafka = next((c for c in stack if c.name == "kafka"), None)
     if kafka is None or not kafka.healthy:
         report.topics_error = endpoints.unreachable("kafka").message

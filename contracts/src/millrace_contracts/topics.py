@@ -53,16 +53,20 @@ class Outside(StrEnum):
     DATA_TEAMS = "data teams"
     APPLICATION_TEAMS = "application teams"
     OPERATIONS = "operations"
+    OBJECT_STORE = "object store"
+    """The landing bucket's store, publishing its bucket notifications to Kafka where it can
+    (MinIO's Kafka target); it writes one raw topic and reads nothing."""
 
 
 Party = Service | Outside
 INGESTION, TRAINING, REGISTRY, DEPLOYMENT, MONITORING, WATCHER = Service
-DATA_TEAMS, APPLICATION_TEAMS, OPERATIONS = Outside
+DATA_TEAMS, APPLICATION_TEAMS, OPERATIONS, OBJECT_STORE = Outside
 PRINCIPALS: dict[Party, str] = {
     **{service: f"User:millrace-{service}" for service in Service},
     DATA_TEAMS: "User:millrace-data-teams",
     APPLICATION_TEAMS: "User:millrace-application-teams",
     OPERATIONS: "User:millrace-operators",
+    OBJECT_STORE: "User:millrace-object-store",
 }
 """The Kafka principal each party authenticates as."""
 
@@ -109,6 +113,46 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(DriftDetected, "model name", (MONITORING,), (TRAINING,)),
     TopicSpec(PerformanceDegraded, "model name", (MONITORING,), (TRAINING,)),
 )
+
+
+@dataclass(frozen=True)
+class RawTopicSpec:
+    """A topic whose records are not Millrace events but an outside system's own format,
+    read by a service that turns them into events (no CloudEvents headers, no contract
+    schema). Its ACLs, creation and dead letters are a catalogue topic's."""
+
+    name: str
+    payload: str
+    """What a record holds."""
+    key: str
+    producers: tuple[Party, ...]
+    consumers: tuple[Party, ...]
+
+    @property
+    def dlq(self) -> str:
+        return self.name + DLQ_SUFFIX
+
+    @property
+    def dead_letter_producers(self) -> tuple[Service, ...]:
+        return tuple(p for p in self.consumers if isinstance(p, Service))
+
+
+LANDING_NOTIFICATIONS = "millrace.landing.notifications"
+"""The object store's notifications of the landing bucket (MinIO: S3 event JSON)."""
+
+RAW_TOPICS: tuple[RawTopicSpec, ...] = (
+    RawTopicSpec(
+        LANDING_NOTIFICATIONS,
+        "S3 event notification JSON (MinIO's Kafka target)",
+        "bucket/key",
+        (OBJECT_STORE,),
+        (WATCHER,),
+    ),
+)
+
+AnyTopic = TopicSpec | RawTopicSpec
+ALL_TOPICS: tuple[AnyTopic, ...] = (*TOPICS, *RAW_TOPICS)
+"""Every topic the platform creates and grants rights on: the events' and the raw ones."""
 
 EVENT_TYPES: dict[str, type[Event]] = {t.event.event_type: t.event for t in TOPICS}
 BY_TOPIC: dict[str, TopicSpec] = {t.name: t for t in TOPICS}

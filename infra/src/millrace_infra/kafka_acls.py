@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from millrace_contracts.topics import (
+    ALL_TOPICS,
     DEPLOYMENT,
     OPERATIONS,
     PRINCIPALS,
-    TOPICS,
+    AnyTopic,
     Party,
     Service,
-    TopicSpec,
 )
 
 ADMIN_USER = "millrace-admin"
@@ -92,7 +92,7 @@ def _topic(principal: str, topic: str, *operations: Operation) -> list[AclBindin
 
 
 def acl_bindings(
-    topics: Iterable[TopicSpec] = TOPICS, principals: Mapping[Party, str] = PRINCIPALS
+    topics: Iterable[AnyTopic] = ALL_TOPICS, principals: Mapping[Party, str] = PRINCIPALS
 ) -> list[AclBinding]:
     """Every ALLOW binding the catalogue implies, sorted and without duplicates.
 
@@ -133,6 +133,7 @@ def acl_bindings(
     return sorted(found)
 
 
-def topic_names(topics: Iterable[TopicSpec] = TOPICS) -> list[str]:
-    """Every catalogue topic and its dead-letter topic, which the stack creates."""
+def topic_names(topics: Iterable[AnyTopic] = ALL_TOPICS) -> list[str]:
+    """Every catalogue topic (raw ones too) and its dead-letter topic, which the stack
+    creates."""
     return [name for spec in topics for name in (spec.name, spec.dlq)]

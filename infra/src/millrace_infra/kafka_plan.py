@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from millrace_contracts.topics import PRINCIPALS, TOPICS, Party, TopicSpec
+from millrace_contracts.topics import ALL_TOPICS, PRINCIPALS, AnyTopic, Party
 
 from millrace_infra.kafka_acls import (
     ADMIN_USER,
@@ -100,7 +100,7 @@ def plan_provisioning(
     *,
     prune: bool = False,
     existing_users: Collection[str] | None = None,
-    topics: Iterable[TopicSpec] = TOPICS,
+    topics: Iterable[AnyTopic] = ALL_TOPICS,
     principals: Mapping[Party, str] = PRINCIPALS,
 ) -> ProvisionPlan:
     """What to create (topics, ACLs, and with `existing_users` given, SCRAM users) and, with

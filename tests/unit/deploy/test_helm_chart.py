@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from millrace_contracts.topics import TOPICS, Service
+from millrace_contracts.topics import ALL_TOPICS, Service
 
 ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "deploy" / "helm" / "millrace"
@@ -93,7 +93,7 @@ def group_topics(service: str) -> list[str]:
     outside_group = {("monitoring", "millrace.model.promoted.v1")}
     return [
         spec.name
-        for spec in TOPICS
+        for spec in ALL_TOPICS
         if Service(service) in spec.consumers and (service, spec.name) not in outside_group
     ]
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from millrace_contracts import DatasetRejected, ModelPromoted
 from millrace_contracts.topics import (
+    ALL_TOPICS,
     APPLICATION_TEAMS,
     DATA_TEAMS,
     DEPLOYMENT,
     INGESTION,
+    LANDING_NOTIFICATIONS,
     OPERATIONS,
     PRINCIPALS,
     REGISTRY,
-    TOPICS,
     TopicSpec,
 )
 from millrace_infra.kafka_acls import (
@@ -94,7 +95,7 @@ def test_the_real_catalogue_grants_only_what_it_lists() -> None:
     assert writers == {PRINCIPALS[REGISTRY], PRINCIPALS[OPERATIONS]}
     dlq_readers = {b.principal for b in bindings if b.name.endswith(".dlq") and b.operation is R}
     assert dlq_readers == {PRINCIPALS[OPERATIONS]}
-    for spec in TOPICS:
+    for spec in ALL_TOPICS:
         for party in spec.producers:
             assert _binding_for(PRINCIPALS[party], spec.name, W) in bindings
         for party in spec.consumers:
@@ -107,5 +108,22 @@ def _binding_for(principal: str, topic: str, op: Operation) -> AclBinding:
 
 def test_every_topic_comes_with_its_dead_letter_topic() -> None:
     names = topic_names()
-    assert len(names) == 2 * len(TOPICS)
-    assert {n for n in names if not n.endswith(".dlq")} == {t.name for t in TOPICS}
+    assert len(names) == 2 * len(ALL_TOPICS)
+    assert {n for n in names if not n.endswith(".dlq")} == {t.name for t in ALL_TOPICS}
+
+
+def test_the_object_store_writes_its_notifications_and_nothing_else() -> None:
+    """The store's principal may only write the raw topic; the watcher reads it in its group
+    and dead-letters what it cannot read."""
+    bindings = acl_bindings()
+    store = [b for b in bindings if b.principal == "User:millrace-object-store"]
+    assert store == [
+        _topic("object-store", LANDING_NOTIFICATIONS, D),
+        _topic("object-store", LANDING_NOTIFICATIONS, W),
+    ]
+    watcher = {b for b in bindings if b.principal == "User:millrace-watcher"}
+    assert {
+        _topic("watcher", LANDING_NOTIFICATIONS, R),
+        _topic("watcher", LANDING_NOTIFICATIONS + ".dlq", W),
+        _group("watcher", "millrace-watcher", Pattern.LITERAL),
+    } <= watcher

@@ -6,7 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from millrace_contracts import TOPICS
+from millrace_contracts.topics import ALL_TOPICS
 from rich.markup import escape
 from rich.table import Table
 
@@ -25,7 +25,7 @@ app = typer.Typer(help="Inspect and replay dead letters (<topic>.dlq).", no_args
 def dlq_topics(topic: str | None) -> list[str]:
     """The dead-letter topic of ``topic`` (short or full, with or without .dlq), else all."""
     if topic is None:
-        return [t.dlq for t in TOPICS]
+        return [t.dlq for t in ALL_TOPICS]
     return [original_of(resolve_topic(topic)) + ".dlq"]
 
 

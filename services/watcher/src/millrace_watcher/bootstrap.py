@@ -18,14 +18,16 @@ from opentelemetry.sdk.trace import TracerProvider
 from .core.cursor import Cursor
 from .core.listing import Lister, MinioLister
 from .core.poller import Poller
+from .handlers import register_notifications
 from .settings import WatcherSettings
 
 logger = logging.getLogger("millrace.watcher")
 
 DESCRIPTION = (
-    "Lists the landing bucket and announces each new file under <dataset>/ as data.arrived, "
-    "with an event id derived from its bucket, key and ETag: one arrival per object version, "
-    "however many watchers run or restart."
+    "Lists the landing bucket, and reads the object store's bucket notifications of it, and "
+    "announces each new file under <dataset>/ as data.arrived, with an event id derived from "
+    "its bucket, key and ETag: one arrival per object version, however many watchers run or "
+    "restart, and whichever path saw it first."
 )
 
 
@@ -42,8 +44,10 @@ def minio_lister(settings: WatcherSettings) -> MinioLister:
 
 
 def wire(runtime: ServiceRuntime, settings: WatcherSettings, lister: Lister) -> Poller:
-    """The poller (tests call its ``poll`` directly)."""
+    """The poller (tests call its ``poll`` directly); the notifications' subscriber."""
     runtime.declare_publishes(DataArrived)
+    if settings.notifications:
+        register_notifications(runtime, settings)
     poller = Poller(
         lister=lister,
         cursor=Cursor(runtime.store, settings.state_bucket("watcher")),
@@ -72,6 +76,9 @@ def build_app(
     @asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[None]:
         async with inner(a):
+            if not settings.listing:
+                yield
+                return
             task = asyncio.create_task(
                 poll_forever(runtime, poller, settings.poll_seconds), name="landing-watcher"
             )

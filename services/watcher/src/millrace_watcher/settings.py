@@ -18,3 +18,10 @@ class WatcherSettings(ServiceSettings):
     )
     """``submitted_by`` of the watcher's arrivals: S3 listings do not say who wrote an object
     (SeaweedFS names the bucket's owner, AWS the account), so the watcher cannot."""
+
+    listing: bool = Field(default=True, validation_alias="MILLRACE_WATCHER_LISTING")
+    """List the landing bucket every ``poll_seconds``: the path for stores that send no
+    notifications (SeaweedFS, AWS S3 without an event bridge)."""
+    notifications: bool = Field(default=True, validation_alias="MILLRACE_WATCHER_NOTIFICATIONS")
+    """Read the object store's bucket notifications (``millrace.landing.notifications``).
+    Both paths may be on: they give an object the same arrival id."""

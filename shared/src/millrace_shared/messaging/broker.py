@@ -10,8 +10,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.middlewares import AckPolicy
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
-from millrace_contracts import TOPICS
-from millrace_contracts.topics import Replication, replication_for
+from millrace_contracts.topics import ALL_TOPICS, Replication, replication_for
 from opentelemetry.sdk.trace import TracerProvider
 
 from ..health import DependencyHealth
@@ -121,7 +120,7 @@ async def ensure_topics(settings: MillraceSettings, names: list[str] | None = No
     Creation stays for a plaintext cluster without ACLs (docker-compose). Topics are
     replicated as topic_replication says for the cluster's size (its described brokers).
     """
-    wanted = names or [n for t in TOPICS for n in (t.name, t.dlq)]
+    wanted = names or [n for t in ALL_TOPICS for n in (t.name, t.dlq)]
     admin = AIOKafkaAdminClient(
         **kafka_options(settings, client_id=f"millrace-{settings.service_name}-admin")
     )
