@@ -54,6 +54,8 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     "millrace-data-teams": {LANDING: WRITE},
     "millrace-application-teams": {},
     "millrace-operators": {},
+    # The store's own Kafka identity (its bucket notifications): nothing to do in S3.
+    "millrace-object-store": {},
 }
 """Each principal's actions per bucket; a principal not named has none."""
 
