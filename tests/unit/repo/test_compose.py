@@ -91,3 +91,46 @@ def test_every_service_is_health_checked_on_its_own_endpoint() -> None:
         assert check["test"][0] == "CMD"
         assert f"http://127.0.0.1:{port}{probe}" in command, name
         assert check["retries"] >= 1 and "start_period" in check
+
+
+def test_minio_sends_the_landing_buckets_notifications_to_the_watcher() -> None:
+    """MinIO's Kafka target writes the catalogue's raw topic as the object store's principal;
+    a one-shot container subscribes the landing bucket's puts to it; the watcher reads it."""
+    from millrace_contracts.topics import (
+        LANDING_NOTIFICATIONS,
+        OBJECT_STORE,
+        PRINCIPALS,
+        RAW_TOPICS,
+        WATCHER,
+    )
+    from millrace_watcher.settings import WatcherSettings
+
+    services = compose()["services"]
+    minio = services["minio"]["environment"]
+    [target] = [k.removeprefix("MINIO_NOTIFY_KAFKA_ENABLE_") for k in minio if "KAFKA_ENABLE_" in k]
+    assert minio[f"MINIO_NOTIFY_KAFKA_ENABLE_{target}"] == "on"
+    assert minio[f"MINIO_NOTIFY_KAFKA_TOPIC_{target}"] == LANDING_NOTIFICATIONS
+    assert (
+        minio[f"MINIO_NOTIFY_KAFKA_BROKERS_{target}"]
+        == compose()["x-millrace-env"]["MILLRACE_KAFKA_BOOTSTRAP"]
+    )
+    assert minio[f"MINIO_NOTIFY_KAFKA_QUEUE_DIR_{target}"].startswith("/data/")
+    assert minio[f"MINIO_NOTIFY_KAFKA_SASL_MECHANISM_{target}"] == "sha512"  # SCRAM-SHA-512
+    user = PRINCIPALS[OBJECT_STORE].removeprefix("User:")
+    assert minio[f"MINIO_NOTIFY_KAFKA_SASL_USERNAME_{target}"] == user
+    [raw] = [t for t in RAW_TOPICS if t.name == LANDING_NOTIFICATIONS]
+    assert raw.producers == (OBJECT_STORE,) and raw.consumers == (WATCHER,)
+
+    setup = services["minio-notifications"]
+    assert setup["depends_on"]["minio"]["condition"] == "service_healthy"
+    script = " ".join(setup["command"])
+    landing = WatcherSettings().bucket_landing
+    assert f"mc event add millrace/{landing} arn:minio:sqs::{target}:kafka --event put" in script
+    assert "--ignore-existing" in script.split("mc event add")[1]  # a re-run is harmless
+    assert setup["environment"]["MC_HOST_millrace"].endswith("@minio:9000")
+
+    watcher = services["watcher"]
+    assert watcher["environment"]["MILLRACE_WATCHER_NOTIFICATIONS"] == "true"
+    assert watcher["depends_on"]["minio-notifications"]["condition"] == (
+        "service_completed_successfully"
+    )
