@@ -23,14 +23,13 @@ from aiokafka.errors import (
     KafkaConnectionError,
     TopicAuthorizationFailedError,
 )
+from millrace_contracts.topics import ALL_TOPICS as CATALOGUE
 from millrace_contracts.topics import (
-    BY_TOPIC,
     DEPLOYMENT,
     DLQ_SUFFIX,
     OPERATIONS,
     PRINCIPALS,
     REGISTRY,
-    TOPICS,
     Party,
     Service,
 )
@@ -42,7 +41,9 @@ from millrace_shared.settings import MillraceSettings
 
 pytestmark = pytest.mark.integration
 
-ALL_TOPICS = [name for spec in TOPICS for name in (spec.name, spec.dlq)]
+# Raw topics (the object store's notifications) too: their ACLs come from the same catalogue.
+BY_TOPIC = {spec.name: spec for spec in CATALOGUE}
+ALL_TOPICS = [name for spec in CATALOGUE for name in (spec.name, spec.dlq)]
 _PARALLEL = 32  # clients at once: enough to finish fast, few enough for a 2-core machine
 _FETCH_WITHIN = 15.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,3 +95,26 @@ def test_prediction_ids_are_unique_hex_like_a_uuid_and_differ_between_processes(
     ids = [first() for _ in range(1000)] + [second() for _ in range(1000)]
     assert len(set(ids)) == 2000
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+class _Refusing:
+    """A model that refuses what it is given, as scikit-learn refuses a transform gone
+    infinite: ``ValueError``."""
+
+    def predict(self, x: Any) -> Any:
+        raise ValueError("Input X contains infinity")
+
+    predict_proba = predict
+
+
+async def test_a_row_the_model_refuses_is_an_input_error_not_a_crash(model: ServedModel) -> None:
+    refusing = dataclasses.replace(model, model=_Refusing(), compiled=None)
+    predict, _ = make(PredictionLogBuffer(capacity=10, batch_size=5))
+    rows = rows_of(frame(), 2)
+    with pytest.raises(InvalidInput) as one:
+        predict.one(refusing, rows[0])
+    with pytest.raises(InvalidInput) as batch:
+        await predict.batch(refusing, rows)
+    for raised in (one, batch):
+        [error] = raised.value.errors
+        assert error.code == Code.UNPREDICTABLE and "infinity" in error.message
