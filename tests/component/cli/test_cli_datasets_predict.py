@@ -109,3 +109,27 @@ def test_predict_refusal_lists_each_problem(deployment: FakeService) -> None:
     assert result.exit_code == 1
     assert "- row 0: x: expected a number (wrong_type)" in result.stderr
     assert "- rows: Field required" in result.stderr
+
+
+def test_a_row_of_the_wrong_shape_is_told_the_models_features(deployment: FakeService) -> None:
+    deployment.answer(
+        "POST",
+        "/models/iris/predict",
+        422,
+        {"detail": [{"row": 0, "field": "x", "code": "missing_feature", "message": "missing"}]},
+    )
+    schema = {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {"x": {"type": "number"}, "colour": {"type": ["string", "null"]}},
+                "required": ["x", "colour"],
+            },
+            {"type": "object"},
+        ]
+    }
+    deployment.answer("GET", "/models/iris/schema", 200, schema)
+    result = runner.invoke(app, ["predict", "iris", "--row", "{}"])
+    assert result.exit_code == 1
+    assert "- row 0: x: missing (missing_feature)" in result.stderr
+    assert "iris takes a row of: x (number), colour (string or null)" in result.stderr

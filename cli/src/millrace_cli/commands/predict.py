@@ -32,6 +32,42 @@ def predictions_table(rows: list[dict[str, Any]], predictions: list[Any]) -> Tab
     return table
 
 
+_SHAPE_PROBLEMS = ("(missing_feature)", "(unexpected_feature)", "(not_an_object)")
+
+
+def expected_features(schema: Any) -> str | None:
+    """``a (number), b (string or null)``: a row's features from the model's request schema
+    (``GET /models/{name}/schema``), None if it is not one."""
+    try:
+        row = schema["anyOf"][0]
+        properties: dict[str, Any] = row["properties"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    described = []
+    for feature in row.get("required", list(properties)):
+        spec = properties.get(feature, {})
+        kind = spec.get("type") or [a.get("type") for a in spec.get("anyOf", [])]
+        kinds = kind if isinstance(kind, list) else [kind]
+        described.append(f"{feature} ({' or '.join(str(k) for k in kinds if k)})")
+    return ", ".join(described)
+
+
+def post_row(deployment: ServiceClient, name: str, body: Any) -> Any:
+    """The answer; a refusal for the row's shape also says which features the model takes."""
+    try:
+        return deployment.post(f"/models/{name}/predict", body)
+    except CliError as error:
+        if not any(p in error.message for p in _SHAPE_PROBLEMS):
+            raise
+        try:
+            features = expected_features(deployment.get_or_none(f"/models/{name}/schema"))
+        except CliError:
+            features = None  # an older deployment without the schema: the refusal alone
+        if features is None:
+            raise
+        raise CliError(f"{error.message}\n{name} takes a row of: {features}", error.code) from error
+
+
 def predict(
     name: ModelName,
     row: Annotated[
@@ -56,9 +92,8 @@ def predict(
         raise CliError("give exactly one of --row JSON or --file CSV/JSONL", ExitCode.USAGE)
     endpoints = resolve()
     with ServiceClient(endpoints, "deployment", timeout=60.0) as deployment:
-        path = f"/models/{name}/predict"
         if row is not None:
-            answer = deployment.post(path, parse_row(row))
+            answer = post_row(deployment, name, parse_row(row))
             if as_json:
                 print_json(answer)
             else:
@@ -71,7 +106,7 @@ def predict(
         rows = read_rows(file)
         if not rows:
             raise CliError(f"{file} holds no rows")
-        answers = [deployment.post(path, {"rows": chunk}) for chunk in batches(rows, batch_size)]
+        answers = [post_row(deployment, name, {"rows": c}) for c in batches(rows, batch_size)]
     if as_json:
         print_json(answers[0] if len(answers) == 1 else answers)
         return
