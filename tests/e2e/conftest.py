@@ -102,8 +102,9 @@ class Platform:
         self.services[name] = service
         return service
 
-    def start_deployment(self, key: str, **extra_env: str) -> Process:
-        """A deployment replica: live at once, ready only once it serves a model."""
+    def start_deployment(self, key: str, argv: tuple[str, ...] = (), **extra_env: str) -> Process:
+        """A deployment replica: live at once, ready only once it serves a model.
+        ``argv``: run it patched (``patched_service.command(...)``)."""
         service = launch_service(
             "deployment",
             {
@@ -119,6 +120,7 @@ class Platform:
                 **extra_env,
             },
             self.log_dir,
+            argv=argv,
             ready_path="/health/live",
             label=key,
         )

@@ -66,6 +66,35 @@ def held_fit(folder: str) -> None:
     fit.fit_candidate = held  # type: ignore[attr-defined]
 
 
+def held_call(spec: str) -> None:
+    """``module:Qualified.name@folder@needle``: a call of that function whose arguments mention
+    ``needle`` touches ``<folder>/entered`` and then waits for ``<folder>/release``, so a test
+    can kill the service at that very point (ingestion mid-validation, the registry between its
+    claim and its publish, deployment between a load and its swap). Other calls (other tests'
+    models, a start-up snapshot) pass straight through."""
+    target, folder, needle = spec.split("@")
+    module_name, _, qualname = target.partition(":")
+    owner: Any = importlib.import_module(module_name)
+    *path, name = qualname.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    original = getattr(owner, name)
+    gate = Path(folder)
+
+    @wraps(original)
+    def held(*args: Any, **kwargs: Any) -> Any:
+        if needle in repr((args, kwargs)):
+            (gate / "entered").touch()
+            deadline = time.monotonic() + 600
+            while not (gate / "release").exists():
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the test never released the call")
+                time.sleep(0.05)
+        return original(*args, **kwargs)
+
+    setattr(owner, name, held)
+
+
 def landing_prefix(prefix: str) -> None:
     """The watcher sees only the landing keys under ``prefix``: a test's own dataset, not the
     files every other test of the session left in the shared landing bucket."""
@@ -82,6 +111,7 @@ def landing_prefix(prefix: str) -> None:
 PATCHES: dict[str, Callable[[str], None]] = {
     "slow_fit": slow_fit,
     "held_fit": held_fit,
+    "held_call": held_call,
     "landing_prefix": landing_prefix,
 }
 

@@ -7,6 +7,8 @@ The broker dies while training holds a finished fit (``held_fit``): released, tr
 upload succeeds and its ``model.trained`` publish fails on the missing broker (after aiokafka's
 40 s request timeout), so it waits the outage out as a transient fault (503 naming ``kafka``),
 and publishes once the broker is back.
+Every other service, idle, reports the broker down by its probe (503 naming ``kafka``;
+deployment 200 listing it), and is ready with nothing degraded once the broker is back.
 The broker is back before the test ends, also when it fails, so later tests have their stack.
 """
 
@@ -70,8 +72,30 @@ async def readiness(url: str) -> httpx.Response:
 
 
 async def waits_on_kafka(url: str) -> bool:
+    """503 naming ``kafka``, with a message of its own waiting on it (not only the probe)."""
     answer = await readiness(url)
-    return answer.status_code == 503 and "kafka" in answer.json().get("degraded", {})
+    kafka = answer.json().get("degraded", {}).get("kafka", {})
+    return answer.status_code == 503 and kafka.get("waiting_messages", 0) >= 1
+
+
+async def reports_kafka_down(url: str, *, status: int) -> bool:
+    """``kafka`` listed as degraded, answered with ``status``."""
+    answer = await readiness(url)
+    return answer.status_code == status and "kafka" in answer.json()["degraded"]
+
+
+async def every_service_reports_kafka_down(
+    platform: Platform, *, busy: str, deployment_status: int
+) -> bool:
+    """Idle services too, by their probe rather than by stuck work: a consumer 503, as it
+    cannot do its job; deployment with the status it had before (200 while it serves a
+    model from memory, 503 if it served none yet), listing kafka either way."""
+    checks = [
+        reports_kafka_down(s.url, status=deployment_status if name == "deployment" else 503)
+        for name, s in platform.services.items()
+        if s.running() and name != busy
+    ]
+    return all(await asyncio.gather(*checks))
 
 
 async def all_ready(platform: Platform) -> bool:
@@ -102,8 +126,17 @@ async def test_the_only_broker_killed_mid_flow_is_waited_out_and_every_service_r
         await flow.first(DatasetValidated, arrival)
         await eventually(lambda: (tmp_path / "entered").exists(), within=flow.within)
 
+        deployment_status = (await readiness(platform["deployment"].url)).status_code
         broker_outage.kill()
         (tmp_path / "release").touch()
+        # Nothing in flight for ingestion, the registry or monitoring: 503 naming kafka all
+        # the same. Deployment keeps its status and lists kafka degraded.
+        await eventually(
+            lambda: every_service_reports_kafka_down(
+                platform, busy="training", deployment_status=deployment_status
+            ),
+            within=flow.within,
+        )
         # The publish fails once aiokafka's request timeout (40 s) has run out; a shorter
         # outage only delays the send. From then on training waits it out, reporting it.
         await eventually(lambda: waits_on_kafka(held.url), within=flow.within)

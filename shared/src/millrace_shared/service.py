@@ -22,7 +22,14 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from .health import DependencyHealth
-from .messaging import DeadLetterMiddleware, EventSink, KafkaEventSink, ensure_topics, make_broker
+from .messaging import (
+    DeadLetterMiddleware,
+    EventSink,
+    KafkaEventSink,
+    KafkaProbe,
+    ensure_topics,
+    make_broker,
+)
 from .objectstore import MinioObjectStore, ObjectStore
 from .settings import MillraceSettings, ServiceSettings
 from .telemetry import configure_logging, install_tracing
@@ -148,6 +155,12 @@ def service_app(
         for hook in runtime.startup_hooks:
             await hook()
         await runtime.broker.start()
+        # Readiness follows the cluster too, not only the messages waiting on it: an idle
+        # service cannot do its job either while the broker is unreachable.
+        probe = None
+        if settings.kafka_probe_seconds > 0:
+            probe = KafkaProbe.from_settings(settings, runtime.dependencies)
+            probe.start()
         runtime.ready = True
         logger.info(
             "%s ready (kafka %s, s3 %s)",
@@ -159,6 +172,8 @@ def service_app(
             yield
         finally:
             runtime.ready = False
+            if probe is not None:
+                await probe.stop()
             await runtime.broker.stop()
             for hook in runtime.shutdown_hooks:
                 await hook()

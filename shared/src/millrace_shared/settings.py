@@ -50,6 +50,16 @@ class MillraceSettings(BaseSettings):
     kafka_min_insync_replicas: int | None = Field(default=None, ge=1)
     """``min.insync.replicas`` of each topic the services create; None: with the factor (2 of
     3 on a cluster, 1 on a single broker)."""
+    kafka_partition_workers: int = Field(default=3, ge=1)
+    """Consumers per subscriber of a service whose work waits on a per-message dependency
+    (ingestion's arrivals, training's fits, the registry's trained models): each takes its
+    own share of the topic's partitions, so a message waiting out a fault holds back only
+    the partitions of its consumer. 1: one consumer for all of them (one waits, all wait).
+    Past the topic's partitions, the extra consumers sit idle."""
+    kafka_probe_seconds: float = Field(default=5.0, ge=0)
+    """How often a service asks the cluster for its metadata, for ``/health/ready``: two
+    unanswered rounds in a row report ``kafka`` down, the first answer reports it back.
+    0: no probe (readiness then sees Kafka only through messages waiting on it)."""
     kafka_max_attempts: int = Field(default=3, ge=1)
     """Tries of a failing handler before its message goes to the dead-letter topic."""
     kafka_retry_backoff_seconds: float = Field(default=0.5, ge=0)

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from faststream.kafka import TestKafkaBroker
 from millrace_contracts import DataArrived, first_of_flow
 from millrace_shared.faults import PoisonMessage
-from millrace_shared.messaging import transient_delay
+from millrace_shared.messaging import KafkaProbe, transient_delay
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.service import ServiceRuntime, build_runtime, health_router
 from millrace_shared.settings import MillraceSettings
@@ -198,3 +198,31 @@ async def test_a_service_serving_from_memory_stays_ready_but_lists_the_outage(
     answer = await ready(runtime)
     assert answer.status_code == 200
     assert list(answer.json()["degraded"]) == ["registry"]
+
+
+@pytest.mark.parametrize(("serves_from_memory", "status"), [(False, 503), (True, 200)])
+async def test_an_idle_service_reports_kafka_down_from_its_probe(
+    settings: MillraceSettings, serves_from_memory: bool, status: int
+) -> None:
+    """Nothing in flight, the probe finds the cluster gone: a consumer 503, deployment 200;
+    both name kafka, with no message waiting on it."""
+    runtime = build_runtime(settings, store=InMemoryObjectStore())
+    runtime.ready, runtime.ready_while_degraded = True, serves_from_memory
+
+    class _Gone:
+        async def start(self) -> None:
+            raise ConnectionRefusedError("no broker")
+
+        async def describe_cluster(self) -> object:
+            raise AssertionError("never started")
+
+        async def close(self) -> None:
+            pass
+
+    probe = KafkaProbe(runtime.dependencies, _Gone, interval=1, timeout=1, failures_to_report=1)
+    assert not await probe.check()
+    answer = await ready(runtime)
+    assert answer.status_code == status
+    assert answer.json()["degraded"]["kafka"]["waiting_messages"] == 0
+    await probe.stop()
+    assert (await ready(runtime)).status_code == 200

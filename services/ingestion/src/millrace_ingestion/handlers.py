@@ -34,7 +34,14 @@ def register(runtime: ServiceRuntime, ingestion: Ingestion, declarations: Declar
             record.spec_source or "to be inferred",
         )
 
-    @broker.subscriber(DataArrived.topic(), group_id=runtime.group_id, auto_offset_reset="earliest")
+    @broker.subscriber(
+        DataArrived.topic(),
+        group_id=runtime.group_id,
+        auto_offset_reset="earliest",
+        # An arrival waiting on its object (S3 answering 5xx for it) holds back its own
+        # partition only: the other consumers' arrivals are validated meanwhile.
+        max_workers=runtime.settings.kafka_partition_workers,
+    )
     async def on_data_arrived(event: DataArrived) -> None:
         outcome = await asyncio.to_thread(ingestion.ingest, event)
         await runtime.sink.publish(outcome)

@@ -18,6 +18,8 @@ def register(runtime: ServiceRuntime, commands: RegistryCommands) -> None:
         group_id=runtime.group_id,
         auto_offset_reset="earliest",
         title=f"{ModelTrained.topic()}:registry",
+        # A model whose registration waits on a dependency holds back its partition only.
+        max_workers=runtime.settings.kafka_partition_workers,
     )
     async def on_model_trained(event: ModelTrained) -> None:
         try:

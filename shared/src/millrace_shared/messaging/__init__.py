@@ -3,6 +3,7 @@
 from .broker import ensure_topics, kafka_security, make_broker
 from .deadletter import HEADER_PREFIX as DLQ_HEADER_PREFIX
 from .deadletter import DeadLetterMiddleware, PoisonMessage, transient_delay
+from .probe import KafkaProbe
 from .publishing import EventSink, EventTooLarge, KafkaEventSink, RecordingEventSink
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "EventSink",
     "EventTooLarge",
     "KafkaEventSink",
+    "KafkaProbe",
     "PoisonMessage",
     "RecordingEventSink",
     "ensure_topics",

@@ -6,9 +6,10 @@ Each failure is classified (``millrace_shared.faults``):
   to ``<topic>.dlq`` at once;
 - transient (S3, Kafka or the registry unreachable, timing out, answering 5xx): tried again
   with capped exponential backoff and jitter for as long as the outage lasts. The handler
-  holds on to the message meanwhile, so its offset is not committed and the subscriber takes
-  no later record (a dependency that is down for one partition is down for all of them); the
-  outage is reported to the runtime's ``DependencyHealth`` for ``/health/ready``;
+  holds on to the message meanwhile, so its offset is not committed and its consumer takes
+  no later record (a subscriber with ``max_workers`` has several consumers, each with its own
+  partitions: the others keep flowing); the outage is reported to the runtime's
+  ``DependencyHealth`` for ``/health/ready``;
 - anything else (likely a bug): ``max_attempts`` tries, then the DLQ.
 
 A batch decoder hands the records it cannot parse to ``set_aside``, so they go to the DLQ alone

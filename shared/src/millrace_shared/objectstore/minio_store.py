@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 from botocore.config import Config
@@ -199,23 +199,18 @@ class MinioObjectStore:
 
     def get_bytes(self, uri: str, sha256: str | None = None, max_bytes: int | None = None) -> bytes:
         sink = io.BytesIO()
-        expected = self._expected(uri, sha256, max_bytes)
-        actual = copy_hashing(self._chunks(uri), sink, uri, max_bytes)
-        verify(uri, expected, actual)
+        self._read_into(uri, sink, sha256, max_bytes)
         return sink.getvalue()
 
     def download(
         self, uri: str, dest: Path, sha256: str | None = None, max_bytes: int | None = None
     ) -> str:
-        expected = self._expected(uri, sha256, max_bytes)
         try:
             with dest.open("wb") as sink:
-                actual = copy_hashing(self._chunks(uri), sink, uri, max_bytes)
-            verify(uri, expected, actual)
+                return self._read_into(uri, sink, sha256, max_bytes)
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
-        return actual
 
     def list_keys(self, bucket: str, prefix: str = "") -> list[str]:
         return [
@@ -228,23 +223,32 @@ class MinioObjectStore:
         bucket, key = split_uri(uri)
         self._client.remove_object(bucket, key)
 
-    def _expected(self, uri: str, sha256: str | None, max_bytes: int | None) -> str | None:
-        info = self.stat(uri)
-        if max_bytes is not None and info.size > max_bytes:
-            raise ObjectTooLarge(uri, info.size, max_bytes)
-        return sha256 or info.sha256
+    def _read_into(
+        self, uri: str, sink: BinaryIO, sha256: str | None, max_bytes: int | None
+    ) -> str:
+        """Stream the object into ``sink``, verified against ``sha256`` or, failing that, the
+        digest recorded at write time; return its digest.
 
-    def _chunks(self, uri: str) -> Iterator[bytes]:
+        The recorded digest and the size come from the GET's own headers, never from a HEAD
+        before it: an object overwritten between a HEAD and a GET (a state document that
+        another handler rewrites) would pair one version's digest with the other's bytes and
+        look corrupt although both versions are whole."""
         bucket, key = split_uri(uri)
         try:
             response: Any = self._client.get_object(bucket, key)
         except S3Error as err:
             raise self._translate(err, uri) from err
         try:
-            yield from response.stream(CHUNK)
+            headers = response.headers
+            size = int(headers.get("content-length") or 0)
+            if max_bytes is not None and size > max_bytes:
+                raise ObjectTooLarge(uri, size, max_bytes)
+            actual = copy_hashing(response.stream(CHUNK), sink, uri, max_bytes)
         finally:
             response.close()
             response.release_conn()
+        verify(uri, sha256 or headers.get(f"x-amz-meta-{SHA256_METADATA}"), actual)
+        return actual
 
     @staticmethod
     def _translate(err: S3Error, uri: str) -> Exception:

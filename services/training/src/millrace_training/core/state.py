@@ -9,16 +9,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
 from millrace_contracts import DatasetValidated, ModelVersionInfo
 from millrace_contracts.envelope import Contract
-from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
+from millrace_shared.faults import S3, DependencyUnavailable
+from millrace_shared.objectstore import ChecksumMismatch, ObjectNotFound, ObjectStore, make_uri
 from pydantic import AwareDatetime, BaseModel
 
 from .retraining import RetrainingRecord
 
+logger = logging.getLogger("millrace.training")
 M = TypeVar("M", bound=BaseModel)
+
+READS_ON_MISMATCH = 3
+"""Reads of a state document whose bytes do not match their recorded digest before giving up."""
 
 
 class VersionEntry(Contract):
@@ -56,10 +62,21 @@ class TrainingState:
         return make_uri(self._bucket, f"training/{key}")
 
     def _read(self, key: str, model: type[M]) -> M | None:
-        try:
-            return model.model_validate_json(self._store.get_bytes(self._uri(key)))
-        except ObjectNotFound:
-            return None
+        uri = self._uri(key)
+        for attempt in range(1, READS_ON_MISMATCH + 1):
+            try:
+                return model.model_validate_json(self._store.get_bytes(uri))
+            except ObjectNotFound:
+                return None
+            except ChecksumMismatch as error:
+                # Each document is written whole, bytes and digest in one PUT, so a mismatch is
+                # a read that raced a rewrite, or a store answering wrongly: read it again. It
+                # says nothing about the event being handled, which must not be dead-lettered
+                # for it, so a mismatch that lasts is an S3 fault, waited out like an outage.
+                if attempt == READS_ON_MISMATCH:
+                    raise DependencyUnavailable(S3, error) from error
+                logger.info("%s: digest mismatch (read %d), reading again", uri, attempt)
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _write(self, key: str, doc: BaseModel) -> None:
         self._store.put_bytes(self._uri(key), doc.model_dump_json().encode(), "application/json")
