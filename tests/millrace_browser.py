@@ -23,12 +23,17 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 SCREENSHOTS = Path("tests") / "output" / "screenshots"
 """Under the rootdir: where ``screenshot`` writes (CI keeps it with the test output)."""
 
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+
+# Playwright waits 5 s by default for an element or an expectation: a page of a service on a
+# busy shared 2-core machine may take longer. These are limits, not waits.
+TIMEOUT_MS = 60_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 # Headless, and nothing the test did not ask for: without the background-networking flags,
 # Chromium's own calls to Google (updates, sync, field trials) fail noisily on a machine
@@ -88,9 +93,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture
 async def browser_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context = await browser.new_context(viewport=VIEWPORT)
     try:
         page = await context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
         yield page
         if request.node.stash.get(_FAILED, False):  # what the page showed when the test failed
             await AsyncScreenshot(page, request.config.rootpath / SCREENSHOTS)(
