@@ -12,7 +12,8 @@ from millrace_infra.state import StackInfo
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.settings import MillraceSettings
 
-pytest_plugins = ["millrace_infra.pytest_plugin"]
+# millrace_browser (tests/millrace_browser.py): `browser`, `browser_page`, `screenshot`.
+pytest_plugins = ["millrace_infra.pytest_plugin", "millrace_browser"]
 
 # Settings default to prod; every tier runs on the local stack (or fakes) with its dev
 # credentials, so say so once here. Tests of the prod default remove it themselves.

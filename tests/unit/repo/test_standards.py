@@ -30,10 +30,10 @@ import generate  # noqa: E402
 def parse_asyncapi(files: list[Path]) -> subprocess.CompletedProcess[str]:
     """Runs the official parser (tools/asyncapi/validate.mjs) over ``files``; exit 0 = valid."""
     node = shutil.which("node")
-    # No skip: CI has Node.js, and scripts/setup installs the parser (npm ci).
+    # No skip: CI has Node.js, and scripts/setup --test installs the parser (npm ci).
     assert node is not None, "Node.js is needed to check the AsyncAPI documents"
     assert (PARSER / "node_modules" / "@asyncapi" / "parser").is_dir(), (
-        "the AsyncAPI parser is not installed: run scripts/setup (npm ci in tools/asyncapi)"
+        "the AsyncAPI parser is not installed: run scripts/setup --test (npm ci in tools/asyncapi)"
     )
     return subprocess.run(
         [node, str(PARSER / "validate.mjs"), *map(str, files)],
