@@ -31,6 +31,7 @@ partitions for every other test. Everything started is stopped, also on failure.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import time
@@ -71,7 +72,7 @@ from millrace_shared.signing import KeyPair
 from millrace_shared.watch import EventWatcher
 
 from . import patched_service
-from .conftest import stack_service_env
+from .conftest import ServiceEnv, stack_service_env
 from .flows import arrive, classification_frame, declare, upload_csv
 from .test_data_to_model import declaration, shifted_concept
 
@@ -99,6 +100,7 @@ class Replicas:
     info: StackInfo
     settings: MillraceSettings
     logs: Path
+    env: ServiceEnv
     processes: dict[str, Process] = field(default_factory=dict)
 
     def admin(self) -> AdminClient:
@@ -151,14 +153,14 @@ def replicas(
             k.removeprefix("MILLRACE_").lower(): v for k, v in info.client_env("admin").items()
         }
         settings = MillraceSettings.model_validate(fields | {"service_name": "e2e-replicas"})
-        running = Replicas(config, info, settings, logs, processes)
+        env = stack_service_env(info, registry_actor, registry_token)
+        running = Replicas(config, info, settings, logs, env, processes)
         MinioObjectStore.from_settings(settings).ensure_buckets(settings.buckets)
         admin = running.admin()
         labels = {LabelsObserved.topic(), f"{LabelsObserved.topic()}.dlq"}
         every = [n for spec in TOPICS for n in (spec.name, spec.dlq)]
         grow_partitions(admin, [t for t in every if t not in labels], PARTITIONS)
 
-        env = stack_service_env(info, registry_actor, registry_token)
         refused = launch_service("monitoring", env("monitoring"), logs, label="monitoring-refused")
         with pytest.raises(ProcessDied) as died:
             refused.wait_ready(within=180)
@@ -442,3 +444,49 @@ async def test_two_replicas_of_every_service_share_the_work_and_survive_a_kill(
     print(f"wave 3: {len(wave)} arrivals decided in {took:.1f} s with 1 training replica "
           f"({60 * len(wave) / took:.1f}/min)")  # fmt: skip
     assert_each_decided_once(watcher, wave)
+
+
+async def test_a_fit_longer_than_the_poll_interval_moves_its_partition_but_stores_one_model(
+    replicas: Replicas, client: Client, unique: str
+) -> None:
+    """Two training replicas whose fits (15 s) outlast their ``max.poll.interval.ms`` (3 s):
+    the group takes the fitting replica's partition away mid-fit and the other trains the same
+    run. Still: one model version, and every ``model.trained`` of the run names the sha256 of
+    the one artifact stored (a conditional create; the loser adopts the winner's bytes)."""
+    for label in [k for k in replicas.processes if k.startswith("training")]:
+        replicas.processes.pop(label).stop()
+    env = replicas.env("training")
+    slow = patched_service.command("training", slow_fit=15)
+    for side in ("c", "d"):
+        replicas.processes[f"training-{side}"] = launch_service(
+            "training",
+            {**env, "MILLRACE_TRAINING_MAX_POLL_INTERVAL_MS": "3000"},
+            replicas.logs,
+            label=f"training-{side}",
+            argv=slow,
+        )
+    for side in ("c", "d"):
+        replicas[f"training-{side}"].wait_ready(within=240)
+
+    [name] = names_over_partitions(f"{unique}p", 1)
+    [arrival] = await announce(client, replicas, [name], seed=7)
+    await all_decided(client.watcher, [arrival], WITHIN)
+    assert await versions(replicas["registry-a"], name) == [1]
+    # The partition moves mid-fit, so both replicas train the run: wait for the second one.
+    deadline = time.monotonic() + WITHIN
+    while True:
+        fits = sum(replicas.count_in_log(f"training-{s}", rf"trained {name} run") for s in "cd")
+        if fits >= 2:
+            break
+        assert time.monotonic() < deadline, "the partition did not move mid-fit: one fit"
+        await asyncio.sleep(0.5)
+    await client.watcher.wait_for(
+        ModelTrained, lambda e: e.correlation_id == arrival.event_id, count=2, within=WITHIN
+    )
+    trained = client.watcher.of_type(ModelTrained, lambda e: e.correlation_id == arrival.event_id)
+    [stored] = {e.artifact.uri for e in trained}
+    digest = hashlib.sha256(client.store.get_bytes(stored)).hexdigest()
+    print(f"\nlong fit: trained {fits} time(s), {len(trained)} model.trained record(s)")
+    assert {e.artifact.sha256 for e in trained} == {digest}
+    assert len({str(e.event_id) for e in trained}) == 1
+    assert await versions(replicas["registry-a"], name) == [1]
