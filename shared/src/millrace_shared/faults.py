@@ -18,10 +18,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import httpx
 import urllib3.exceptions
 from aiokafka import errors as kafka_errors
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from minio.error import InvalidResponseError, S3Error, ServerError
 from pydantic import ValidationError
 
@@ -124,6 +127,8 @@ def _classify_one(error: BaseException) -> Fault:
         error, S3Error | ServerError | InvalidResponseError | urllib3.exceptions.HTTPError
     ):
         return _s3(error)
+    if isinstance(error, ClientError | BotoCoreError):
+        return _boto(error)
     if isinstance(error, kafka_errors.KafkaError):
         return _kafka(error)
     if isinstance(error, RegistryUnreachable | RegistryTimeout):
@@ -157,6 +162,20 @@ def _s3(error: Exception) -> Fault:
     if isinstance(error, urllib3.exceptions.LocationValueError):
         return _UNKNOWN  # a malformed endpoint: configuration, not an outage
     return transient  # refused/reset connections, timeouts, retries exhausted
+
+
+def _boto(error: ClientError | BotoCoreError) -> Fault:
+    """The conditional writes go through boto3 (the store's minio client cannot send them)."""
+    if isinstance(error, ClientError):
+        response: dict[str, Any] = dict(error.response)
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        code = str(response.get("Error", {}).get("Code", ""))
+        if code in _S3_RETRYABLE or status >= 500:
+            return Fault(FaultKind.TRANSIENT, S3)
+        return _UNKNOWN
+    if isinstance(error, HTTPClientError | BotoConnectionError):  # refused, closed, timed out
+        return Fault(FaultKind.TRANSIENT, S3)
+    return _UNKNOWN  # missing credentials, a bad parameter: configuration, not an outage
 
 
 def _kafka(error: kafka_errors.KafkaError) -> Fault:

@@ -42,6 +42,15 @@ class FlakyStore(InMemoryObjectStore):
             raise self.failure
         return super().put_bytes(uri, data, content_type)
 
+    def create_bytes(
+        self, uri: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> str:
+        """Training stores a run's artifact with a conditional create: it fails alike."""
+        if self.failing and uri.endswith("/model.skops"):
+            self.failed_uploads += 1
+            raise self.failure
+        return super().create_bytes(uri, data, content_type)
+
 
 class CountedFit:
     """Counts the fits the trainer runs (patched as ``HeldFit`` is, without holding them)."""

@@ -5,6 +5,7 @@ CI has no Docker engine, so this checks the file's structure rather than running
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,44 @@ def compose() -> dict[str, Any]:
     return data
 
 
-def test_every_service_is_built_from_its_own_dockerfile() -> None:
+def dockerfile_targets() -> dict[str, str]:
+    """The root Dockerfile's stages, by name, with the text of each."""
+    text = (ROOT / "Dockerfile").read_text()
+    parts = re.split(r"^FROM\s+", text, flags=re.M)[1:]
+    stages = {}
+    for part in parts:
+        m = re.match(r"\S+\s+AS\s+(\S+)", part, re.I)
+        if m:
+            stages[m.group(1).lower()] = part
+    return stages
+
+
+def test_every_service_is_a_target_of_the_one_dockerfile() -> None:
     services = compose()["services"]
+    stages = dockerfile_targets()
     for name in SERVICES:
         assert name in services, f"{name} is missing from docker-compose.yml"
         build = services[name]["build"]
         assert build["context"] == "."
-        assert (ROOT / build["dockerfile"]).is_file()
-        assert build["dockerfile"] == f"services/{name}/Dockerfile"
+        assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
+        assert build["target"] == name
+        assert name in stages, f"the Dockerfile has no target {name}"
+        assert stages[name].startswith("base "), f"{name} is not built on the shared base"
+        assert f'"-m", "millrace_{name}"' in stages[name]
+    assert not list(ROOT.glob("services/*/Dockerfile")), "one Dockerfile, not one per service"
+
+
+def test_services_without_a_fixed_host_port_can_be_scaled() -> None:
+    """``docker compose up --scale training=2``: a fixed host port would clash at the second
+    replica. Deployment takes one from a range per replica; the registry keeps its own."""
+    services = compose()["services"]
+    for name in ("ingestion", "training", "monitoring", "watcher"):
+        assert all(":" not in str(p) for p in services[name]["ports"]), name
+        assert "container_name" not in services[name], name
+    [deployment] = services["deployment"]["ports"]
+    hosts, _, container = deployment.rpartition(":")
+    first, _, last = hosts.partition("-")
+    assert container == "8104" and int(last) > int(first), deployment
 
 
 def test_services_wait_for_healthy_infrastructure_and_share_one_configuration() -> None:
@@ -85,7 +116,7 @@ def test_every_service_is_health_checked_on_its_own_endpoint() -> None:
     services = compose()["services"]
     for name in SERVICES:
         check = services[name]["healthcheck"]
-        port = services[name]["ports"][0].split(":")[1]
+        port = str(services[name]["ports"][0]).split(":")[-1]
         probe = "/health/live" if name == "deployment" else "/health/ready"
         command = " ".join(check["test"])
         assert check["test"][0] == "CMD"

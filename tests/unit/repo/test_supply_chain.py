@@ -57,9 +57,18 @@ def _setup_uv_version() -> str:
 
 
 def test_there_are_dockerfiles_to_check() -> None:
-    assert {p.parent.name for p in DOCKERFILES} >= {
-        "ingestion", "training", "registry", "deployment", "monitoring",
-    }  # fmt: skip
+    assert ROOT / "Dockerfile" in DOCKERFILES  # every service's image is one of its targets
+
+
+def test_the_shared_base_installs_every_service_from_the_lock() -> None:
+    """One ``uv sync --locked`` for all services: one resolution, shared by every image."""
+    text = (ROOT / "Dockerfile").read_text()
+    [sync] = re.findall(r"^RUN\s+(uv sync(?:[^\n\\]|\\\n)*)", text, re.M)
+    services = sorted(
+        p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists()
+    )
+    assert sorted(re.findall(r"--package millrace-(\S+)", sync)) == services
+    assert "--no-dev" in sync and "--locked" in sync
 
 
 def test_compose_images_have_exact_tags() -> None:

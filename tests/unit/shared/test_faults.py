@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import botocore.exceptions as boto
 import httpx
 import pytest
 from aiokafka import errors as kafka_errors
@@ -65,6 +66,12 @@ def caused(error: Exception, cause: Exception) -> Exception:
     return error
 
 
+def boto_answer(status: int, code: str) -> boto.ClientError:
+    return boto.ClientError(
+        {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject"
+    )
+
+
 CASES: list[tuple[str, BaseException, Fault]] = [
     # S3 unreachable, slow or failing: wait.
     (
@@ -123,6 +130,16 @@ CASES: list[tuple[str, BaseException, Fault]] = [
     ("a refused socket", ConnectionRefusedError(), Fault(TRANSIENT, "network")),
     ("a timeout", TimeoutError(), Fault(TRANSIENT, "network")),
     ("said so by a handler", DependencyUnavailable("s3", "down"), Fault(TRANSIENT, "s3")),
+    # boto3 (the store's conditional writes): its connection errors and 5xx are an outage.
+    (
+        "boto: endpoint unreachable",
+        boto.EndpointConnectionError(endpoint_url="http://s3"),
+        Fault(TRANSIENT, "s3"),
+    ),
+    ("boto: read timeout", boto.ReadTimeoutError(endpoint_url="http://s3"), Fault(TRANSIENT, "s3")),
+    ("boto: 503", boto_answer(503, "SlowDown"), Fault(TRANSIENT, "s3")),
+    ("boto: 403", boto_answer(403, "AccessDenied"), Fault(UNKNOWN)),
+    ("boto: no credentials", boto.NoCredentialsError(), Fault(UNKNOWN)),
     # The message itself is bad: dead-letter at once.
     ("contract violation", validation_error(), Fault(POISON)),
     ("undecodable JSON", json_error(), Fault(POISON)),

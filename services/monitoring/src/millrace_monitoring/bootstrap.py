@@ -11,6 +11,7 @@ from millrace_shared.service import ServiceRuntime, build_runtime, service_app
 from opentelemetry.sdk.trace import TracerProvider
 
 from .api import monitoring_router
+from .copartition import check_copartitioned
 from .core.loading import ReferenceLoader
 from .core.monitor import Monitor
 from .core.performance import RecentPredictions
@@ -67,8 +68,12 @@ def build_app(
     store: ObjectStore | None = None,
 ) -> FastAPI:
     runtime = build_runtime(settings, store=store, tracer_provider=tracer_provider)
-    return service_app(
-        runtime,
-        description=DESCRIPTION,
-        routers=wire(runtime, settings),
-    )
+    routers = wire(runtime, settings)
+
+    async def copartitioned() -> None:
+        await check_copartitioned(settings)
+
+    # First of all: a replica that cannot join labels to predictions must not start at all
+    # (uvicorn exits non-zero when a start-up hook raises).
+    runtime.startup_hooks.insert(0, copartitioned)
+    return service_app(runtime, description=DESCRIPTION, routers=routers)

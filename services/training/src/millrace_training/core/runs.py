@@ -12,15 +12,25 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 from millrace_contracts import ArtifactRef, ModelTrained, Reason
-from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
+from millrace_shared.faults import DependencyUnavailable
+from millrace_shared.objectstore import (
+    ObjectNotFound,
+    ObjectStore,
+    PreconditionFailed,
+    make_uri,
+)
 from pydantic import AwareDatetime, BaseModel
 
 ARTIFACT = "model.skops"
 CARD = "model_card.json"
 DONE = "model_trained.json"
 FAILED = "failed.json"
+
+_CREATE_ATTEMPTS = 5
+"""Tries of create-or-adopt; one fails only while another writer's create is in flight."""
 
 
 class FailedRun(BaseModel):
@@ -71,15 +81,32 @@ class RunStore:
     def put_once(self, uri: str, data: bytes, content_type: str) -> ArtifactRef:
         """Write ``data`` unless the object exists; return the ref of what is stored.
 
-        A run is retried only after a crash, and the crash may have come after the event was
-        published but before it was marked done. The first upload must then stay in place:
-        the published event names its sha256 (and skops bytes differ between two dumps of the
-        same seeded model).
+        A run is trained again after a crash (which may have come after the event was
+        published but before the run was marked done), or by a second replica while the first
+        is still at it (a rebalance took its partition away mid-fit). The first upload must
+        then stay in place, and every ``model.trained`` of the run must name *its* sha256:
+        skops bytes differ between two dumps of the same seeded model. So the write is a
+        conditional create (``If-None-Match: *``), not a check and then a put: of two replicas
+        racing, exactly one stores its bytes and the other adopts them.
         """
-        try:
-            info = self._store.stat(uri)
-        except ObjectNotFound:
-            return self._store.put_bytes(uri, data, content_type)
+        for attempt in range(_CREATE_ATTEMPTS):
+            try:
+                self._store.create_bytes(uri, data, content_type)
+            except PreconditionFailed:
+                pass  # stored already, or another writer's create is in flight (409)
+            else:
+                digest = hashlib.sha256(data).hexdigest()
+                return ArtifactRef(uri=uri, sha256=digest, size_bytes=len(data))
+            try:
+                return self._stored(uri)
+            except ObjectNotFound:
+                # The other writer's create is still in flight (or failed): try again soon.
+                time.sleep(0.1 * 2**attempt)
+        # Retried as an outage (the message waits), not dead-lettered: nothing is wrong with it.
+        raise DependencyUnavailable("s3", f"{uri}: neither created nor found after retries")
+
+    def _stored(self, uri: str) -> ArtifactRef:
+        info = self._store.stat(uri)
         digest = info.sha256
         if digest is None:
             digest = hashlib.sha256(self._store.get_bytes(uri)).hexdigest()
