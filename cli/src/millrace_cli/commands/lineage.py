@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from ..console import err, out, print_json
-from ..endpoints import resolve
+from ..endpoints import Endpoints, resolve
 from ..errors import ExitCode
 from . import Json
 
@@ -46,15 +46,7 @@ def lineage(
     MILLRACE_MONITORING_ARCHIVE_RETENTION_DAYS. Exits 1 naming the first link that could
     not be resolved (--json still prints what was).
     """
-    endpoints = resolve()
-    sources = LineageSources(
-        monitoring_url=endpoints.url("monitoring"),
-        registry_url=endpoints.url("registry"),
-        training_url=endpoints.url("training"),
-        ingestion_url=endpoints.url("ingestion"),
-        zipkin_url=endpoints.zipkin_url,
-    )
-    found = asyncio.run(resolve_lineage(prediction_id, sources))
+    found = asyncio.run(resolve_lineage(prediction_id, lineage_sources(resolve())))
     if as_json:
         print_json(found.model_dump(mode="json"))
     else:
@@ -67,6 +59,16 @@ def lineage(
             soft_wrap=True,
         )
         raise typer.Exit(int(ExitCode.FAILURE))
+
+
+def lineage_sources(endpoints: Endpoints) -> LineageSources:
+    return LineageSources(
+        monitoring_url=endpoints.url("monitoring"),
+        registry_url=endpoints.url("registry"),
+        training_url=endpoints.url("training"),
+        ingestion_url=endpoints.url("ingestion"),
+        zipkin_url=endpoints.zipkin_url,
+    )
 
 
 def _kv(values: dict[str, Any], limit: int = 8) -> str:
