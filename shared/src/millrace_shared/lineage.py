@@ -23,7 +23,7 @@ from millrace_contracts.common import ScalarValue
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from .registry import models as m
-from .registry.client import RegistryClient, RegistryError
+from .registry.client import RegistryClient, RegistryError, RegistryTimeout, RegistryUnreachable
 
 LinkName = Literal["prediction", "model_version", "training_run", "dataset", "promotion", "trace"]
 LINKS: tuple[LinkName, ...] = (
@@ -139,6 +139,8 @@ class TraceLink(Link):
 class Unresolved(Link):
     link: LinkName
     reason: str
+    unreachable: bool = False
+    """The service that holds it did not answer (rather than: it holds no such thing)."""
 
 
 class PredictionLineage(Link):
@@ -171,9 +173,9 @@ class LineageSources:
 
 
 class _Gap(Exception):
-    def __init__(self, link: LinkName, reason: str) -> None:
+    def __init__(self, link: LinkName, reason: str, *, unreachable: bool = False) -> None:
         super().__init__(reason)
-        self.link, self.reason = link, reason
+        self.link, self.reason, self.unreachable = link, reason, unreachable
 
 
 async def resolve_lineage(
@@ -206,8 +208,8 @@ async def _resolve(
     http: httpx.AsyncClient,
     registry: RegistryClient,
 ) -> None:
-    def gap(link: LinkName, reason: str) -> None:
-        lineage.unresolved.append(Unresolved(link=link, reason=reason))
+    def gap(link: LinkName, reason: str, unreachable: bool = False) -> None:
+        lineage.unresolved.append(Unresolved(link=link, reason=reason, unreachable=unreachable))
 
     def skip(links: tuple[LinkName, ...], because: LinkName) -> None:
         for link in links:
@@ -216,7 +218,7 @@ async def _resolve(
     try:
         lineage.prediction = await _prediction(http, sources.monitoring_url, lineage.prediction_id)
     except _Gap as missing:
-        gap(missing.link, missing.reason)
+        gap(missing.link, missing.reason, missing.unreachable)
         skip(LINKS[1:], "prediction")
         return
     prediction = lineage.prediction
@@ -229,7 +231,7 @@ async def _resolve(
         )
         lineage.model_version = _model_version(detail)
     except _Gap as missing:
-        gap(missing.link, missing.reason)
+        gap(missing.link, missing.reason, missing.unreachable)
         skip(LINKS[2:], "model_version")
         return
     version = lineage.model_version
@@ -243,7 +245,7 @@ async def _resolve(
         try:
             setattr(lineage, link, await step())
         except _Gap as missing:
-            gap(missing.link, missing.reason)
+            gap(missing.link, missing.reason, missing.unreachable)
 
 
 async def _get_json(http: httpx.AsyncClient, link: LinkName, url: str, what: str) -> Any:
@@ -251,7 +253,7 @@ async def _get_json(http: httpx.AsyncClient, link: LinkName, url: str, what: str
     try:
         response = await http.get(url)
     except httpx.HTTPError as error:
-        raise _Gap(link, f"{url} is not reachable: {error!r}") from error
+        raise _Gap(link, f"{url} is not reachable: {error!r}", unreachable=True) from error
     if response.status_code == 404:
         raise _Gap(link, what)
     if response.is_error:
@@ -284,6 +286,8 @@ async def _prediction(http: httpx.AsyncClient, base: str, prediction_id: str) ->
 async def _registry_call(link: LinkName, call: Awaitable[T | None], what: str) -> T:
     try:
         found = await call
+    except (RegistryUnreachable, RegistryTimeout) as error:
+        raise _Gap(link, f"the registry is not reachable: {error}", unreachable=True) from error
     except RegistryError as error:
         raise _Gap(link, f"the registry: {error}") from error
     if found is None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from cli_fakes import FakeService, fake_service
 from millrace_cli.main import app
+from millrace_infra.ports import free_port as closed_port
 from millrace_shared.registry.models import AliasMove, AuditEntry
 from registry_answers import AT, IMPROVED, SHA, VERSION, answer
 from typer.testing import CliRunner
@@ -131,3 +132,13 @@ def test_an_unknown_prediction_exits_1_naming_the_prediction(
     assert result.exit_code == 1
     assert "the prediction could not be resolved" in result.stderr
     assert "not in monitoring's archive" in result.stderr
+
+
+def test_monitoring_not_running_exits_5(
+    services: dict[str, FakeService], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MILLRACE_MONITORING_URL", f"http://127.0.0.1:{closed_port()}")
+    result = runner.invoke(app, ["lineage", PID])
+    assert result.exit_code == 5
+    assert "the prediction could not be resolved" in result.stderr
+    assert "not reachable" in result.stderr

@@ -224,4 +224,4 @@ async def test_an_unreachable_service_is_a_gap_not_a_crash() -> None:
 
     found = await resolved(httpx.MockTransport(refuse))
     assert found.unresolved[0].link == "prediction"
-    assert "not reachable" in found.unresolved[0].reason
+    assert "not reachable" in found.unresolved[0].reason and found.unresolved[0].unreachable

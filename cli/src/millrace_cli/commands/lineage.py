@@ -44,7 +44,7 @@ def lineage(
 
     Predictions are archived by monitoring within seconds of being served and kept for
     MILLRACE_MONITORING_ARCHIVE_RETENTION_DAYS. Exits 1 naming the first link that could
-    not be resolved (--json still prints what was).
+    not be resolved, 5 if its service did not answer (--json still prints what was).
     """
     found = asyncio.run(resolve_lineage(prediction_id, lineage_sources(resolve())))
     if as_json:
@@ -58,7 +58,8 @@ def lineage(
             f"resolved: {escape(first.reason)}",
             soft_wrap=True,
         )
-        raise typer.Exit(int(ExitCode.FAILURE))
+        code = ExitCode.UNREACHABLE if first.unreachable else ExitCode.FAILURE
+        raise typer.Exit(int(code))
 
 
 def lineage_sources(endpoints: Endpoints) -> LineageSources:
