@@ -423,12 +423,18 @@ async def _trace(
         },
     )
     data = await _get_json(http, "trace", str(url), "Zipkin has no trace API")
-    trace_ids: list[str] = []
+    # A flow is one trace; a later act on its events (a replica loading the version at its
+    # start) may carry the correlation id in a trace of its own: the earliest comes first.
+    started: dict[str, int] = {}
     for spans in data if isinstance(data, list) else []:
         for span in spans if isinstance(spans, list) else []:
             trace_id = span.get("traceId") if isinstance(span, dict) else None
-            if isinstance(trace_id, str) and trace_id.rjust(32, "0") not in trace_ids:
-                trace_ids.append(trace_id.rjust(32, "0"))
+            if isinstance(trace_id, str):
+                at = span.get("timestamp")
+                key = trace_id.rjust(32, "0")
+                at_us = at if isinstance(at, int) else 2**62
+                started[key] = min(started.get(key, at_us), at_us)
+    trace_ids = sorted(started, key=lambda t: (started[t], t))
     if not trace_ids:
         raise _Gap(
             "trace",

@@ -155,7 +155,10 @@ def services(overrides: dict[str, tuple[int, Any]] | None = None) -> httpx.MockT
         "registry/models/iris/audit": (200, [e.model_dump(mode="json") for e in audit()]),
         "training/runs/iris/run/run2": (200, RUN),
         f"ingestion/datasets/iris/versions/{SHA}": (200, DATASET),
-        "zipkin/api/v2/traces": (200, [[{"traceId": TRACE, "id": "1"}]]),
+        "zipkin/api/v2/traces": (
+            200,
+            [[{"traceId": "b" * 32, "timestamp": 20}], [{"traceId": TRACE, "timestamp": 10}]],
+        ),
         **(overrides or {}),
     }
     seen: list[httpx.Request] = []
@@ -189,7 +192,8 @@ async def test_every_link_resolves_from_the_prediction_to_its_flow_trace() -> No
     # The move production was under when it was served: seq 2, not the later ones.
     assert (found.promotion.actor, found.promotion.kind) == ("registry", "promoted")
     assert found.promotion.reasons == [IMPROVED]
-    assert found.trace.correlation_id == FLOW and found.trace.trace_ids == [TRACE]
+    # The flow's own trace first: the earliest, not a later trace carrying its correlation id.
+    assert found.trace.correlation_id == FLOW and found.trace.trace_ids == [TRACE, "b" * 32]
     assert found.trace.url == f"http://zipkin/zipkin/traces/{TRACE}"
 
 
