@@ -181,9 +181,10 @@ async def test_the_lineage_of_a_served_prediction_resolves_every_link_after_rest
 
     # Both processes restarted: the answer comes from durable state, not their memory.
     platform["deployment"].stop()
-    platform.start_deployment("deployment").wait_ready("/health/ready")
     platform["monitoring"].stop()
+    deployment = platform.start_deployment("deployment")
     platform.start("monitoring").wait_ready()
+    deployment.wait_ready("/health/ready")
 
     env = {
         "MILLRACE_MONITORING_URL": platform["monitoring"].url,

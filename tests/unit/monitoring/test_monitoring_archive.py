@@ -15,8 +15,8 @@ from millrace_monitoring.archive import (
     INDEX_PREFIX,
     Marker,
     PredictionArchive,
+    chunk_of,
     id_group,
-    rows_of,
 )
 from millrace_monitoring.checkpoints import Checkpointer, CheckpointStore
 from millrace_monitoring.core.monitor import Monitor
@@ -70,7 +70,7 @@ def test_a_flushed_prediction_is_found_by_id_with_its_inputs_output_time_and_rep
 ) -> None:
     archive = archive_of(store)
     event = logged(ids(0, 3))
-    archive.add(2, rows_of(event, trace_id="ab" * 16))
+    archive.add(2, [chunk_of(event, trace_id="ab" * 16)])
     archive.flush(2)
     assert archive.pending(2) == 0
     found = archive.find(ids(1, 1)[0])
@@ -94,7 +94,7 @@ def test_the_index_sends_a_lookup_to_the_one_file_whose_range_holds_the_id(
 ) -> None:
     archive = archive_of(store)
     for start in (0, 100, 200):
-        archive.add(0, rows_of(logged(ids(start, 10))))
+        archive.add(0, [chunk_of(logged(ids(start, 10)))])
         archive.flush(0)
     assert len(store.list_keys(BUCKET, DATA_PREFIX)) == 3
     markers = [Marker.parse(k) for k in store.list_keys(BUCKET, INDEX_PREFIX)]
@@ -112,7 +112,7 @@ def test_the_index_sends_a_lookup_to_the_one_file_whose_range_holds_the_id(
 def test_ids_of_other_producers_are_found_too(store: CountingStore) -> None:
     archive = archive_of(store)
     foreign = ["req-1", "req-2", uuid.uuid4().hex]
-    archive.add(0, rows_of(logged(foreign)))
+    archive.add(0, [chunk_of(logged(foreign))])
     archive.flush(0)
     for pid in foreign:
         found = archive.find(pid)
@@ -123,7 +123,7 @@ def test_a_prediction_archived_twice_after_a_replay_is_found_once(store: Countin
     archive = archive_of(store)
     event = logged(ids(0, 2))
     for _ in range(2):  # a kill between the archive write and the checkpoint
-        archive.add(0, rows_of(event))
+        archive.add(0, [chunk_of(event)])
         archive.flush(0)
     found = archive.find(ids(1, 1)[0])
     assert found is not None and found.event_id == event.event_id
@@ -131,8 +131,8 @@ def test_a_prediction_archived_twice_after_a_replay_is_found_once(store: Countin
 
 def test_versions_and_days_go_to_their_own_files(store: CountingStore) -> None:
     archive = archive_of(store)
-    archive.add(0, rows_of(logged(ids(0, 2), version=1)))
-    archive.add(0, rows_of(logged(ids(2, 2), version=2, at=DAY + timedelta(days=1))))
+    archive.add(0, [chunk_of(logged(ids(0, 2), version=1))])
+    archive.add(0, [chunk_of(logged(ids(2, 2), version=2, at=DAY + timedelta(days=1)))])
     archive.flush(0)
     days = sorted(k.split("/")[4] for k in store.list_keys(BUCKET, DATA_PREFIX))
     assert days == ["day=2026-12-01", "day=2026-12-02"]
@@ -145,7 +145,7 @@ def test_retention_deletes_files_and_markers_of_days_past_it_and_0_keeps_all(
 ) -> None:
     writer = archive_of(store)
     for day in range(5):
-        writer.add(0, rows_of(logged(ids(day * 10, 2), at=DAY + timedelta(days=day))))
+        writer.add(0, [chunk_of(logged(ids(day * 10, 2), at=DAY + timedelta(days=day)))])
     writer.flush(0)
     assert archive_of(store, retention_days=0, today=date(2027, 6, 1)).prune() == 0
     # On Dec 8 with 3 days of retention, Dec 5 is the oldest day kept.
@@ -204,7 +204,7 @@ async def test_a_checkpoint_writes_the_archive_first_and_none_is_written_if_that
     event = logged(ids(0, 3))
     failing.fail_archive = 1
     async with checkpoints.lock:
-        checkpoints.handled(({"m": 4}, {(event.topic(), 4): 8}), {4: rows_of(event)})
+        checkpoints.handled(({"m": 4}, {(event.topic(), 4): 8}), {4: [chunk_of(event)]})
         await checkpoints.maybe_checkpoint()
     assert checkpoints.written == 0  # the checkpoint would cover predictions not archived
     assert CheckpointStore(failing, BUCKET).load(4) is None
@@ -224,10 +224,10 @@ async def test_a_revoked_partition_flushes_its_archive_and_later_rows_of_it_are_
     checkpoints = checkpointer(failing, make_monitor(), archive, interval=3600)  # not due
     event = logged(ids(0, 2))
     async with checkpoints.lock:
-        checkpoints.handled(({"m": 1}, {(event.topic(), 1): 3}), {1: rows_of(event)})
+        checkpoints.handled(({"m": 1}, {(event.topic(), 1): 3}), {1: [chunk_of(event)]})
     await checkpoints.on_revoked([TopicPartition(event.topic(), 1)])
     assert archive.find(ids(0, 1)[0]) is not None
     late = logged(ids(10, 2))
     async with checkpoints.lock:  # handled after the revocation: the new owner re-reads it
-        checkpoints.handled(({"m": 1}, {(late.topic(), 1): 4}), {1: rows_of(late)})
+        checkpoints.handled(({"m": 1}, {(late.topic(), 1): 4}), {1: [chunk_of(late)]})
     assert archive.pending(1) == 0

@@ -28,7 +28,7 @@ from millrace_contracts import DriftDetected, PerformanceDegraded
 from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
 from pydantic import ValidationError
 
-from .archive import PredictionArchive
+from .archive import PredictionArchive, PredictionChunk
 from .core.checkpoint import MonitorPart, PartitionCheckpoint
 from .core.monitor import Monitor
 from .core.outbox import Outbox
@@ -107,8 +107,8 @@ class Checkpointer:
         while a checkpoint copies them: the two always match in a checkpoint."""
         self.pending: Positions | None = None
         """Set by the batch decoder, taken by the handler once the batch is applied."""
-        self.pending_rows: dict[int, list[dict[str, Any]]] = {}
-        """The batch's predictions as archive rows, by partition; likewise."""
+        self.pending_rows: dict[int, list[PredictionChunk]] = {}
+        """The batch's predictions for the archive, by partition; likewise."""
         self._offsets: dict[int, dict[str, int]] = {}
         self._partition_of: dict[str, int] = {}
         self._dirty: set[int] = set()
@@ -120,7 +120,7 @@ class Checkpointer:
     # -- batches ----------------------------------------------------------------------------
 
     def handled(
-        self, positions: Positions | None, rows: Mapping[int, list[dict[str, Any]]] | None = None
+        self, positions: Positions | None, rows: Mapping[int, list[PredictionChunk]] | None = None
     ) -> None:
         """A batch is reflected in the monitor's state (call with ``lock`` held); its
         predictions (``rows``, by partition) go to the archive with the next checkpoint."""

@@ -31,7 +31,7 @@ from millrace_contracts import (
 from millrace_shared.messaging.deadletter import set_aside
 from millrace_shared.service import ServiceRuntime
 
-from .archive import PredictionArchive, rows_of
+from .archive import PredictionArchive, PredictionChunk, chunk_of
 from .checkpoints import Checkpointer, CheckpointStore, RebalanceListener
 from .core.decoding import Decoded, decode_batch
 from .core.monitor import Monitor
@@ -124,15 +124,15 @@ def register(
 
 def _decode(
     records: tuple[Any, ...], archived: bool
-) -> tuple[Decoded, dict[int, list[dict[str, Any]]]]:
-    """The batch decoded, and its predictions as archive rows by partition (worker thread)."""
+) -> tuple[Decoded, dict[int, list[PredictionChunk]]]:
+    """The batch decoded, and its predictions as archive chunks by partition (worker thread)."""
     decoded = decode_batch(records)
-    rows: dict[int, list[dict[str, Any]]] = {}
+    rows: dict[int, list[PredictionChunk]] = {}
     if archived:
         for event in decoded.predictions:
             partition = decoded.partitions[event.model_name]
             trace_id = decoded.trace_ids.get(event.event_id)
-            rows.setdefault(partition, []).extend(rows_of(event, trace_id))
+            rows.setdefault(partition, []).append(chunk_of(event, trace_id))
     return decoded, rows
 
 
