@@ -5,7 +5,7 @@ a good and a broken file and follows each flow as ``millrace publish --wait`` do
 shows the model loop on a synthetic ``sensors`` dataset: a model served, live traffic
 drifting, monitoring detecting it, training retraining on newer data, the registry
 promoting and the deployment swapping versions without a failed request, and the
-retraining flow's trace from Zipkin.
+retraining flow's trace from Zipkin, and the lineage of one prediction it made.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from millrace_contracts import (
     TrainingSpec,
     first_of_flow,
 )
+from millrace_shared.lineage import resolve_lineage
 from millrace_shared.messaging import KafkaEventSink
 from millrace_shared.objectstore import MinioObjectStore
 from millrace_shared.watch import EventWatcher
@@ -50,6 +51,8 @@ from sklearn.datasets import load_iris
 from . import kafka
 from .catalog import NAMES, default_ports
 from .commands.datasets import publish_declaration, wait_for_declaration
+from .commands.lineage import lineage_sources
+from .commands.lineage import render as render_lineage
 from .commands.publish import deployment_running, show_stage
 from .describe import describe, metrics_text
 from .endpoints import Endpoints, resolve
@@ -350,7 +353,9 @@ async def model_loop(endpoints: Endpoints) -> int:
             kafka.event_sink(endpoints) as sink,
         ):
             dataset = await loop_dataset(endpoints)
-            retrained, traffic, client = await loop_steps(endpoints, watcher, sink, dataset)
+            retrained, traffic, client, prediction_id = await loop_steps(
+                endpoints, watcher, sink, dataset
+            )
             drifts = watcher.of_type(DriftDetected, lambda e: e.model_name == dataset)
             drift_flow = str(drifts[0].correlation_id) if drifts else None
             traffic.stop.set()
@@ -365,6 +370,7 @@ async def model_loop(endpoints: Endpoints) -> int:
             for failure in traffic.failures[:5]:
                 console.print(f"   [red]{escape(failure)}[/]")
             await show_trace(endpoints, retrained, drift_flow)
+            await show_lineage(endpoints, prediction_id)
             return int(ExitCode.FAILURE) if failed else 0
     except (LoopFailed, CliError) as error:
         message = error.message if isinstance(error, CliError) else str(error)
@@ -378,7 +384,8 @@ async def model_loop(endpoints: Endpoints) -> int:
 
 async def loop_steps(
     endpoints: Endpoints, watcher: EventWatcher, sink: KafkaEventSink, dataset: str
-) -> tuple[ModelTrained, Traffic, asyncio.Task[None]]:
+) -> tuple[ModelTrained, Traffic, asyncio.Task[None], str]:
+    """The loop's steps; returns the retraining, the client, and step 9's prediction id."""
     settings = endpoints.settings
     store = MinioObjectStore.from_settings(settings)
     reused = "" if dataset == LOOP_DATASET else f" (the registry already has '{LOOP_DATASET}')"
@@ -416,9 +423,10 @@ async def loop_steps(
     if answer.status_code != 200:
         raise LoopFailed(f"the deployment answered {answer.status_code}: {answer.text[:200]}")
     body = answer.json()
+    prediction_id = str(body.get("prediction_id"))
     console.print(
         f"   → model {body.get('model')} version {body.get('version')}: "
-        f"prediction [bold]{body.get('prediction')}[/]"
+        f"prediction [bold]{body.get('prediction')}[/] (id {prediction_id})"
     )
 
     traffic = Traffic(url)
@@ -480,7 +488,25 @@ async def loop_steps(
     event_line(promoted)  # its line ends with the registry's reasons
     event_line(await first(watcher, f"ModelDeployed {dataset} v2", ModelDeployed, deployed(2)))
     await until("the client to be served version 2", lambda: 2 in traffic.versions)
-    return retrained, traffic, client
+    return retrained, traffic, client, prediction_id
+
+
+async def show_lineage(endpoints: Endpoints, prediction_id: str, within: float = 30.0) -> None:
+    """Step 14: where step 9's prediction came from, as `millrace lineage` prints it (polled:
+    monitoring archives a prediction at its next checkpoint, every few seconds)."""
+    step(14, f"The lineage of step 9's prediction: `millrace lineage {prediction_id}`")
+    sources = lineage_sources(endpoints)
+    deadline = time.monotonic() + within
+    while True:
+        found = await resolve_lineage(prediction_id, sources)
+        if found.complete or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1.0)
+    console.print(render_lineage(found))
+    for gap in found.unresolved[:1]:
+        console.print(
+            f"   [yellow]the {gap.link.replace('_', ' ')} is unresolved: {escape(gap.reason)}[/]"
+        )
 
 
 async def show_trace(endpoints: Endpoints, retrained: ModelTrained, drift_flow: str | None) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from .commands import admin, datasets, dlq, events, models, registry
 from .commands.demo import demo
+from .commands.lineage import lineage
 from .commands.platform import down, up
 from .commands.predict import predict
 from .commands.publish import publish
@@ -46,6 +47,7 @@ app.command()(train)
 app.command()(predict)
 app.command()(demo)
 app.command()(trace)
+app.command()(lineage)
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
 app.add_typer(events.app, name="events")

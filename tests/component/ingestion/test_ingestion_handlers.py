@@ -138,7 +138,8 @@ async def test_rest_api_lists_datasets_declarations_and_versions(
     )
     assert client.get("/datasets/iris/versions").json() == []
 
-    await send(broker, arrival(store, "a.csv", GOOD))
+    arrived = arrival(store, "a.csv", GOOD).model_copy(update={"submitted_by": "data-team-a"})
+    await send(broker, arrived)
     [event] = sink.of_type(DatasetValidated)
     [version] = client.get("/datasets/iris/versions").json()
     assert (version["version"], version["rows"], version["spec_version"]) == (
@@ -148,6 +149,16 @@ async def test_rest_api_lists_datasets_declarations_and_versions(
     )
     assert version["created_at"]
     assert version["data"]["uri"] == event.data.uri
+    # The lineage of a version: who submitted it, the flow, what it passed.
+    one = client.get(f"/datasets/iris/versions/{event.dataset_version}").json()
+    assert one == version
+    assert one["submitted_by"] == "data-team-a"
+    assert one["created_by"] == str(arrived.event_id)
+    report = one["validation"]
+    assert report["passed"] and report["spec_version"] == 1 and report["rows_read"] == 2
+    assert [c["name"] for c in report["columns"]] == [c.name for c in event.columns]
+    assert client.get(f"/datasets/iris/versions/{'0' * 64}").status_code == 404
+    assert client.get("/datasets/iris/versions/not-a-sha").status_code == 422
 
 
 def _app(routers: list[APIRouter]) -> FastAPI:

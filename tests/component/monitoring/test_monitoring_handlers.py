@@ -188,3 +188,22 @@ async def test_promotions_are_kept_in_the_state_bucket_and_restored_at_start(
         1,
         ["production", "staging"],
     )
+
+
+async def test_a_logged_prediction_is_archived_with_the_checkpoint_and_served_by_id(
+    broker: KafkaBroker, runtime: ServiceRuntime, client: TestClient
+) -> None:
+    """Checkpoints are due 5 s after start: the shutdown's checkpoint archives the batch."""
+    batch = predictions(np.random.default_rng(9), 3)
+    await send(broker, batch)
+    wanted = batch.predictions[1]
+    assert client.get(f"/predictions/{wanted.prediction_id}").status_code == 404  # not yet
+    for hook in runtime.shutdown_hooks:
+        await hook()
+    response = client.get(f"/predictions/{wanted.prediction_id}")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["prediction_id"] == wanted.prediction_id
+    assert (body["model_name"], body["model_version"], body["replica_id"]) == ("sensors", 1, "r1")
+    assert body["features"] == wanted.features and body["output"] == wanted.output
+    assert body["event_id"] == str(batch.event_id)

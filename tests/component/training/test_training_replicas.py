@@ -66,3 +66,9 @@ async def test_status_and_runs_endpoints(service: Service, monkeypatch: pytest.M
         assert [r["run_id"] for r in runs] == [trained.run_id]
         assert (await client.get("/runs/unknown")).json() == []
         assert (await client.get("/runs/Bad Name")).status_code == 422
+        # One run with its card: what `millrace lineage` shows of the training.
+        detail = (await client.get(f"/runs/iris/run/{trained.run_id}")).json()
+        assert detail["trained"]["run_id"] == trained.run_id
+        assert detail["card"]["training_spec"] == event.training.model_dump(mode="json")
+        assert detail["card"]["code_version"]["package"] == "millrace-training"
+        assert (await client.get("/runs/iris/run/nope")).status_code == 404

@@ -58,6 +58,7 @@ def test_top_level_help_documents_the_exit_codes() -> None:
         ["train"],
         ["predict"],
         ["demo"],
+        ["lineage"],
         ["datasets", "declare"],
         ["datasets", "list"],
         ["datasets", "show"],

@@ -119,6 +119,8 @@ def test_trains_evaluates_and_stores(
     assert {"python", "scikit-learn", "numpy", "pandas", "skops"} <= set(card["libraries"])
     assert [s["name"] for s in card["signature"]] == [f.name for f in trained.signature]
     assert card["holdout"]["id"] == trained.metrics.holdout_id
+    assert card["code_version"]["package"] == "millrace-training"
+    assert card["code_version"]["version"] and "git" in card["code_version"]
 
     assert harness.span_names() == ["load_data", "fit", "evaluate", "upload"]
     fit_span = harness.exporter.get_finished_spans()[1]

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from millrace_contracts import ArtifactRef, DatasetDeclaration, DatasetSpec
 from millrace_shared.http import error_responses
 from pydantic import BaseModel
 
 from .core.declarations import DeclarationStore, SpecSource
-from .core.versions import VersionStore
+from .core.versions import ValidationReport, VersionStore
 
 
 class DatasetView(BaseModel):
@@ -37,6 +38,12 @@ class VersionView(BaseModel):
     source_uri: str
     data: ArtifactRef
     profile: ArtifactRef
+    created_by: uuid.UUID
+    """The DataArrived that made it: the id of the flow (its correlation id)."""
+    submitted_by: str | None = None
+    """Who published that arrival, if it said."""
+    validation: ValidationReport | None = None
+    """The checks it passed (null for versions from before reports were kept)."""
 
 
 def datasets_router(declarations: DeclarationStore, versions: VersionStore) -> APIRouter:
@@ -67,5 +74,15 @@ def datasets_router(declarations: DeclarationStore, versions: VersionStore) -> A
         if not history and not await asyncio.to_thread(declarations.versions, name):
             raise HTTPException(404, f"unknown dataset {name!r}")
         return [VersionView.model_validate(r, from_attributes=True) for r in history]
+
+    @router.get("/{name}/versions/{version}", responses=error_responses(404))
+    async def get_version(
+        name: str, version: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+    ) -> VersionView:
+        """One version by its content version (sha256 of the canonical Parquet)."""
+        record = await asyncio.to_thread(versions.get, name, version)
+        if record is None:
+            raise HTTPException(404, f"no version {version!r} of dataset {name!r}")
+        return VersionView.model_validate(record, from_attributes=True)
 
     return router

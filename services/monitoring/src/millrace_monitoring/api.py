@@ -1,4 +1,5 @@
-"""REST views of the monitor: versions and counts, latest drift checks, live performance."""
+"""REST views of the monitor: versions and counts, latest drift checks, live performance;
+and the prediction archive, by prediction id."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from fastapi import APIRouter, HTTPException
 from millrace_shared.http import error_responses
 
+from .archive import ArchivedPrediction, PredictionArchive
 from .core.monitor import Monitor
 from .core.views import DriftView, ModelsView, PerformanceView
 
@@ -34,5 +36,22 @@ def monitoring_router(monitor: Monitor) -> APIRouter:
         if view is None:
             raise HTTPException(status_code=404, detail=f"no promoted version of {name!r} known")
         return view
+
+    return router
+
+
+def predictions_router(archive: PredictionArchive) -> APIRouter:
+    router = APIRouter(prefix="/predictions", tags=["predictions"])
+
+    @router.get("/{prediction_id}", responses=error_responses(404))
+    async def prediction(prediction_id: str) -> ArchivedPrediction:
+        """One served prediction from the archive: inputs, output, time, replica, model
+        version. Archived with monitoring's next checkpoint (seconds after it is logged)."""
+        found = await asyncio.to_thread(archive.find, prediction_id)
+        if found is None:
+            raise HTTPException(
+                status_code=404, detail=f"prediction {prediction_id!r} is not in the archive"
+            )
+        return found
 
     return router

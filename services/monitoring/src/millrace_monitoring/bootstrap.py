@@ -10,7 +10,8 @@ from millrace_shared.objectstore import ObjectStore
 from millrace_shared.service import ServiceRuntime, build_runtime, service_app
 from opentelemetry.sdk.trace import TracerProvider
 
-from .api import monitoring_router
+from .api import monitoring_router, predictions_router
+from .archive import PredictionArchive
 from .copartition import check_copartitioned
 from .core.loading import ReferenceLoader
 from .core.monitor import Monitor
@@ -48,8 +49,12 @@ def build_monitor(runtime: ServiceRuntime, settings: MonitoringSettings) -> Moni
 def wire(runtime: ServiceRuntime, settings: MonitoringSettings) -> list[APIRouter]:
     """Register the handlers on ``runtime`` and return the REST routers (tests use this too)."""
     monitor = build_monitor(runtime, settings)
-    versions = VersionStore(runtime.store, settings.state_bucket("monitoring"))
-    register(runtime, monitor, versions, settings)
+    bucket = settings.state_bucket("monitoring")
+    versions = VersionStore(runtime.store, bucket)
+    archive = PredictionArchive(
+        runtime.store, bucket, retention_days=settings.archive_retention_days
+    )
+    register(runtime, monitor, versions, settings, archive)
 
     async def restore_versions() -> None:
         known = await asyncio.to_thread(versions.load_all)
@@ -57,8 +62,31 @@ def wire(runtime: ServiceRuntime, settings: MonitoringSettings) -> list[APIRoute
             monitor.learn(version.info, version.promoted_as)
         logger.info("restored %d known model version(s) from the state bucket", len(known))
 
-    runtime.startup_hooks.append(restore_versions)
-    return [monitoring_router(monitor)]
+    pruning: list[asyncio.Task[None]] = []
+
+    async def start_pruning() -> None:
+        pruning.append(asyncio.create_task(prune_forever(archive), name="archive-retention"))
+
+    async def stop_pruning() -> None:
+        for task in pruning:
+            task.cancel()
+
+    runtime.startup_hooks += [restore_versions, start_pruning]
+    runtime.shutdown_hooks.append(stop_pruning)
+    return [monitoring_router(monitor), predictions_router(archive)]
+
+
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+async def prune_forever(archive: PredictionArchive) -> None:
+    """Apply the archive's retention at start, then hourly; a failure waits for the next."""
+    while True:
+        try:
+            await asyncio.to_thread(archive.prune)
+        except Exception:
+            logger.warning("pruning the prediction archive failed", exc_info=True)
+        await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
 
 def build_app(

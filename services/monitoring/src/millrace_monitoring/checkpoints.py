@@ -28,6 +28,7 @@ from millrace_contracts import DriftDetected, PerformanceDegraded
 from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
 from pydantic import ValidationError
 
+from .archive import PredictionArchive, PredictionChunk
 from .core.checkpoint import MonitorPart, PartitionCheckpoint
 from .core.monitor import Monitor
 from .core.outbox import Outbox
@@ -90,6 +91,7 @@ class Checkpointer:
         consumer: Callable[[], Seeker | None],
         clock: Callable[[], float] = time.monotonic,
         retry_seconds: float = 0.5,
+        archive: PredictionArchive | None = None,
     ) -> None:
         self._monitor = monitor
         self._outbox = outbox
@@ -98,12 +100,15 @@ class Checkpointer:
         self._consumer = consumer
         self._clock = clock
         self._retry_seconds = retry_seconds
+        self._archive = archive
         self.lock = asyncio.Lock()
         self.guard = threading.Lock()
         """Held (in worker threads) while a batch changes the monitor and the outbox, and
         while a checkpoint copies them: the two always match in a checkpoint."""
         self.pending: Positions | None = None
         """Set by the batch decoder, taken by the handler once the batch is applied."""
+        self.pending_rows: dict[int, list[PredictionChunk]] = {}
+        """The batch's predictions for the archive, by partition; likewise."""
         self._offsets: dict[int, dict[str, int]] = {}
         self._partition_of: dict[str, int] = {}
         self._dirty: set[int] = set()
@@ -114,8 +119,15 @@ class Checkpointer:
 
     # -- batches ----------------------------------------------------------------------------
 
-    def handled(self, positions: Positions | None) -> None:
-        """A batch is reflected in the monitor's state (call with ``lock`` held)."""
+    def handled(
+        self, positions: Positions | None, rows: Mapping[int, list[PredictionChunk]] | None = None
+    ) -> None:
+        """A batch is reflected in the monitor's state (call with ``lock`` held); its
+        predictions (``rows``, by partition) go to the archive with the next checkpoint."""
+        if self._archive is not None:
+            for partition, part in (rows or {}).items():
+                if partition not in self._revoked:
+                    self._archive.add(partition, part)
         if positions is None:
             return
         partitions, next_offsets = positions
@@ -155,6 +167,10 @@ class Checkpointer:
         self._last = self._clock()
 
     def _write(self, partition: int, offsets: dict[str, int], models: set[str]) -> None:
+        if self._archive is not None:
+            # First: a checkpoint must never cover predictions the archive lacks. A failure
+            # raises here, and the partition stays dirty with its rows kept.
+            self._archive.flush(partition)
         with self.guard:
             state: MonitorPart = self._monitor.export(models)
             outgoing = self._outbox.of_models(models)
@@ -237,6 +253,8 @@ class Checkpointer:
             for partition in partitions:
                 self._offsets.pop(partition, None)
                 self._dirty.discard(partition)
+            if self._archive is not None:
+                self._archive.drop(partitions)
             self._revoked |= partitions
 
     async def on_shutdown(self) -> None:

@@ -31,8 +31,9 @@ from millrace_contracts import (
 from millrace_shared.messaging.deadletter import set_aside
 from millrace_shared.service import ServiceRuntime
 
+from .archive import PredictionArchive, PredictionChunk, chunk_of
 from .checkpoints import Checkpointer, CheckpointStore, RebalanceListener
-from .core.decoding import decode_batch
+from .core.decoding import Decoded, decode_batch
 from .core.monitor import Monitor
 from .core.outbox import Outbox
 from .core.versions import KnownVersion, VersionStore
@@ -46,6 +47,7 @@ def register(
     monitor: Monitor,
     versions: VersionStore,
     settings: MonitoringSettings,
+    archive: PredictionArchive | None = None,
 ) -> None:
     broker = runtime.broker
     runtime.declare_publishes(DriftDetected, PerformanceDegraded)
@@ -56,6 +58,7 @@ def register(
         store=CheckpointStore(runtime.store, settings.state_bucket("monitoring")),
         interval_seconds=settings.checkpoint_seconds,
         consumer=lambda: live.consumer,  # the subscriber's, once it started
+        archive=archive,
     )
     runtime.shutdown_hooks.append(checkpointer.on_shutdown)
 
@@ -86,10 +89,11 @@ def register(
         json.loads it first); dead-letter the bad ones alone, not their whole batch."""
         raw = message.raw_message  # a tuple from aiokafka; the test broker hands a list
         records = tuple(raw) if isinstance(raw, tuple | list) else (raw,)
-        decoded = await asyncio.to_thread(decode_batch, records)
+        decoded, rows = await asyncio.to_thread(_decode, records, archive is not None)
         for record, error in decoded.poison:
             set_aside(record, error)
         checkpointer.pending = (decoded.partitions, decoded.next_offsets)
+        checkpointer.pending_rows = rows
         return [*decoded.predictions, *decoded.labels]
 
     live = broker.subscriber(
@@ -109,12 +113,27 @@ def register(
     async def on_live_batch(events: list[PredictionsLogged | LabelsObserved]) -> None:
         async with checkpointer.lock:
             positions, checkpointer.pending = checkpointer.pending, None
+            rows, checkpointer.pending_rows = checkpointer.pending_rows, {}
             await outbox.flush(runtime.sink)  # what a failed publish left behind, first
             await asyncio.to_thread(_observe, monitor, events, outbox, checkpointer.guard)
-            checkpointer.handled(positions)
+            checkpointer.handled(positions, rows)
             # Before publishing: a kill between the two leaves the events in the checkpoint.
             await checkpointer.maybe_checkpoint()
             await outbox.flush(runtime.sink)
+
+
+def _decode(
+    records: tuple[Any, ...], archived: bool
+) -> tuple[Decoded, dict[int, list[PredictionChunk]]]:
+    """The batch decoded, and its predictions as archive chunks by partition (worker thread)."""
+    decoded = decode_batch(records)
+    rows: dict[int, list[PredictionChunk]] = {}
+    if archived:
+        for event in decoded.predictions:
+            partition = decoded.partitions[event.model_name]
+            trace_id = decoded.trace_ids.get(event.event_id)
+            rows.setdefault(partition, []).append(chunk_of(event, trace_id))
+    return decoded, rows
 
 
 def _observe(

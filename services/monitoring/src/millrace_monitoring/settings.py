@@ -48,3 +48,8 @@ class MonitoringSettings(ServiceSettings):
     )
     """Least time between two checkpoints of the live state (after a batch); 0 checkpoints
     every batch. A kill re-reads at most what came since the last one."""
+    archive_retention_days: int = Field(
+        default=30, ge=0, validation_alias="MILLRACE_MONITORING_ARCHIVE_RETENTION_DAYS"
+    )
+    """Days of logged predictions kept in the prediction archive (``GET /predictions/{id}``,
+    ``millrace lineage``); older days are deleted hourly. 0 keeps them forever."""

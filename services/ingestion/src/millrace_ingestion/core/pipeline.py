@@ -38,7 +38,7 @@ from .profiling import ProfileOptions, profile_columns
 from .reading import read_arrival
 from .reasons import codes, condense
 from .validation import Checked, validate
-from .versions import VersionRecord, VersionStore
+from .versions import ColumnCheck, ValidationReport, VersionRecord, VersionStore
 
 logger = logging.getLogger("millrace.ingestion")
 
@@ -96,7 +96,8 @@ class Ingestion:
             declared = self._declarations.adopt_inferred(
                 arrived.dataset, spec, cause=arrived.event_id, at=self._clock()
             )
-        record, new = self._store_version(arrived, checked, declared)
+        report = self._report(frame, checked, declared)
+        record, new = self._store_version(arrived, checked, declared, report)
         logger.info(
             "accepted %s: version %s (%d rows, %s)",
             arrived.dataset,
@@ -179,8 +180,34 @@ class Ingestion:
             span.set_attribute(Attr.REASON_CODES, codes(checked.reasons))
             return checked, spec
 
+    def _report(
+        self, frame: pd.DataFrame, checked: Checked, declared: DeclarationRecord
+    ) -> ValidationReport:
+        spec = declared.spec
+        kept = {c.name for c in checked.columns}
+        return ValidationReport(
+            spec_version=declared.version,
+            spec_source=declared.spec_source,
+            target=spec.target if spec is not None else None,
+            min_rows=spec.min_rows if spec is not None else 0,
+            rows_read=len(frame),
+            columns=[
+                ColumnCheck(
+                    name=c.name, dtype=c.dtype, nulls=int(checked.frame[c.name].isna().sum())
+                )
+                for c in checked.columns
+                if c.name in checked.frame.columns
+            ],
+            extra_columns_dropped=[str(n) for n in frame.columns if n not in kept],
+            validated_at=self._clock(),
+        )
+
     def _store_version(
-        self, arrived: DataArrived, checked: Checked, declared: DeclarationRecord
+        self,
+        arrived: DataArrived,
+        checked: Checked,
+        declared: DeclarationRecord,
+        report: ValidationReport,
     ) -> tuple[VersionRecord, bool]:
         """The version record, and whether this arrival is the one that made it."""
         # The canonical bytes (which name the version) and the profile's statistics are
@@ -242,6 +269,8 @@ class Ingestion:
                 spec_version=declared.version,
                 data=data_ref,
                 profile=profile_ref,
+                submitted_by=arrived.submitted_by,
+                validation=report,
             )
             self._versions.put(record)  # last: the version exists once its artifacts do
             return record, True

@@ -14,7 +14,36 @@ from millrace_contracts import ArtifactRef
 from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
 from pydantic import BaseModel, ConfigDict, Field
 
-from .declarations import PREFIX
+from .declarations import PREFIX, SpecSource
+
+
+class ColumnCheck(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    dtype: str
+    nulls: int = Field(ge=0)
+
+
+class ValidationReport(BaseModel):
+    """What the version passed: the contract it was checked against, column by column.
+
+    Every check of the contract held (rows, columns present, types, null rates, ranges,
+    categories): a version exists only for an arrival with no rejection reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    passed: bool = True
+    spec_version: int = Field(ge=1)
+    spec_source: SpecSource | None
+    target: str | None
+    min_rows: int
+    rows_read: int = Field(ge=0)
+    """Rows in the arrived file (all kept: a version is never a partial file)."""
+    columns: list[ColumnCheck]
+    """The contract's columns as checked, with their null counts."""
+    extra_columns_dropped: list[str] = Field(default_factory=list)
+    validated_at: datetime
 
 
 class VersionRecord(BaseModel):
@@ -30,6 +59,10 @@ class VersionRecord(BaseModel):
     spec_version: int
     data: ArtifactRef
     profile: ArtifactRef
+    submitted_by: str | None = None
+    """Who published the arrival that made it (its DataArrived's ``submitted_by``)."""
+    validation: ValidationReport | None = None
+    """The checks it passed; None in records written before reports were kept."""
 
 
 class VersionStore:

@@ -7,6 +7,7 @@ ones of its batch there with it.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,6 +32,8 @@ class Decoded:
     """model name -> the partition its events came on (the same on both live topics)."""
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     """(topic, partition) -> just past the batch's last record there, poison ones included."""
+    trace_ids: dict[uuid.UUID, str] = field(default_factory=dict)
+    """event id -> trace id of a prediction log whose record carried a W3C traceparent."""
 
 
 PREDICTIONS_TOPIC = PredictionsLogged.topic()
@@ -49,6 +52,8 @@ def decode_batch(records: Sequence[RawRecord]) -> Decoded:
             if record.topic == PREDICTIONS_TOPIC:
                 event = PredictionsLogged.model_validate_json(record.value)
                 decoded.predictions.append(event)
+                if (trace_id := trace_id_of(record)) is not None:
+                    decoded.trace_ids[event.event_id] = trace_id
             elif record.topic == LABELS_TOPIC:
                 event = LabelsObserved.model_validate_json(record.value)
                 decoded.labels.append(event)
@@ -60,3 +65,14 @@ def decode_batch(records: Sequence[RawRecord]) -> Decoded:
                 raise
             decoded.poison.append((record, error))
     return decoded
+
+
+def trace_id_of(record: RawRecord) -> str | None:
+    """The trace id in the record's ``traceparent`` header (``00-<trace>-<span>-<flags>``)."""
+    for key, value in getattr(record, "headers", None) or ():
+        if key == "traceparent" and isinstance(value, bytes | str):
+            text = value.decode(errors="replace") if isinstance(value, bytes) else value
+            parts = text.split("-")
+            if len(parts) == 4 and len(parts[1]) == 32:
+                return parts[1]
+    return None

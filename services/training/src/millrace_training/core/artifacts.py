@@ -6,8 +6,12 @@ artifacts by exactly the rules training writes them with.
 
 from __future__ import annotations
 
+import functools
+import os
 import platform
+import subprocess
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from millrace_shared.modelio import (
@@ -23,6 +27,7 @@ __all__ = [
     "ModelCache",
     "UntrustedArtifact",
     "check_trusted",
+    "code_version",
     "dump_model",
     "library_versions",
     "load_model",
@@ -60,3 +65,35 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[dist] = "unknown"
     return versions
+
+
+GIT_SHA_ENV = "MILLRACE_GIT_SHA"
+"""Set by an image build (no .git inside); a checkout answers ``git describe`` itself."""
+
+
+@functools.cache
+def code_version() -> dict[str, str | None]:
+    """The training code that fitted a model: the package's version and, when known, the git
+    commit it was built from (``-dirty`` when the checkout had uncommitted changes)."""
+    try:
+        package = version("millrace-training")
+    except PackageNotFoundError:
+        package = "unknown"
+    return {"package": "millrace-training", "version": package, "git": _git_commit()}
+
+
+def _git_commit() -> str | None:
+    if sha := os.environ.get(GIT_SHA_ENV):
+        return sha
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None  # not a checkout, or no git: the package version still says which code
+    return described.stdout.strip() or None

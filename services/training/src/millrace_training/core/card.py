@@ -9,7 +9,7 @@ from typing import Any
 
 from millrace_contracts import FeatureSignature, Metrics
 
-from .artifacts import library_versions
+from .artifacts import code_version, library_versions
 from .candidate import FittedCandidate
 from .champion import ChampionResult
 from .jobs import TrainingJob
@@ -68,6 +68,7 @@ def model_card(facts: CardFacts) -> dict[str, Any]:
         "leaderboard": [c.model_dump(mode="json") for c in facts.fitted.leaderboard],
         "automl": _search(facts.fitted),
         "libraries": library_versions(),
+        "code_version": code_version(),
         "trigger": job.trigger,
         "caused_by": str(job.cause.event_id),
         "correlation_id": str(job.cause.correlation_id),

@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
+from typing import Any
 
 from millrace_contracts import ArtifactRef, ModelTrained, Reason
 from millrace_shared.faults import DependencyUnavailable
@@ -111,6 +113,22 @@ class RunStore:
         if digest is None:
             digest = hashlib.sha256(self._store.get_bytes(uri)).hexdigest()
         return ArtifactRef(uri=uri, sha256=digest, size_bytes=info.size)
+
+    def done_run(self, model_name: str, run_id: str) -> ModelTrained | None:
+        try:
+            data = self._store.get_bytes(self.uri(model_name, run_id, DONE))
+        except ObjectNotFound:
+            return None
+        return ModelTrained.model_validate_json(data)
+
+    def card(self, trained: ModelTrained) -> dict[str, Any] | None:
+        """The run's model card, checked against the digest its event names."""
+        ref = trained.model_card
+        try:
+            card: dict[str, Any] = json.loads(self._store.get_bytes(ref.uri, sha256=ref.sha256))
+        except ObjectNotFound:
+            return None
+        return card
 
     def done_runs(self, model_name: str) -> list[ModelTrained]:
         runs: list[ModelTrained] = []
