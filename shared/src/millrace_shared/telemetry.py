@@ -35,6 +35,8 @@ class Attr:
     WINDOW_SIZE = "millrace.window.size"
     BATCH_SIZE = "millrace.batch.size"
     COMPILED = "millrace.serving.compiled"
+    FALLBACK = "millrace.serving.fallback"
+    """Why a model that compiled is served by sklearn itself (its fast path disagreed)."""
     REPLICA = "millrace.replica"
     DLQ_REASON = "millrace.dlq.reason"
 

@@ -10,10 +10,13 @@ node arrays).
 ``compile_pipeline`` understands exactly the pipelines ``pipeline_builder`` produces
 (``ColumnTransformer`` of numeric impute/scale and categorical impute/encode, then a linear
 model or a histogram gradient boosting model) and returns None for anything else, in which
-case serving calls the model itself. A compiled model is only used after ``agrees_with``
-has compared it with the model's own answers on generated rows (nulls, unknown categories
-and values on both sides of the trees' thresholds included): a mismatch means the model is
-served the slow way, never that it answers differently.
+case serving calls the model itself. A compiled model is only used after
+``disagreeing_rows`` has compared it with the model's own answers on the dataset's own rows
+(kept in the artifact by training), generated rows (nulls, unknown categories) and rows on
+the trees' split thresholds and one ulp either side: a mismatch means the model is served the
+slow way, loudly, never that it answers differently.
+
+ADR 0009 measured this path against ONNX Runtime (``bench/serving_runtime.py``) and kept it.
 """
 
 from __future__ import annotations
@@ -367,17 +370,61 @@ def _known_categories(model: Any, signature: Sequence[FeatureSignature]) -> dict
     return {name: list(encoder.categories_[j]) for j, name in enumerate(names)}
 
 
-def agrees_with(
+def threshold_rows(
+    signature: Sequence[FeatureSignature],
+    model: Any,
+    base: Row,
+    per_tree: int = 2,
+    limit: int = 256,
+) -> list[dict[str, Any]]:
+    """``base`` with one numeric feature set on a split threshold of the trees, and one ulp
+    below and above it, in the request's units (the scaler undone): where a path computing
+    the scaled value or comparing it the slightest bit differently takes the other branch.
+    None for models without trees; at most ``limit`` thresholds."""
+    estimator = model.steps[-1][1] if getattr(model, "steps", None) else None
+    predictors = getattr(estimator, "_predictors", None)
+    part = _fitted_part(model, signature, "numeric")
+    if predictors is None or part is None:
+        return []
+    transformer, names = part
+    scalers = [step for _, step in transformer.steps[1:]]
+    mean = scalers[0].mean_ if scalers and scalers[0].mean_ is not None else None
+    scale = scalers[0].scale_ if scalers and scalers[0].scale_ is not None else None
+    rows: list[dict[str, Any]] = []
+    for trees in predictors:
+        for tree in trees:
+            nodes = tree.nodes[~tree.nodes["is_leaf"].astype(bool)][:per_tree]
+            for node in nodes:
+                j = int(node["feature_idx"])
+                if j >= len(names):  # an encoded categorical column
+                    continue
+                t = float(node["num_threshold"])
+                if scale is not None:
+                    t *= float(scale[j])
+                if mean is not None:
+                    t += float(mean[j])
+                for value in (np.nextafter(t, -np.inf), t, np.nextafter(t, np.inf)):
+                    rows.append({**base, names[j]: float(value)})
+                if len(rows) >= 3 * limit:
+                    return rows
+    return rows
+
+
+def disagreeing_rows(
     compiled: CompiledModel, model: Any, rows: Sequence[Row], build_input: Callable[..., Any]
-) -> bool:
-    """Same probabilities (or predictions) as the model's own, to float rounding, row by row."""
-    x = build_input(rows)
+) -> int:
+    """Rows (of ``rows``) whose probabilities (or predictions) differ from the model's own
+    beyond float rounding: 0 when the compiled path agrees everywhere. Every row when the
+    fast path fails on any of them."""
     try:
+        x = build_input(rows)
         if compiled.classifier:
             expected = np.asarray(model.predict_proba(x), dtype=np.float64)
         else:
             expected = np.asarray(model.predict(x), dtype=np.float64).reshape(len(rows), -1)
         got = np.stack([compiled.scores(row) for row in rows])
     except Exception:  # any failure of the fast path on valid rows disqualifies it
-        return False
-    return bool(got.shape == expected.shape and np.allclose(got, expected, rtol=1e-9, atol=1e-12))
+        return len(rows)
+    if got.shape != expected.shape:
+        return len(rows)
+    return int((~np.isclose(got, expected, rtol=1e-9, atol=1e-12).all(axis=1)).sum())

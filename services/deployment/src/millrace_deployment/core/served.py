@@ -15,9 +15,15 @@ from typing import Any
 import numpy as np
 from millrace_contracts import FeatureSignature, ModelVersionInfo
 from millrace_contracts.common import ScalarValue
-from millrace_shared.modelio import RowsToInput, input_builder
+from millrace_shared.modelio import RowsToInput, input_builder, reference_rows
 
-from .compiled import CompiledModel, agreement_rows, agrees_with, compile_pipeline
+from .compiled import (
+    CompiledModel,
+    agreement_rows,
+    compile_pipeline,
+    disagreeing_rows,
+    threshold_rows,
+)
 from .validation import SignatureValidator
 
 Probabilities = dict[str, float]
@@ -45,6 +51,9 @@ class ServedModel:
     class_keys: tuple[str, ...] = ()
     compiled: CompiledModel | None = field(default=None, repr=False)
     """The single-row fast path, when the model was compiled and agreed with itself."""
+    fallback: str | None = None
+    """Why a compiled fast path is not used although the model compiled (it disagreed with
+    the model at load): such a model is served by sklearn itself, and it is made loud."""
 
     @property
     def name(self) -> str:
@@ -105,6 +114,7 @@ def serve(
     ):
         classes = tuple(_scalar(c) for c in model.classes_)
     build_input = input_builder(info.signature, model)
+    compiled, fallback = fast_path(info, model, build_input, classifier=classes is not None)
     return ServedModel(
         info=info,
         model=model,
@@ -114,26 +124,43 @@ def serve(
         validator=SignatureValidator(info.signature),
         classes=classes,
         class_keys=tuple(str(c) for c in classes) if classes is not None else (),
-        compiled=_fast_path(info, model, build_input, classifier=classes is not None),
+        compiled=compiled,
+        fallback=fallback,
     )
 
 
-def _fast_path(
+def check_rows(signature: Sequence[FeatureSignature], model: Any) -> list[dict[str, Any]]:
+    """What a fast path must answer exactly as the model does: the dataset's own rows kept
+    in the artifact by training (the real distribution), generated edge rows (nulls, every
+    known category and an unknown one) and rows on the trees' split thresholds, one ulp
+    either side included."""
+    real = reference_rows(model)
+    generated = agreement_rows(signature, model)
+    base = real[0] if real else generated[0]
+    return [*real, *generated, *threshold_rows(signature, model, base)]
+
+
+def fast_path(
     info: ModelVersionInfo, model: Any, build_input: RowsToInput, *, classifier: bool
-) -> CompiledModel | None:
+) -> tuple[CompiledModel | None, str | None]:
+    """The compiled path if it agrees with the model, and else why not (None when the model
+    simply is not of a kind the compiler knows: nothing to be loud about)."""
     compiled = compile_pipeline(model, info.signature)
     if compiled is None or compiled.classifier != classifier:
-        return None
-    rows = agreement_rows(info.signature, model)
-    if not agrees_with(compiled, model, rows, build_input):
+        return None, None
+    rows = check_rows(info.signature, model)
+    disagreeing = disagreeing_rows(compiled, model, rows, build_input)
+    if disagreeing:
+        reason = f"disagrees with the model on {disagreeing} of {len(rows)} check rows"
         logger.warning(
-            "%s v%d: the compiled single-row path disagrees with the model; serving every "
-            "row through the model itself",
+            "%s v%d: the compiled single-row path %s; serving every row through the model "
+            "itself (slower)",
             info.model_name,
             info.version,
+            reason,
         )
-        return None
-    return compiled
+        return None, reason
+    return compiled, None
 
 
 def warm_up(served: ServedModel) -> None:

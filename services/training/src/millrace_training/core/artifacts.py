@@ -16,6 +16,7 @@ from millrace_shared.modelio import (
     check_trusted,
     dump_model,
     load_model,
+    with_reference_rows,
 )
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "dump_model",
     "library_versions",
     "load_model",
+    "with_reference_rows",
 ]
 
 
