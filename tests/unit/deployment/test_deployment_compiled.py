@@ -16,9 +16,18 @@ from millrace_deployment.core.compiled import (
     CompiledModel,
     agreement_rows,
     compile_pipeline,
+    disagreeing_rows,
+    threshold_rows,
 )
-from millrace_deployment.core.served import serve
-from millrace_shared.modelio import input_builder
+from millrace_deployment.core.served import check_rows, serve
+from millrace_shared.modelio import (
+    REFERENCE_ROWS,
+    dump_model,
+    input_builder,
+    load_model,
+    reference_rows,
+    with_reference_rows,
+)
 from millrace_shared.objectstore import InMemoryObjectStore
 
 COMPILED = [
@@ -77,7 +86,7 @@ def test_an_estimator_it_does_not_know_is_served_by_the_model(
     pipeline, signature = trained  # a random forest
     assert compile_pipeline(pipeline, signature) is None
     served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
-    assert served.compiled is None
+    assert served.compiled is None and served.fallback is None  # nothing to be loud about
     [row] = rows_of(frame(), 1)
     label, _ = served.predict_one(row)
     assert label == pipeline.predict(served.build_input([row]))[0]
@@ -111,4 +120,78 @@ def test_a_compiled_model_that_disagrees_is_not_used(
 
     monkeypatch.setattr(served_module, "compile_pipeline", off_by_a_little)
     served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
-    assert served.compiled is None
+    assert served.compiled is None and served.fallback is not None
+
+
+# -- the check at load: the dataset's own rows, thresholds, and a loud fallback ---------------
+
+
+def float32_inputs(model: Any, sig: Any) -> CompiledModel | None:
+    """A runtime that rounds numeric inputs to float32 (as an ONNX graph with float tensors
+    or float32 tree thresholds does): right on almost every row, wrong next to a split."""
+    good = compile_pipeline(model, sig)
+    assert good is not None
+
+    def preprocess(row: Any) -> Any:
+        return good.preprocess(row).astype(np.float32).astype(np.float64)
+
+    return dataclasses.replace(good, preprocess=preprocess)
+
+
+def test_training_keeps_real_rows_in_the_artifact_and_they_are_checked() -> None:
+    data = frame(200)
+    pipeline, signature = train(data, "classification", "hist_gradient_boosting")
+    features = data[[f.name for f in signature]]
+    features.columns = range(len(signature))
+    with_reference_rows(pipeline, features, signature, seed=3)
+    loaded = load_model(dump_model(pipeline))  # no new trusted type: the allow-list holds
+    kept = reference_rows(loaded)
+    assert len(kept) == REFERENCE_ROWS
+    assert all(set(row) == {f.name for f in signature} for row in kept)
+    assert any(row["colour"] is None for row in kept) or data["colour"].notna().all()
+    assert all(type(row["flag"]) is bool for row in kept)  # JSON's types, not numpy's
+    rows = check_rows(signature, loaded)
+    assert rows[: len(kept)] == kept
+    assert len(rows) > len(kept) + len(agreement_rows(signature, loaded))  # thresholds too
+
+
+def test_threshold_rows_sit_on_the_splits() -> None:
+    pipeline, signature = train(frame(200), "regression", "hist_gradient_boosting")
+    base = rows_of(frame(1), 1)[0]
+    rows = threshold_rows(signature, pipeline, base)
+    assert rows and len(rows) % 3 == 0
+    for below, at, above in zip(rows[::3], rows[1::3], rows[2::3], strict=True):
+        [name] = [k for k in at if not below[k] == at[k] == above[k]]  # one numeric feature
+        assert name in ("x1", "x2") and below[name] < at[name] < above[name]
+        assert np.nextafter(below[name], np.inf) == at[name]
+    assert threshold_rows(signature, train(frame(200), "regression", "ridge")[0], base) == []
+
+
+def test_a_runtime_wrong_only_next_to_a_split_is_refused(
+    store: InMemoryObjectStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = frame(300)
+    pipeline, signature = train(data, "regression", "hist_gradient_boosting")
+    build = input_builder(signature, pipeline)
+    rounded = float32_inputs(pipeline, signature)
+    assert rounded is not None
+    # On fresh rows it passes: a check on those alone would let it serve. (Rows the model was
+    # fitted on can sit right on its split thresholds: HGB bins at their quantiles.)
+    assert disagreeing_rows(rounded, pipeline, rows_of(frame(100, seed=9), 100), build) == 0
+    import millrace_deployment.core.served as served_module
+
+    monkeypatch.setattr(served_module, "compile_pipeline", float32_inputs)
+    with caplog.at_level("WARNING", logger="millrace.deployment"):
+        served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
+    assert served.compiled is None and served.fallback is not None
+    assert served.fallback is not None and "disagrees with the model on" in served.fallback
+    assert any("serving every row through the model itself" in r.message for r in caplog.records)
+    [row] = rows_of(data, 1)
+    assert served.predict_one(row)[0] == pytest.approx(pipeline.predict(build([row]))[0])
+
+
+def test_the_real_compiled_path_passes_the_whole_check(store: InMemoryObjectStore) -> None:
+    for task, estimator in COMPILED:
+        pipeline, signature = train(frame(200), task, estimator)
+        served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
+        assert served.compiled is not None and served.fallback is None, estimator
