@@ -16,7 +16,9 @@ case serving calls the model itself. A compiled model is only used after
 the trees' split thresholds and one ulp either side: a mismatch means the model is served the
 slow way, loudly, never that it answers differently.
 
-ADR 0009 measured this path against ONNX Runtime (``bench/serving_runtime.py``) and kept it.
+ADR 0009 measured this path against ONNX Runtime (``bench/serving_runtime.py``). It stays for
+linear models. Gradient boosting is to move to ONNX Runtime once its graph carries the
+model's float64 thresholds.
 """
 
 from __future__ import annotations
