@@ -19,6 +19,7 @@ from millrace_deployment.core.compiled import (
     disagreeing_rows,
     threshold_rows,
 )
+from millrace_deployment.core.onnx_runtime import to_onnx
 from millrace_deployment.core.served import check_rows, serve
 from millrace_shared.modelio import (
     REFERENCE_ROWS,
@@ -92,19 +93,67 @@ def test_an_estimator_it_does_not_know_is_served_by_the_model(
     assert label == pipeline.predict(served.build_input([row]))[0]
 
 
-def test_served_model_uses_the_compiled_path_and_answers_as_the_model(
-    store: InMemoryObjectStore,
+@pytest.mark.parametrize(
+    ("estimator", "runtime", "rel"),
+    [("logistic_regression", "compiled", 1e-9), ("hist_gradient_boosting", "onnxruntime", 1e-6)],
+)
+def test_served_model_uses_its_fast_path_and_answers_as_the_model(
+    store: InMemoryObjectStore, estimator: str, runtime: str, rel: float
 ) -> None:
-    pipeline, signature = train(frame(200), "classification", "hist_gradient_boosting")
+    pipeline, signature = train(frame(200), "classification", estimator)
     served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
-    assert served.compiled is not None
+    assert served.runtime == runtime and served.fallback is None
     slow = dataclasses.replace(served, compiled=None)
     for row in request_rows(signature):
         fast_label, fast_proba = served.predict_one(row)
         slow_label, slow_proba = slow.predict_one(row)
         assert fast_label == slow_label
         assert fast_proba is not None and slow_proba is not None
-        assert fast_proba == pytest.approx(slow_proba, rel=1e-9)
+        assert fast_proba == pytest.approx(slow_proba, rel=rel, abs=1e-7)
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_gradient_boosting_through_onnx_runtime_agrees_on_every_kind_of_row(
+    store: InMemoryObjectStore, task: Task
+) -> None:
+    data = three_classes(frame(300)) if task == "classification" else frame(300)
+    pipeline, signature = train(data, task, "hist_gradient_boosting")
+    runtime = to_onnx(pipeline, signature)
+    assert runtime is not None
+    rows = [*request_rows(signature), *check_rows(signature, pipeline)]
+    got = runtime.scores_many(rows)
+    np.testing.assert_allclose(got, expected(pipeline, rows, signature, task), rtol=1e-6, atol=1e-7)
+
+
+def float32_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ONNX Runtime given float32 tree thresholds, as skl2onnx's stock graph has them."""
+    from millrace_deployment.core import onnx_runtime
+    from onnx import numpy_helper
+
+    exact = onnx_runtime._float64_trees
+
+    def rounded(graph: Any, estimator: Any, classifier: bool) -> None:
+        exact(graph, estimator, classifier)
+        for node in graph.graph.node:
+            for attr in node.attribute:
+                if attr.name == "nodes_values_as_tensor":
+                    values = numpy_helper.to_array(attr.t).astype(np.float32).astype(np.float64)
+                    attr.t.CopyFrom(numpy_helper.from_array(values, attr.t.name))
+
+    monkeypatch.setattr(onnx_runtime, "_float64_trees", rounded)
+
+
+def test_onnx_runtime_wrong_next_to_the_splits_is_refused_and_the_compiled_path_serves(
+    store: InMemoryObjectStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    float32_trees(monkeypatch)
+    pipeline, signature = train(frame(300), "regression", "hist_gradient_boosting")
+    with caplog.at_level("WARNING", logger="millrace.deployment"):
+        served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
+    assert served.runtime == "compiled"
+    assert served.fallback is not None
+    assert served.fallback.startswith("ONNX Runtime disagrees with the model on")
+    assert any("not serving through it" in r.message for r in caplog.records)
 
 
 def test_a_compiled_model_that_disagrees_is_not_used(
@@ -181,17 +230,21 @@ def test_a_runtime_wrong_only_next_to_a_split_is_refused(
     import millrace_deployment.core.served as served_module
 
     monkeypatch.setattr(served_module, "compile_pipeline", float32_inputs)
+    monkeypatch.setattr(served_module, "to_onnx", lambda model, signature: None)
     with caplog.at_level("WARNING", logger="millrace.deployment"):
         served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
     assert served.compiled is None and served.fallback is not None
-    assert served.fallback is not None and "disagrees with the model on" in served.fallback
+    assert served.fallback is not None
+    assert served.fallback.startswith("the compiled path disagrees with the model on")
     assert any("serving every row through the model itself" in r.message for r in caplog.records)
+    assert served.runtime == "sklearn"
     [row] = rows_of(data, 1)
     assert served.predict_one(row)[0] == pytest.approx(pipeline.predict(build([row]))[0])
 
 
-def test_the_real_compiled_path_passes_the_whole_check(store: InMemoryObjectStore) -> None:
+def test_the_real_fast_paths_pass_the_whole_check(store: InMemoryObjectStore) -> None:
     for task, estimator in COMPILED:
         pipeline, signature = train(frame(200), task, estimator)
         served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
-        assert served.compiled is not None and served.fallback is None, estimator
+        runtime = "onnxruntime" if estimator == "hist_gradient_boosting" else "compiled"
+        assert served.runtime == runtime and served.fallback is None, estimator

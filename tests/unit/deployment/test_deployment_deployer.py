@@ -238,4 +238,5 @@ async def test_a_fast_path_that_disagrees_is_counted_and_named_on_the_warmup_spa
     [warmup] = [s for s in h.exporter.get_finished_spans() if s.name == "warmup"]
     assert warmup.attributes is not None
     assert warmup.attributes["millrace.serving.compiled"] is False
+    assert warmup.attributes["millrace.serving.runtime"] == "sklearn"
     assert "disagrees with the model" in str(warmup.attributes["millrace.serving.fallback"])

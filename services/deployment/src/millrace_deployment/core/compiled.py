@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 from millrace_contracts import FeatureSignature
@@ -42,6 +42,22 @@ class _NotCompilable(Exception):
     """A step or setting this module does not reproduce: serve with the model itself."""
 
 
+class FastPath(Protocol):
+    """A single-row path serving may use instead of the model: this module's or ONNX
+    Runtime's (``onnx_runtime.py``), each held to its own tolerance at load."""
+
+    @property
+    def classifier(self) -> bool: ...
+
+    @property
+    def rtol(self) -> float: ...
+
+    @property
+    def atol(self) -> float: ...
+
+    def scores(self, row: Row) -> Vector: ...
+
+
 @dataclass(frozen=True)
 class CompiledModel:
     """``scores(row)`` gives class probabilities (classifiers) or the prediction (regressors)."""
@@ -49,6 +65,9 @@ class CompiledModel:
     preprocess: Callable[[Row], Vector]
     estimate: Callable[[Vector], Vector]
     classifier: bool
+    rtol: float = 1e-9
+    atol: float = 1e-12
+    """The same float64 arithmetic as the model's: agreement to rounding."""
 
     def scores(self, row: Row) -> Vector:
         return self.estimate(self.preprocess(row))
@@ -413,10 +432,10 @@ def threshold_rows(
 
 
 def disagreeing_rows(
-    compiled: CompiledModel, model: Any, rows: Sequence[Row], build_input: Callable[..., Any]
+    compiled: FastPath, model: Any, rows: Sequence[Row], build_input: Callable[..., Any]
 ) -> int:
     """Rows (of ``rows``) whose probabilities (or predictions) differ from the model's own
-    beyond float rounding: 0 when the compiled path agrees everywhere. Every row when the
+    beyond the path's tolerance, or with another label: 0 when it agrees everywhere. Every row when the
     fast path fails on any of them."""
     try:
         x = build_input(rows)
@@ -429,4 +448,7 @@ def disagreeing_rows(
         return len(rows)
     if got.shape != expected.shape:
         return len(rows)
-    return int((~np.isclose(got, expected, rtol=1e-9, atol=1e-12).all(axis=1)).sum())
+    wrong = ~np.isclose(got, expected, rtol=compiled.rtol, atol=compiled.atol).all(axis=1)
+    if compiled.classifier:  # within tolerance but another label is still wrong
+        wrong |= got.argmax(axis=1) != expected.argmax(axis=1)
+    return int(wrong.sum())

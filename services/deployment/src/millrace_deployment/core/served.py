@@ -7,7 +7,7 @@ old one finishes with it, so no request fails or waits during a swap.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,11 +19,13 @@ from millrace_shared.modelio import RowsToInput, input_builder, reference_rows
 
 from .compiled import (
     CompiledModel,
+    FastPath,
     agreement_rows,
     compile_pipeline,
     disagreeing_rows,
     threshold_rows,
 )
+from .onnx_runtime import to_onnx
 from .validation import SignatureValidator
 
 Probabilities = dict[str, float]
@@ -49,11 +51,19 @@ class ServedModel:
     classes: tuple[ScalarValue, ...] | None = None
     """Class labels when one ``predict_proba`` call gives both the label and probabilities."""
     class_keys: tuple[str, ...] = ()
-    compiled: CompiledModel | None = field(default=None, repr=False)
-    """The single-row fast path, when the model was compiled and agreed with itself."""
+    compiled: FastPath | None = field(default=None, repr=False)
+    """The single-row fast path that agreed with the model at load: ONNX Runtime for
+    gradient boosting, the compiled path for linear models (ADR 0009); None: the model."""
     fallback: str | None = None
-    """Why a compiled fast path is not used although the model compiled (it disagreed with
-    the model at load): such a model is served by sklearn itself, and it is made loud."""
+    """Why the preferred fast path is not used (it disagreed with the model at load):
+    serving goes down to the next one (or to sklearn itself), and it is made loud."""
+
+    @property
+    def runtime(self) -> str:
+        """What answers single rows: ``onnxruntime``, ``compiled`` or ``sklearn``."""
+        if self.compiled is None:
+            return "sklearn"
+        return "compiled" if isinstance(self.compiled, CompiledModel) else "onnxruntime"
 
     @property
     def name(self) -> str:
@@ -142,25 +152,40 @@ def check_rows(signature: Sequence[FeatureSignature], model: Any) -> list[dict[s
 
 def fast_path(
     info: ModelVersionInfo, model: Any, build_input: RowsToInput, *, classifier: bool
-) -> tuple[CompiledModel | None, str | None]:
-    """The compiled path if it agrees with the model, and else why not (None when the model
-    simply is not of a kind the compiler knows: nothing to be loud about)."""
-    compiled = compile_pipeline(model, info.signature)
-    if compiled is None or compiled.classifier != classifier:
-        return None, None
-    rows = check_rows(info.signature, model)
-    disagreeing = disagreeing_rows(compiled, model, rows, build_input)
-    if disagreeing:
-        reason = f"disagrees with the model on {disagreeing} of {len(rows)} check rows"
+) -> tuple[FastPath | None, str | None]:
+    """The first single-row path that agrees with the model on ``check_rows``: ONNX Runtime
+    (gradient boosting), then the compiled path. Also why a preferred one was passed over
+    (None when the model is simply of a kind neither knows: nothing to be loud about)."""
+    candidates: list[tuple[str, Callable[[], FastPath | None]]] = [
+        ("ONNX Runtime", lambda: to_onnx(model, info.signature)),
+        ("the compiled path", lambda: compile_pipeline(model, info.signature)),
+    ]
+    rows: list[dict[str, Any]] | None = None
+    refused: list[str] = []
+    for name, make in candidates:
+        candidate = make()
+        if candidate is None or candidate.classifier != classifier:
+            continue
+        rows = rows if rows is not None else check_rows(info.signature, model)
+        disagreeing = disagreeing_rows(candidate, model, rows, build_input)
+        if not disagreeing:
+            return candidate, "; ".join(refused) or None
+        refused.append(
+            f"{name} disagrees with the model on {disagreeing} of {len(rows)} check rows"
+        )
         logger.warning(
-            "%s v%d: the compiled single-row path %s; serving every row through the model "
-            "itself (slower)",
+            "%s v%d: %s; not serving through it",
             info.model_name,
             info.version,
-            reason,
+            refused[-1],
         )
-        return None, reason
-    return compiled, None
+    if refused:
+        logger.warning(
+            "%s v%d: serving every row through the model itself (slower)",
+            info.model_name,
+            info.version,
+        )
+    return None, "; ".join(refused) or None
 
 
 def warm_up(served: ServedModel) -> None:
