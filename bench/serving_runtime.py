@@ -406,7 +406,7 @@ class Row:
     batch_onnx: list[float]
     disagree_onnx: int
     disagree_onnx_real: int
-    disagree_compiled: int
+    disagree_compiled: int | None
     real: int
     thresholds: int
     max_diff_onnx: float
@@ -434,8 +434,7 @@ def measure(shape: str, task: str, estimator: str, one_hot: bool, rounds: int, q
     model, signature = fit(data, signature, task, estimator, one_hot)
     model.millrace_bench_names_ = [f.name for f in signature]
     classifier = task == "classification"
-    compiled = compile_pipeline(model, signature)
-    assert compiled is not None
+    compiled = compile_pipeline(model, signature)  # None for HGB since ADR 0009
     runtime = to_onnx(model, classifier)
     assert runtime is not None
     exact = to_onnx(model, classifier, exact_trees=True)  # trees only
@@ -455,9 +454,10 @@ def measure(shape: str, task: str, estimator: str, one_hot: bool, rounds: int, q
     got = np.asarray(runtime.scores(rows), dtype=np.float64).reshape(expected.shape)
     bad_onnx, max_diff = disagreements(got, expected, classifier)
     bad_onnx_real, _ = disagreements(got[:real], expected[:real], classifier)
-    bad_compiled, _ = disagreements(
-        np.stack([compiled.scores(r) for r in rows]), expected, classifier
-    )
+    bad_compiled = None
+    if compiled is not None:
+        scored = np.stack([compiled.scores(r) for r in rows])
+        bad_compiled, _ = disagreements(scored, expected, classifier)
     bad_exact, max_diff_exact = None, math.nan
     if exact is not None:
         got = np.asarray(exact.scores(rows), dtype=np.float64).reshape(expected.shape)
@@ -469,14 +469,15 @@ def measure(shape: str, task: str, estimator: str, one_hot: bool, rounds: int, q
     for r in range(rounds):
         one = single[r % len(single)]
         order = [
-            ("c", lambda one=one: compiled.scores(one), calls),
             ("o", lambda one=one: runtime.scores((one,)), calls),
             ("s", lambda one=one: sk((one,)), max(2, calls // 50)),
             ("bs", lambda: sk(batch), 2),
             ("bo", lambda: runtime.scores(batch), 2),
         ]
         if exact is not None:
-            order.insert(2, ("e", lambda one=one: exact.scores((one,)), calls))
+            order.insert(1, ("e", lambda one=one: exact.scores((one,)), calls))
+        if compiled is not None:
+            order.insert(0, ("c", lambda one=one, c=compiled: c.scores(one), calls))
         if r % 2:
             order.reverse()
         for key, fn, n in order:
@@ -504,6 +505,8 @@ def measure(shape: str, task: str, estimator: str, one_hot: bool, rounds: int, q
 
 def table(results: list[Row]) -> str:
     def mm(values: list[float]) -> str:
+        if not values:
+            return "-"
         return f"{min(values):.1f} / {statistics.median(values):.1f}"
 
     def mm3(values: list[float]) -> str:
@@ -514,14 +517,23 @@ def table(results: list[Row]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
-        ratio_min = min(r.onnx) / min(r.compiled)
-        ratio_med = statistics.median(r.onnx) / statistics.median(r.compiled)
+        if r.compiled:
+            ratio_min = min(r.onnx) / min(r.compiled)
+            ratio_med = statistics.median(r.onnx) / statistics.median(r.compiled)
+            faster = "yes" if ratio_min >= 1.2 and ratio_med >= 1.2 else "no"
+            ratios = f"{ratio_min:.2f}x, {ratio_med:.2f}x | {faster}"
+        else:
+            ratios = "- | - (no compiled path)"
         lines.append(
-            f"| {r.name} | {mm(r.compiled)} | {mm(r.onnx)} | {mm(r.sklearn)} | "
-            f"{ratio_min:.2f}x, {ratio_med:.2f}x | {'yes' if ratio_min >= 1.2 and ratio_med >= 1.2 else 'no'} | "
+            f"| {r.name} | {mm(r.compiled)} | {mm(r.onnx)} | {mm(r.sklearn)} | {ratios} | "
             f"{mm3(r.batch_sklearn)} | {mm3(r.batch_onnx)} | "
             f"{r.disagree_onnx_real} of {r.real} / {r.disagree_onnx - r.disagree_onnx_real} of {r.thresholds} | "
-            f"{r.disagree_compiled} of {r.real + r.thresholds} | {r.max_diff_onnx:.2g} | "
+            + (
+                f"{r.disagree_compiled} of {r.real + r.thresholds}"
+                if r.disagree_compiled is not None
+                else "-"
+            )
+            + f" | {r.max_diff_onnx:.2g} | "
             + (
                 f"{mm(r.exact)}, {r.disagree_exact} of {r.real + r.thresholds}, {r.max_diff_exact:.2g} |"
                 if r.exact

@@ -1,24 +1,22 @@
-"""A single-row fast path for the pipelines training builds, checked against the model itself.
+"""The single-row fast path for linear models, and the rows every fast path is checked on.
 
 One row through a fitted sklearn ``Pipeline`` costs milliseconds, almost none of it
-arithmetic: every step re-validates its input, looks up estimator tags, wraps outputs, and a
-``HistGradientBoosting`` model calls its Cython predictor once per tree. For a single row the
-same arithmetic takes microseconds with a handful of numpy operations on the fitted
-attributes (imputer statistics, scaler moments, encoder categories, coefficients, the trees'
-node arrays).
+arithmetic: every step re-validates its input, looks up estimator tags and wraps outputs. For
+a single row the same arithmetic takes microseconds with a handful of numpy operations on the
+fitted attributes (imputer statistics, scaler moments, encoder categories, coefficients).
 
 ``compile_pipeline`` understands exactly the pipelines ``pipeline_builder`` produces
-(``ColumnTransformer`` of numeric impute/scale and categorical impute/encode, then a linear
-model or a histogram gradient boosting model) and returns None for anything else, in which
-case serving calls the model itself. A compiled model is only used after
-``disagreeing_rows`` has compared it with the model's own answers on the dataset's own rows
-(kept in the artifact by training), generated rows (nulls, unknown categories) and rows on
-the trees' split thresholds and one ulp either side: a mismatch means the model is served the
-slow way, loudly, never that it answers differently.
+(``ColumnTransformer`` of numeric impute/scale and categorical impute/encode, then a logistic,
+linear or ridge model) and returns None for anything else. Gradient boosting goes through ONNX
+Runtime instead (``onnx_runtime.py``). ADR 0009 measured both (``bench/serving_runtime.py``):
+this path is 2-4x faster than ONNX Runtime on linear models, and 2-3.5x slower on gradient
+boosting, whose hand-written tree walk was removed.
 
-ADR 0009 measured this path against ONNX Runtime (``bench/serving_runtime.py``). It stays for
-linear models. Gradient boosting is to move to ONNX Runtime once its graph carries the
-model's float64 thresholds.
+A fast path, this one or ONNX Runtime, is only used after ``disagreeing_rows`` has compared
+it with the model's own answers. The rows are the dataset's own (kept in the artifact by
+training), generated ones (nulls, unknown categories) and rows on the trees' split thresholds,
+one ulp either side included (``threshold_rows``). A mismatch means the model is served the
+slow way, loudly, never that it answers differently.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import numpy as np
 from millrace_contracts import FeatureSignature
@@ -212,8 +210,6 @@ def _compile_estimator(estimator: Any) -> tuple[Callable[[Vector], Vector], bool
     kind = type(estimator).__name__
     if kind in ("LogisticRegression", "Ridge", "LinearRegression"):
         return _linear(estimator, classifier=kind == "LogisticRegression")
-    if kind in ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor"):
-        return _gradient_boosting(estimator, classifier=kind.endswith("Classifier"))
     raise _NotCompilable(f"estimator {kind}")
 
 
@@ -234,91 +230,6 @@ def _linear(estimator: Any, *, classifier: bool) -> tuple[Callable[[Vector], Vec
 
         return binary, True
     return (lambda x: softmax(coef @ x + intercept)), True
-
-
-@dataclass(frozen=True)
-class _Forest:
-    """Every tree of the model in flat arrays; a row walks all trees at once, one depth
-    level per step."""
-
-    roots: np.ndarray[Any, np.dtype[np.intp]]
-    feature: np.ndarray[Any, np.dtype[np.intp]]
-    threshold: Vector
-    missing_left: np.ndarray[Any, np.dtype[np.bool_]]
-    left: np.ndarray[Any, np.dtype[np.intp]]
-    """Child indices; a leaf is its own child on both sides, so a walk that reached it stays."""
-    right: np.ndarray[Any, np.dtype[np.intp]]
-    value: Vector
-    tree_class: np.ndarray[Any, np.dtype[np.intp]]
-    depth: int
-
-    def raw(self, x: Vector, baseline: Vector) -> Vector:
-        at: np.ndarray[Any, np.dtype[np.intp]] = self.roots
-        feature, threshold, left, right = self.feature, self.threshold, self.left, self.right
-        if np.isnan(x).any():  # rare: the pipeline's imputer fills nulls before the trees
-            for _ in range(self.depth):
-                values = x[feature[at]]
-                go_left = np.where(np.isnan(values), self.missing_left[at], values <= threshold[at])
-                at = np.where(go_left, left[at], right[at])
-        else:
-            for _ in range(self.depth):
-                at = np.where(x[feature[at]] <= threshold[at], left[at], right[at])
-        # weights make bincount sum floats; numpy's stubs only know its integer form
-        leaves = cast(
-            Vector, np.bincount(self.tree_class, weights=self.value[at], minlength=len(baseline))
-        )
-        return baseline + leaves
-
-
-def _gradient_boosting(
-    estimator: Any, *, classifier: bool
-) -> tuple[Callable[[Vector], Vector], bool]:
-    if getattr(estimator, "is_categorical_", None) is not None and np.any(
-        estimator.is_categorical_
-    ):
-        raise _NotCompilable("native categorical splits")
-    per_iteration = int(estimator.n_trees_per_iteration_)
-    node_arrays, classes = [], []
-    for predictors in estimator._predictors:
-        for k, predictor in enumerate(predictors):
-            node_arrays.append(predictor.nodes)
-            classes.append(k)
-    sizes = np.array([len(n) for n in node_arrays], dtype=np.intp)
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
-    nodes = np.concatenate(node_arrays)
-    shift = np.repeat(offsets, sizes)
-    leaf = nodes["is_leaf"].astype(bool)
-    itself = np.arange(len(nodes), dtype=np.intp)
-    forest = _Forest(
-        roots=offsets,
-        feature=nodes["feature_idx"].astype(np.intp),
-        threshold=nodes["num_threshold"].astype(np.float64),
-        missing_left=nodes["missing_go_to_left"].astype(bool),
-        left=np.where(leaf, itself, nodes["left"].astype(np.intp) + shift),
-        right=np.where(leaf, itself, nodes["right"].astype(np.intp) + shift),
-        value=nodes["value"].astype(np.float64),
-        tree_class=np.array(classes, dtype=np.intp),
-        depth=int(nodes["depth"].max()) if len(nodes) else 0,
-    )
-    baseline = np.asarray(estimator._baseline_prediction, dtype=np.float64).reshape(per_iteration)
-    loss = estimator._loss
-
-    if classifier:
-
-        def probabilities(x: Vector) -> Vector:
-            raw = forest.raw(x, baseline)
-            proba: Vector = loss.predict_proba(raw.reshape(1, per_iteration))[0]
-            return proba
-
-        return probabilities, True
-    if per_iteration != 1:
-        raise _NotCompilable("multi-output regression")
-
-    def regression(x: Vector) -> Vector:
-        out: Vector = np.atleast_1d(loss.link.inverse(forest.raw(x, baseline)))
-        return out
-
-    return regression, False
 
 
 # -- agreement --------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ What serving needs beyond skl2onnx's stock conversion, each for a measured reaso
 - skl2onnx 1.20's tree converters put a Python bool in an int attribute, which protobuf 7
   refuses: bools become ints while converting.
 
-``to_onnx`` returns None for anything else, or when conversion fails: serving then uses the
-compiled path (``compiled.py``), which is checked at load the same way.
+``to_onnx`` returns None for any other model. A gradient boosting pipeline it cannot convert
+raises ``NotConvertible``: serving falls back to the model itself, loudly.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ RTOL, ATOL = 1e-6, 1e-7
 
 _converting = threading.Lock()
 """skl2onnx's registry and the bool shim are process-wide: one conversion at a time."""
+
+
+class NotConvertible(Exception):
+    """A model this module should serve, which it could not convert (a converter gap)."""
 
 
 @dataclass(frozen=True)
@@ -174,8 +178,8 @@ def _parts(model: Any, names: Sequence[str]) -> tuple[Any, Any, list[str], list[
 
 
 def to_onnx(model: Any, signature: Sequence[FeatureSignature]) -> OnnxModel | None:
-    """The model as an ONNX Runtime session, or None (not a gradient boosting pipeline of the
-    kind training builds, or skl2onnx could not convert it)."""
+    """The model as an ONNX Runtime session; None when it is not a gradient boosting pipeline
+    of the kind training builds. Raises ``NotConvertible`` when it is but conversion fails."""
     estimator: Any = model.steps[-1][1] if getattr(model, "steps", None) else None
     if getattr(estimator, "_predictors", None) is None:
         return None
@@ -187,8 +191,8 @@ def to_onnx(model: Any, signature: Sequence[FeatureSignature]) -> OnnxModel | No
         return None
     try:
         return _convert(model, *parts)
-    except Exception:
-        return None
+    except Exception as error:  # any converter gap; the caller says so and serves the model
+        raise NotConvertible(f"{type(error).__name__}: {error}"[:300]) from error
 
 
 def _convert(

@@ -25,7 +25,7 @@ from .compiled import (
     disagreeing_rows,
     threshold_rows,
 )
-from .onnx_runtime import to_onnx
+from .onnx_runtime import NotConvertible, to_onnx
 from .validation import SignatureValidator
 
 Probabilities = dict[str, float]
@@ -163,7 +163,12 @@ def fast_path(
     rows: list[dict[str, Any]] | None = None
     refused: list[str] = []
     for name, make in candidates:
-        candidate = make()
+        try:
+            candidate = make()
+        except NotConvertible as error:
+            refused.append(f"{name} could not convert it ({error})")
+            logger.warning("%s v%d: %s", info.model_name, info.version, refused[-1])
+            continue
         if candidate is None or candidate.classifier != classifier:
             continue
         rows = rows if rows is not None else check_rows(info.signature, model)
