@@ -36,7 +36,9 @@ __all__ = [
     "load_model",
     "load_model_file",
     "model_input",
+    "reference_rows",
     "takes_feature_names",
+    "with_reference_rows",
 ]
 
 # Types skops does not trust by default but that pipelines built from training's allow-list
@@ -93,6 +95,47 @@ def _refuse_unexpected(found: Sequence[str], expected: frozenset[str]) -> None:
     unexpected = sorted(set(found) - expected)
     if unexpected:
         raise UntrustedArtifact(f"artifact holds unexpected type(s): {', '.join(unexpected)}")
+
+
+REFERENCE_ROWS_ATTRIBUTE = "millrace_reference_rows_"
+"""Where training keeps a sample of the dataset's rows on the fitted pipeline: inside the
+signed artifact, so deployment checks its serving path on the real distribution without a
+second object to trust (ADR 0009)."""
+
+REFERENCE_ROWS = 64
+
+
+def with_reference_rows(
+    model: Any, features: Any, signature: Sequence[FeatureSignature], seed: int
+) -> Any:
+    """Keep up to ``REFERENCE_ROWS`` rows of ``features`` (the model's positional input, a
+    DataFrame in signature order) on ``model``, as JSON rows: Python scalars, nulls as None.
+    Plain lists and dicts of scalars, which skops stores without new trusted types."""
+    import numpy as np
+
+    count = min(REFERENCE_ROWS, len(features))
+    picked = np.random.default_rng(seed).choice(len(features), size=count, replace=False)
+    names = [f.name for f in signature]
+    rows: list[dict[str, Any]] = []
+    for values in features.iloc[np.sort(picked)].itertuples(index=False, name=None):
+        rows.append({name: _json_scalar(v) for name, v in zip(names, values, strict=True)})
+    setattr(model, REFERENCE_ROWS_ATTRIBUTE, rows)
+    return model
+
+
+def _json_scalar(value: Any) -> Any:
+    value = value.item() if hasattr(value, "item") else value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def reference_rows(model: Any) -> list[dict[str, Any]]:
+    """The rows training kept on ``model``; none for artifacts older than that."""
+    rows = getattr(model, REFERENCE_ROWS_ATTRIBUTE, None)
+    if not isinstance(rows, list):
+        return []
+    return [row for row in rows if isinstance(row, dict)]
 
 
 def takes_feature_names(model: Any) -> bool:

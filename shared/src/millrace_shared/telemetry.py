@@ -35,6 +35,10 @@ class Attr:
     WINDOW_SIZE = "millrace.window.size"
     BATCH_SIZE = "millrace.batch.size"
     COMPILED = "millrace.serving.compiled"
+    RUNTIME = "millrace.serving.runtime"
+    """What answers single rows: onnxruntime, compiled or sklearn (ADR 0009)."""
+    FALLBACK = "millrace.serving.fallback"
+    """Why a model is served by a slower path than its preferred one (that one disagreed)."""
     REPLICA = "millrace.replica"
     DLQ_REASON = "millrace.dlq.reason"
 

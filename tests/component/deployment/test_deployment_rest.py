@@ -87,6 +87,7 @@ async def test_predictions_are_logged_in_batches_and_counted(serving: Deployment
         0,
     )
     assert stats["replica_id"] == "r1" and stats["models"] == 1
+    assert stats["fast_path_fallbacks"] == 0
 
     assert await serving.replica.publisher.flush() == 3
     [logged] = serving.sink.of_type(PredictionsLogged)

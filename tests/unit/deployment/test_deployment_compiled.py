@@ -16,17 +16,30 @@ from millrace_deployment.core.compiled import (
     CompiledModel,
     agreement_rows,
     compile_pipeline,
+    disagreeing_rows,
+    threshold_rows,
 )
-from millrace_deployment.core.served import serve
-from millrace_shared.modelio import input_builder
+from millrace_deployment.core.onnx_runtime import to_onnx
+from millrace_deployment.core.served import check_rows, serve
+from millrace_shared.modelio import (
+    REFERENCE_ROWS,
+    dump_model,
+    input_builder,
+    load_model,
+    reference_rows,
+    with_reference_rows,
+)
 from millrace_shared.objectstore import InMemoryObjectStore
 
 COMPILED = [
     ("classification", "logistic_regression"),
-    ("classification", "hist_gradient_boosting"),
-    ("regression", "hist_gradient_boosting"),
     ("regression", "ridge"),
     ("regression", "linear_regression"),
+]
+FAST = [
+    *COMPILED,
+    ("classification", "hist_gradient_boosting"),
+    ("regression", "hist_gradient_boosting"),
 ]
 
 
@@ -61,7 +74,7 @@ def test_compiled_model_gives_the_models_own_answers(task: Task, estimator: str)
         np.testing.assert_allclose(got, expected(pipeline, rows, signature, task), rtol=1e-9)
 
 
-@pytest.mark.parametrize("estimator", ["logistic_regression", "hist_gradient_boosting"])
+@pytest.mark.parametrize("estimator", ["logistic_regression"])
 def test_compiled_multiclass_models_agree(estimator: str) -> None:
     pipeline, signature = train(three_classes(frame(300)), "classification", estimator)
     compiled = compile_pipeline(pipeline, signature)
@@ -75,27 +88,86 @@ def test_an_estimator_it_does_not_know_is_served_by_the_model(
     store: InMemoryObjectStore, trained: tuple[Any, Any]
 ) -> None:
     pipeline, signature = trained  # a random forest
-    assert compile_pipeline(pipeline, signature) is None
+    assert compile_pipeline(pipeline, signature) is None and to_onnx(pipeline, signature) is None
     served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
-    assert served.compiled is None
+    assert served.compiled is None and served.fallback is None  # nothing to be loud about
     [row] = rows_of(frame(), 1)
     label, _ = served.predict_one(row)
     assert label == pipeline.predict(served.build_input([row]))[0]
 
 
-def test_served_model_uses_the_compiled_path_and_answers_as_the_model(
-    store: InMemoryObjectStore,
+@pytest.mark.parametrize(
+    ("estimator", "runtime", "rel"),
+    [("logistic_regression", "compiled", 1e-9), ("hist_gradient_boosting", "onnxruntime", 1e-6)],
+)
+def test_served_model_uses_its_fast_path_and_answers_as_the_model(
+    store: InMemoryObjectStore, estimator: str, runtime: str, rel: float
 ) -> None:
-    pipeline, signature = train(frame(200), "classification", "hist_gradient_boosting")
+    pipeline, signature = train(frame(200), "classification", estimator)
     served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
-    assert served.compiled is not None
+    assert served.runtime == runtime and served.fallback is None
     slow = dataclasses.replace(served, compiled=None)
     for row in request_rows(signature):
         fast_label, fast_proba = served.predict_one(row)
         slow_label, slow_proba = slow.predict_one(row)
         assert fast_label == slow_label
         assert fast_proba is not None and slow_proba is not None
-        assert fast_proba == pytest.approx(slow_proba, rel=1e-9)
+        assert fast_proba == pytest.approx(slow_proba, rel=rel, abs=1e-7)
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_gradient_boosting_through_onnx_runtime_agrees_on_every_kind_of_row(
+    store: InMemoryObjectStore, task: Task
+) -> None:
+    data = three_classes(frame(300)) if task == "classification" else frame(300)
+    pipeline, signature = train(data, task, "hist_gradient_boosting")
+    runtime = to_onnx(pipeline, signature)
+    assert runtime is not None
+    rows = [*request_rows(signature), *check_rows(signature, pipeline)]
+    got = runtime.scores_many(rows)
+    np.testing.assert_allclose(got, expected(pipeline, rows, signature, task), rtol=1e-6, atol=1e-7)
+
+
+def float32_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ONNX Runtime given float32 tree thresholds, as skl2onnx's stock graph has them."""
+    from millrace_deployment.core import onnx_runtime
+    from onnx import numpy_helper
+
+    exact = onnx_runtime._float64_trees
+
+    def rounded(graph: Any, estimator: Any, classifier: bool) -> None:
+        exact(graph, estimator, classifier)
+        for node in graph.graph.node:
+            for attr in node.attribute:
+                if attr.name == "nodes_values_as_tensor":
+                    values = numpy_helper.to_array(attr.t).astype(np.float32).astype(np.float64)
+                    attr.t.CopyFrom(numpy_helper.from_array(values, attr.t.name))
+
+    monkeypatch.setattr(onnx_runtime, "_float64_trees", rounded)
+
+
+def test_onnx_runtime_wrong_only_next_to_the_splits_is_refused_loudly(
+    store: InMemoryObjectStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    float32_trees(monkeypatch)
+    data = frame(300)
+    pipeline, signature = train(data, "regression", "hist_gradient_boosting")
+    build = input_builder(signature, pipeline)
+    rounded = to_onnx(pipeline, signature)
+    assert rounded is not None
+    # On fresh rows it passes: a check on those alone would let it serve. (Rows the model was
+    # fitted on can sit right on its split thresholds: HGB bins at their quantiles.)
+    assert disagreeing_rows(rounded, pipeline, rows_of(frame(100, seed=9), 100), build) == 0
+    assert disagreeing_rows(rounded, pipeline, check_rows(signature, pipeline), build) > 0
+    with caplog.at_level("WARNING", logger="millrace.deployment"):
+        served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
+    assert served.runtime == "sklearn"
+    assert served.fallback is not None
+    assert served.fallback.startswith("ONNX Runtime disagrees with the model on")
+    assert any("not serving through it" in r.message for r in caplog.records)
+    assert any("serving every row through the model itself" in r.message for r in caplog.records)
+    [row] = rows_of(data, 1)
+    assert served.predict_one(row)[0] == pytest.approx(pipeline.predict(build([row]))[0])
 
 
 def test_a_compiled_model_that_disagrees_is_not_used(
@@ -111,4 +183,59 @@ def test_a_compiled_model_that_disagrees_is_not_used(
 
     monkeypatch.setattr(served_module, "compile_pipeline", off_by_a_little)
     served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
-    assert served.compiled is None
+    assert served.compiled is None and served.fallback is not None
+
+
+# -- the check at load: the dataset's own rows, thresholds, and a loud fallback ---------------
+
+
+def test_training_keeps_real_rows_in_the_artifact_and_they_are_checked() -> None:
+    data = frame(200)
+    pipeline, signature = train(data, "classification", "hist_gradient_boosting")
+    features = data[[f.name for f in signature]]
+    features.columns = range(len(signature))
+    with_reference_rows(pipeline, features, signature, seed=3)
+    loaded = load_model(dump_model(pipeline))  # no new trusted type: the allow-list holds
+    kept = reference_rows(loaded)
+    assert len(kept) == REFERENCE_ROWS
+    assert all(set(row) == {f.name for f in signature} for row in kept)
+    assert any(row["colour"] is None for row in kept) or data["colour"].notna().all()
+    assert all(type(row["flag"]) is bool for row in kept)  # JSON's types, not numpy's
+    rows = check_rows(signature, loaded)
+    assert rows[: len(kept)] == kept
+    assert len(rows) > len(kept) + len(agreement_rows(signature, loaded))  # thresholds too
+
+
+def test_threshold_rows_sit_on_the_splits() -> None:
+    pipeline, signature = train(frame(200), "regression", "hist_gradient_boosting")
+    base = rows_of(frame(1), 1)[0]
+    rows = threshold_rows(signature, pipeline, base)
+    assert rows and len(rows) % 3 == 0
+    for below, at, above in zip(rows[::3], rows[1::3], rows[2::3], strict=True):
+        [name] = [k for k in at if not below[k] == at[k] == above[k]]  # one numeric feature
+        assert name in ("x1", "x2") and below[name] < at[name] < above[name]
+        assert np.nextafter(below[name], np.inf) == at[name]
+    assert threshold_rows(signature, train(frame(200), "regression", "ridge")[0], base) == []
+
+
+def test_the_real_fast_paths_pass_the_whole_check(store: InMemoryObjectStore) -> None:
+    for task, estimator in FAST:
+        pipeline, signature = train(frame(200), task, estimator)
+        served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
+        runtime = "onnxruntime" if estimator == "hist_gradient_boosting" else "compiled"
+        assert served.runtime == runtime and served.fallback is None, estimator
+
+
+def test_a_gradient_boosting_model_that_cannot_be_converted_is_a_loud_fallback(
+    store: InMemoryObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from millrace_deployment.core import onnx_runtime
+
+    def broken(graph: Any, estimator: Any, classifier: bool) -> None:
+        raise ValueError("skl2onnx's tree ids do not map to the model's trees")
+
+    monkeypatch.setattr(onnx_runtime, "_float64_trees", broken)
+    pipeline, signature = train(frame(200), "classification", "hist_gradient_boosting")
+    served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
+    assert served.runtime == "sklearn"
+    assert served.fallback is not None and "could not convert it" in served.fallback

@@ -213,3 +213,30 @@ async def test_a_snapshot_entry_that_fails_transiently_does_not_stop_the_others(
     h = Harness(store, fetch=flaky)
     [deployed] = await h.deployer.apply_snapshot(snapshot_of(versions[0], other))
     assert isinstance(deployed, ModelDeployed) and deployed.model_name == "other"
+
+
+async def test_a_fast_path_that_disagrees_is_counted_and_named_on_the_warmup_span(
+    store: InMemoryObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    import millrace_deployment.core.served as served_module
+    from deployment_unit_data import frame, train
+    from millrace_deployment.core.compiled import compile_pipeline
+
+    def reversed_scores(model: Any, signature: Any) -> Any:
+        good = compile_pipeline(model, signature)
+        assert good is not None
+        return dataclasses.replace(good, estimate=lambda x: good.estimate(x)[::-1])
+
+    monkeypatch.setattr(served_module, "compile_pipeline", reversed_scores)
+    model, signature = train(frame(200), "classification", "logistic_regression")
+    h = Harness(store)
+    deployed = await h.deployer.on_promoted(promotion(store_version(store, model, signature)))
+    assert isinstance(deployed, ModelDeployed) and h.serving() == 1  # served, by the model
+    assert h.deployer.fallbacks == 1
+    [warmup] = [s for s in h.exporter.get_finished_spans() if s.name == "warmup"]
+    assert warmup.attributes is not None
+    assert warmup.attributes["millrace.serving.compiled"] is False
+    assert warmup.attributes["millrace.serving.runtime"] == "sklearn"
+    assert "disagrees with the model" in str(warmup.attributes["millrace.serving.fallback"])

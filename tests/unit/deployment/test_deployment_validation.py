@@ -113,3 +113,20 @@ def test_numeric_signatures_checked_in_bulk_still_name_each_problem(
     with pytest.raises(InvalidInput) as raised:
         validator.validate([*good, row])
     assert [(e.row, e.field, e.code) for e in raised.value.errors] == [(2, *problem)]
+
+
+def test_mixed_signatures_are_checked_column_by_column_and_agree_with_the_per_field_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    validator = SignatureValidator(SIGNATURE)
+    clean = [dict(GOOD), {**GOOD, "colour": None, "x2": None}, {**GOOD, "x1": 2}] * 300
+    assert validator._all_clean(clean)  # no per-field pass for a clean batch
+    validator.validate(clean)
+    # Anything the bulk check is unsure of goes field by field, with the same answers.
+    for wrong in ({**GOOD, "flag": 1}, {**GOOD, "x1": True}, {**GOOD, "colour": 3}):
+        rows = [*clean[:5], wrong]
+        assert not validator._all_clean(rows)
+        bulk = errors_of(rows)
+        monkeypatch.setattr(SignatureValidator, "_all_clean", lambda self, rows: False)
+        assert errors_of(rows) == bulk and bulk and bulk[0][0] == 5
+        monkeypatch.undo()

@@ -13,7 +13,7 @@ from millrace_contracts import (
     PromotionPolicy,
     TrainingSpec,
 )
-from millrace_shared.modelio import model_input
+from millrace_shared.modelio import model_input, reference_rows
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.telemetry import Attr
 from millrace_training.core import fit
@@ -110,6 +110,11 @@ def test_trains_evaluates_and_stores(
     rows = frame.head(5).to_dict("records")
     predicted = model.predict(model_input(rows, trained.signature, model))
     assert set(predicted) <= {"setosa", "versicolor", "virginica"}
+    # Rows of the dataset itself travel in the artifact, for deployment's check at load.
+    kept = reference_rows(model)
+    assert 0 < len(kept) <= 64
+    assert all(list(row) == [f.name for f in trained.signature] for row in kept)
+    assert model.predict(model_input(kept, trained.signature, model)).shape == (len(kept),)
 
     card = json.loads(store.get_bytes(trained.model_card.uri, sha256=trained.model_card.sha256))
     assert card["dataset"]["version"] == version.dataset_version

@@ -37,6 +37,11 @@ class ServingStats(BaseModel):
     buffer_depth: int = Field(description="Logs waiting to be published.")
     buffer_capacity: int
     failed_publishes: int
+    fast_path_fallbacks: int = Field(
+        default=0,
+        description="Models loaded since start whose compiled single-row path disagreed with "
+        "the model on its check rows, so they are served by the model itself (slower).",
+    )
 
 
 class _BodyTooLarge(Exception):

@@ -98,6 +98,7 @@ def serving_stats(replica: Replica) -> ServingStats:
         buffer_depth=len(replica.buffer),
         buffer_capacity=replica.buffer.capacity,
         failed_publishes=replica.publisher.failed_publishes,
+        fast_path_fallbacks=replica.deployer.fallbacks,
     )
 
 

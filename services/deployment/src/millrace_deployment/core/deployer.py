@@ -73,6 +73,8 @@ class Deployer:
         # Without one (tests of loading alone): nothing verified, artifacts from the default
         # models bucket only.
         self._trust = trust or PromotionTrust(key=None, models_bucket="millrace-models")
+        self.fallbacks = 0
+        """Models loaded since start whose preferred fast path disagreed with them (/stats)."""
         self._promoted: set[str] = set()
         """Models a promotion event arrived for since start: the snapshot no longer decides."""
 
@@ -166,6 +168,10 @@ class Deployer:
             except Exception as error:  # whatever it is, this model cannot serve
                 raise LoadRefused(RefusalCode.WARMUP_FAILED, f"warm-up failed: {error}") from error
             span.set_attribute(Attr.COMPILED, served.compiled is not None)
+            span.set_attribute(Attr.RUNTIME, served.runtime)
+            if served.fallback is not None:  # served, but slower than it should: say so
+                self.fallbacks += 1
+                span.set_attribute(Attr.FALLBACK, served.fallback)
         return replace(served, load_seconds=self._timer() - started)
 
     @contextmanager

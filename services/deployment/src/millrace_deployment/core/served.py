@@ -7,7 +7,7 @@ old one finishes with it, so no request fails or waits during a swap.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,9 +15,17 @@ from typing import Any
 import numpy as np
 from millrace_contracts import FeatureSignature, ModelVersionInfo
 from millrace_contracts.common import ScalarValue
-from millrace_shared.modelio import RowsToInput, input_builder
+from millrace_shared.modelio import RowsToInput, input_builder, reference_rows
 
-from .compiled import CompiledModel, agreement_rows, agrees_with, compile_pipeline
+from .compiled import (
+    CompiledModel,
+    FastPath,
+    agreement_rows,
+    compile_pipeline,
+    disagreeing_rows,
+    threshold_rows,
+)
+from .onnx_runtime import NotConvertible, to_onnx
 from .validation import SignatureValidator
 
 Probabilities = dict[str, float]
@@ -43,8 +51,19 @@ class ServedModel:
     classes: tuple[ScalarValue, ...] | None = None
     """Class labels when one ``predict_proba`` call gives both the label and probabilities."""
     class_keys: tuple[str, ...] = ()
-    compiled: CompiledModel | None = field(default=None, repr=False)
-    """The single-row fast path, when the model was compiled and agreed with itself."""
+    compiled: FastPath | None = field(default=None, repr=False)
+    """The single-row fast path that agreed with the model at load: ONNX Runtime for
+    gradient boosting, the compiled path for linear models (ADR 0009); None: the model."""
+    fallback: str | None = None
+    """Why the preferred fast path is not used (it disagreed with the model at load):
+    serving goes down to the next one (or to sklearn itself), and it is made loud."""
+
+    @property
+    def runtime(self) -> str:
+        """What answers single rows: ``onnxruntime``, ``compiled`` or ``sklearn``."""
+        if self.compiled is None:
+            return "sklearn"
+        return "compiled" if isinstance(self.compiled, CompiledModel) else "onnxruntime"
 
     @property
     def name(self) -> str:
@@ -105,6 +124,7 @@ def serve(
     ):
         classes = tuple(_scalar(c) for c in model.classes_)
     build_input = input_builder(info.signature, model)
+    compiled, fallback = fast_path(info, model, build_input, classifier=classes is not None)
     return ServedModel(
         info=info,
         model=model,
@@ -114,26 +134,63 @@ def serve(
         validator=SignatureValidator(info.signature),
         classes=classes,
         class_keys=tuple(str(c) for c in classes) if classes is not None else (),
-        compiled=_fast_path(info, model, build_input, classifier=classes is not None),
+        compiled=compiled,
+        fallback=fallback,
     )
 
 
-def _fast_path(
+def check_rows(signature: Sequence[FeatureSignature], model: Any) -> list[dict[str, Any]]:
+    """What a fast path must answer exactly as the model does: the dataset's own rows kept
+    in the artifact by training (the real distribution), generated edge rows (nulls, every
+    known category and an unknown one) and rows on the trees' split thresholds, one ulp
+    either side included."""
+    real = reference_rows(model)
+    generated = agreement_rows(signature, model)
+    base = real[0] if real else generated[0]
+    return [*real, *generated, *threshold_rows(signature, model, base)]
+
+
+def fast_path(
     info: ModelVersionInfo, model: Any, build_input: RowsToInput, *, classifier: bool
-) -> CompiledModel | None:
-    compiled = compile_pipeline(model, info.signature)
-    if compiled is None or compiled.classifier != classifier:
-        return None
-    rows = agreement_rows(info.signature, model)
-    if not agrees_with(compiled, model, rows, build_input):
+) -> tuple[FastPath | None, str | None]:
+    """The first single-row path that agrees with the model on ``check_rows``: ONNX Runtime
+    (gradient boosting), then the compiled path. Also why a preferred one was passed over
+    (None when the model is simply of a kind neither knows: nothing to be loud about)."""
+    candidates: list[tuple[str, Callable[[], FastPath | None]]] = [
+        ("ONNX Runtime", lambda: to_onnx(model, info.signature)),
+        ("the compiled path", lambda: compile_pipeline(model, info.signature)),
+    ]
+    rows: list[dict[str, Any]] | None = None
+    refused: list[str] = []
+    for name, make in candidates:
+        try:
+            candidate = make()
+        except NotConvertible as error:
+            refused.append(f"{name} could not convert it ({error})")
+            logger.warning("%s v%d: %s", info.model_name, info.version, refused[-1])
+            continue
+        if candidate is None or candidate.classifier != classifier:
+            continue
+        rows = rows if rows is not None else check_rows(info.signature, model)
+        disagreeing = disagreeing_rows(candidate, model, rows, build_input)
+        if not disagreeing:
+            return candidate, "; ".join(refused) or None
+        refused.append(
+            f"{name} disagrees with the model on {disagreeing} of {len(rows)} check rows"
+        )
         logger.warning(
-            "%s v%d: the compiled single-row path disagrees with the model; serving every "
-            "row through the model itself",
+            "%s v%d: %s; not serving through it",
+            info.model_name,
+            info.version,
+            refused[-1],
+        )
+    if refused:
+        logger.warning(
+            "%s v%d: serving every row through the model itself (slower)",
             info.model_name,
             info.version,
         )
-        return None
-    return compiled
+    return None, "; ".join(refused) or None
 
 
 def warm_up(served: ServedModel) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from millrace_contracts import FeatureSignature
-from millrace_shared.modelio import epoch_seconds, is_plain_number
+from millrace_shared.modelio import epoch_seconds
 
 MAX_ERRORS = 100
 """Errors reported per request; a batch of garbage needs no 10,000-line answer."""
@@ -116,13 +117,22 @@ def _check_for(feature: FeatureSignature) -> Check:
     return check
 
 
-def _clean_types(signature: Sequence[FeatureSignature]) -> frozenset[type] | None:
-    """Value types that fit every feature of an all-numeric signature (None otherwise)."""
-    if not signature or not all(map(is_plain_number, signature)):
-        return None
-    # Exact types: bool is an int subclass, and a JSON true is not a number here.
-    allowed: set[type] = {int, float}
-    if all(f.nullable for f in signature):
+def _clean_types(feature: FeatureSignature) -> frozenset[type]:
+    """Exact value types that certainly fit ``feature`` with nothing to convert (an ISO
+    string for a datetime needs parsing, so it takes the per-field path). Exact types: bool
+    is an int subclass, and a JSON true is not a number here."""
+    allowed: set[type]
+    if feature.dtype == "bool":
+        allowed = {bool}
+    elif (
+        feature.dtype == "datetime"
+        or feature.kind == "numeric"
+        or feature.dtype in ("int", "float")
+    ):
+        allowed = {int, float}  # as ``_check_for`` decides, in its order
+    else:
+        allowed = {str}
+    if feature.nullable:
         allowed.add(type(None))
     return frozenset(allowed)
 
@@ -132,25 +142,30 @@ class SignatureValidator:
         self._checks = tuple((f.name, _check_for(f)) for f in signature)
         self._names = frozenset(f.name for f in signature)
         self._dates = tuple(f.name for f in signature if f.dtype == "datetime")
-        self._clean_types = _clean_types(signature)
+        self._clean = tuple((itemgetter(f.name), _clean_types(f)) for f in signature)
+        # All features take exactly the same types: one set over every value of every row.
+        same = {types for _, types in self._clean}
+        self._uniform = same.pop() if len(same) == 1 else None
 
     def _all_clean(self, rows: Sequence[Any]) -> bool:
-        """The common case checked in bulk: every row an object with exactly the features,
-        every value of a type all features accept. False sends the rows through the
-        per-field check, which names each problem."""
-        allowed, names = self._clean_types, self._names
-        if allowed is None:
-            return False
+        """The common case checked in bulk, column by column: every row an object with exactly
+        the features, every value of a type its feature takes as it is. False sends the rows
+        through the per-field check, which names each problem."""
+        names = self._names
         for row in rows:
             if type(row) is not dict or row.keys() != names:
                 return False
-        if not {type(v) for row in rows for v in row.values()} <= allowed:
+        if self._uniform is not None:
+            if not {type(v) for row in rows for v in row.values()} <= self._uniform:
+                return False
+        elif not all(set(map(type, map(pick, rows))) <= types for pick, types in self._clean):
             return False
+        # Numbers beyond the magnitude the model's arithmetic takes go the per-field way too.
         return all(
             -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE
             for row in rows
             for v in row.values()
-            if v is not None
+            if type(v) is float or type(v) is int
         )
 
     def row_errors(self, row: Any, index: int) -> list[InputError]:

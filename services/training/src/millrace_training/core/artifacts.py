@@ -20,6 +20,7 @@ from millrace_shared.modelio import (
     check_trusted,
     dump_model,
     load_model,
+    with_reference_rows,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "dump_model",
     "library_versions",
     "load_model",
+    "with_reference_rows",
 ]
 
 

@@ -20,7 +20,7 @@ from millrace_shared.objectstore import ObjectStore
 from millrace_shared.telemetry import Attr
 from opentelemetry.trace import Span, Tracer
 
-from .artifacts import ModelCache, check_trusted, dump_model, load_model
+from .artifacts import ModelCache, check_trusted, dump_model, load_model, with_reference_rows
 from .candidate import FittedCandidate, fit_candidate
 from .card import CardFacts, card_bytes, model_card
 from .champion import ChampionResult, evaluate_champion
@@ -151,6 +151,9 @@ class Trainer:
             )
             seconds = self._timer() - started
             span.set_attribute(Attr.ESTIMATOR, fitted.estimator)
+        # Real rows of this dataset travel in the artifact: deployment checks its fast path
+        # against the model on them before serving it (ADR 0009).
+        with_reference_rows(fitted.pipeline, data.features, data.signature, spec.seed)
 
         extra = {Attr.ESTIMATOR: fitted.estimator, Attr.ROWS: len(holdout.test)}
         with self._span("evaluate", job, **extra):
