@@ -164,9 +164,16 @@ class ModelHistory(View):
 class JsonApi:
     """GETs of one service, parsed; None for a 404."""
 
-    def __init__(self, name: str, base_url: str, *, timeout: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.name, self.base_url = name, base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
 
     async def get(self, path: str, answer: TypeAdapter[T]) -> T | None:
         try:
@@ -213,20 +220,28 @@ class Backends:
         monitoring_url: str,
         deployment_urls: list[str],
         timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.registry_url, self.timeout = registry_url, timeout
-        self.registry = RegistryClient(registry_url, timeout=timeout, attempts=1)
-        self.ingestion = JsonApi("ingestion", ingestion_url, timeout=timeout)
-        self.training = JsonApi("training", training_url, timeout=timeout)
-        self.monitoring = JsonApi("monitoring", monitoring_url, timeout=timeout)
+        """``transport``: every request's (tests route them to in-process apps)."""
+        self.registry_url, self.timeout, self._transport = registry_url, timeout, transport
+        self.registry = RegistryClient(
+            registry_url, timeout=timeout, attempts=1, transport=transport
+        )
+        self.ingestion = JsonApi("ingestion", ingestion_url, timeout=timeout, transport=transport)
+        self.training = JsonApi("training", training_url, timeout=timeout, transport=transport)
+        self.monitoring = JsonApi(
+            "monitoring", monitoring_url, timeout=timeout, transport=transport
+        )
         self.deployments = [
-            JsonApi(f"deployment {i + 1}", url, timeout=timeout)
+            JsonApi(f"deployment {i + 1}", url, timeout=timeout, transport=transport)
             for i, url in enumerate(deployment_urls)
         ]
 
     def registry_for(self, token: str) -> RegistryClient:
         """A client that acts with the logged-in person's own token (the audit names them)."""
-        return RegistryClient(self.registry_url, timeout=self.timeout, token=token)
+        return RegistryClient(
+            self.registry_url, timeout=self.timeout, token=token, transport=self._transport
+        )
 
     async def datasets(self) -> list[str]:
         return await self.ingestion.get("/datasets", _DATASETS) or []
