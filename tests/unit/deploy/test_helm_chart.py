@@ -336,3 +336,26 @@ def test_without_keda_the_consumers_run_a_fixed_count() -> None:
     docs = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
     assert not by_kind(docs, "ScaledObject")
     assert by_kind(docs, "Deployment")[f"{RELEASE}-millrace-training"]["spec"]["replicas"] == 1
+
+
+@VALUE_SETS
+def test_the_console_reads_the_services_with_probes_and_no_bus_credentials(
+    values: Path | None,
+) -> None:
+    docs = rendered(values)
+    main = container(docs, "console")
+    assert main["ports"] == [{"name": "http", "containerPort": 8107, "protocol": "TCP"}]
+    assert main["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
+    assert main["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "http"}
+    assert main["startupProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
+    env = env_of(docs, "console")
+    assert not [k for k in env if k.startswith(("MILLRACE_KAFKA_", "MILLRACE_S3_"))]
+    for service in ("registry", "ingestion", "training", "monitoring"):
+        url = f"http://{RELEASE}-millrace-{service}:{PORTS[service]}"
+        assert env[f"MILLRACE_CONSOLE_{service.upper()}_URL"]["value"] == url
+    deployment = f'["http://{RELEASE}-millrace-deployment:8104"]'
+    assert env["MILLRACE_CONSOLE_DEPLOYMENT_URLS"]["value"] == deployment
+    assert env["MILLRACE_CONSOLE_SESSION_SECRET"]["valueFrom"]["secretKeyRef"]["name"]
+    service = by_kind(docs, "Service")[f"{RELEASE}-millrace-console"]
+    assert service["spec"]["ports"][0]["port"] == 8107
+    assert by_kind(docs, "PodDisruptionBudget")[f"{RELEASE}-millrace-console"]

@@ -6,7 +6,7 @@ import secrets
 from typing import Self
 
 from millrace_shared.settings import ServiceSettings
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 
 class ConsoleSettings(ServiceSettings):
@@ -31,9 +31,13 @@ class ConsoleSettings(ServiceSettings):
         validation_alias="MILLRACE_CONSOLE_DEPLOYMENT_URLS",
     )
     """Every deployment replica (a JSON list): the serving page asks each for what it serves."""
-    zipkin_url: str | None = Field(default=None, validation_alias="MILLRACE_CONSOLE_ZIPKIN_URL")
-    """The trace UI's base, e.g. ``http://127.0.0.1:9411``: each flow links to its trace
-    there (``/zipkin/traces/<id>``); no trace links when unset."""
+    zipkin_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MILLRACE_CONSOLE_ZIPKIN_URL", "MILLRACE_ZIPKIN_URL"),
+    )
+    """The trace UI's base, e.g. ``http://127.0.0.1:9411`` (the local stack sets
+    ``MILLRACE_ZIPKIN_URL``): each flow links to its trace there (``/zipkin/traces/<id>``); no
+    trace links when unset."""
     session_secret: SecretStr = Field(
         default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),
         validation_alias="MILLRACE_CONSOLE_SESSION_SECRET",
