@@ -25,13 +25,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def console(platform: Platform, local_stack: Any, service_logs: Path) -> Iterator[Process]:
-    # The stack's own variables (Zipkin's URL, dev) but no Kafka or S3 credential: the console
-    # reads REST APIs only.
-    env = {
-        k: v
-        for k, v in local_stack.env().items()
-        if not k.startswith(("MILLRACE_KAFKA_", "MILLRACE_S3_"))
-    }
+    # The stack's own variables (Zipkin's URL, dev), Kafka as millrace-console (dead letters)
+    # and no S3 credential: the console uses none.
+    env = {k: v for k, v in local_stack.env().items() if not k.startswith("MILLRACE_S3_")}
+    env |= local_stack.kafka_env("console")
     env |= {
         f"MILLRACE_CONSOLE_{name.upper()}_URL": platform[name].url
         for name in ("registry", "ingestion", "training", "monitoring")
@@ -103,6 +100,10 @@ async def test_the_console_shows_the_real_platform(
         charts = (await web.get(f"/monitoring/{dataset}")).text
         assert "drift of x1 over time" in charts  # the chart's title, as SVG text
         assert "x1: reference vs current" in charts
+
+        dead = (await web.get("/dead-letters")).text
+        assert 'data-topic="millrace.labels.observed.v1.dlq"' in dead
+        assert 'data-testid="backend-error"' not in dead
 
         form = await web.get("/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)

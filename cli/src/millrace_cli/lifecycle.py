@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -119,18 +120,19 @@ CONSOLE_READS = ("registry", "ingestion", "training", "monitoring")
 
 
 def console_env(stack: StackInfo, urls: Mapping[str, str]) -> dict[str, str]:
-    """The console's environment: no Kafka or S3 credentials (it reads REST APIs only), the
-    services' URLs and the trace UI's."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MILLRACE_KAFKA_", "MILLRACE_S3_"))
-    }
+    """The console's environment: the services' URLs and the trace UI's, Kafka as
+    ``millrace-console`` (dead letters), and no S3 credential (it uses none)."""
+    bus = ("MILLRACE_KAFKA_", "MILLRACE_S3_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(bus)}
     env = _without_per_service_credentials(env)
     env.pop(SIGNING_KEY_ENV, None)
-    env |= {
-        k: v
-        for k, v in stack.env().items()
-        if not k.startswith(("MILLRACE_KAFKA_", "MILLRACE_S3_"))
-    }
+    env |= {k: v for k, v in stack.env().items() if not k.startswith("MILLRACE_S3_")}
+    if stack.home is not None:
+        # A stack made before the console had a principal: no dead-letter pages, the rest works.
+        with contextlib.suppress(StackError):
+            env |= stack.kafka_env("console")
+    else:
+        env |= {k: v for k, v in own_credentials(os.environ, "console").items() if "S3" not in k}
     for name in CONSOLE_READS:
         env.setdefault(f"MILLRACE_CONSOLE_{name.upper()}_URL", urls[name])
     env.setdefault("MILLRACE_CONSOLE_DEPLOYMENT_URLS", json.dumps([urls["deployment"]]))

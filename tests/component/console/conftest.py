@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from console_support import TOKEN, URLS, Routing, model_trained
+from console_support import TOKEN, URLS, FakeDeadLetters, Routing, model_trained
 from faststream.kafka import TestKafkaBroker
 from millrace_console.backends import Backends
 from millrace_console.bootstrap import build_app as build_console
@@ -26,7 +26,14 @@ def served() -> list[int]:
 
 
 @pytest.fixture
-async def console(served: list[int]) -> AsyncIterator[httpx.AsyncClient]:
+def dead_letters() -> FakeDeadLetters:
+    return FakeDeadLetters()
+
+
+@pytest.fixture
+async def console(
+    served: list[int], dead_letters: FakeDeadLetters
+) -> AsyncIterator[httpx.AsyncClient]:
     settings = RegistrySettings(environment="dev", registry_tokens={"alice": hash_token(TOKEN)})
     objects = InMemoryObjectStore()
     objects.ensure_buckets(settings.buckets)
@@ -50,6 +57,7 @@ async def console(served: list[int]) -> AsyncIterator[httpx.AsyncClient]:
         app = build_console(
             ConsoleSettings(environment="dev", zipkin_url="http://zipkin:9411"),
             backends=backends,
+            dead_letters=dead_letters,
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from millrace_console.deadletters import DLQ_TOPICS, DeadLetter, DeadLetters
 from millrace_contracts import (
     ArtifactRef,
     FeatureDrift,
@@ -244,3 +245,48 @@ class Routing(httpx.AsyncBaseTransport):
         if answer is None:
             return httpx.Response(404, json={"detail": "not found"})
         return httpx.Response(200, json=answer)
+
+
+class FakeDeadLetters(DeadLetters):
+    """Two letters of labels.observed in memory; a replay is recorded with its actor."""
+
+    def __init__(self) -> None:
+        topic = "millrace.labels.observed.v1.dlq"
+        self.letters = [
+            DeadLetter(
+                topic=topic,
+                partition=0,
+                offset=offset,
+                timestamp_ms=1_764_000_000_000 + offset,
+                key=b"iris",
+                value=b'{"correlation_id": "6f1c0f3e-8d5e-4a53-9a52-0c7c4d7f9b11"}',
+                headers=(
+                    ("x-millrace-dlq-reason", f"ValidationError: bad label {offset}".encode()),
+                    ("x-millrace-dlq-kind", b"poison"),
+                    ("x-millrace-dlq-service", b"monitoring"),
+                    ("x-millrace-dlq-original-topic", b"millrace.labels.observed.v1"),
+                ),
+            )
+            for offset in (0, 1)
+        ]
+        self.replayed: list[tuple[DeadLetter, str]] = []
+
+    async def counts(self) -> dict[str, int]:
+        return {t: (2 if t == self.letters[0].topic else 0) for t in DLQ_TOPICS}
+
+    async def latest(self, topic: str, limit: int = 100) -> list[DeadLetter]:
+        return [d for d in reversed(self.letters) if d.topic == topic]
+
+    async def one(self, topic: str, partition: int, offset: int) -> DeadLetter | None:
+        return next(
+            (
+                d
+                for d in self.letters
+                if (d.topic, d.partition, d.offset) == (topic, partition, offset)
+            ),
+            None,
+        )
+
+    async def replay(self, letter: DeadLetter, actor: str) -> tuple[str, int, int]:
+        self.replayed.append((letter, actor))
+        return letter.original_topic, 0, 41

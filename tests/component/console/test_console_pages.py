@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from console_support import TOKEN
+from console_support import TOKEN, FakeDeadLetters
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -154,3 +154,28 @@ async def test_promote_and_rollback_act_as_the_person_after_confirmation(
 
 async def test_health(console: httpx.AsyncClient) -> None:
     assert (await console.get("/health/live")).status_code == 200
+
+
+async def test_dead_letters_by_topic_with_reasons_and_replay_after_confirmation(
+    console: httpx.AsyncClient, dead_letters: FakeDeadLetters
+) -> None:
+    dlq = "millrace.labels.observed.v1.dlq"
+    topics = (await console.get("/dead-letters")).text
+    assert '<td class="count">2</td>' in row(topics, "data-topic", dlq)
+    listed = (await console.get(f"/dead-letters/{dlq}")).text
+    assert "ValidationError: bad label 1" in row(listed, "data-offset", "0/1")
+    assert 'href="/trace/6f1c0f3e-8d5e-4a53-9a52-0c7c4d7f9b11"' in listed
+    assert "replay…" not in listed  # read-only until logged in
+    assert (await console.get(f"/dead-letters/{dlq}/0/1/replay")).status_code == 303
+
+    await login(console)
+    confirm = await console.get(f"/dead-letters/{dlq}/0/1/replay")
+    assert confirm.status_code == 200 and "millrace.labels.observed.v1" in confirm.text
+    forged = await console.post(f"/dead-letters/{dlq}/0/1/replay", data={"csrf": "forged"})
+    assert forged.status_code == 403 and dead_letters.replayed == []
+    done = await console.post(f"/dead-letters/{dlq}/0/1/replay", data={"csrf": csrf_of(confirm)})
+    assert done.status_code == 303
+    assert done.headers["location"].endswith("replayed=millrace.labels.observed.v1:0:41")
+    [(letter, actor)] = dead_letters.replayed
+    assert (letter.offset, actor) == (1, "alice")
+    assert (await console.get("/dead-letters/not-a-topic")).status_code == 404

@@ -339,7 +339,7 @@ def test_without_keda_the_consumers_run_a_fixed_count() -> None:
 
 
 @VALUE_SETS
-def test_the_console_reads_the_services_with_probes_and_no_bus_credentials(
+def test_the_console_reads_the_services_and_dead_letters_as_its_own_principal(
     values: Path | None,
 ) -> None:
     docs = rendered(values)
@@ -349,7 +349,11 @@ def test_the_console_reads_the_services_with_probes_and_no_bus_credentials(
     assert main["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "http"}
     assert main["startupProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
     env = env_of(docs, "console")
-    assert not [k for k in env if k.startswith(("MILLRACE_KAFKA_", "MILLRACE_S3_"))]
+    assert not [k for k in env if k.startswith("MILLRACE_S3_")]
+    assert env["MILLRACE_KAFKA_SASL_USERNAME"]["value"] == "millrace-console"
+    password = env["MILLRACE_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert password["name"] == ("millrace-console" if values is None else password["name"])
+    assert env["MILLRACE_KAFKA_TLS_CAFILE"]["value"] == "/etc/millrace/kafka-ca/ca.crt"
     for service in ("registry", "ingestion", "training", "monitoring"):
         url = f"http://{RELEASE}-millrace-{service}:{PORTS[service]}"
         assert env[f"MILLRACE_CONSOLE_{service.upper()}_URL"]["value"] == url

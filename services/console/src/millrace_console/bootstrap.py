@@ -1,9 +1,10 @@
 """Composition root: the console's pages, its health endpoints and its session cookie.
 
-The console holds no state of its own and uses neither Kafka nor S3: it reads the services'
-REST APIs (and acts through the registry's, with the logged-in person's token). So it is not
-built on ``build_runtime`` (a broker and a store it would never use), only on the shared
-``run_service`` for logging, tracing and serving.
+The console holds no state of its own and uses no S3: it reads the services' REST APIs (and
+acts through the registry's, with the logged-in person's token), and Kafka only for dead
+letters, with plain clients made per request. So it is not built on ``build_runtime`` (a
+broker, consumer groups and a store it would never use), only on the shared ``run_service``
+for logging, tracing and serving.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from . import charts
 from .backends import Backends
+from .deadletters import DeadLetters
 from .pages import console_router
 from .sessions import TTL_SECONDS, Sessions
 from .settings import ConsoleSettings
@@ -51,6 +53,7 @@ def build_app(
     tracer_provider: TracerProvider | None = None,
     *,
     backends: Backends | None = None,
+    dead_letters: DeadLetters | None = None,
 ) -> FastAPI:
     backends = backends if backends is not None else backends_of(settings)
     state = {"ready": False}
@@ -89,5 +92,5 @@ def build_app(
         return JSONResponse(body, status_code=200 if state["ready"] else 503)
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.include_router(console_router(settings, backends, Sessions()))
+    app.include_router(console_router(settings, backends, Sessions(), dead_letters))
     return app

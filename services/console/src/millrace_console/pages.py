@@ -22,6 +22,7 @@ from millrace_shared.registry.models import ModelDetail, VersionDetail
 
 from . import charts
 from .backends import BackendError, Backends, ModelHistory, ServingStats
+from .deadletters import DLQ_TOPICS, DeadLetters
 from .sessions import Sessions, csrf_ok, csrf_token
 from .settings import ConsoleSettings
 from .traces import find_trace, search_page, trace_page
@@ -34,6 +35,7 @@ NAV: list[tuple[str, str]] = [
     ("datasets", "/datasets"),
     ("serving", "/serving"),
     ("monitoring", "/monitoring"),
+    ("dead letters", "/dead-letters"),
     # ("lineage", "/lineage"),  # the lineage page's place: its route module adds it here
 ]
 
@@ -53,6 +55,19 @@ async def _try(call: Awaitable[T]) -> Outcome[T]:
         return Outcome(error=str(error))
 
 
+KAFKA_WAIT_SECONDS = 15.0
+
+
+async def _kafka(call: Awaitable[T]) -> Outcome[T]:
+    """A Kafka read or write: any failure of the broker (or the wait) is shown, not raised."""
+    try:
+        return Outcome(value=await asyncio.wait_for(call, KAFKA_WAIT_SECONDS))
+    except TimeoutError:
+        return Outcome(error=f"Kafka did not answer in {KAFKA_WAIT_SECONDS:.0f}s")
+    except Exception as error:  # aiokafka's errors share no base worth naming here
+        return Outcome(error=f"Kafka: {error!r}")
+
+
 @dataclass
 class RateMeter:
     """Request rate per replica from two readings of its ``served`` counter."""
@@ -68,8 +83,14 @@ class RateMeter:
         return (stats.served - before[1]) / (now - before[0])
 
 
-def console_router(settings: ConsoleSettings, backends: Backends, sessions: Sessions) -> APIRouter:
+def console_router(
+    settings: ConsoleSettings,
+    backends: Backends,
+    sessions: Sessions,
+    dead_letters: DeadLetters | None = None,
+) -> APIRouter:
     router = APIRouter()
+    letters = dead_letters if dead_letters is not None else DeadLetters(settings)
     meter = RateMeter()
 
     def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
@@ -259,6 +280,57 @@ def console_router(settings: ConsoleSettings, backends: Backends, sessions: Sess
             return page(request, "missing.html", 404, what=f"monitored model {name!r}")
         rendered = await asyncio.to_thread(_history_charts, history.value) if history.value else []
         return page(request, "monitored.html", name=name, history=history, rendered=rendered)
+
+    # --- dead letters --------------------------------------------------------------------
+
+    @router.get("/dead-letters", response_class=HTMLResponse)
+    async def dead_letter_topics(request: Request) -> Response:
+        return page(request, "dead_letters.html", counts=await _kafka(letters.counts()))
+
+    @router.get("/dead-letters/{topic}", response_class=HTMLResponse)
+    async def dead_letter_list(request: Request, topic: str) -> Response:
+        if topic not in DLQ_TOPICS:
+            return page(request, "missing.html", 404, what=f"dead-letter topic {topic!r}")
+        found = await _kafka(letters.latest(topic))
+        return page(request, "dead_letter_list.html", topic=topic, letters=found)
+
+    @router.get("/dead-letters/{topic}/{partition}/{offset}/replay", response_class=HTMLResponse)
+    async def replay_confirm(request: Request, topic: str, partition: int, offset: int) -> Response:
+        if sessions.current(request) is None:
+            return RedirectResponse(f"/login?next=/dead-letters/{topic}", status_code=303)
+        found = await _kafka(letters.one(topic, partition, offset))
+        if found.value is None and found.error is None:
+            return page(request, "missing.html", 404, what=f"dead letter {partition}/{offset}")
+        return page(request, "replay_confirm.html", topic=topic, letter=found)
+
+    @router.post("/dead-letters/{topic}/{partition}/{offset}/replay", response_class=HTMLResponse)
+    async def replay(
+        request: Request, topic: str, partition: int, offset: int, csrf: str = Form(...)
+    ) -> Response:
+        session = sessions.current(request)
+        if session is None:
+            return page(request, "message.html", 401, title="Not logged in", text="Log in first.")
+        if not csrf_ok(request, csrf):
+            return page(request, "message.html", 403, title="Refused", text="Stale form; reload.")
+        found = await _kafka(letters.one(topic, partition, offset))
+        if found.value is None:
+            text = found.error or f"no dead letter at {partition}/{offset}"
+            return page(request, "message.html", 404, title="Not replayed", text=text)
+        if not found.value.replayable:
+            return page(
+                request,
+                "message.html",
+                409,
+                title="Not replayed",
+                text=f"{found.value.original_topic} takes no replay (no service consumes it)",
+            )
+        sent = await _kafka(letters.replay(found.value, session.actor))
+        if sent.value is None:
+            return page(request, "message.html", 502, title="Not replayed", text=sent.error or "")
+        to, to_partition, to_offset = sent.value
+        return RedirectResponse(
+            f"/dead-letters/{topic}?replayed={to}:{to_partition}:{to_offset}", status_code=303
+        )
 
     # --- login ---------------------------------------------------------------------------
 

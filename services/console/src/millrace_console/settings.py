@@ -53,6 +53,6 @@ class ConsoleSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _no_dev_secrets_outside_dev(self) -> Self:
-        # Replaces the shared check: the console reads only the services' REST APIs, never S3
-        # or Kafka, so it needs no S3 keys, in dev or prod.
+        # Replaces the shared check: the console never uses S3 (REST APIs, and Kafka for dead
+        # letters as millrace-console), so it needs no S3 keys, in dev or prod.
         return self
