@@ -90,12 +90,15 @@ async def seed(stack: Stack, models: list[str], versions: int) -> None:
 
 def wait_registered(registry: str, models: list[str], versions: int, within: float) -> float:
     started = time.monotonic()
-    with httpx.Client(base_url=registry, timeout=10) as http:
+    with httpx.Client(base_url=registry, timeout=30) as http:
         while time.monotonic() - started < within:
-            listed = {m["name"]: m["latest_version"] for m in http.get("/models").json()}
+            try:
+                listed = {m["name"]: m["latest_version"] for m in http.get("/models").json()}
+            except httpx.TimeoutException:  # busy registering: ask again
+                continue
             if all(listed.get(m) == versions for m in models):
                 return time.monotonic() - started
-            time.sleep(0.5)
+            time.sleep(1.0)
     raise TimeoutError(f"the registry did not register {len(models)} x {versions} in {within}s")
 
 
@@ -136,7 +139,7 @@ def main() -> None:
             urls = {p.name: p.url for p in started}
             t0 = time.monotonic()
             asyncio.run(seed(stack, models, args.versions))
-            took = wait_registered(urls["registry"], models, args.versions, within=600)
+            took = wait_registered(urls["registry"], models, args.versions, within=1200)
             total = args.models * args.versions
             print(f"seeded {total} versions of {args.models} models through the registry")
             print(
