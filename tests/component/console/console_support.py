@@ -134,6 +134,25 @@ def history() -> HistoryView:
     )
 
 
+def wide_history() -> HistoryView:
+    """Six features over two windows; only f5 drifted in the latest."""
+    names = [f"f{i}" for i in range(6)]
+    drift = [
+        DriftPoint(
+            window_index=i,
+            last_at=T0 + timedelta(minutes=10 * i),
+            drifted=i == 1,
+            drifted_features=["f5"] if i == 1 else [],
+            features=[_feature(n, 0.01 * k, i == 1 and n == "f5") for k, n in enumerate(names)],
+        )
+        for i in range(2)
+    ]
+    version = VersionHistory(
+        version=1, metric="mae", floor=None, drift=drift, performance=[], distributions=[]
+    )
+    return HistoryView(model_name="wide", history_limit=100, versions=[version])
+
+
 def monitored() -> ModelsView:
     return ModelsView(
         versions=[
@@ -210,6 +229,7 @@ def canned(served: list[int]) -> dict[tuple[str, str], Any]:
         ],
         ("monitoring", "/models"): monitored().model_dump(mode="json"),
         ("monitoring", "/models/iris/history"): history().model_dump(mode="json"),
+        ("monitoring", "/models/wide/history"): wide_history().model_dump(mode="json"),
         ("replica-1", "/stats"): {
             "replica_id": "replica-a",
             "models": 1,

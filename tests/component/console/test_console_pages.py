@@ -82,6 +82,17 @@ async def test_monitoring_draws_distributions_drift_and_live_metric(
     assert events is not None and "petal_width" in events.group(0)
 
 
+async def test_a_wide_model_charts_its_most_drifted_features_first(
+    console: httpx.AsyncClient,
+) -> None:
+    page = (await console.get("/monitoring/wide")).text
+    shown = re.findall(r'data-feature="(f\d)"', page)
+    assert shown == ["f5", "f4", "f3", "f2"]  # drifted first, then by PSI
+    assert 'data-testid="all-features"' in page
+    every = (await console.get("/monitoring/wide?features=all")).text
+    assert len(re.findall(r'data-feature="f\d"', every)) == 6
+
+
 async def test_datasets_show_versions_rows_and_hash(console: httpx.AsyncClient) -> None:
     assert "iris" in row((await console.get("/datasets")).text, "data-dataset", "iris")
     page = (await console.get("/datasets/iris")).text

@@ -21,7 +21,7 @@ from millrace_shared.registry.client import RegistryError, RegistryRefused
 from millrace_shared.registry.models import ModelDetail, VersionDetail
 
 from . import charts
-from .backends import BackendError, Backends, ModelHistory, ServingStats
+from .backends import BackendError, Backends, ModelHistory, ServingStats, VersionHistory
 from .deadletters import DLQ_TOPICS, DeadLetters
 from .sessions import Sessions, csrf_ok, csrf_token
 from .settings import ConsoleSettings
@@ -274,11 +274,12 @@ def console_router(
         return page(request, "monitoring.html", monitored=await _try(backends.monitored()))
 
     @router.get("/monitoring/{name}", response_class=HTMLResponse)
-    async def monitored_model(request: Request, name: str) -> Response:
+    async def monitored_model(request: Request, name: str, features: str = "") -> Response:
         history = await _try(backends.history(name))
         if history.value is None and history.error is None:
             return page(request, "missing.html", 404, what=f"monitored model {name!r}")
-        rendered = await asyncio.to_thread(_history_charts, history.value) if history.value else []
+        limit = None if features == "all" else FEATURES_SHOWN
+        rendered = await _history_charts(history.value, limit) if history.value else []
         return page(request, "monitored.html", name=name, history=history, rendered=rendered)
 
     # --- dead letters --------------------------------------------------------------------
@@ -418,11 +419,41 @@ async def _champion_and_challenger(backends: Backends, detail: ModelDetail) -> V
     return await backends.registry.version(detail.name, detail.latest_version)
 
 
-def _history_charts(history: ModelHistory) -> list[dict[str, Any]]:
+FEATURES_SHOWN = 4
+"""Features charted per version unless all are asked for (``?features=all``): a first render
+costs ~50-100 ms per chart (cached after), so a wide model's page stays under a second."""
+
+
+def _by_concern(v: VersionHistory) -> list[str]:
+    """Features, the latest window's drifted ones first, then by its PSI."""
+    latest = {f.feature: f for f in v.drift[-1].features} if v.drift else {}
+    names = sorted({f.feature for p in v.drift for f in p.features})
+    return sorted(
+        names,
+        key=lambda n: (
+            not (latest[n].drifted if n in latest else False),
+            -(latest[n].psi if n in latest else 0.0),
+            n,
+        ),
+    )
+
+
+async def _history_charts(
+    history: ModelHistory, limit: int | None = FEATURES_SHOWN
+) -> list[dict[str, Any]]:
+    """Per version, its charts rendered concurrently in worker threads."""
+    specs: list[charts.Spec] = []
+
+    def slot(spec: charts.Spec) -> int:
+        specs.append(spec)
+        return len(specs) - 1
+
     out: list[dict[str, Any]] = []
     for v in history.versions:
         drift_at = [p.last_at.isoformat() for p in v.drift if p.drifted]
-        features = sorted({f.feature for p in v.drift for f in p.features})
+        ranked = _by_concern(v)
+        features = ranked if limit is None else ranked[:limit]
+        distributions = {d.feature: d for d in v.distributions}
         out.append(
             {
                 "version": v.version,
@@ -430,7 +461,8 @@ def _history_charts(history: ModelHistory) -> list[dict[str, Any]]:
                 "floor": v.floor,
                 "drift_events": [p for p in v.drift if p.drifted],
                 "windows": len(v.drift),
-                "performance": charts.render(
+                "hidden": len(ranked) - len(features),
+                "performance": slot(
                     charts.performance_over_time(v.metric, v.floor, v.performance, drift_at)
                 )
                 if v.performance
@@ -438,18 +470,21 @@ def _history_charts(history: ModelHistory) -> list[dict[str, Any]]:
                 "features": [
                     {
                         "feature": feature,
-                        "drift": charts.render(charts.drift_over_time(feature, v.drift)),
-                        "distribution": next(
-                            (
-                                charts.render(charts.distribution(d))
-                                for d in v.distributions
-                                if d.feature == feature
-                            ),
-                            None,
-                        ),
+                        "drift": slot(charts.drift_over_time(feature, v.drift)),
+                        "distribution": slot(charts.distribution(distributions[feature]))
+                        if feature in distributions
+                        else None,
                     }
                     for feature in features
                 ],
             }
         )
+    svgs = await asyncio.gather(*(asyncio.to_thread(charts.render, spec) for spec in specs))
+    for version in out:
+        if version["performance"] is not None:
+            version["performance"] = svgs[version["performance"]]
+        for feature in version["features"]:
+            feature["drift"] = svgs[feature["drift"]]
+            if feature["distribution"] is not None:
+                feature["distribution"] = svgs[feature["distribution"]]
     return out
