@@ -54,6 +54,8 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     "millrace-data-teams": {LANDING: WRITE},
     "millrace-application-teams": {},
     "millrace-operators": {},
+    # The web console reads REST APIs and dead letters: no bucket at all.
+    "millrace-console": {},
 }
 """Each principal's actions per bucket; a principal not named has none."""
 
