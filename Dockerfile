@@ -32,7 +32,8 @@ RUN uv sync --locked --no-dev --no-editable \
         --package millrace-registry \
         --package millrace-deployment \
         --package millrace-monitoring \
-        --package millrace-watcher
+        --package millrace-watcher \
+        --package millrace-console
 
 FROM python:3.11.14-slim-bookworm AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -87,3 +88,10 @@ EXPOSE 8106
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8106/health/ready', timeout=2)"
 CMD ["python", "-m", "millrace_watcher"]
+
+FROM base AS console
+ENV MILLRACE_HTTP_PORT=8107
+EXPOSE 8107
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8107/health/ready', timeout=2)"
+CMD ["python", "-m", "millrace_console"]

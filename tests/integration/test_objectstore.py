@@ -139,3 +139,13 @@ def test_racing_creators_of_one_key_get_one_winner(either_store: ObjectStore, un
         winners = [n for n in pool.map(claim, range(8)) if n is not None]
     assert len(winners) == 1
     assert either_store.get_bytes(uri) == f"writer {winners[0]}".encode()
+
+
+def test_prefixes_are_the_folders_right_under_a_prefix(
+    either_store: ObjectStore, unique: str
+) -> None:
+    for key in ("a/1.json", "a/deep/2.json", "b/3.json", "top.json"):
+        either_store.put_bytes(f"s3://millrace-datasets/{unique}/{key}", b"x")
+    found = either_store.list_prefixes("millrace-datasets", f"{unique}/")
+    assert found == [f"{unique}/a/", f"{unique}/b/"]
+    assert either_store.list_prefixes("millrace-datasets", f"{unique}/a/") == [f"{unique}/a/deep/"]

@@ -25,6 +25,7 @@ from aiokafka.errors import (
 )
 from millrace_contracts.topics import ALL_TOPICS as CATALOGUE
 from millrace_contracts.topics import (
+    CONSOLE,
     DEPLOYMENT,
     DLQ_SUFFIX,
     OPERATIONS,
@@ -75,13 +76,15 @@ def may_write(party: Party, topic: str) -> bool:
     spec = BY_TOPIC[topic.removesuffix(DLQ_SUFFIX)]
     if topic.endswith(DLQ_SUFFIX):
         return party in spec.dead_letter_producers
-    replays = party is OPERATIONS and bool(spec.dead_letter_producers)
+    replays = party in (OPERATIONS, CONSOLE) and bool(spec.dead_letter_producers)
     return party in spec.producers or replays
 
 
 def may_read(party: Party, topic: str) -> bool:
     if party is OPERATIONS:
         return True
+    if party is CONSOLE:  # dead letters only
+        return topic.endswith(DLQ_SUFFIX)
     return not topic.endswith(DLQ_SUFFIX) and party in BY_TOPIC[topic].consumers
 
 
@@ -215,8 +218,9 @@ async def _group_allowed(settings: MillraceSettings, group: str, topic: str) -> 
     return True
 
 
-# A party that reads no topic (the landing watcher only produces) has no group at all.
-READERS = [p for p in PRINCIPALS if any(may_read(p, t) for t in ALL_TOPICS)]
+# A party that reads no topic (the landing watcher only produces) has no group at all; nor
+# has the console, which reads dead letters without one.
+READERS = [p for p in PRINCIPALS if p is not CONSOLE and any(may_read(p, t) for t in ALL_TOPICS)]
 
 
 @pytest.mark.parametrize("party", READERS, ids=_user)

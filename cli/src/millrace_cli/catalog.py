@@ -1,4 +1,4 @@
-"""The six services ``millrace up`` knows: module, default port and readiness path."""
+"""The seven services ``millrace up`` knows: module, default port and readiness path."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("monitoring", 8105, wave=2),
     # Wave 2: it announces files, which ingestion (wave 1) must be there to take.
     ServiceSpec("watcher", 8106, wave=2),
+    # Wave 2: it reads every other service (and renders their absence, so it waits on none).
+    ServiceSpec("console", 8107, wave=2),
 )
 BY_NAME: dict[str, ServiceSpec] = {s.name: s for s in SERVICES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
@@ -42,5 +44,6 @@ DEFAULT_BASE_PORT = 8101
 
 
 def default_ports(base: int = DEFAULT_BASE_PORT) -> dict[str, int]:
-    """ingestion base, training base+1, registry +2, deployment +3, monitoring +4, watcher +5."""
+    """ingestion base, training base+1, registry +2, deployment +3, monitoring +4, watcher +5,
+    console +6."""
     return {spec.name: base + i for i, spec in enumerate(SERVICES)}

@@ -133,6 +133,14 @@ async def run_demo(*, keep_running: bool) -> int:
             return code
         return await model_loop(endpoints)
     finally:
+        if "console" in result.running:
+            url = result.running["console"].url
+            console.print(
+                f"Console: {url} (datasets, models, serving, monitoring; log in with your "
+                "registry token to promote or roll back)"
+                if keep_running or "console" not in result.started
+                else f"Console: {url} while the platform runs (`millrace up` starts it again)"
+            )
         if keep_running:
             console.print("The platform keeps running: `millrace status`, `millrace down`.")
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -114,6 +115,30 @@ def _without_per_service_credentials(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in names and k != CREDENTIALS_FILE_ENV}
 
 
+CONSOLE_READS = ("registry", "ingestion", "training", "monitoring")
+"""The services whose REST APIs the console reads (deployment's replicas: a list)."""
+
+
+def console_env(stack: StackInfo, urls: Mapping[str, str]) -> dict[str, str]:
+    """The console's environment: the services' URLs and the trace UI's, Kafka as
+    ``millrace-console`` (dead letters), and no S3 credential (it uses none)."""
+    bus = ("MILLRACE_KAFKA_", "MILLRACE_S3_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(bus)}
+    env = _without_per_service_credentials(env)
+    env.pop(SIGNING_KEY_ENV, None)
+    env |= {k: v for k, v in stack.env().items() if not k.startswith("MILLRACE_S3_")}
+    if stack.home is not None:
+        # A stack made before the console had a principal: no dead-letter pages, the rest works.
+        with contextlib.suppress(StackError):
+            env |= stack.kafka_env("console")
+    else:
+        env |= {k: v for k, v in own_credentials(os.environ, "console").items() if "S3" not in k}
+    for name in CONSOLE_READS:
+        env.setdefault(f"MILLRACE_CONSOLE_{name.upper()}_URL", urls[name])
+    env.setdefault("MILLRACE_CONSOLE_DEPLOYMENT_URLS", json.dumps([urls["deployment"]]))
+    return env
+
+
 def service_env(
     stack: StackInfo, name: str, registry_url: str, home: Path, keys: KeyPair | None = None
 ) -> dict[str, str]:
@@ -199,7 +224,10 @@ async def bring_up(
                     result.skipped[name] = why
                     report(f"{name:<11} [yellow]skipped[/]: {why}")
                     continue
-                env = service_env(stack, name, registry_url, config.home, keys)
+                if name == "console":
+                    env = console_env(stack, _service_urls(records, ports))
+                else:
+                    env = service_env(stack, name, registry_url, config.home, keys)
                 record = runtime.launch(BY_NAME[name], ports[name], env, services.log_dir)
                 launched[name] = records[name] = record
             services.write(records)
@@ -218,6 +246,13 @@ def _registry_url(
     if record is not None and record.running():
         return record.url
     return f"http://127.0.0.1:{ports['registry']}"
+
+
+def _service_urls(records: Mapping[str, ServiceRecord], ports: Mapping[str, int]) -> dict[str, str]:
+    """Each service's URL: the running one's, else where ``up`` starts it."""
+    urls = {n: f"http://127.0.0.1:{port}" for n, port in ports.items()}
+    urls |= {n: r.url for n, r in records.items() if r.running()}
+    return urls
 
 
 def _cannot_launch(spec: ServiceSpec, port: int) -> str | None:

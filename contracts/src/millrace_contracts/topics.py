@@ -3,7 +3,7 @@
 The one source of who talks on which topic, services and outside parties: a test holds each
 service's entries to its AsyncAPI document; the README's topic table and the Kafka ACLs
 derive from it. Dead-letter topics are not listed: a service that consumes a topic writes
-its failures to ``<topic>.dlq`` (shared middleware), read by operations.
+its failures to ``<topic>.dlq`` (shared middleware), read by operations and the console.
 """
 
 from __future__ import annotations
@@ -58,15 +58,28 @@ class Outside(StrEnum):
     (MinIO's Kafka target); it writes one raw topic and reads nothing."""
 
 
-Party = Service | Outside
+class Tool(StrEnum):
+    """A part of the platform that handles no event: it has a principal of its own for what
+    it reads or writes on people's behalf, and is on no topic's list."""
+
+    CONSOLE = "console"
+    """The web console (``millrace-console``): reads every ``.dlq`` (without a consumer
+    group) and replays a dead letter to its original topic, for a logged-in person, after
+    confirmation. It writes only the topics a dead letter can be replayed to, as operations
+    may."""
+
+
+Party = Service | Outside | Tool
 INGESTION, TRAINING, REGISTRY, DEPLOYMENT, MONITORING, WATCHER = Service
 DATA_TEAMS, APPLICATION_TEAMS, OPERATIONS, OBJECT_STORE = Outside
+(CONSOLE,) = Tool
 PRINCIPALS: dict[Party, str] = {
     **{service: f"User:millrace-{service}" for service in Service},
     DATA_TEAMS: "User:millrace-data-teams",
     APPLICATION_TEAMS: "User:millrace-application-teams",
     OPERATIONS: "User:millrace-operators",
     OBJECT_STORE: "User:millrace-object-store",
+    CONSOLE: "User:millrace-console",
 }
 """The Kafka principal each party authenticates as."""
 
@@ -89,6 +102,11 @@ class TopicSpec:
     @property
     def dead_letter_producers(self) -> tuple[Service, ...]:
         return tuple(p for p in self.consumers if isinstance(p, Service))
+
+    @property
+    def replayable(self) -> bool:
+        """Whether a dead letter can be replayed to this topic (a service consumes it)."""
+        return bool(self.dead_letter_producers)
 
 
 # Data teams read what follows their data (publish and train --wait follow the flow).
@@ -135,6 +153,11 @@ class RawTopicSpec:
     @property
     def dead_letter_producers(self) -> tuple[Service, ...]:
         return tuple(p for p in self.consumers if isinstance(p, Service))
+
+    @property
+    def replayable(self) -> bool:
+        """Whether a dead letter can be replayed to this topic (a service consumes it)."""
+        return bool(self.dead_letter_producers)
 
 
 LANDING_NOTIFICATIONS = "millrace.landing.notifications"

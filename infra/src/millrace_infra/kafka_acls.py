@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from millrace_contracts.topics import (
     ALL_TOPICS,
+    CONSOLE,
     DEPLOYMENT,
     OPERATIONS,
     PRINCIPALS,
@@ -102,6 +103,8 @@ def acl_bindings(
       and WRITE each topic a dead letter can be replayed to (``dlq replay``);
     - every grant on a topic comes with DESCRIBE, which clients need for its metadata and
       offsets;
+    - the console READs every ``.dlq`` and WRITEs each topic a dead letter can be replayed
+      to, like operations, and nothing else (it reads without a consumer group);
     - operations DESCRIBE every Millrace consumer group (prefix ``millrace-``): ``status``
       lists the groups and their committed offsets to show each one's lag. DESCRIBE lets
       them see a group, not join it or move its offsets (that takes READ).
@@ -111,6 +114,7 @@ def acl_bindings(
     """
     specs = list(topics)
     ops = principals[OPERATIONS]
+    console = principals.get(CONSOLE)
     found: set[AclBinding] = set()
     consuming: set[Party] = set()
     for spec in specs:
@@ -124,8 +128,12 @@ def acl_bindings(
         found.update(_topic(ops, spec.name, Operation.READ))
         found.update(_topic(ops, spec.dlq, Operation.READ))
         consuming.add(OPERATIONS)
-        if spec.dead_letter_producers:
+        if spec.replayable:
             found.update(_topic(ops, spec.name, Operation.WRITE))
+        if console is not None:
+            found.update(_topic(console, spec.dlq, Operation.READ))
+            if spec.replayable:
+                found.update(_topic(console, spec.name, Operation.WRITE))
     for party in consuming:
         group, pattern = consumer_group(party, principals)
         found.add(AclBinding(principals[party], Resource.GROUP, pattern, group, Operation.READ))

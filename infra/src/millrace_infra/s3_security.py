@@ -56,6 +56,8 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     "millrace-operators": {},
     # The store's own Kafka identity (its bucket notifications): nothing to do in S3.
     "millrace-object-store": {},
+    # The web console reads REST APIs and dead letters: no bucket at all.
+    "millrace-console": {},
 }
 """Each principal's actions per bucket; a principal not named has none."""
 

@@ -254,3 +254,23 @@ async def test_the_batch_handler_checkpoints_what_it_handled(
     [version] = saved.state.versions
     assert (version.window.closed, version.window.fill) == (0, 7)
     assert saved.state.models == ["sensors"]
+
+
+async def test_the_drift_history_survives_a_restart(
+    store: InMemoryObjectStore, settings: MonitoringSettings
+) -> None:
+    info = promoted(put_profile(store, reference_profile(), "p.json"), policy=SMALL).model
+    rng = np.random.default_rng(7)
+    first = Replica(store, settings)
+    first.learn(info)
+    await first.handle(predictions(rng, SMALL.window_size, shift=2.0), partition=3, offset=9)
+    before = first.monitor.history("sensors")
+    assert before is not None and len(before.versions[0].drift) == 1
+
+    second = Replica(store, settings)
+    second.learn(info)
+    await second.checkpointer.on_assigned(both(3))
+    after = second.monitor.history("sensors")
+    assert after is not None
+    assert after.versions[0].drift == before.versions[0].drift
+    assert after.versions[0].distributions == before.versions[0].distributions

@@ -207,3 +207,34 @@ async def test_a_logged_prediction_is_archived_with_the_checkpoint_and_served_by
     assert (body["model_name"], body["model_version"], body["replica_id"]) == ("sensors", 1, "r1")
     assert body["features"] == wanted.features and body["output"] == wanted.output
     assert body["event_id"] == str(batch.event_id)
+
+
+async def test_history_keeps_each_window_the_live_metric_and_the_distributions(
+    broker: KafkaBroker, store: InMemoryObjectStore, client: TestClient
+) -> None:
+    policy = MonitoringPolicy(window_size=100, min_labels=20, performance_floor=0.8)
+    await send_one(
+        broker, promoted(put_profile(store, reference_profile(), "p.json"), policy=policy)
+    )
+    rng = np.random.default_rng(4)
+    quiet = [predictions(rng, 50, outputs=["a"] * 50) for _ in range(2)]
+    shifted = [predictions(rng, 50, shift=1.0, red=0.3) for _ in range(2)]
+    await send(broker, *quiet, *shifted)
+    ids = [r.prediction_id for r in quiet[0].predictions]
+    await send(broker, labels("sensors", [(i, "a") for i in ids[:25]]))
+    await send(broker, labels("sensors", [(i, "b") for i in ids[25:]]))
+
+    body = client.get("/models/sensors/history").json()
+    [version] = body["versions"]
+    assert [p["window_index"] for p in version["drift"]] == [0, 1]
+    assert [p["drifted"] for p in version["drift"]] == [False, True]
+    assert sorted(version["drift"][1]["drifted_features"]) == ["color", "x"]
+    x = next(f for f in version["drift"][1]["features"] if f["feature"] == "x")
+    assert x["psi"] > 0 and x["ks_statistic"] > 0 and 0 <= x["p_value"] <= 1
+    assert [p["value"] for p in version["performance"]] == [1.0, 0.5]
+    assert (version["metric"], version["floor"]) == ("accuracy", 0.8)
+    dists = {d["feature"]: d for d in version["distributions"]}
+    assert set(dists) == {"x", "color"}
+    assert len(dists["x"]["bins"]) == len(dists["x"]["reference"]) == len(dists["x"]["current"])
+    assert abs(sum(dists["x"]["current"]) - 1.0) < 1e-9
+    assert client.get("/models/ghost/history").status_code == 404

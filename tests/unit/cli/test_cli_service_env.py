@@ -104,3 +104,24 @@ def test_a_credentials_file_without_the_service_is_one_clear_error(
     monkeypatch.setenv("MILLRACE_KAFKA_CREDENTIALS_FILE", str(credentials))
     with pytest.raises(CliError, match="no password for millrace-monitoring"):
         service_env(stack, "monitoring", URL, tmp_path)
+
+
+def test_the_console_gets_the_services_urls_kafka_as_itself_and_no_s3_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from millrace_cli.lifecycle import console_env
+
+    monkeypatch.setenv("MILLRACE_S3_SECRET_KEY", "from-the-shell")
+    for part in ("kafka", "s3"):
+        ensure_credentials(tmp_path / part)
+    stack = StackInfo.for_config(StackConfig.from_base_port(31000, home=tmp_path))
+    urls = {
+        n: f"http://127.0.0.1:{8101 + i}"
+        for i, n in enumerate(("ingestion", "training", "registry", "deployment", "monitoring"))
+    }
+    env = console_env(stack, urls)
+    assert not [k for k in env if k.startswith("MILLRACE_S3_")]
+    assert env["MILLRACE_KAFKA_SASL_USERNAME"] == "millrace-console"
+    assert env["MILLRACE_CONSOLE_REGISTRY_URL"] == "http://127.0.0.1:8103"
+    assert json.loads(env["MILLRACE_CONSOLE_DEPLOYMENT_URLS"]) == ["http://127.0.0.1:8104"]
+    assert "MILLRACE_REGISTRY_SIGNING_KEY" not in env

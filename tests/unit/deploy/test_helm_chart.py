@@ -336,3 +336,30 @@ def test_without_keda_the_consumers_run_a_fixed_count() -> None:
     docs = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
     assert not by_kind(docs, "ScaledObject")
     assert by_kind(docs, "Deployment")[f"{RELEASE}-millrace-training"]["spec"]["replicas"] == 1
+
+
+@VALUE_SETS
+def test_the_console_reads_the_services_and_dead_letters_as_its_own_principal(
+    values: Path | None,
+) -> None:
+    docs = rendered(values)
+    main = container(docs, "console")
+    assert main["ports"] == [{"name": "http", "containerPort": 8107, "protocol": "TCP"}]
+    assert main["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
+    assert main["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "http"}
+    assert main["startupProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
+    env = env_of(docs, "console")
+    assert not [k for k in env if k.startswith("MILLRACE_S3_")]
+    assert env["MILLRACE_KAFKA_SASL_USERNAME"]["value"] == "millrace-console"
+    password = env["MILLRACE_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert password["name"] == ("millrace-console" if values is None else password["name"])
+    assert env["MILLRACE_KAFKA_TLS_CAFILE"]["value"] == "/etc/millrace/kafka-ca/ca.crt"
+    for service in ("registry", "ingestion", "training", "monitoring"):
+        url = f"http://{RELEASE}-millrace-{service}:{PORTS[service]}"
+        assert env[f"MILLRACE_CONSOLE_{service.upper()}_URL"]["value"] == url
+    deployment = f'["http://{RELEASE}-millrace-deployment:8104"]'
+    assert env["MILLRACE_CONSOLE_DEPLOYMENT_URLS"]["value"] == deployment
+    assert env["MILLRACE_CONSOLE_SESSION_SECRET"]["valueFrom"]["secretKeyRef"]["name"]
+    service = by_kind(docs, "Service")[f"{RELEASE}-millrace-console"]
+    assert service["spec"]["ports"][0]["port"] == 8107
+    assert by_kind(docs, "PodDisruptionBudget")[f"{RELEASE}-millrace-console"]

@@ -6,6 +6,7 @@ from millrace_contracts import DatasetRejected, ModelPromoted
 from millrace_contracts.topics import (
     ALL_TOPICS,
     APPLICATION_TEAMS,
+    CONSOLE,
     DATA_TEAMS,
     DEPLOYMENT,
     INGESTION,
@@ -72,6 +73,13 @@ def test_a_small_catalogue_gives_exactly_these_bindings() -> None:
         _topic("operators", f"{REJECTED}.dlq", R),
         _topic("operators", f"{REJECTED}.dlq", D),
         _group("operators", "millrace-operators", Pattern.PREFIXED),
+        # the console reads every dead letter (no group) and replays like operations
+        _topic("console", f"{PROMOTED}.dlq", R),
+        _topic("console", f"{PROMOTED}.dlq", D),
+        _topic("console", PROMOTED, W),
+        _topic("console", PROMOTED, D),
+        _topic("console", f"{REJECTED}.dlq", R),
+        _topic("console", f"{REJECTED}.dlq", D),
         # and see every Millrace group's offsets, for the lag `status` shows
         AclBinding("User:millrace-operators", Resource.GROUP, Pattern.PREFIXED, "millrace-", D),
     }
@@ -92,9 +100,15 @@ def test_the_real_catalogue_grants_only_what_it_lists() -> None:
     assert len(bindings) == len(set(bindings))
     assert {b.principal for b in bindings} <= set(PRINCIPALS.values())
     writers = {b.principal for b in bindings if b.name == PROMOTED and b.operation is W}
-    assert writers == {PRINCIPALS[REGISTRY], PRINCIPALS[OPERATIONS]}
+    assert writers == {PRINCIPALS[REGISTRY], PRINCIPALS[OPERATIONS], PRINCIPALS[CONSOLE]}
     dlq_readers = {b.principal for b in bindings if b.name.endswith(".dlq") and b.operation is R}
-    assert dlq_readers == {PRINCIPALS[OPERATIONS]}
+    assert dlq_readers == {PRINCIPALS[OPERATIONS], PRINCIPALS[CONSOLE]}
+    console = [b for b in bindings if b.principal == PRINCIPALS[CONSOLE]]
+    assert not [b for b in console if b.resource is Resource.GROUP]
+    assert {b.name for b in console if b.operation is R} == {f"{t.name}.dlq" for t in ALL_TOPICS}
+    assert {b.name for b in console if b.operation is W} == {
+        t.name for t in ALL_TOPICS if t.replayable
+    }
     for spec in ALL_TOPICS:
         for party in spec.producers:
             assert _binding_for(PRINCIPALS[party], spec.name, W) in bindings

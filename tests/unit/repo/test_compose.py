@@ -13,6 +13,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists())
+REST_ONLY = {"console"}
+"""Services that read the others' REST APIs (the console: and dead letters): no S3."""
+ON_THE_BUS = [name for name in SERVICES if name not in REST_ONLY]
 
 
 def compose() -> dict[str, Any]:
@@ -64,7 +67,7 @@ def test_services_wait_for_healthy_infrastructure_and_share_one_configuration() 
     services = compose()["services"]
     for infra in ("kafka", "minio"):
         assert "healthcheck" in services[infra]
-    for name in SERVICES:
+    for name in ON_THE_BUS:
         depends = services[name]["depends_on"]
         assert depends["kafka"]["condition"] == "service_healthy"
         assert depends["minio"]["condition"] == "service_healthy"
@@ -93,7 +96,12 @@ def test_compose_runs_as_prod_and_ships_no_dev_secret() -> None:
         "MILLRACE_S3_ACCESS_KEY": "${MILLRACE_S3_ACCESS_KEY:?",
         "MILLRACE_S3_SECRET_KEY": "${MILLRACE_S3_SECRET_KEY:?",
     }
-    for name in SERVICES:
+    for name in REST_ONLY:
+        env = services[name]["environment"]
+        assert env["MILLRACE_ENVIRONMENT"] == "prod"
+        assert not any(k.startswith("MILLRACE_S3_") for k in env), name
+        assert env["MILLRACE_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    for name in ON_THE_BUS:
         env = services[name]["environment"]
         assert env["MILLRACE_ENVIRONMENT"] == "prod"
         for key, start in required.items():
@@ -165,3 +173,13 @@ def test_minio_sends_the_landing_buckets_notifications_to_the_watcher() -> None:
     assert watcher["depends_on"]["minio-notifications"]["condition"] == (
         "service_completed_successfully"
     )
+
+
+def test_the_console_reads_each_service_where_compose_runs_it() -> None:
+    services = compose()["services"]
+    env = services["console"]["environment"]
+    for name in ("registry", "ingestion", "training", "monitoring"):
+        port = str(services[name]["ports"][0]).split(":")[-1]
+        assert env[f"MILLRACE_CONSOLE_{name.upper()}_URL"] == f"http://{name}:{port}"
+    assert env["MILLRACE_CONSOLE_DEPLOYMENT_URLS"] == '["http://deployment:8104"]'
+    assert env["MILLRACE_CONSOLE_SESSION_SECRET"].startswith("${MILLRACE_CONSOLE_SESSION_SECRET:?")

@@ -10,7 +10,7 @@ from millrace_shared.http import error_responses
 
 from .archive import ArchivedPrediction, PredictionArchive
 from .core.monitor import Monitor
-from .core.views import DriftView, ModelsView, PerformanceView
+from .core.views import DriftView, HistoryView, ModelsView, PerformanceView
 
 
 def monitoring_router(monitor: Monitor) -> APIRouter:
@@ -25,6 +25,16 @@ def monitoring_router(monitor: Monitor) -> APIRouter:
     async def model_drift(name: str) -> DriftView:
         """The latest drift check of each version of the model."""
         view = await asyncio.to_thread(monitor.drift, name)
+        if view is None:
+            raise HTTPException(status_code=404, detail=f"no promoted version of {name!r} known")
+        return view
+
+    @router.get("/{name}/history", responses=error_responses(404))
+    async def model_history(name: str) -> HistoryView:
+        """Per version, oldest first and bounded: each checked window's per-feature PSI, KS and
+        p-values (drift events are the drifted ones), the live metric after each batch of
+        labels with its floor, and the reference vs latest window distribution per feature."""
+        view = await asyncio.to_thread(monitor.history, name)
         if view is None:
             raise HTTPException(status_code=404, detail=f"no promoted version of {name!r} known")
         return view

@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from millrace_contracts import ModelPromoted, ModelVersionInfo
 from millrace_shared.http import error_responses
 from millrace_shared.registry.models import (
+    Actor,
     AuditEntry,
     ModelDetail,
     ModelSummary,
@@ -190,5 +191,24 @@ def registry_router(
                 to_version=body.to_version,
                 idempotency_key=idempotency_key,
             )
+
+    return router
+
+
+def actor_router(actors: ActorTokens) -> APIRouter:
+    """``GET /whoami``: whom a bearer token names, so a login (the console's) can check a
+    token and greet its holder before any move is made with it."""
+    router = APIRouter(tags=["registry"])
+
+    @router.get("/whoami", responses=error_responses(401), summary="The actor a token names")
+    def whoami(credentials: Credentials) -> Actor:
+        actor = actors.actor_for(credentials.credentials) if credentials is not None else None
+        if actor is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "a valid bearer token is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return Actor(actor=actor)
 
     return router

@@ -12,7 +12,7 @@ from millrace_shared.service import build_runtime, service_app
 from opentelemetry.sdk.trace import TracerProvider
 
 from . import handlers
-from .api import registry_router
+from .api import actor_router, registry_router
 from .commands import RegistryCommands
 from .core.service import Registry
 from .core.store import RegistryStore
@@ -68,7 +68,10 @@ def build_app(
     app = service_app(
         runtime,
         description=DESCRIPTION,
-        routers=[registry_router(RegistryViews(registry_store, signer), commands, actors)],
+        routers=[
+            registry_router(RegistryViews(registry_store, signer), commands, actors),
+            actor_router(actors),
+        ],
     )
     app.state.runtime = runtime
     return app

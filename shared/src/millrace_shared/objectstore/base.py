@@ -141,4 +141,9 @@ class ObjectStore(Protocol):
 
     def list_keys(self, bucket: str, prefix: str = "") -> list[str]: ...
 
+    def list_prefixes(self, bucket: str, prefix: str = "") -> list[str]:
+        """The "folders" right under ``prefix``: each distinct ``prefix + part + "/"`` of the
+        keys below it, sorted. One delimited listing, however many keys lie deeper."""
+        ...
+
     def delete(self, uri: str) -> None: ...

@@ -106,6 +106,15 @@ class InMemoryObjectStore:
     def list_keys(self, bucket: str, prefix: str = "") -> list[str]:
         return sorted(k for k in self.buckets.get(bucket, {}) if k.startswith(prefix))
 
+    def list_prefixes(self, bucket: str, prefix: str = "") -> list[str]:
+        return sorted(
+            {
+                prefix + rest.split("/", 1)[0] + "/"
+                for key in self.buckets.get(bucket, {})
+                if key.startswith(prefix) and "/" in (rest := key[len(prefix) :])
+            }
+        )
+
     def delete(self, uri: str) -> None:
         bucket, key = split_uri(uri)
         self.buckets.get(bucket, {}).pop(key, None)

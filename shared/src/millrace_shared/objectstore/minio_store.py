@@ -219,6 +219,13 @@ class MinioObjectStore:
             if obj.object_name is not None
         ]
 
+    def list_prefixes(self, bucket: str, prefix: str = "") -> list[str]:
+        return sorted(
+            obj.object_name
+            for obj in self._client.list_objects(bucket, prefix=prefix, recursive=False)
+            if obj.is_dir and obj.object_name is not None
+        )
+
     def delete(self, uri: str) -> None:
         bucket, key = split_uri(uri)
         self._client.remove_object(bucket, key)

@@ -146,6 +146,17 @@ class RegistryClient:
         # None for a model taken out of production since the listing.
         return [p for p in found if p is not None]
 
+    async def whoami(self) -> str | None:
+        """The actor this client's token names; None if the registry does not know it."""
+        response = await self._send(
+            self._http.build_request("GET", "/whoami", headers=self._auth),
+            (httpx.TransportError,),
+            TRANSIENT_STATUS,
+        )
+        if response.status_code == httpx.codes.UNAUTHORIZED:
+            return None
+        return _parse(TypeAdapter(m.Actor), response).actor
+
     async def promote(
         self, name: str, version: int, *, reason: str, actor: str | None, alias: m.AliasName
     ) -> ModelPromoted:

@@ -176,3 +176,9 @@ class RollbackRequest(BaseModel):
         default=None, ge=1, description="Target; the production version before the current one."
     )
     actor: str | None = Field(default=None, max_length=200, description="Who; 'api' if unset.")
+
+
+class Actor(BaseModel):
+    """``GET /whoami``: the actor a bearer token names."""
+
+    actor: str

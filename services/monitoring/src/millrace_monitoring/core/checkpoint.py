@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from .performance import Served
 from .state import VersionState
-from .views import DriftCheck
+from .views import Distribution, DriftCheck, DriftPoint, PerformancePoint
 from .windows import OpenWindow
 
 
@@ -79,6 +79,10 @@ class VersionCheckpoint(BaseModel):
     unmonitored: int
     windows_drifted: int
     last_check: DriftCheck | None
+    # Defaults: a checkpoint written before the history existed still loads.
+    drift_history: list[DriftPoint] = Field(default_factory=list)
+    performance_history: list[PerformancePoint] = Field(default_factory=list)
+    distributions: list[Distribution] = Field(default_factory=list)
 
     @classmethod
     def of(cls, state: VersionState) -> VersionCheckpoint:
@@ -98,6 +102,9 @@ class VersionCheckpoint(BaseModel):
             unmonitored=state.unmonitored,
             windows_drifted=state.windows_drifted,
             last_check=state.last_check,
+            drift_history=list(state.drift_history),
+            performance_history=list(state.performance_history),
+            distributions=state.distributions,
         )
 
     def apply(self, state: VersionState) -> None:
@@ -115,6 +122,9 @@ class VersionCheckpoint(BaseModel):
         state.unmonitored = self.unmonitored
         state.windows_drifted = self.windows_drifted
         state.last_check = self.last_check
+        state.drift_history.extend(self.drift_history)
+        state.performance_history.extend(self.performance_history)
+        state.distributions = list(self.distributions)
         state.promoted_as.update(self.promoted_as)
 
 

@@ -14,9 +14,10 @@ from millrace_shared.telemetry import Attr
 from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
+from .distributions import distributions
 from .drift import check_window
 from .state import VersionState
-from .views import DriftCheck
+from .views import DriftCheck, DriftPoint, PerformancePoint
 from .windows import ClosedWindow
 
 METRIC_VALUE = "millrace.metric.value"
@@ -58,6 +59,16 @@ def judge_window(
         significance=policy.significance,
         features=features,
     )
+    state.drift_history.append(
+        DriftPoint(
+            window_index=window.index,
+            last_at=window.last_at,
+            drifted=bool(drifted),
+            drifted_features=drifted,
+            features=features,
+        )
+    )
+    state.distributions = distributions(state.reference, window.values)
     if not drifted:
         return None
     state.windows_drifted += 1
@@ -90,6 +101,15 @@ def judge_performance(
         if value is not None:
             span.set_attribute(METRIC_VALUE, value)
         alert = tracker.should_alert()
+    if value is not None:
+        state.performance_history.append(
+            PerformancePoint(
+                at=cause.occurred_at,
+                labelled=tracker.labelled,
+                value=value,
+                degraded=tracker.degraded(),
+            )
+        )
     if not alert or value is None or info.monitoring.performance_floor is None:
         return None
     salt = f"{info.model_name}/{info.version}/{tracker.alerts}"

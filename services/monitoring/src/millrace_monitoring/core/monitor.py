@@ -28,10 +28,10 @@ from .loading import ReferenceLoader, ReferenceUnavailable
 from .outbox import Outgoing
 from .performance import RecentPredictions, Served
 from .seen import SeenIds
-from .snapshots import drift_view, models_view, performance_view
+from .snapshots import drift_view, history_view, models_view, performance_view
 from .state import DEFAULT_MAX_WINDOW, VersionKey, VersionState
 from .values import as_labels, numeric_columns
-from .views import DriftView, ModelsView, PerformanceView
+from .views import DriftView, HistoryView, ModelsView, PerformanceView
 from .windows import Columns
 
 E = TypeVar("E", bound=Event)
@@ -270,6 +270,10 @@ class Monitor:
     def drift(self, model_name: str) -> DriftView | None:
         with self._lock:
             return drift_view(model_name, self._versions.values())
+
+    def history(self, model_name: str) -> HistoryView | None:
+        with self._lock:
+            return history_view(model_name, self._versions.values())
 
     def performance(self, model_name: str) -> PerformanceView | None:
         with self._lock:

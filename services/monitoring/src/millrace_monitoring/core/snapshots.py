@@ -7,13 +7,15 @@ from collections.abc import Iterable
 
 from .performance import RecentPredictions
 from .seen import SeenIds
-from .state import VersionKey, VersionState
+from .state import HISTORY_LIMIT, VersionKey, VersionState
 from .views import (
     DriftView,
+    HistoryView,
     ModelsView,
     PerformanceView,
     UnknownVersion,
     VersionDrift,
+    VersionHistory,
     VersionPerformance,
     VersionSummary,
 )
@@ -120,4 +122,25 @@ def performance_view(
             for s in mine
         ],
         label_misses=label_misses[model_name],
+    )
+
+
+def history_view(model_name: str, states: Iterable[VersionState]) -> HistoryView | None:
+    mine = _of_model(model_name, states)
+    if not mine:
+        return None
+    return HistoryView(
+        model_name=model_name,
+        history_limit=HISTORY_LIMIT,
+        versions=[
+            VersionHistory(
+                version=s.info.version,
+                metric=s.performance.metric,
+                floor=s.info.monitoring.performance_floor,
+                drift=list(s.drift_history),
+                performance=list(s.performance_history),
+                distributions=list(s.distributions),
+            )
+            for s in mine
+        ],
     )

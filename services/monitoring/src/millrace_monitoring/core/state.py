@@ -6,18 +6,23 @@ performance history) goes into its partition's checkpoint (``checkpoint``, ADR 0
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from millrace_contracts import ModelVersionInfo, MonitoringPolicy
 
 from .performance import PerformanceTracker
 from .reference import Reference
-from .views import DriftCheck, ReferenceStatus
+from .views import Distribution, DriftCheck, DriftPoint, PerformancePoint, ReferenceStatus
 from .windows import WindowBuffer
 
 VersionKey = tuple[str, int]
 
 DEFAULT_MAX_WINDOW = 10_000
+HISTORY_LIMIT = 100
+"""Checked windows and performance points kept per version for ``/models/{name}/history``:
+bounded, as they ride in every checkpoint of the version's partition (a point of a
+window holds every checked feature's scores: 100 of 20 features are ~400 kB of JSON)."""
 
 
 def bounded(policy: MonitoringPolicy, max_window: int) -> MonitoringPolicy:
@@ -46,6 +51,12 @@ class VersionState:
     unmonitored: int = 0
     windows_drifted: int = 0
     last_check: DriftCheck | None = field(default=None)
+    drift_history: deque[DriftPoint] = field(default_factory=lambda: deque(maxlen=HISTORY_LIMIT))
+    performance_history: deque[PerformancePoint] = field(
+        default_factory=lambda: deque(maxlen=HISTORY_LIMIT)
+    )
+    distributions: list[Distribution] = field(default_factory=list)
+    """The reference and the latest checked window, per feature, over the same bins."""
 
     @classmethod
     def of(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from millrace_contracts import DriftWindow, FeatureDrift
@@ -98,3 +99,47 @@ class PerformanceView(BaseModel):
     model_name: str
     versions: list[VersionPerformance]
     label_misses: int
+
+
+class DriftPoint(BaseModel):
+    """One checked window, kept in a version's bounded history."""
+
+    window_index: int
+    last_at: datetime
+    drifted: bool
+    drifted_features: list[str]
+    features: list[FeatureDrift]
+
+
+class PerformancePoint(BaseModel):
+    """The live metric after one batch of labels, kept in a version's bounded history."""
+
+    at: datetime = Field(description="When the labels were observed.")
+    labelled: int
+    value: float
+    degraded: bool
+
+
+class Distribution(BaseModel):
+    """One feature's reference profile and latest checked window over the same bins."""
+
+    feature: str
+    kind: str
+    bins: list[str] = Field(description="Numeric: '(lo, hi]' per bin; categorical: categories.")
+    reference: list[float] = Field(description="Share of the reference in each bin.")
+    current: list[float] = Field(description="Share of the latest checked window in each bin.")
+
+
+class VersionHistory(BaseModel):
+    version: int
+    metric: str
+    floor: float | None
+    drift: list[DriftPoint] = Field(description="Checked windows, oldest first (bounded).")
+    performance: list[PerformancePoint] = Field(description="Oldest first (bounded).")
+    distributions: list[Distribution]
+
+
+class HistoryView(BaseModel):
+    model_name: str
+    history_limit: int = Field(description="Points kept per version and series.")
+    versions: list[VersionHistory]

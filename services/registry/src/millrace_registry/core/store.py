@@ -61,8 +61,13 @@ class RegistryStore:
     # -- models -----------------------------------------------------------------------------
 
     def models(self) -> list[str]:
-        keys = self._objects.list_keys(self._bucket, self._keys.root())
-        return sorted({m for m in map(self._keys.model_of, keys) if m is not None})
+        # A delimited listing: one entry per model, not every key of every version.
+        root = self._keys.root()
+        names = (
+            p.removeprefix(root).rstrip("/")
+            for p in self._objects.list_prefixes(self._bucket, root)
+        )
+        return sorted(name for name in names if name)
 
     def warm(self) -> int:
         """Read every model's claims and audit trail: the start-up rebuild of the memo."""

@@ -1,0 +1,1 @@
+"""Millrace web console: the platform on server-rendered pages."""
