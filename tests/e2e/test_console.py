@@ -1,6 +1,7 @@
 """The console as a real process over the real services: a model's versions and audit, a
-dataset's versions, the replica serving it, a drift chart that names a feature, a login with
-a real registry token."""
+dataset's versions, the replica serving it, a drift chart that names a feature (the traffic is
+shifted on x1, so monitoring flags it; also checked in a real browser), a login with a real
+registry token."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from millrace_cli.demo import Traffic, sensors_declaration, sensors_frame
+from millrace_browser import AsyncScreenshot
+from millrace_cli.demo import SHIFT, Traffic, sensors_declaration, sensors_frame
 from millrace_contracts import ModelDeployed, ModelPromoted
 from millrace_infra.launcher import Process, launch_service
+from playwright.async_api import Page, expect
 
 from .conftest import Platform
 from .flows import Flow, eventually
@@ -42,14 +45,24 @@ def console(platform: Platform, local_stack: Any, service_logs: Path) -> Iterato
         process.stop()
 
 
-async def history_has_a_window(monitoring: str, model: str) -> bool:
+async def history_has_drift_on(monitoring: str, model: str, feature: str) -> bool:
+    """A checked window in the model's history flagged ``feature`` as drifted."""
     async with httpx.AsyncClient(timeout=5) as client:
         answer = await client.get(f"{monitoring}/models/{model}/history")
-    return answer.status_code == 200 and any(v["drift"] for v in answer.json()["versions"])
+    return answer.status_code == 200 and any(
+        point["drifted"] and feature in point["drifted_features"]
+        for version in answer.json()["versions"]
+        for point in version["drift"]
+    )
 
 
 async def test_the_console_shows_the_real_platform(
-    flow: Flow, console: Process, registry_token: str, registry_actor: str
+    flow: Flow,
+    console: Process,
+    registry_token: str,
+    registry_actor: str,
+    browser_page: Page,
+    screenshot: AsyncScreenshot,
 ) -> None:
     dataset = flow.dataset
     await flow.declare(sensors_declaration(dataset))
@@ -61,12 +74,16 @@ async def test_the_console_shows_the_real_platform(
         lambda e: e.model_name == dataset and e.version == 1 and e.replica_id == "deployment",
         within=flow.within,
     )
-    # One monitoring window (200 predictions) checked against the reference.
-    traffic = Traffic(f"{flow.platform['deployment'].url}/models/{dataset}/predict")
+    # Traffic shifted on x1 as the demo shifts it (x1 drawn around SHIFT, the reference
+    # around 0): a monitoring window (200 predictions) checked against the reference flags
+    # x1. No retraining follows: the newest dataset version is production's own.
+    traffic = Traffic(f"{flow.platform['deployment'].url}/models/{dataset}/predict", shift=SHIFT)
     client = asyncio.create_task(traffic.run())
     try:
         monitoring = flow.platform["monitoring"].url
-        await eventually(lambda: history_has_a_window(monitoring, dataset), within=flow.within)
+        await eventually(
+            lambda: history_has_drift_on(monitoring, dataset, "x1"), within=flow.within
+        )
     finally:
         traffic.stop.set()
         await client
@@ -100,6 +117,8 @@ async def test_the_console_shows_the_real_platform(
         charts = (await web.get(f"/monitoring/{dataset}")).text
         assert "drift of x1 over time" in charts  # the chart's title, as SVG text
         assert "x1: reference vs current" in charts
+        drifted = re.search(r'<td class="drifted">([^<]*)</td>', charts)
+        assert drifted is not None and "x1" in drifted.group(1).split(", ")
 
         dead = (await web.get("/dead-letters")).text
         assert 'data-topic="millrace.labels.observed.v1.dlq"' in dead
@@ -113,3 +132,16 @@ async def test_the_console_shows_the_real_platform(
         )
         assert logged.status_code == 303
         assert registry_actor in (await web.get("/models")).text
+
+    # What an operator sees: the model's monitoring page in a real browser, x1's drift chart
+    # drawn (its SVG title is text) and x1 listed among a drift event's drifted features.
+    page = browser_page
+    await page.goto(f"{console.url}/monitoring/{dataset}")
+    x1 = page.locator('.feature[data-feature="x1"]')
+    chart = x1.get_by_test_id("drift-chart")
+    await expect(chart.locator("svg")).to_be_visible()
+    await expect(chart).to_contain_text("drift of x1 over time")
+    events = page.get_by_test_id("drift-events-table")
+    await expect(events).to_be_visible()
+    await expect(events.locator("td.drifted").first).to_contain_text("x1")
+    await screenshot("console-model")
