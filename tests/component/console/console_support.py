@@ -33,6 +33,7 @@ TOKEN = "alice-" + "a" * 40
 HOLDOUT = "9f86d081884c:seed=42:frac=0.2"
 DATASET_VERSION = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+PREDICTION_ID = "pred-1"
 URLS = {
     "registry": "http://registry",
     "ingestion": "http://ingestion",
@@ -195,6 +196,18 @@ def canned(served: list[int]) -> dict[tuple[str, str], Any]:
     """(host, path) -> JSON answer of the backends other than the registry."""
     artifact = {"uri": "s3://millrace-datasets/iris/x.parquet", "sha256": "c" * 64, "size_bytes": 9}
     return {
+        # A prediction of iris v1 in monitoring's archive (the lineage page starts from it).
+        ("monitoring", f"/predictions/{PREDICTION_ID}"): {
+            "prediction_id": PREDICTION_ID,
+            "model_name": "iris",
+            "model_version": 1,
+            "replica_id": "replica-a",
+            "features": {"sepal_length": 5.1},
+            "output": "setosa",
+            "timestamp": T0.isoformat(),
+            "event_id": str(uuid.uuid4()),
+            "correlation_id": str(uuid.uuid4()),
+        },
         ("ingestion", "/datasets"): ["iris"],
         ("ingestion", "/datasets/iris"): {
             "dataset": "iris",

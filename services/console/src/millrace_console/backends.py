@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 from millrace_contracts import ArtifactRef, FeatureDrift, Reason
+from millrace_shared.lineage import LineageSources, PredictionLineage, resolve_lineage
 from millrace_shared.registry.client import RegistryClient
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
@@ -236,6 +237,19 @@ class Backends:
             JsonApi(f"deployment {i + 1}", url, timeout=timeout, transport=transport)
             for i, url in enumerate(deployment_urls)
         ]
+
+    async def lineage(self, prediction_id: str, zipkin_url: str | None) -> PredictionLineage:
+        """One prediction's lineage from the services' REST APIs (gaps listed, never raised)."""
+        sources = LineageSources(
+            monitoring_url=self.monitoring.base_url,
+            registry_url=self.registry_url,
+            training_url=self.training.base_url,
+            ingestion_url=self.ingestion.base_url,
+            zipkin_url=zipkin_url,
+            timeout=self.timeout,
+        )
+        async with httpx.AsyncClient(timeout=self.timeout, transport=self._transport) as http:
+            return await resolve_lineage(prediction_id, sources, http=http, registry=self.registry)
 
     def registry_for(self, token: str) -> RegistryClient:
         """A client that acts with the logged-in person's own token (the audit names them)."""

@@ -1,8 +1,7 @@
 """The console's pages. Each route gathers what it shows from the services concurrently and
 renders one Jinja2 template; a service that is down shows as an error in its section.
 
-Sections live in ``NAV``; a lineage page (built elsewhere) is added there and as a route of its
-own module, like these.
+Sections live in ``NAV``; the lineage pages' routes are in their own module (``lineage``).
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from millrace_shared.registry.models import ModelDetail, VersionDetail
 from . import charts
 from .backends import BackendError, Backends, ModelHistory, ServingStats, VersionHistory
 from .deadletters import DLQ_TOPICS, DeadLetters
+from .lineage import add_lineage_routes
 from .sessions import Sessions, csrf_ok, csrf_token
 from .settings import ConsoleSettings
 from .traces import find_trace, search_page, trace_page
@@ -36,7 +36,7 @@ NAV: list[tuple[str, str]] = [
     ("serving", "/serving"),
     ("monitoring", "/monitoring"),
     ("dead letters", "/dead-letters"),
-    # ("lineage", "/lineage"),  # the lineage page's place: its route module adds it here
+    ("lineage", "/lineage"),
 ]
 
 
@@ -107,6 +107,8 @@ def console_router(
             },
             status_code=status_code,
         )
+
+    add_lineage_routes(router, settings, backends, page)
 
     @router.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> Response:
