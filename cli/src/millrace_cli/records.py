@@ -3,49 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from millrace_shared.records import Record
 
 from . import kafka
 from .endpoints import Endpoints
 from .errors import CliError
 
+__all__ = ["Record", "Start", "follow", "read_all"]
+
 Start = Literal["beginning", "end"]
-
-
-@dataclass(frozen=True)
-class Record:
-    """One Kafka record, as read (headers as bytes, in order)."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
-
-    @property
-    def time(self) -> datetime:
-        return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
-
-    def header(self, name: str) -> str | None:
-        for key, value in self.headers:
-            if key == name:
-                return value.decode("utf-8", errors="replace")
-        return None
-
-    @property
-    def key_text(self) -> str | None:
-        return None if self.key is None else self.key.decode("utf-8", errors="replace")
-
-
-def _record(r: ConsumerRecord[bytes, bytes]) -> Record:
-    headers = tuple((k, bytes(v or b"")) for k, v in (r.headers or ()))
-    return Record(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value, headers)
 
 
 async def _assign(
@@ -76,7 +45,7 @@ async def read_all(endpoints: Endpoints, topics: Sequence[str]) -> list[Record]:
         while pending:
             batch = await consumer.getmany(*pending, timeout_ms=1000)
             for tp, records in batch.items():
-                found.extend(_record(r) for r in records if r.offset < ends[tp])
+                found.extend(Record.read(r) for r in records if r.offset < ends[tp])
             for tp in list(pending):
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
@@ -104,4 +73,4 @@ async def follow(
             batch = await consumer.getmany(timeout_ms=1000)
             for records in batch.values():
                 for raw in records:
-                    yield _record(raw)
+                    yield Record.read(raw)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from millrace_console.deadletters import DLQ_TOPICS, DeadLetter, DeadLetters
+from millrace_console.deadletters import DLQ_TOPICS, DeadLetters
 from millrace_contracts import (
     ArtifactRef,
     FeatureDrift,
@@ -28,6 +28,7 @@ from millrace_monitoring.core.views import (
     VersionHistory,
     VersionSummary,
 )
+from millrace_shared.records import Record
 
 TOKEN = "alice-" + "a" * 40
 HOLDOUT = "9f86d081884c:seed=42:frac=0.2"
@@ -286,7 +287,7 @@ class FakeDeadLetters(DeadLetters):
     def __init__(self) -> None:
         topic = "millrace.labels.observed.v1.dlq"
         self.letters = [
-            DeadLetter(
+            Record(
                 topic=topic,
                 partition=0,
                 offset=offset,
@@ -302,15 +303,15 @@ class FakeDeadLetters(DeadLetters):
             )
             for offset in (0, 1)
         ]
-        self.replayed: list[tuple[DeadLetter, str]] = []
+        self.replayed: list[tuple[Record, str]] = []
 
     async def counts(self) -> dict[str, int]:
         return {t: (2 if t == self.letters[0].topic else 0) for t in DLQ_TOPICS}
 
-    async def latest(self, topic: str, limit: int = 100) -> list[DeadLetter]:
+    async def latest(self, topic: str, limit: int = 100) -> list[Record]:
         return [d for d in reversed(self.letters) if d.topic == topic]
 
-    async def one(self, topic: str, partition: int, offset: int) -> DeadLetter | None:
+    async def one(self, topic: str, partition: int, offset: int) -> Record | None:
         return next(
             (
                 d
@@ -320,6 +321,6 @@ class FakeDeadLetters(DeadLetters):
             None,
         )
 
-    async def replay(self, letter: DeadLetter, actor: str) -> tuple[str, int, int]:
+    async def replay(self, letter: Record, actor: str) -> tuple[str, int, int]:
         self.replayed.append((letter, actor))
         return letter.original_topic, 0, 41

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import pytest
-from millrace_cli.dlq import DeadLetter, select
+from millrace_cli.dlq import as_dict, select
 from millrace_cli.errors import CliError
-from millrace_cli.records import Record
+from millrace_shared.records import Record
 
 DLQ = "millrace.data.arrived.v1.dlq"
 
 
-def letter(partition: int, offset: int, **dlq: str) -> DeadLetter:
+def letter(partition: int, offset: int, **dlq: str) -> Record:
     headers = (
         ("ce_id", b"abc"),
         ("traceparent", b"00-1-2-01"),
         *((f"x-millrace-dlq-{k.replace('_', '-')}", v.encode()) for k, v in dlq.items()),
     )
-    return DeadLetter(
-        Record(
-            topic=DLQ,
-            partition=partition,
-            offset=offset,
-            timestamp_ms=1_700_000_000_000,
-            key=b"iris",
-            value=b"{not json",
-            headers=headers,
-        )
+    return Record(
+        topic=DLQ,
+        partition=partition,
+        offset=offset,
+        timestamp_ms=1_700_000_000_000,
+        key=b"iris",
+        value=b"{not json",
+        headers=headers,
     )
 
 
@@ -53,7 +51,7 @@ def test_the_dlq_headers_say_where_it_came_from_and_why() -> None:
         "ValidationError: bad",
         "ingestion",
     )
-    row = dead.as_dict()
+    row = as_dict(dead)
     assert row["dlq_offset"] == 4 and row["key"] == "iris" and row["value"] == "{not json"
 
 

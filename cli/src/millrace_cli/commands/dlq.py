@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from millrace_contracts.topics import ALL_TOPICS
@@ -11,13 +11,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..console import out, print_json
+from ..dlq import as_dict, replay, select
 from ..endpoints import Endpoints, resolve
 from ..errors import CliError, ExitCode
-from ..records import read_all
+from ..records import Record, read_all
 from ..topics import original_of, resolve_topic, short_name
-
-if TYPE_CHECKING:
-    from ..dlq import DeadLetter
 
 app = typer.Typer(help="Inspect and replay dead letters (<topic>.dlq).", no_args_is_help=True)
 
@@ -29,22 +27,19 @@ def dlq_topics(topic: str | None) -> list[str]:
     return [original_of(resolve_topic(topic)) + ".dlq"]
 
 
-def read_letters(endpoints: Endpoints, topics: list[str]) -> list[DeadLetter]:
-    from ..dlq import DeadLetter  # FastStream (for the header names): slow to import
-
-    return [DeadLetter(r) for r in asyncio.run(read_all(endpoints, topics))]
+def read_letters(endpoints: Endpoints, topics: list[str]) -> list[Record]:
+    return asyncio.run(read_all(endpoints, topics))
 
 
-def letters_table(letters: list[DeadLetter]) -> Table:
+def letters_table(letters: list[Record]) -> Table:
     table = Table("dlq p:offset", "original", "key", "kind", "tries", "service", "failed at")
     table.add_column("reason", overflow="fold")
     for letter in letters:
-        r = letter.record
         original = f"{short_name(letter.original_topic)} {letter.original_partition}:{letter.original_offset}"
         table.add_row(
-            f"{r.partition}:{r.offset}",
+            f"{letter.partition}:{letter.offset}",
             escape(original),
-            escape(r.key_text or "-"),
+            escape(letter.key_text or "-"),
             escape(letter.kind),
             escape(letter.attempts),
             escape(letter.service),
@@ -70,7 +65,7 @@ def list_letters(
     endpoints = resolve(principal="operators")
     letters = read_letters(endpoints, dlq_topics(topic))
     if as_json:
-        print_json([letter.as_dict() for letter in letters])
+        print_json([as_dict(letter) for letter in letters])
         return
     if not letters:
         out.print("no dead letters")
@@ -100,18 +95,16 @@ def replay_letters(
     was processed meanwhile does no harm."""
     if (offset is None) == (not replay_all):
         raise CliError("give exactly one of --offset N or --all", ExitCode.USAGE)
-    from ..dlq import replay, select
-
     endpoints = resolve(principal="operators")
     letters = select(read_letters(endpoints, dlq_topics(topic)), offset=offset, partition=partition)
     if not letters:
         out.print("no dead letters to replay")
         return
     for done in asyncio.run(replay(endpoints, letters)):
-        r = done.letter.record
+        r = done.letter
         out.print(
             f"replayed {escape(r.topic)} {r.partition}:{r.offset} "
-            f"(key {escape(r.key_text or '-')}, {escape(done.letter.kind)}) -> "
+            f"(key {escape(r.key_text or '-')}, {escape(r.kind)}) -> "
             f"{escape(done.topic)} {done.partition}:{done.offset}"
         )
     out.print(f"replayed {len(letters)} dead letter(s)")

@@ -8,95 +8,18 @@ original headers, plus ``x-millrace-replayed-by`` naming the logged-in person.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from millrace_contracts.topics import BY_TOPIC, DLQ_SUFFIX, TOPICS
+from millrace_contracts.topics import TOPICS
 from millrace_shared.kafka import kafka_options, partitions_of
-from millrace_shared.messaging import DLQ_HEADER_PREFIX
+from millrace_shared.records import Record
 from millrace_shared.settings import MillraceSettings
 
 REPLAYED_BY = "x-millrace-replayed-by"
 DLQ_TOPICS: tuple[str, ...] = tuple(spec.dlq for spec in TOPICS)
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
-
-    def _dlq(self, name: str) -> str | None:
-        wanted = f"{DLQ_HEADER_PREFIX}{name}"
-        for key, value in self.headers:
-            if key == wanted:
-                return value.decode("utf-8", errors="replace")
-        return None
-
-    @property
-    def time(self) -> datetime:
-        return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
-
-    @property
-    def original_topic(self) -> str:
-        return self._dlq("original-topic") or self.topic.removesuffix(DLQ_SUFFIX)
-
-    @property
-    def reason(self) -> str:
-        return self._dlq("reason") or ""
-
-    @property
-    def kind(self) -> str:
-        return self._dlq("kind") or "?"
-
-    @property
-    def service(self) -> str:
-        return self._dlq("service") or "?"
-
-    @property
-    def attempts(self) -> str:
-        return self._dlq("attempts") or "?"
-
-    @property
-    def key_text(self) -> str:
-        return "" if self.key is None else self.key.decode("utf-8", errors="replace")
-
-    @property
-    def text(self) -> str:
-        return (self.value or b"").decode("utf-8", errors="replace")
-
-    @property
-    def correlation_id(self) -> str | None:
-        """The flow the letter belongs to (its event's envelope), for the trace link."""
-        try:
-            body = json.loads(self.value or b"")
-        except ValueError:
-            return None
-        found = body.get("correlation_id") if isinstance(body, dict) else None
-        return str(found) if found else None
-
-    @property
-    def replayable(self) -> bool:
-        spec = BY_TOPIC.get(self.original_topic)
-        return spec is not None and spec.replayable
-
-    def replay_headers(self, actor: str) -> list[tuple[str, bytes]]:
-        kept = [(k, v) for k, v in self.headers if not k.startswith(DLQ_HEADER_PREFIX)]
-        return [*kept, (REPLAYED_BY, actor.encode())]
-
-
-def _letter(r: ConsumerRecord[bytes, bytes]) -> DeadLetter:
-    headers = tuple((k, bytes(v or b"")) for k, v in (r.headers or ()))
-    return DeadLetter(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value, headers)
 
 
 class DeadLetters:
@@ -142,12 +65,12 @@ class DeadLetters:
             counts[tp.topic] += ends[tp] - starts[tp]
         return counts
 
-    async def latest(self, topic: str, limit: int = 100) -> list[DeadLetter]:
+    async def latest(self, topic: str, limit: int = 100) -> list[Record]:
         """The newest ``limit`` letters of each partition of ``topic``, newest first."""
         if topic not in DLQ_TOPICS:
             return []
         partitions = await self._partitions([topic])
-        found: list[DeadLetter] = []
+        found: list[Record] = []
         if not partitions:
             return found
         async with self._consumer() as consumer:
@@ -162,13 +85,13 @@ class DeadLetters:
             while pending:
                 batch = await consumer.getmany(*pending, timeout_ms=1000)
                 for tp, records in batch.items():
-                    found.extend(_letter(r) for r in records if r.offset < ends[tp])
+                    found.extend(Record.read(r) for r in records if r.offset < ends[tp])
                 for tp in list(pending):
                     if await consumer.position(tp) >= ends[tp]:
                         pending.discard(tp)
         return sorted(found, key=lambda d: (d.timestamp_ms, d.offset), reverse=True)
 
-    async def one(self, topic: str, partition: int, offset: int) -> DeadLetter | None:
+    async def one(self, topic: str, partition: int, offset: int) -> Record | None:
         if topic not in DLQ_TOPICS:
             return None
         tp = TopicPartition(topic, partition)
@@ -185,11 +108,11 @@ class DeadLetters:
                 batch = await consumer.getmany(tp, timeout_ms=1000)
                 for record in batch.get(tp, []):
                     if record.offset == offset:
-                        return _letter(record)
+                        return Record.read(record)
                     if record.offset > offset:
                         return None
 
-    async def replay(self, letter: DeadLetter, actor: str) -> tuple[str, int, int]:
+    async def replay(self, letter: Record, actor: str) -> tuple[str, int, int]:
         """Publish the letter to its original topic; (topic, partition, offset) it got."""
         producer = AIOKafkaProducer(**self._options(), acks="all", enable_idempotence=True)
         await producer.start()
@@ -198,7 +121,7 @@ class DeadLetters:
                 letter.original_topic,
                 value=letter.value,
                 key=letter.key,
-                headers=letter.replay_headers(actor),
+                headers=[*letter.replay_headers(), (REPLAYED_BY, actor.encode())],
             )
         finally:
             await producer.stop()

@@ -1,7 +1,7 @@
 """Kafka plumbing shared by the services."""
 
+from ..records import DLQ_HEADER_PREFIX
 from .broker import ensure_topics, kafka_security, make_broker
-from .deadletter import HEADER_PREFIX as DLQ_HEADER_PREFIX
 from .deadletter import DeadLetterMiddleware, PoisonMessage, transient_delay
 from .probe import KafkaProbe
 from .publishing import EventSink, EventTooLarge, KafkaEventSink, RecordingEventSink

@@ -37,6 +37,7 @@ from opentelemetry import trace
 
 from ..faults import FaultKind, PoisonMessage, classify, is_poison
 from ..health import DependencyHealth
+from ..records import DLQ_HEADER_PREFIX as HEADER_PREFIX
 from ..telemetry import Attr
 
 __all__ = ["DeadLetterMiddleware", "PoisonMessage", "is_poison", "set_aside", "transient_delay"]
@@ -45,8 +46,6 @@ logger = logging.getLogger("millrace.dlq")
 
 DlqPublish = Callable[[bytes, str, bytes | None, dict[str, str]], Awaitable[None]]
 """(value, topic, key, headers) -> None."""
-
-HEADER_PREFIX = "x-millrace-dlq-"
 
 SetAside = dict[tuple[str, int, int], tuple[Any, BaseException]]
 _set_aside: ContextVar[SetAside] = ContextVar("millrace_dlq_set_aside")
