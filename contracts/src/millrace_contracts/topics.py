@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from .data_events import DataArrived, DatasetDeclared, DatasetRejected, DatasetValidated
 from .envelope import Event
@@ -84,16 +85,19 @@ PRINCIPALS: dict[Party, str] = {
 """The Kafka principal each party authenticates as."""
 
 
-@dataclass(frozen=True)
-class TopicSpec:
-    event: type[Event]
-    key: str
-    producers: tuple[Party, ...]
-    consumers: tuple[Party, ...]
+class CatalogueTopic:
+    """What every catalogue topic has, event or raw: its dead-letter topic, and who writes
+    there (the services that consume it) and so whether a dead letter may be replayed."""
 
-    @property
-    def name(self) -> str:
-        return self.event.topic()
+    # The subclasses' fields (``name`` a property of TopicSpec), declared for the type checker
+    # only: at runtime a property here would become a dataclass field's default.
+    if TYPE_CHECKING:
+
+        @property
+        def name(self) -> str: ...
+
+        @property
+        def consumers(self) -> tuple[Party, ...]: ...
 
     @property
     def dlq(self) -> str:
@@ -107,6 +111,18 @@ class TopicSpec:
     def replayable(self) -> bool:
         """Whether a dead letter can be replayed to this topic (a service consumes it)."""
         return bool(self.dead_letter_producers)
+
+
+@dataclass(frozen=True)
+class TopicSpec(CatalogueTopic):
+    event: type[Event]
+    key: str
+    producers: tuple[Party, ...]
+    consumers: tuple[Party, ...]
+
+    @property
+    def name(self) -> str:
+        return self.event.topic()
 
 
 # Data teams read what follows their data (publish and train --wait follow the flow).
@@ -134,7 +150,7 @@ TOPICS: tuple[TopicSpec, ...] = (
 
 
 @dataclass(frozen=True)
-class RawTopicSpec:
+class RawTopicSpec(CatalogueTopic):
     """A topic whose records are not Millrace events but an outside system's own format,
     read by a service that turns them into events (no CloudEvents headers, no contract
     schema). Its ACLs, creation and dead letters are a catalogue topic's."""
@@ -145,19 +161,6 @@ class RawTopicSpec:
     key: str
     producers: tuple[Party, ...]
     consumers: tuple[Party, ...]
-
-    @property
-    def dlq(self) -> str:
-        return self.name + DLQ_SUFFIX
-
-    @property
-    def dead_letter_producers(self) -> tuple[Service, ...]:
-        return tuple(p for p in self.consumers if isinstance(p, Service))
-
-    @property
-    def replayable(self) -> bool:
-        """Whether a dead letter can be replayed to this topic (a service consumes it)."""
-        return bool(self.dead_letter_producers)
 
 
 LANDING_NOTIFICATIONS = "millrace.landing.notifications"
