@@ -1,12 +1,15 @@
-# Every service's image, from one base built from uv.lock:
+# Every service's image, from one base built from uv.lock, by the one `service` stage with
+# the service's name, port and health path as build arguments:
 #
-#   docker build --target training -t millrace-training .      # or ingestion, registry, ...
+#   docker build --build-arg SERVICE=training --build-arg PORT=8102 -t millrace-training .
 #
-# The `base` stage holds Python, the locked virtual environment with all six services (one
-# `uv sync --locked`), the non-root user and the shared settings; each service's target only
-# adds its port, health check and command. So the images share every layer but their last few
-# (a node pulls the base once for all services), and no service can drift to other versions
-# of a shared package: there is one resolution, uv.lock's.
+# (ingestion 8101, training 8102, registry 8103, deployment 8104 with
+# HEALTH=/health/live, monitoring 8105, watcher 8106, console 8107: docker-compose.yml's
+# build args.) The `base` stage holds Python, the locked virtual environment with all the
+# services (one `uv sync --locked`), the non-root user and the shared settings; the `service`
+# stage only adds the port, health check and command. So the images share every layer but
+# their last few (a node pulls the base once for all services), and no service can drift to
+# other versions of a shared package: there is one resolution, uv.lock's.
 #
 # Supply chain: the base image and uv are exact versions (uv's matches scripts/setup), and
 # every Python package is installed from uv.lock with its pinned hash: `uv sync --locked`
@@ -45,53 +48,22 @@ RUN useradd --create-home --uid 10001 millrace
 USER millrace
 WORKDIR /home/millrace
 
-FROM base AS ingestion
-ENV MILLRACE_HTTP_PORT=8101
-EXPOSE 8101
+FROM base AS service
+# Required: the service (its package is millrace_<SERVICE>) and its HTTP port.
+ARG SERVICE
+ARG PORT
+# Readiness, but deployment's liveness: a replica is ready only once it serves a model,
+# which may be never on a fresh platform; its readiness is for the load balancer in front.
+ARG HEALTH=/health/ready
+# A missing or misspelt argument fails the build here, not the container at start.
+RUN test -n "$SERVICE" && test -n "$PORT" \
+    && python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('millrace_$SERVICE') is None)"
+# ARGs are gone at runtime: the command and the health check read these instead.
+ENV MILLRACE_HTTP_PORT=${PORT} \
+    SERVICE_MODULE=millrace_${SERVICE} \
+    HEALTH_PATH=${HEALTH}
+EXPOSE ${PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8101/health/ready', timeout=2)"
-CMD ["python", "-m", "millrace_ingestion"]
-
-FROM base AS training
-ENV MILLRACE_HTTP_PORT=8102
-EXPOSE 8102
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8102/health/ready', timeout=2)"
-CMD ["python", "-m", "millrace_training"]
-
-FROM base AS registry
-ENV MILLRACE_HTTP_PORT=8103
-EXPOSE 8103
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8103/health/ready', timeout=2)"
-CMD ["python", "-m", "millrace_registry"]
-
-FROM base AS deployment
-ENV MILLRACE_HTTP_PORT=8104
-EXPOSE 8104
-# Live, not ready: a replica is ready only once it serves a model, which may be never on a
-# fresh platform; its readiness is for the load balancer in front of it.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8104/health/live', timeout=2)"
-CMD ["python", "-m", "millrace_deployment"]
-
-FROM base AS monitoring
-ENV MILLRACE_HTTP_PORT=8105
-EXPOSE 8105
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8105/health/ready', timeout=2)"
-CMD ["python", "-m", "millrace_monitoring"]
-
-FROM base AS watcher
-ENV MILLRACE_HTTP_PORT=8106
-EXPOSE 8106
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8106/health/ready', timeout=2)"
-CMD ["python", "-m", "millrace_watcher"]
-
-FROM base AS console
-ENV MILLRACE_HTTP_PORT=8107
-EXPOSE 8107
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8107/health/ready', timeout=2)"
-CMD ["python", "-m", "millrace_console"]
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${MILLRACE_HTTP_PORT}${HEALTH_PATH}', timeout=2)"
+# exec: python replaces the shell as PID 1 and gets the container's SIGTERM itself.
+CMD ["sh", "-c", "exec python -m \"$SERVICE_MODULE\""]

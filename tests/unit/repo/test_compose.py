@@ -5,6 +5,7 @@ CI has no Docker engine, so this checks the file's structure rather than running
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ def compose() -> dict[str, Any]:
     return data
 
 
-def dockerfile_targets() -> dict[str, str]:
+def dockerfile_stages() -> dict[str, str]:
     """The root Dockerfile's stages, by name, with the text of each."""
     text = (ROOT / "Dockerfile").read_text()
     parts = re.split(r"^FROM\s+", text, flags=re.M)[1:]
@@ -35,18 +36,65 @@ def dockerfile_targets() -> dict[str, str]:
     return stages
 
 
-def test_every_service_is_a_target_of_the_one_dockerfile() -> None:
+def _substitute(text: str, values: dict[str, str]) -> str:
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        assert name in values, f"${name} is not set"
+        return values[name]
+
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", value, text)
+
+
+def service_image(stage: str, args: dict[str, str]) -> dict[str, str]:
+    """What the ``service`` stage makes of compose's build args: its environment, exposed
+    port, command and health-check command, as Docker would substitute them (ARGs at build
+    time into ENV and EXPOSE; the environment at run time into the shell forms)."""
+    lines = re.sub(r"\\\n\s*", " ", stage).splitlines()
+    values: dict[str, str] = {}
+    image: dict[str, str] = {}
+    for line in lines:
+        word, _, rest = line.strip().partition(" ")
+        if word == "ARG":
+            name, has_default, default = rest.partition("=")
+            if name in args:
+                values[name] = args[name]
+            elif has_default:
+                values[name] = default
+        elif word == "ENV":
+            for pair in rest.split():
+                key, _, raw = pair.partition("=")
+                values[key] = image[f"env {key}"] = _substitute(raw, values)
+        elif word == "EXPOSE":
+            image["expose"] = _substitute(rest, values)
+        elif word == "HEALTHCHECK":
+            image["health"] = _substitute(rest.partition(" CMD ")[2], values)
+        elif word == "CMD":
+            image["command"] = _substitute(" ".join(json.loads(rest)), values)
+    return image
+
+
+def test_every_service_is_built_by_the_one_service_stage_on_the_shared_base() -> None:
+    """One ``service`` stage on ``base`` builds every image; compose's build args give it the
+    service's name, port and health path, in step with compose's own ports and checks."""
     services = compose()["services"]
-    stages = dockerfile_targets()
+    stages = dockerfile_stages()
+    on_base = [name for name, text in stages.items() if text.startswith("base ")]
+    assert on_base == ["service"], "one stage for every service, on the shared base"
+    assert not set(SERVICES) & set(stages), "no stage per service"
     for name in SERVICES:
         assert name in services, f"{name} is missing from docker-compose.yml"
         build = services[name]["build"]
         assert build["context"] == "."
         assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
-        assert build["target"] == name
-        assert name in stages, f"the Dockerfile has no target {name}"
-        assert stages[name].startswith("base "), f"{name} is not built on the shared base"
-        assert f'"-m", "millrace_{name}"' in stages[name]
+        assert build["target"] == "service"
+        assert build["args"]["SERVICE"] == name
+        assert (ROOT / "services" / name / "src" / f"millrace_{name}" / "__main__.py").exists()
+        port = str(services[name]["ports"][0]).split(":")[-1]
+        probe = "/health/live" if name == "deployment" else "/health/ready"
+        image = service_image(stages["service"], build["args"])
+        assert image["env MILLRACE_HTTP_PORT"] == image["expose"] == port, name
+        assert image["command"] == f'sh -c exec python -m "millrace_{name}"', name
+        assert f"http://127.0.0.1:{port}{probe}'" in image["health"], name
     assert not list(ROOT.glob("services/*/Dockerfile")), "one Dockerfile, not one per service"
 
 

@@ -57,7 +57,7 @@ def _setup_uv_version() -> str:
 
 
 def test_there_are_dockerfiles_to_check() -> None:
-    assert ROOT / "Dockerfile" in DOCKERFILES  # every service's image is one of its targets
+    assert ROOT / "Dockerfile" in DOCKERFILES  # every service's image is built by it
 
 
 def test_the_shared_base_installs_every_service_from_the_lock() -> None:
