@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 from millrace_shared.lineage import (
+    DatasetLink,
     LineageSources,
+    LinkName,
+    ModelVersionLink,
     PredictionLineage,
+    PredictionLink,
+    PromotionLink,
+    TraceLink,
+    TrainingRunLink,
     Unresolved,
     resolve_lineage,
 )
@@ -82,13 +91,7 @@ def _missing(tree: Tree, gap: Unresolved) -> None:
     tree.add(f"[red]✗ {LABELS[gap.link]}:[/] {escape(gap.reason)}")
 
 
-def render(found: PredictionLineage) -> Tree:
-    gaps = {g.link: g for g in found.unresolved}
-    root = Tree(f"[bold]lineage of prediction {escape(found.prediction_id)}[/]")
-    p = found.prediction
-    if p is None:
-        _missing(root, gaps["prediction"])
-        return root
+def _prediction(root: Tree, p: PredictionLink) -> None:
     node = root.add(
         f"[bold]prediction[/] → [green]{escape(json.dumps(p.output))}[/]  served "
         f"{p.timestamp.isoformat()} by replica {escape(p.replica_id)} with "
@@ -97,10 +100,8 @@ def render(found: PredictionLineage) -> Tree:
     node.add(f"inputs: {escape(_kv(p.features))}")
     node.add(f"logged in event {p.event_id}" + (f", trace {p.trace_id}" if p.trace_id else ""))
 
-    v = found.model_version
-    if v is None:
-        _missing(root, gaps["model_version"])
-        return root
+
+def _model_version(root: Tree, v: ModelVersionLink) -> None:
     node = root.add(
         f"[bold]model version[/] {escape(v.model_name)} v{v.version}  registered "
         f"{v.registered_at.isoformat()}, {v.decision}; aliases now: "
@@ -109,76 +110,101 @@ def render(found: PredictionLineage) -> Tree:
     node.add(f"metrics on holdout {escape(v.holdout_id)}: {escape(_kv(v.metrics))}")
     node.add(f"artifact {escape(v.artifact.uri)} (sha256 {v.artifact.sha256})")
 
-    r = found.training_run
-    if r is None:
-        _missing(root, gaps["training_run"])
-    else:
-        node = root.add(
-            f"[bold]training run[/] {escape(r.run_id)}  trigger {escape(r.trigger)}, "
-            f"{escape(r.estimator)}, {r.training_seconds:.1f}s, at {r.trained_at.isoformat()}"
+
+def _training_run(root: Tree, r: TrainingRunLink) -> None:
+    node = root.add(
+        f"[bold]training run[/] {escape(r.run_id)}  trigger {escape(r.trigger)}, "
+        f"{escape(r.estimator)}, {r.training_seconds:.1f}s, at {r.trained_at.isoformat()}"
+    )
+    node.add(f"parameters: {escape(_kv(r.params))}")
+    if r.training_spec is not None:
+        node.add(f"spec: {escape(_kv(r.training_spec, limit=12))}")
+    if r.automl is not None:
+        trials = node.add(
+            f"AutoML: {r.automl.get('tried')} of {r.automl.get('planned')} trials"
+            + (f", stopped by {r.automl['stopped_by']}" if r.automl.get("stopped_by") else "")
         )
-        node.add(f"parameters: {escape(_kv(r.params))}")
-        if r.training_spec is not None:
-            node.add(f"spec: {escape(_kv(r.training_spec, limit=12))}")
-        if r.automl is not None:
-            trials = node.add(
-                f"AutoML: {r.automl.get('tried')} of {r.automl.get('planned')} trials"
-                + (f", stopped by {r.automl['stopped_by']}" if r.automl.get("stopped_by") else "")
-            )
-            for trial in r.leaderboard[:5]:
-                trials.add(escape(_kv(trial, limit=4)))
-        if r.holdout is not None:
-            node.add(f"holdout: {escape(_kv(r.holdout))}")
-        code = r.code_version or {}
+        for trial in r.leaderboard[:5]:
+            trials.add(escape(_kv(trial, limit=4)))
+    if r.holdout is not None:
+        node.add(f"holdout: {escape(_kv(r.holdout))}")
+    code = r.code_version or {}
+    node.add(
+        "code: "
+        + (
+            f"{code.get('package')} {code.get('version')}"
+            + (f" @ {code['git']}" if code.get("git") else "")
+            if code
+            else "not recorded (trained before code versions were kept)"
+        )
+    )
+
+
+def _dataset(root: Tree, d: DatasetLink) -> None:
+    node = root.add(
+        f"[bold]dataset version[/] {escape(d.dataset)} sha256 {d.version}  {d.rows} rows, "
+        f"created {d.created_at.isoformat()}"
+    )
+    node.add(f"source: {escape(d.source_uri)}")
+    node.add(f"submitted by: {escape(d.submitted_by or 'not said')}")
+    report = d.validation
+    if report is None:
+        node.add("validation report: not recorded (a version from before reports)")
+    else:
+        columns = report.get("columns") or []
         node.add(
-            "code: "
-            + (
-                f"{code.get('package')} {code.get('version')}"
-                + (f" @ {code['git']}" if code.get("git") else "")
-                if code
-                else "not recorded (trained before code versions were kept)"
-            )
+            f"validation: passed against spec v{report.get('spec_version')} "
+            f"({report.get('spec_source')}), {len(columns)} columns, "
+            f"{report.get('rows_read')} rows read"
         )
 
-    d = found.dataset
-    if d is None:
-        _missing(root, gaps["dataset"])
-    else:
-        node = root.add(
-            f"[bold]dataset version[/] {escape(d.dataset)} sha256 {d.version}  {d.rows} rows, "
-            f"created {d.created_at.isoformat()}"
-        )
-        node.add(f"source: {escape(d.source_uri)}")
-        node.add(f"submitted by: {escape(d.submitted_by or 'not said')}")
-        report = d.validation
-        if report is None:
-            node.add("validation report: not recorded (a version from before reports)")
-        else:
-            columns = report.get("columns") or []
-            node.add(
-                f"validation: passed against spec v{report.get('spec_version')} "
-                f"({report.get('spec_source')}), {len(columns)} columns, "
-                f"{report.get('rows_read')} rows read"
-            )
 
-    pr = found.promotion
-    if pr is None:
-        _missing(root, gaps["promotion"])
-    else:
-        moved = f"v{pr.from_version} → v{pr.version}" if pr.from_version else f"v{pr.version}"
-        node = root.add(
-            f"[bold]promotion[/] {escape(pr.alias)} {moved} by [bold]{escape(pr.actor)}[/] "
-            f"({escape(pr.kind)}) at {pr.at.isoformat()}"
-        )
-        for reason in pr.reasons:
-            node.add(f"{escape(reason.code)}: {escape(reason.message)}")
+def _promotion(root: Tree, pr: PromotionLink) -> None:
+    moved = f"v{pr.from_version} → v{pr.version}" if pr.from_version else f"v{pr.version}"
+    node = root.add(
+        f"[bold]promotion[/] {escape(pr.alias)} {moved} by [bold]{escape(pr.actor)}[/] "
+        f"({escape(pr.kind)}) at {pr.at.isoformat()}"
+    )
+    for reason in pr.reasons:
+        node.add(f"{escape(reason.code)}: {escape(reason.message)}")
 
-    t = found.trace
-    if t is None:
-        _missing(root, gaps["trace"])
-    else:
-        root.add(
-            f"[bold]trace[/] {escape(t.url or t.trace_ids[0])}  (flow {t.correlation_id}; "
-            f"`millrace trace {t.correlation_id}`)"
-        )
+
+def _trace(root: Tree, t: TraceLink) -> None:
+    root.add(
+        f"[bold]trace[/] {escape(t.url or t.trace_ids[0])}  (flow {t.correlation_id}; "
+        f"`millrace trace {t.correlation_id}`)"
+    )
+
+
+@dataclass(frozen=True)
+class _Link:
+    name: LinkName
+    """The field of PredictionLineage, and the gap's ``link`` when it is missing."""
+    add: Callable[[Tree, Any], None]
+    needed: bool = False
+    """Whether the links after it are shown only when it was found (they hang on it)."""
+
+
+_LINKS: tuple[_Link, ...] = (
+    _Link("prediction", _prediction, needed=True),
+    _Link("model_version", _model_version, needed=True),
+    _Link("training_run", _training_run),
+    _Link("dataset", _dataset),
+    _Link("promotion", _promotion),
+    _Link("trace", _trace),
+)
+"""The chain, in order: what each link shows, or why it is missing."""
+
+
+def render(found: PredictionLineage) -> Tree:
+    gaps = {g.link: g for g in found.unresolved}
+    root = Tree(f"[bold]lineage of prediction {escape(found.prediction_id)}[/]")
+    for link in _LINKS:
+        value = getattr(found, link.name)
+        if value is not None:
+            link.add(root, value)
+            continue
+        _missing(root, gaps[link.name])
+        if link.needed:
+            break
     return root
