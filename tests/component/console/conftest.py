@@ -1,4 +1,5 @@
-"""The console app on in-process backends (see console_support)."""
+"""The console app on in-process backends (see console_support), the registry the real app
+on its component tests' fakes (registry_component_support)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from console_support import TOKEN, URLS, FakeDeadLetters, Routing, model_trained
-from faststream.kafka import TestKafkaBroker
+from console_support import URLS, FakeDeadLetters, Routing
 from millrace_console.backends import Backends
 from millrace_console.bootstrap import build_app as build_console
 from millrace_console.settings import ConsoleSettings
-from millrace_registry.bootstrap import build_app as build_registry
-from millrace_registry.settings import RegistrySettings
-from millrace_shared.messaging import RecordingEventSink
-from millrace_shared.objectstore import InMemoryObjectStore
-from millrace_shared.registry.tokens import hash_token
-from millrace_shared.service import ServiceRuntime
+from registry_component_support import model_trained, registry_service
 
 
 @pytest.fixture
@@ -34,25 +29,20 @@ def dead_letters() -> FakeDeadLetters:
 async def console(
     served: list[int], dead_letters: FakeDeadLetters
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrySettings(environment="dev", registry_tokens={"alice": hash_token(TOKEN)})
-    objects = InMemoryObjectStore()
-    objects.ensure_buckets(settings.buckets)
-    registry = build_registry(settings, store=objects, sink=RecordingEventSink())
-    runtime: ServiceRuntime = registry.state.runtime
-    async with TestKafkaBroker(runtime.broker) as broker:
+    async with registry_service() as registry:
         for event in (
             model_trained("run-a", 0.9),
-            model_trained("run-b", 0.95, champion=(1, 0.9)),
-            model_trained("run-c", 0.85, champion=(2, 0.95)),
+            model_trained("run-b", 0.95, champion_version=1, champion_accuracy=0.9),
+            model_trained("run-c", 0.85, champion_version=2, champion_accuracy=0.95),
         ):
-            await broker.publish(event.model_dump(mode="json"), topic=event.topic(), key=b"iris")
+            await registry.deliver(event)
         backends = Backends(
             registry_url=URLS["registry"],
             ingestion_url=URLS["ingestion"],
             training_url=URLS["training"],
             monitoring_url=URLS["monitoring"],
             deployment_urls=[URLS["deployment"]],
-            transport=Routing(httpx.ASGITransport(app=registry), served),
+            transport=Routing(httpx.ASGITransport(app=registry.app), served),
         )
         app = build_console(
             ConsoleSettings(environment="dev", zipkin_url="http://zipkin:9411"),

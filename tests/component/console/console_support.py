@@ -1,6 +1,7 @@
-"""The console over in-process backends: the real registry app (in-memory fakes) and canned
-answers of ingestion, training, monitoring and one deployment replica, built from those
-services' own response models so that a changed answer breaks here."""
+"""The console over in-process backends: the real registry app (on the fakes of the
+registry's component support) and canned answers of ingestion, training, monitoring and one
+deployment replica, built from those services' own response models so that a changed answer
+breaks here."""
 
 from __future__ import annotations
 
@@ -10,15 +11,7 @@ from typing import Any
 
 import httpx
 from millrace_console.deadletters import DLQ_TOPICS, DeadLetters
-from millrace_contracts import (
-    ArtifactRef,
-    FeatureDrift,
-    FeatureSignature,
-    Metrics,
-    ModelTrained,
-    PromotionPolicy,
-    first_of_flow,
-)
+from millrace_contracts import FeatureDrift
 from millrace_monitoring.core.views import (
     Distribution,
     DriftPoint,
@@ -29,10 +22,8 @@ from millrace_monitoring.core.views import (
     VersionSummary,
 )
 from millrace_shared.records import Record
+from registry_component_support import DATASET_VERSION
 
-TOKEN = "alice-" + "a" * 40
-HOLDOUT = "9f86d081884c:seed=42:frac=0.2"
-DATASET_VERSION = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 PREDICTION_ID = "pred-1"
 URLS = {
@@ -42,42 +33,6 @@ URLS = {
     "monitoring": "http://monitoring",
     "deployment": "http://replica-1",
 }
-
-
-def _ref(key: str) -> ArtifactRef:
-    return ArtifactRef(uri=f"s3://millrace-models/{key}", sha256="b" * 64, size_bytes=100)
-
-
-def model_trained(
-    run_id: str, accuracy: float, *, champion: tuple[int, float] | None = None, model: str = "iris"
-) -> ModelTrained:
-    return ModelTrained(
-        **first_of_flow(
-            producer="training",
-            event_id=uuid.uuid5(uuid.NAMESPACE_OID, f"trained/{model}/{run_id}"),
-        ),
-        model_name=model,
-        run_id=run_id,
-        dataset="iris",
-        dataset_version=DATASET_VERSION,
-        task="classification",
-        estimator="random_forest",
-        params={"n_estimators": 100},
-        artifact=_ref(f"{model}/{run_id}/model.skops"),
-        model_card=_ref(f"{model}/{run_id}/card.json"),
-        reference_profile=_ref(f"{model}/{run_id}/profile.json"),
-        signature=[FeatureSignature(name="sepal_length", kind="numeric", dtype="float")],
-        target="species",
-        metrics=Metrics(values={"accuracy": accuracy}, holdout_id=HOLDOUT, holdout_rows=30),
-        champion_version=champion[0] if champion else None,
-        champion_metrics=Metrics(
-            values={"accuracy": champion[1]}, holdout_id=HOLDOUT, holdout_rows=30
-        )
-        if champion
-        else None,
-        training_seconds=2.0,
-        promotion=PromotionPolicy(primary_metric="accuracy", floor=0.8, min_improvement=0.01),
-    )
 
 
 def _feature(name: str, psi: float, drifted: bool) -> FeatureDrift:

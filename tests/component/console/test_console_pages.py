@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import httpx
-from console_support import TOKEN, FakeDeadLetters
+from console_support import FakeDeadLetters
+from registry_component_support import TOKEN
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

@@ -8,35 +8,20 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from faststream.kafka import TestKafkaBroker
 from millrace_contracts import ModelPromoted
-from millrace_registry.bootstrap import build_app
 from millrace_registry.core.records import trail_problems
-from millrace_registry.settings import RegistrySettings
-from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.registry.models import AuditEntry
-from millrace_shared.registry.tokens import hash_token
-from millrace_shared.service import ServiceRuntime
-from registry_component_support import TOKEN, Service, model_trained
+from registry_component_support import TOKEN, Service, model_trained, registry_service
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
 async def replicas() -> AsyncIterator[list[Service]]:
-    settings = RegistrySettings(environment="dev", registry_tokens={"alice": hash_token(TOKEN)})
     objects = InMemoryObjectStore()
-    objects.ensure_buckets(settings.buckets)
-    sinks = [RecordingEventSink(), RecordingEventSink()]
-    apps = [build_app(settings, store=objects, sink=sink) for sink in sinks]
-    runtimes: list[ServiceRuntime] = [app.state.runtime for app in apps]
-    async with (
-        TestKafkaBroker(runtimes[0].broker) as first,
-        TestKafkaBroker(runtimes[1].broker) as second,
-    ):
-        brokers = (first, second)
-        yield [Service(apps[n], runtimes[n], brokers[n], objects, sinks[n]) for n in range(2)]
+    async with registry_service(objects) as first, registry_service(objects) as second:
+        yield [first, second]
 
 
 def client(service: Service) -> httpx.AsyncClient:

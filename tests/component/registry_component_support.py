@@ -1,12 +1,16 @@
-"""Sample ModelTrained events for the registry's component tests (importable, unlike conftest)."""
+"""The registry over in-memory fakes, and sample ModelTrained events: for the registry's
+component tests and the console's, which runs the real registry app behind it (importable,
+unlike a conftest; tests/component is on the path through its conftest)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 from millrace_contracts import (
     ArtifactRef,
     Event,
@@ -16,14 +20,19 @@ from millrace_contracts import (
     PromotionPolicy,
     first_of_flow,
 )
+from millrace_registry.bootstrap import build_app
+from millrace_registry.settings import RegistrySettings
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
+from millrace_shared.registry.tokens import hash_token
 from millrace_shared.service import ServiceRuntime
 
 TOKEN = "alice-" + "a" * 40
 """Alice's token: the registry knows only its hash."""
 BOB_TOKEN = "bob-" + "b" * 40
 POLICY = PromotionPolicy(primary_metric="accuracy", floor=0.8, min_improvement=0.01)
+HOLDOUT = "9f86d081884c:seed=42:frac=0.2"
+DATASET_VERSION = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 
 def _ref(key: str) -> ArtifactRef:
@@ -38,7 +47,6 @@ def model_trained(
     champion_accuracy: float | None = None,
     model: str = "iris",
 ) -> ModelTrained:
-    holdout = "9f86d081884c:seed=42:frac=0.2"
     return ModelTrained(
         **first_of_flow(
             producer="training",
@@ -47,7 +55,7 @@ def model_trained(
         model_name=model,
         run_id=run_id,
         dataset="iris",
-        dataset_version="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        dataset_version=DATASET_VERSION,
         task="classification",
         estimator="random_forest",
         params={"n_estimators": 100},
@@ -56,10 +64,10 @@ def model_trained(
         reference_profile=_ref(f"{model}/{run_id}/profile.json"),
         signature=[FeatureSignature(name="sepal_length", kind="numeric", dtype="float")],
         target="species",
-        metrics=Metrics(values={"accuracy": accuracy}, holdout_id=holdout, holdout_rows=30),
+        metrics=Metrics(values={"accuracy": accuracy}, holdout_id=HOLDOUT, holdout_rows=30),
         champion_version=champion_version,
         champion_metrics=Metrics(
-            values={"accuracy": champion_accuracy}, holdout_id=holdout, holdout_rows=30
+            values={"accuracy": champion_accuracy}, holdout_id=HOLDOUT, holdout_rows=30
         )
         if champion_accuracy is not None
         else None,
@@ -84,3 +92,24 @@ class Service:
 
     def emitted(self) -> list[Event]:
         return list(self.sink.events)
+
+
+def registry_settings() -> RegistrySettings:
+    return RegistrySettings(
+        environment="dev",
+        registry_tokens={"alice": hash_token(TOKEN), "bob": hash_token(BOB_TOKEN)},
+    )
+
+
+@asynccontextmanager
+async def registry_service(objects: InMemoryObjectStore | None = None) -> AsyncIterator[Service]:
+    """The registry app on a test broker, its own sink and ``objects`` (a new store unless
+    given: replicas share one)."""
+    settings = registry_settings()
+    objects = objects if objects is not None else InMemoryObjectStore()
+    objects.ensure_buckets(settings.buckets)
+    sink = RecordingEventSink()
+    app = build_app(settings, store=objects, sink=sink)
+    runtime: ServiceRuntime = app.state.runtime
+    async with TestKafkaBroker(runtime.broker) as broker:
+        yield Service(app, runtime, broker, objects, sink)
