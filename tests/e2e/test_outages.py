@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,16 @@ class S3Outage:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.down = False
+        self.since = 0.0
 
     def begin(self) -> None:
         assert stop_component(self.config, "s3"), "S3 was not running"
         self.down = True
+        self.since = time.monotonic()
+
+    async def lasts(self, seconds: float) -> None:
+        """Let the outage run until it has lasted ``seconds`` since S3 stopped."""
+        await asyncio.sleep(max(0.0, seconds - (time.monotonic() - self.since)))
 
     def end(self) -> None:
         start_component(self.config, "s3")
@@ -115,7 +122,7 @@ async def test_s3_outages_are_waited_out_and_the_flow_ends_promoted_with_one_fit
         s3_outage.begin()
         arrival = await arrive(flow.producer, flow.dataset, uri)
         await eventually(lambda: waits_on_s3(ingestion), within=60)
-        await asyncio.sleep(OUTAGE_SECONDS)  # the outage itself, not a wait for an effect
+        await s3_outage.lasts(OUTAGE_SECONDS)  # the outage itself, not a wait for an effect
         assert await waits_on_s3(ingestion), "ingestion stopped waiting while S3 was down"
         assert not flow.watcher.of_type(
             DatasetValidated, lambda e: e.correlation_id == arrival.event_id
@@ -129,7 +136,7 @@ async def test_s3_outages_are_waited_out_and_the_flow_ends_promoted_with_one_fit
         s3_outage.begin()
         (tmp_path / "release").touch()
         await eventually(lambda: waits_on_s3(held.url), within=60)
-        await asyncio.sleep(FIT_OUTAGE_SECONDS)  # the outage itself
+        await s3_outage.lasts(FIT_OUTAGE_SECONDS)
         assert await waits_on_s3(held.url), "training stopped waiting while S3 was down"
         s3_outage.end()
 
