@@ -245,6 +245,12 @@ class PredictionArchive:
     def pending(self, partition: int) -> int:
         return sum(len(c) for c in self._pending.get(partition, ()))
 
+    @property
+    def buffered(self) -> int:
+        """Predictions held for every partition, not written yet (the buffer's bound counts
+        these: see ``Checkpointer.make_room``)."""
+        return sum(len(c) for chunks in self._pending.values() for c in chunks)
+
     def drop(self, partitions: Iterable[int]) -> None:
         """Forget what revoked partitions held: their new owner reads those records again."""
         for partition in partitions:

@@ -11,6 +11,13 @@ together, so nothing is counted twice or lost. A checkpoint is written at most e
 ``checkpoint_seconds`` after a batch, and on revocation and shutdown. The committed offsets
 only say how far the live process got (lag); after a kill, the records past the checkpoint
 are read again and give the same results, and the same event ids (see ADR 0008).
+
+The prediction archive's rows wait in memory for their partition's checkpoint, and a
+checkpoint cannot be written while S3 is down, so the buffer is bounded (``make_room``): when
+the next batch would take it past ``archive_buffer_rows``, the batch handler writes what it
+holds before it goes on, and while S3 refuses it waits (``/health/ready`` 503 naming ``s3``)
+instead of returning. The subscriber fetches its next batch only once the handler returns, so
+consuming stops meanwhile; nothing is dropped, and a kill re-reads from the last checkpoint.
 """
 
 from __future__ import annotations
@@ -25,6 +32,9 @@ from typing import Any, Protocol
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from millrace_contracts import DriftDetected, PerformanceDegraded
+from millrace_shared.faults import S3
+from millrace_shared.health import DependencyHealth
+from millrace_shared.messaging.deadletter import transient_delay
 from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
 from pydantic import ValidationError
 
@@ -92,6 +102,9 @@ class Checkpointer:
         clock: Callable[[], float] = time.monotonic,
         retry_seconds: float = 0.5,
         archive: PredictionArchive | None = None,
+        archive_buffer_rows: int = 0,
+        health: DependencyHealth | None = None,
+        max_retry_seconds: float = MAX_RETRY_SECONDS,
     ) -> None:
         self._monitor = monitor
         self._outbox = outbox
@@ -101,6 +114,9 @@ class Checkpointer:
         self._clock = clock
         self._retry_seconds = retry_seconds
         self._archive = archive
+        self._buffer_rows = archive_buffer_rows
+        self._health = health if health is not None else DependencyHealth()
+        self._max_retry_seconds = max_retry_seconds
         self.lock = asyncio.Lock()
         self.guard = threading.Lock()
         """Held (in worker threads) while a batch changes the monitor and the outbox, and
@@ -146,12 +162,14 @@ class Checkpointer:
         if self._dirty and self._clock() - self._last >= self._interval:
             await self.checkpoint(self._dirty)
 
-    async def checkpoint(self, partitions: Iterable[int]) -> None:
-        """Write the checkpoints of ``partitions`` (call with ``lock`` held).
+    async def checkpoint(self, partitions: Iterable[int]) -> Exception | None:
+        """Write the checkpoints of ``partitions`` (call with ``lock`` held); returns the last
+        write's error, if any failed.
 
         A failed write is logged and left for the next one: consuming goes on, and a restart
         re-reads from the previous checkpoint, so nothing is lost, only replayed.
         """
+        failed: Exception | None = None
         for partition in sorted(set(partitions)):
             offsets = self._offsets.get(partition)
             if offsets is None:
@@ -159,12 +177,65 @@ class Checkpointer:
             models = self.models_of({partition})
             try:
                 await asyncio.to_thread(self._write, partition, dict(offsets), models)
-            except Exception:
+            except Exception as error:
                 logger.warning("checkpoint of partition %d failed", partition, exc_info=True)
+                failed = error
                 continue
             self._dirty.discard(partition)
             self.written += 1
         self._last = self._clock()
+        return failed
+
+    async def make_room(self, incoming: int) -> None:
+        """Back-pressure on the archive's buffer: return once it can take ``incoming`` more
+        predictions within ``archive_buffer_rows`` (0: unbounded), writing what it holds first.
+
+        Call from the batch handler without ``lock``: before applying a batch (its predictions
+        as ``incoming``) and after (0, for a batch larger than the bound on its own). While S3
+        refuses the writes it retries with capped backoff and reports ``s3`` down, for as long
+        as that lasts: the handler does not return, so the consumer takes no next batch and the
+        buffer stays bounded. The lock is taken per try only, so a rebalance is not held up;
+        revoked partitions leave the buffer (their new owner re-reads them).
+        """
+        archive = self._archive
+        if archive is None or self._buffer_rows <= 0:
+            return
+        tries = 0
+        try:
+            while True:
+                async with self.lock:
+                    buffered = archive.buffered
+                    if buffered == 0 or buffered + incoming <= self._buffer_rows:
+                        return
+                    failed = await self.checkpoint(self._dirty)
+                    left = archive.buffered
+                    if left == 0 or left + incoming <= self._buffer_rows:
+                        return
+                    if failed is None:
+                        if left < buffered:
+                            continue  # some written and none failed: try the rest at once
+                        # Nothing failed, yet nothing left the buffer: rows of no partition
+                        # this checkpointer tracks. Not expected; do not spin on them.
+                        logger.error("%d archive rows held but no checkpoint covers them", left)
+                        return
+                tries += 1
+                self._health.failing(S3, failed, holder=self)
+                delay = transient_delay(
+                    tries, base=max(self._retry_seconds, 0.01), cap=self._max_retry_seconds
+                )
+                logger.log(
+                    logging.WARNING if tries == 1 else logging.INFO,
+                    "prediction archive full (%d rows held, bound %d): not consuming until S3 "
+                    "takes them (try %d, again in %.1fs): %r",
+                    buffered,
+                    self._buffer_rows,
+                    tries,
+                    delay,
+                    failed,
+                )
+                await asyncio.sleep(delay)
+        finally:
+            self._health.release(self)
 
     def _write(self, partition: int, offsets: dict[str, int], models: set[str]) -> None:
         if self._archive is not None:

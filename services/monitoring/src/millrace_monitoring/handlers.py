@@ -59,6 +59,9 @@ def register(
         interval_seconds=settings.checkpoint_seconds,
         consumer=lambda: live.consumer,  # the subscriber's, once it started
         archive=archive,
+        archive_buffer_rows=settings.archive_buffer_rows,
+        health=runtime.dependencies,
+        max_retry_seconds=settings.kafka_transient_backoff_max_seconds,
     )
     runtime.shutdown_hooks.append(checkpointer.on_shutdown)
 
@@ -111,15 +114,20 @@ def register(
 
     @live
     async def on_live_batch(events: list[PredictionsLogged | LabelsObserved]) -> None:
+        # Set by this batch's decoder; the next is decoded only once this handler returns.
+        positions, checkpointer.pending = checkpointer.pending, None
+        rows, checkpointer.pending_rows = checkpointer.pending_rows, {}
+        # Back-pressure: the archive's buffer must have room for the batch's predictions; if
+        # S3 cannot take what it holds, this waits (and no next batch is fetched meanwhile).
+        await checkpointer.make_room(sum(len(c) for part in rows.values() for c in part))
         async with checkpointer.lock:
-            positions, checkpointer.pending = checkpointer.pending, None
-            rows, checkpointer.pending_rows = checkpointer.pending_rows, {}
             await outbox.flush(runtime.sink)  # what a failed publish left behind, first
             await asyncio.to_thread(_observe, monitor, events, outbox, checkpointer.guard)
             checkpointer.handled(positions, rows)
             # Before publishing: a kill between the two leaves the events in the checkpoint.
             await checkpointer.maybe_checkpoint()
             await outbox.flush(runtime.sink)
+        await checkpointer.make_room(0)  # a batch larger than the bound on its own
 
 
 def _decode(

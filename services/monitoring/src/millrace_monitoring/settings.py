@@ -53,3 +53,10 @@ class MonitoringSettings(ServiceSettings):
     )
     """Days of logged predictions kept in the prediction archive (``GET /predictions/{id}``,
     ``millrace lineage``); older days are deleted hourly. 0 keeps them forever."""
+    archive_buffer_rows: int = Field(
+        default=100_000, ge=0, validation_alias="MILLRACE_MONITORING_ARCHIVE_BUFFER_ROWS"
+    )
+    """Most logged predictions held in memory for the prediction archive until their
+    partition's checkpoint writes them. Reaching it, monitoring writes them at once, and while
+    S3 refuses the write it stops consuming (``/health/ready`` 503 naming ``s3``) until S3
+    takes them: nothing is dropped, memory stays bounded. 0 leaves the buffer unbounded."""
