@@ -16,7 +16,7 @@ import httpx
 import pytest
 from millrace_browser import AsyncScreenshot
 from millrace_cli.demo import SHIFT, Traffic, sensors_declaration, sensors_frame
-from millrace_contracts import ModelDeployed, ModelPromoted
+from millrace_contracts import DatasetRejected, ModelDeployed, ModelPromoted
 from millrace_infra.launcher import Process, launch_service
 from playwright.async_api import Page, expect
 
@@ -98,6 +98,12 @@ async def test_the_console_shows_the_real_platform(
         lambda e: e.model_name == dataset and e.version == 1 and e.replica_id == "deployment",
         within=flow.within,
     )
+    # A file without x1 is turned away; the dataset page lists it with its reason.
+    invalid = sensors_frame(50, seed=2).drop(columns=["x1"])
+    bad = await flow.arrive("no-x1.csv", invalid, submitted_by=SUBMITTER)
+    rejected = await flow.first(DatasetRejected, bad)
+    assert "missing_column" in {r.code for r in rejected.reasons}
+
     # Traffic shifted on x1 as the demo shifts it (x1 drawn around SHIFT, the reference
     # around 0): a monitoring window (200 predictions) checked against the reference flags
     # x1. No retraining follows: the newest dataset version is production's own.
@@ -138,6 +144,10 @@ async def test_the_console_shows_the_real_platform(
         data = (await web.get(f"/datasets/{dataset}")).text
         assert promoted.model.dataset_version[:16] in data
         assert '<td class="rows">800</td>' in data
+        rejection = re.search(rf'<tr data-arrival="{bad.event_id}">.*?</tr>', data, re.S)
+        assert rejection is not None, "the rejected arrival is not listed"
+        assert "no-x1.csv" in rejection.group(0) and SUBMITTER in rejection.group(0)
+        assert "missing_column" in rejection.group(0)
 
         serving = (await web.get("/serving")).text
         assert f"{dataset} v1" in serving
