@@ -163,8 +163,11 @@ class Checkpointer:
                 await asyncio.wait_for(stop.wait(), period)
             if stop.is_set():
                 return
-            async with self.lock:
-                await self.maybe_checkpoint()
+            try:
+                async with self.lock:
+                    await self.maybe_checkpoint()
+            except Exception:  # the ticker must outlive a bad tick: the next one retries
+                logger.warning("idle checkpoint failed", exc_info=True)
 
     async def checkpoint(self, partitions: Iterable[int]) -> None:
         """Write the checkpoints of ``partitions`` (call with ``lock`` held).
