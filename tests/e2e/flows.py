@@ -135,10 +135,13 @@ class Flow:
     async def declare(self, declaration: DatasetDeclaration) -> None:
         await declare(self.producer, self.platform["ingestion"].url, declaration)
 
-    async def arrive(self, name: str, frame: pd.DataFrame) -> DataArrived:
-        """Upload ``frame`` as the dataset's file ``name`` and announce it."""
+    async def arrive(
+        self, name: str, frame: pd.DataFrame, *, submitted_by: str | None = None
+    ) -> DataArrived:
+        """Upload ``frame`` as the dataset's file ``name`` and announce it (by whom, if said)."""
         uri = upload_csv(self.store, self.settings, self.dataset, name, frame)
-        return await arrive(self.producer, self.dataset, uri)
+        extra = {} if submitted_by is None else {"submitted_by": submitted_by}
+        return await arrive(self.producer, self.dataset, uri, **extra)
 
     async def first(self, event_type: type[E], arrival: DataArrived) -> E:
         """The first ``event_type`` of the flow ``arrival`` started."""

@@ -91,12 +91,20 @@ def _run_maven(dist: Path, pins: dict[str, Pin]) -> None:
         raise StackError("Maven (mvn) is needed once to fetch Zipkin's jar; install Maven 3")
     staging = dist / "lib.partial"
     shutil.rmtree(staging, ignore_errors=True)
+    # A local repository of its own, deleted after: Kafka's fetch may run at the same time
+    # with ~/.m2 (Maven 3.8 does not lock it across processes), and the 131 MB jar is not
+    # kept twice.
+    repository = dist / "m2.partial"
     cmd = [
         # --strict-checksums: Maven itself refuses a download that fails Central's .sha1.
         mvn, "-q", "-B", "--strict-checksums", "-f", str(zipkin_asset("pom.xml")),
+        f"-Dmaven.repo.local={repository}",
         "dependency:copy-dependencies", f"-DoutputDirectory={staging}",
     ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    finally:
+        shutil.rmtree(repository, ignore_errors=True)
     if done.returncode != 0 or not (staging / JAR).is_file():
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
         raise StackError(f"fetching Zipkin {ZIPKIN_VERSION} with Maven failed:\n{tail}")
@@ -106,8 +114,9 @@ def _run_maven(dist: Path, pins: dict[str, Pin]) -> None:
         # Nothing of a tampered fetch is kept: the staging folder never becomes the cache.
         shutil.rmtree(staging, ignore_errors=True)
         raise DigestMismatch(
-            f"refusing the Zipkin {ZIPKIN_VERSION} jar Maven fetched: {exc}. If the file comes "
-            "from a corrupted local Maven repository (~/.m2/repository), delete it there."
+            f"refusing the Zipkin {ZIPKIN_VERSION} jar Maven fetched: {exc}. It was downloaded "
+            "afresh (into a local repository of its own), so check the mirror or proxy in "
+            "~/.m2/settings.xml, if any."
         ) from exc
     shutil.rmtree(dist / "lib", ignore_errors=True)
     staging.rename(dist / "lib")

@@ -185,6 +185,20 @@ def canned(served: list[int]) -> dict[tuple[str, str], Any]:
                 "profile": artifact,
             }
         ],
+        ("ingestion", "/datasets/iris/rejections"): [
+            {
+                "arrival_id": str(uuid.uuid4()),
+                "source_uri": "s3://millrace-landing/iris/bad.csv",
+                "submitted_by": "data-team-a",
+                "arrived_at": T0.isoformat(),
+                "rejected_at": T0.isoformat(),
+                "rejection_event_id": str(uuid.uuid4()),
+                "reasons": [
+                    {"code": "missing_column", "message": "column 'species' is missing"},
+                    {"code": "too_few_rows", "message": "3 rows, at least 10 needed"},
+                ],
+            }
+        ],
         ("training", "/runs/iris/failed"): [
             {
                 "model_name": "iris",

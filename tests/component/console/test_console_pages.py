@@ -98,6 +98,12 @@ async def test_datasets_show_versions_rows_and_hash(console: httpx.AsyncClient) 
     assert "iris" in row((await console.get("/datasets")).text, "data-dataset", "iris")
     page = (await console.get("/datasets/iris")).text
     assert "150" in page and "9f86d081884c7d65" in page
+    listed = re.search(r'<tr data-arrival=".*?</tr>', page, re.S)
+    assert listed is not None, "no rejected arrival listed"
+    rejected = listed.group(0)
+    assert "s3://millrace-landing/iris/bad.csv" in rejected and "data-team-a" in rejected
+    assert 'data-codes="missing_column too_few_rows"' in rejected
+    assert "column &#39;species&#39; is missing" in rejected
 
 
 async def test_serving_shows_replicas_versions_rate_and_dropped_logs(

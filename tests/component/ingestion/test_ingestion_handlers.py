@@ -195,3 +195,38 @@ async def test_an_oversize_outcome_is_dead_lettered_once_not_retried(
     sink.max_event_bytes = 1_000_000
     await send(broker, arrival(store, "a.csv", GOOD))
     assert len(sink.of_type(DatasetValidated)) == 1
+
+
+async def test_rejected_arrivals_are_kept_per_dataset_and_listed_newest_first(
+    broker: KafkaBroker,
+    store: InMemoryObjectStore,
+    sink: RecordingEventSink,
+    routers: list[APIRouter],
+) -> None:
+    client = TestClient(_app(routers))
+    assert client.get("/datasets/iris/rejections").status_code == 404  # unknown dataset
+    await send(broker, declared())
+    assert client.get("/datasets/iris/rejections").json() == []
+
+    first = arrival(store, "bad.csv", BAD).model_copy(update={"submitted_by": "data-team-a"})
+    await send(broker, first)
+    await send(broker, first)  # redelivered: still one record
+    second = arrival(store, "empty.csv", "sepal_length,species\n")
+    await send(broker, second)
+    await send(broker, arrival(store, "a.csv", GOOD))  # accepted: not listed
+
+    newest, oldest = client.get("/datasets/iris/rejections").json()
+    assert newest["arrival_id"] == str(second.event_id)
+    assert oldest["arrival_id"] == str(first.event_id)
+    assert oldest["source_uri"] == first.uri and oldest["submitted_by"] == "data-team-a"
+    assert sorted(r["code"] for r in oldest["reasons"]) == [
+        "out_of_range",
+        "unseen_category",
+        "wrong_type",
+    ]
+    [event, *_] = sink.of_type(DatasetRejected)
+    assert oldest["rejection_event_id"] == str(event.event_id)
+    assert oldest["arrived_at"] and oldest["rejected_at"]
+    assert newest["submitted_by"] is None and newest["reasons"]
+    spec = client.app.openapi()  # type: ignore[attr-defined]
+    assert "RejectionView" in spec["components"]["schemas"]

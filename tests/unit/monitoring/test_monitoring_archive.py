@@ -3,6 +3,7 @@ and its place in the checkpoint (written first, kept on failure, dropped on revo
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -231,3 +232,46 @@ async def test_a_revoked_partition_flushes_its_archive_and_later_rows_of_it_are_
     async with checkpoints.lock:  # handled after the revocation: the new owner re-reads it
         checkpoints.handled(({"m": 1}, {(late.topic(), 1): 4}), {1: [chunk_of(late)]})
     assert archive.pending(1) == 0
+
+
+async def test_a_batch_after_a_recent_checkpoint_is_archived_though_no_batch_follows(
+    store: CountingStore, make_monitor: MakeMonitor
+) -> None:
+    """Low traffic: one batch handled just after a checkpoint was not due then, and nothing
+    else arrives. The idle ticker checkpoints it once due, and the prediction is found."""
+    now = [100.0]
+    archive = archive_of(store)
+    checkpoints = Checkpointer(
+        monitor=make_monitor(),
+        outbox=Outbox(),
+        store=CheckpointStore(store, BUCKET),
+        interval_seconds=5,
+        consumer=lambda: None,
+        clock=lambda: now[0],
+        archive=archive,
+    )
+    event = logged(ids(0, 1))
+    async with checkpoints.lock:
+        checkpoints.handled(({"m": 2}, {(event.topic(), 2): 1}), {2: [chunk_of(event)]})
+        await checkpoints.maybe_checkpoint()
+    assert checkpoints.written == 0 and archive.find(ids(0, 1)[0]) is None  # not due yet
+
+    stop = asyncio.Event()
+    idle = asyncio.create_task(checkpoints.run_idle(stop, every=0.01))
+    try:
+        now[0] = 105.0  # the interval has passed; no batch comes
+
+        async def checkpointed() -> None:
+            while True:
+                if checkpoints.written:
+                    return
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(checkpointed(), 30)
+    finally:
+        stop.set()
+        await idle
+    found = archive.find(ids(0, 1)[0])
+    assert found is not None and found.model_name == "m"
+    saved = CheckpointStore(store, BUCKET).load(2)
+    assert saved is not None and saved.offsets == {event.topic(): 1}

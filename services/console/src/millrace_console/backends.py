@@ -43,6 +43,17 @@ class DatasetVersion(View):
     profile: ArtifactRef
 
 
+class DatasetRejection(View):
+    """An arrival ingestion turned away (``GET /datasets/{name}/rejections``)."""
+
+    arrival_id: str
+    source_uri: str
+    submitted_by: str | None = None
+    arrived_at: datetime
+    rejected_at: datetime
+    reasons: list[Reason]
+
+
 class Dataset(View):
     dataset: str
     declaration_version: int
@@ -197,6 +208,7 @@ class JsonApi:
 _DATASETS = TypeAdapter(list[str])
 _DATASET = TypeAdapter(Dataset)
 _DATASET_VERSIONS = TypeAdapter(list[DatasetVersion])
+_REJECTIONS = TypeAdapter(list[DatasetRejection])
 _RUNS = TypeAdapter(list[TrainingRun])
 _FAILED = TypeAdapter(list[FailedRun])
 _SERVED = TypeAdapter(list[ServedModel])
@@ -265,6 +277,10 @@ class Backends:
 
     async def dataset_versions(self, name: str) -> list[DatasetVersion]:
         return await self.ingestion.get(f"/datasets/{_seg(name)}/versions", _DATASET_VERSIONS) or []
+
+    async def dataset_rejections(self, name: str) -> list[DatasetRejection]:
+        """The dataset's recent rejected arrivals, newest first."""
+        return await self.ingestion.get(f"/datasets/{_seg(name)}/rejections", _REJECTIONS) or []
 
     async def runs(self, model: str) -> list[TrainingRun]:
         return await self.training.get(f"/runs/{_seg(model)}", _RUNS) or []

@@ -243,12 +243,21 @@ def console_router(
 
     @router.get("/datasets/{name}", response_class=HTMLResponse)
     async def dataset(request: Request, name: str) -> Response:
-        found, versions = await asyncio.gather(
-            _try(backends.dataset(name)), _try(backends.dataset_versions(name))
+        found, versions, rejections = await asyncio.gather(
+            _try(backends.dataset(name)),
+            _try(backends.dataset_versions(name)),
+            _try(backends.dataset_rejections(name)),
         )
         if found.value is None and found.error is None:
             return page(request, "missing.html", 404, what=f"dataset {name!r}")
-        return page(request, "dataset.html", name=name, found=found, versions=versions)
+        return page(
+            request,
+            "dataset.html",
+            name=name,
+            found=found,
+            versions=versions,
+            rejections=rejections,
+        )
 
     # --- serving -------------------------------------------------------------------------
 

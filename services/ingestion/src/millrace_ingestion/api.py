@@ -1,4 +1,5 @@
-"""REST: which datasets exist, the declaration in force, and the versions of each."""
+"""REST: which datasets exist, the declaration in force, the versions of each, and the
+arrivals rejected."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
-from millrace_contracts import ArtifactRef, DatasetDeclaration, DatasetSpec
+from millrace_contracts import ArtifactRef, DatasetDeclaration, DatasetSpec, Reason
 from millrace_shared.http import error_responses
 from pydantic import BaseModel
 
 from .core.declarations import DeclarationStore, SpecSource
+from .core.rejections import RejectionStore
 from .core.versions import ValidationReport, VersionStore
 
 
@@ -46,7 +48,25 @@ class VersionView(BaseModel):
     """The checks it passed (null for versions from before reports were kept)."""
 
 
-def datasets_router(declarations: DeclarationStore, versions: VersionStore) -> APIRouter:
+class RejectionView(BaseModel):
+    """An arrival turned away: which file, who sent it, when, and why (by code)."""
+
+    arrival_id: uuid.UUID
+    """The DataArrived's event id (the flow's correlation id)."""
+    source_uri: str
+    submitted_by: str | None = None
+    arrived_at: datetime
+    rejected_at: datetime
+    rejection_event_id: uuid.UUID
+    reasons: list[Reason]
+    """Every problem found: a stable ``code``, a message, the column, machine facts."""
+
+
+def datasets_router(
+    declarations: DeclarationStore,
+    versions: VersionStore,
+    rejections: RejectionStore | None = None,
+) -> APIRouter:
     router = APIRouter(prefix="/datasets", tags=["datasets"])
 
     @router.get("")
@@ -74,6 +94,15 @@ def datasets_router(declarations: DeclarationStore, versions: VersionStore) -> A
         if not history and not await asyncio.to_thread(declarations.versions, name):
             raise HTTPException(404, f"unknown dataset {name!r}")
         return [VersionView.model_validate(r, from_attributes=True) for r in history]
+
+    @router.get("/{name}/rejections", responses=error_responses(404))
+    async def list_rejections(name: str) -> list[RejectionView]:
+        """The dataset's most recent rejected arrivals, newest first (a bounded number are
+        kept: ``MILLRACE_INGESTION_REJECTIONS_KEPT``)."""
+        kept = await asyncio.to_thread(rejections.recent, name) if rejections else []
+        if not kept and not await asyncio.to_thread(declarations.versions, name):
+            raise HTTPException(404, f"unknown dataset {name!r}")
+        return [RejectionView.model_validate(r, from_attributes=True) for r in kept]
 
     @router.get("/{name}/versions/{version}", responses=error_responses(404))
     async def get_version(

@@ -12,6 +12,7 @@ from .core.declarations import DeclarationStore
 from .core.limits import InputLimits
 from .core.pipeline import Ingestion, IngestionConfig
 from .core.profiling import ProfileOptions
+from .core.rejections import RejectionStore
 from .core.versions import VersionStore
 from .handlers import register
 from .settings import IngestionSettings
@@ -54,15 +55,19 @@ def wire(runtime: ServiceRuntime, settings: IngestionSettings) -> list[APIRouter
         bucket_state=settings.state_bucket("ingestion"),
         bucket_datasets=settings.bucket_datasets,
     )
+    rejections = RejectionStore(
+        runtime.store, settings.state_bucket("ingestion"), keep=settings.rejections_kept
+    )
     ingestion = Ingestion(
         store=runtime.store,
         declarations=declarations,
         versions=versions,
         config=config_from(settings),
         tracer=runtime.tracer,
+        rejections=rejections,
     )
     register(runtime, ingestion, declarations)
-    return [datasets_router(declarations, versions)]
+    return [datasets_router(declarations, versions, rejections)]
 
 
 def build_app(

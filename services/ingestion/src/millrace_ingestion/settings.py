@@ -55,3 +55,8 @@ class IngestionSettings(ServiceSettings):
         default=1000, ge=1, validation_alias="MILLRACE_INGESTION_MAX_SIGNATURE_CATEGORIES"
     )
     """Above this many distinct values a column's signature lists no categories (ids, text)."""
+    rejections_kept: int = Field(
+        default=100, ge=1, validation_alias="MILLRACE_INGESTION_REJECTIONS_KEPT"
+    )
+    """Rejected arrivals kept per dataset (``GET /datasets/{name}/rejections``, the console's
+    dataset page); the oldest is deleted first."""

@@ -63,7 +63,19 @@ def register(
         health=runtime.dependencies,
         max_retry_seconds=settings.kafka_transient_backoff_max_seconds,
     )
-    runtime.shutdown_hooks.append(checkpointer.on_shutdown)
+    idle_stop = asyncio.Event()
+    idle: list[asyncio.Task[None]] = []
+
+    async def start_idle_checkpoints() -> None:
+        idle.append(asyncio.create_task(checkpointer.run_idle(idle_stop), name="idle-checkpoint"))
+
+    async def stop_idle_checkpoints() -> None:
+        # Stopped, not cancelled: a checkpoint it is writing finishes before the last one.
+        idle_stop.set()
+        await asyncio.gather(*idle)
+
+    runtime.startup_hooks.append(start_idle_checkpoints)
+    runtime.shutdown_hooks += [stop_idle_checkpoints, checkpointer.on_shutdown]
 
     @broker.subscriber(
         ModelPromoted.topic(),

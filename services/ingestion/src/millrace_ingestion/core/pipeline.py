@@ -37,6 +37,7 @@ from .limits import InputLimits, landing_violation
 from .profiling import ProfileOptions, profile_columns
 from .reading import read_arrival
 from .reasons import codes, condense
+from .rejections import RejectionStore
 from .validation import Checked, validate
 from .versions import ColumnCheck, ValidationReport, VersionRecord, VersionStore
 
@@ -72,8 +73,10 @@ class Ingestion:
         config: IngestionConfig,
         tracer: Tracer,
         clock: Callable[[], datetime] = utc_now,
+        rejections: RejectionStore | None = None,
     ) -> None:
         self._store = store
+        self._rejections = rejections
         self._declarations = declarations
         self._versions = versions
         self._config = config
@@ -300,6 +303,10 @@ class Ingestion:
             # Only many distinct codes with long messages get here: one summary per code is
             # as short as a rejection can be and still say every kind of problem.
             rejected = self._rejection(arrived, condense(reasons, per_code=0))
+        if self._rejections is not None:
+            # Before the event is published: a failed write raises, and the redelivered
+            # arrival writes the same record again.
+            self._rejections.record(arrived, rejected)
         return rejected
 
     def _rejection(self, arrived: DataArrived, reasons: list[Reason]) -> DatasetRejected:
