@@ -196,11 +196,13 @@ def run(ctx: Context, which: set[str]) -> None:
             for m in models
             for name in served[m.key].procs
         }
-        for m in models:  # warm-up
+        for m in models if not ctx.quick else []:  # warm-up (quick: the checks above warm up)
             for target in served[m.key].targets.values():
                 clients.peak(target, work, connections=CONNECTIONS, duration=1)
 
-        inprocess = _inprocess(models, files, work) if which & {"2", "4"} else {}
+        inprocess = (
+            _inprocess(models, files, work, 2 if ctx.quick else 10) if which & {"2", "4"} else {}
+        )
         ctx.results.facts["baseline_inprocess_us_per_call"] = inprocess
         peaks = _peaks(ctx, models, served, work) if which & {"1", "2", "3", "9"} else {}
         if which & {"1", "2"}:
@@ -220,7 +222,7 @@ def run(ctx: Context, which: set[str]) -> None:
             ctx.results.facts["rss_mb"]["baselines_idle"] = {
                 k: v for k, v in idle.items() if not k.startswith("millrace")
             }
-        if "client" not in ctx.results.facts:
+        if "client" not in ctx.results.facts and not ctx.quick:  # a fact, not a row
             _client_ceiling(ctx, work)
 
 
@@ -256,33 +258,31 @@ def _faster(runs: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def _inprocess(
-    models: list[FittedModel], files: dict[str, tuple[Path, Path]], work: Path
+    models: list[FittedModel], files: dict[str, tuple[Path, Path]], work: Path, repeats: int
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Each bare endpoint's own code without HTTP (rows -> array -> predict / ``run``), µs per
     call for one row and for the batch, pinned like the servers: a slow baseline shows here."""
     rows_path = work / "inprocess-rows.json"
     rows_path.write_text(json.dumps({"features": FEATURES, "rows": request_rows(BATCH_ROWS, 23)}))
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for m in models:
-        for runtime in ("sklearn", "onnx"):
-            command = pinned(
-                [
-                    sys.executable,
-                    str(BASELINES / "inprocess_predict.py"),
-                    runtime,
-                    str(files[m.key][0]),
-                    str(rows_path),
-                    "5",
-                ],
-                [server_cpu()],
-            )
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
-            answer = json.loads(done.stdout)
-            out.setdefault(m.key, {})[runtime] = {
-                "single": answer["single"]["median"] * 1e6,
-                "batch": answer["batch"]["median"] * 1e6,
-            }
-    return out
+    command = pinned(
+        [
+            sys.executable,
+            str(BASELINES / "inprocess_predict.py"),
+            str(rows_path),
+            str(repeats),
+            *(str(files[m.key][0]) for m in models),
+        ],
+        [server_cpu()],
+    )
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    answer = json.loads(done.stdout)
+    return {
+        m.key: {
+            runtime: {kind: t[kind]["median"] * 1e6 for kind in ("single", "batch")}
+            for runtime, t in answer[str(files[m.key][0])].items()
+        }
+        for m in models
+    }
 
 
 def _inprocess_note(costs: dict[str, dict[str, float]], kind: str) -> str:
@@ -440,7 +440,7 @@ def _latency(
         ):  # fmt: skip
             ours = [x[field] for x in runs["millrace"]]
             if limit is not None:
-                notes = f"worst round {worst(ours, higher_is_better=False):.3g} ms. {notes}"
+                notes = f"worst round {worst(ours, higher_is_better=False):.3g} ms. {notes}".strip()
             ctx.results.add(
                 compared(
                     bench=f"3/{m.key} {variant}",

@@ -2,8 +2,9 @@
 parsing JSON (dict rows -> array -> ``predict`` or ONNX Runtime's ``run``), for one row and
 for the batch, in a process pinned like the servers. It makes a slow baseline visible.
 
-Usage: python inprocess_predict.py sklearn|onnx MODEL.skops ROWS.json REPEATS
-Prints JSON: seconds per call, median and every timing, for ``single`` and ``batch``.
+Usage: python inprocess_predict.py ROWS.json REPEATS MODEL.skops [MODEL.skops ...]
+Prints JSON: per model and runtime (``sklearn``, ``onnx``), seconds per call, median and every
+timing, for ``single`` and ``batch``. One process for all (each runtime has one thread).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 from onnx_convert import load, session
 
+RUNTIMES = ("sklearn", "onnx")
 SINGLE_CALLS = 50
 """Single-row calls per timing (one call is too short to time alone)."""
 
@@ -53,25 +55,20 @@ def timed(fn: Callable[[], Any], repeats: int, calls: int) -> list[float]:
 
 
 def main() -> None:
-    runtime, model_path, rows_path, repeats = (
-        sys.argv[1],
-        sys.argv[2],
-        sys.argv[3],
-        int(sys.argv[4]),
-    )
+    rows_path, repeats, models = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
     spec = json.loads(open(rows_path).read())  # noqa: PTH123, SIM115
     features, rows = spec["features"], spec["rows"]
-    run = predictor(runtime, model_path, features)
-    single = timed(lambda: run(rows[:1]), repeats, SINGLE_CALLS)
-    batch = timed(lambda: run(rows), repeats, 1)
-    print(
-        json.dumps(
-            {
+    out: dict[str, dict[str, Any]] = {}
+    for model_path in models:
+        for runtime in RUNTIMES:
+            run = predictor(runtime, model_path, features)
+            single = timed(lambda run=run: run(rows[:1]), repeats, SINGLE_CALLS)
+            batch = timed(lambda run=run: run(rows), repeats, 1)
+            out.setdefault(model_path, {})[runtime] = {
                 "single": {"median": statistics.median(single), "timings": single},
                 "batch": {"median": statistics.median(batch), "timings": batch},
             }
-        )
-    )
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
