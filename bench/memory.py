@@ -34,20 +34,29 @@ def mark(results: Results) -> None:
             "deployment RSS idle, serving two models (HGB + logistic regression)",
             deployment["idle_two_models"],
             IDLE_MB,
-            f"max under #1 peak load {deployment.get('under_peak_load_max')} MB",
+            f"max under #1 peak load {_mb(deployment.get('under_peak_load_max'))}",
             _DEPLOYMENT,
         )
     for service, mb in sorted(rss.get("idle_each_service_no_model", {}).items()):
-        _row(results, f"9/idle {service}", f"{service} RSS idle after start", mb, IDLE_MB, "", "")
+        _row(
+            results,
+            f"9/idle {service}",
+            f"{service} RSS idle after start, no model (#8's services)",
+            mb,
+            IDLE_MB,
+            "",
+            "what the service holds after start (mostly its imports) is not broken down in "
+            "this run",
+        )
     for key in ("monitoring", "monitoring_500"):
         if rss.get(key, {}).get("idle_after_start") is not None:
             _row(
                 results,
-                f"9/idle {key}",
+                f"9/{key} (#5)",
                 "monitoring RSS idle after start (#5's service)",
                 rss[key]["idle_after_start"],
                 IDLE_MB,
-                f"max under #5 load {rss[key].get('under_load_max')} MB",
+                f"max under #5 load {_mb(rss[key].get('under_load_max'))}",
                 "",
             )
     after = rss.get("after_freshness_rounds", {})
@@ -63,6 +72,10 @@ def mark(results: Results) -> None:
                 _IN_PROCESS,
                 strict=True,
             )
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} MB"
 
 
 def _row(

@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.bench, pytest.mark.timeout(1200)]
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 
+from bench import memory  # noqa: E402
 from bench.loadgen import Response, build_requests  # noqa: E402
 from bench.results import Results, Row, code_state, now  # noqa: E402
 from bench.stats import Ratio, at_least, at_most, percentile, ratios  # noqa: E402
@@ -185,3 +186,22 @@ def test_full_run_refuses_dirty_service_code(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(SystemExit) as raised:
         entry.main([])
     assert raised.value.code == 2
+
+
+def test_memory_marks_each_goal_and_says_why_a_miss() -> None:
+    results = Results(started_at=now(), quick=True, rounds=1)
+    results.facts["rss_mb"] = {
+        "deployment": {"idle_two_models": 240.0, "under_peak_load_max": 260.0},
+        "idle_each_service_no_model": {"registry": 90.0, "training": 251.0},
+        "after_freshness_rounds": {"ingestion": 299.0, "training": 300.0},
+    }
+    memory.mark(results)
+    met = {r.bench: r.met for r in results.rows}
+    assert met == {
+        "9/deployment": True,
+        "9/idle registry": True,
+        "9/idle training": False,
+        "9/after jobs ingestion": True,
+        "9/after jobs training": False,  # the goal is under 300 MB
+    }
+    assert all("missed:" in r.notes for r in results.rows if r.met is False)
