@@ -15,9 +15,9 @@ from types import FrameType
 
 from millrace_infra.launcher import stop_attached
 
-from . import envs
+from . import envs, memory
 from .context import FULL, QUICK, Context
-from .results import Results, machine, now
+from .results import CODE, Results, code_state, machine, now
 
 ALL = ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
 GROUPS = {
@@ -48,19 +48,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--install", action="store_true", help="create the envs even in --quick")
     parser.add_argument("--no-profile", action="store_true", help="no py-spy profile of misses")
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="write latest.* even with uncommitted changes under services/, shared/, "
+        "contracts/ (development only: the table is marked dirty)",
+    )
     args = parser.parse_args(argv)
 
     only = {x.strip() for x in args.only.split(",") if x.strip()}
     unknown = only - set(ALL)
     if unknown:
         parser.error(f"unknown benchmark(s): {sorted(unknown)}")
+    state = code_state(Path(__file__).resolve().parents[1])
+    writes_latest = not args.quick and only == set(ALL)
+    if writes_latest and state["dirty_code"] and not args.allow_dirty:
+        parser.error(
+            f"uncommitted changes under {', '.join(CODE)} ({', '.join(state['dirty_code'][:5])}"
+            "): commit them so the table names the code it measured, or pass --allow-dirty"
+        )
     sizes = QUICK if args.quick else FULL
     if args.rounds:
         sizes = replace(sizes, rounds=args.rounds)
     work = args.work or Path(tempfile.mkdtemp(prefix="millrace-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     results = Results(started_at=now(), quick=args.quick, rounds=sizes.rounds)
-    results.environment = machine()
+    results.environment = machine() | state
     install = args.install or not (args.quick or args.no_install)
     ctx = Context(
         work=work,
@@ -82,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             if not wanted or (wanted == {"9"} and only != {"9"}):
                 continue
             _run_group(ctx, group, wanted)
+        if "9" in only:
+            memory.mark(results)
     except KeyboardInterrupt:
         results.skip("run", "interrupted")
     finally:

@@ -29,13 +29,15 @@ QUICK = Sizes(
     rounds=1,
     peak_seconds=1,
     open_seconds=1,
-    single_count=100,
+    single_count=50,
     batch_requests=3,
-    monitoring_logs=10_000,
-    drift_windows_far=10,
-    freshness_rows=2_000,
-    serving_train_rows=2_000,
+    monitoring_logs=5_000,
+    drift_windows_far=3,
+    freshness_rows=1_000,
+    serving_train_rows=1_000,
 )
+"""Every path once, at sizes that only prove it runs and answers right (CI: one run of
+``--only 2,4,5,7,8,9`` in ``tests/unit/bench``)."""
 
 
 @dataclass

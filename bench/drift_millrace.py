@@ -2,7 +2,13 @@
 
 The reference profile is built once by ingestion's own profiling (as the platform does when
 the dataset arrives) and prepared once as monitoring prepares it; each job then times what a
-closed window costs: the columns as arrays, then ``check_window``.
+closed window costs: the columns as arrays, ``check_window``, and its result as JSON (what the
+Evidently side's ``snapshot.json()`` is to it). The KS tests run against the profile's sample
+(``ProfileOptions.sample_size`` rows): the Evidently side gets a reference of that many rows.
+
+Other jobs: the false-alarm rate over same-distribution windows (with the shipped effect-size
+floors, or with them off: then only the tests and BH keep alarms at the significance), and
+detection power: the share of windows flagging a column shifted by a given number of sd.
 
 Protocol: one JSON job per stdin line, one JSON answer per stdout line.
 """
@@ -61,6 +67,7 @@ def main() -> None:
         "profile_and_prepare_seconds": done - prepared,
         "profile_json_bytes": len(profile.model_dump_json()),
         "policy": policy.model_dump(),
+        "reference_sample_rows": ProfileOptions().sample_size,
     }
     print(json.dumps(hello), flush=True)
     for line in sys.stdin:
@@ -72,8 +79,11 @@ def main() -> None:
         elif job["kind"] == "profile":
             df = frame(job["rows"], window_seed(job["rows"], 0, True), drifted=True)
             answer = _profile(prepared_reference, df, policy)
+        elif job["kind"] == "power":
+            answer = _power(prepared_reference, policy, job["rows"], job["count"], job["shift_sd"])
         else:  # false alarms over many same-distribution windows
-            answer = _false_alarms(prepared_reference, policy, job["rows"], job["count"])
+            judged = policy if job.get("floors", True) else _no_floors(policy)
+            answer = _false_alarms(prepared_reference, judged, job["rows"], job["count"])
         print(json.dumps(answer), flush=True)
 
 
@@ -88,7 +98,9 @@ def _check(reference: Any, df: Any, policy: MonitoringPolicy) -> list[Any]:
 def _time(reference: Any, df: Any, policy: MonitoringPolicy) -> dict[str, Any]:
     started = time.perf_counter()
     features = _check(reference, df, policy)
+    output = json.dumps([f.model_dump(mode="json") for f in features])
     seconds = time.perf_counter() - started
+    assert output
     return {"seconds": seconds, "drifted": sorted(f.feature for f in features if f.drifted)}
 
 
@@ -113,6 +125,28 @@ def _profile(reference: Any, df: Any, policy: MonitoringPolicy) -> dict[str, Any
         return [f"{r[3]} {1000 * r[index]:.0f}ms x{r[2]}" for r in ranked]
 
     return {"seconds": seconds, "by_own_time": top(0), "by_cumulative_time": top(1)}
+
+
+def _no_floors(policy: MonitoringPolicy) -> MonitoringPolicy:
+    return policy.model_copy(update={"psi_floor": 0.0, "ks_floor": 0.0})
+
+
+SHIFTED = "n00"
+"""The column the power job shifts: normal, sd 1.0 (``drift_data.frame``)."""
+
+
+def _power(
+    reference: Any, policy: MonitoringPolicy, rows: int, count: int, shift_sd: float
+) -> dict[str, Any]:
+    """Same-distribution windows with ``SHIFTED``'s mean moved by ``shift_sd`` sd: how many
+    windows flag it (shipped policy, floors on)."""
+    flagged = 0
+    for index in range(count):
+        df = frame(rows, window_seed(rows, index, False) + 700_000)
+        df[SHIFTED] = df[SHIFTED] + shift_sd * 1.0
+        drifted = {f.feature for f in _check(reference, df, policy) if f.drifted}
+        flagged += SHIFTED in drifted
+    return {"windows": count, "windows_flagging_shift": flagged, "column": SHIFTED}
 
 
 def _false_alarms(

@@ -281,6 +281,15 @@ def bare_server(
     return _server(label, [*command, *features], port, logs, {}), port
 
 
+def onnx_server(
+    model_path: Path, features: list[str], logs: Path, label: str
+) -> tuple[Process, int]:
+    """Bare FastAPI + orjson + ONNX Runtime (the pipeline converted by skl2onnx)."""
+    port = free_port()
+    command = [sys.executable, str(BASELINES / "onnx_server.py"), str(model_path), str(port)]
+    return _server(label, [*command, *features], port, logs, {}), port
+
+
 def trivial_server(logs: Path) -> tuple[Process, int]:
     port = free_port()
     command = [sys.executable, str(BASELINES / "trivial_server.py"), str(port)]

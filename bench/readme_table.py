@@ -23,12 +23,17 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 def render(results: dict[str, Any]) -> str:
     environment = results.get("environment", {})
+    commit = str(environment.get("commit") or environment.get("git_commit", "?"))[:9]
+    dirty = environment.get("dirty_code", environment.get("git_dirty"))
     lines = [
         f"Latest full run: {results['started_at'][:16].replace('T', ' ')} UTC, "
         f"{results['rounds']} interleaved rounds, {environment.get('machine', '?')}, "
-        f"commit {environment.get('git_commit', '?')}"
-        + (" (with uncommitted changes)" if environment.get("git_dirty") else "")
-        + ". Full table, notes and profiles: `bench/results/latest.md`.",
+        f"commit {commit}"
+        + (" (with uncommitted changes)" if dirty else "")
+        + ". A goal is met only if every round meets it. Full table, notes and profiles: "
+        "`bench/results/latest.md`.",
+        "",
+        *_peers(results["rows"]),
         "",
         "| # | what | baseline | Millrace | ratio (median, min-max) | goal | met? |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -51,6 +56,21 @@ def render(results: dict[str, Any]) -> str:
         )
     lines += _memory(results.get("facts", {}).get("rss_mb"))
     return "\n".join(lines)
+
+
+def _peers(rows: list[dict[str, Any]]) -> list[str]:
+    """Which rows are ratios to which peer: one line per benchmark number, from the rows."""
+    seen: dict[str, list[str]] = {}
+    for row in rows:
+        number = row["bench"].split("/", 1)[0]
+        if row.get("ratio_meaning"):
+            peer = f"ratio {row['ratio_meaning']} (peer: {row['baseline']})"
+        else:
+            peer = f"absolute, no peer ({row['baseline']}: {row['goal']})"
+        if peer not in seen.setdefault(number, []):
+            seen[number].append(peer)
+    parts = [f"#{number}: {'; '.join(peers)}" for number, peers in seen.items()]
+    return ["Ratios and their peers — " + ". ".join(parts) + "."]
 
 
 def _memory(rss: dict[str, Any] | None) -> list[str]:

@@ -59,7 +59,8 @@ def compared(
     details: dict[str, Any] | None = None,
 ) -> Row:
     """Millrace against a baseline run in the same rounds: each side's median, the per-round
-    ratio. The goal is judged on that ratio (``least``/``most``) unless the caller judged it."""
+    ratio. The goal is judged on that ratio (``least``/``most``: every round must meet it)
+    unless the caller judged it."""
     ratio = ratios(millrace, base)
     if least is not None:
         met = at_least(ratio, least)
@@ -107,13 +108,26 @@ class Results:
         return cleaned
 
     def markdown(self) -> str:
+        commit = self.environment.get("commit", "?")
+        dirty = self.environment.get("dirty_code") or []
         lines = [
             f"# Millrace benchmarks — {self.started_at:%Y-%m-%d %H:%M} UTC"
-            + (" (quick mode: not for judging goals)" if self.quick else ""),
+            + (" (quick mode: not for judging goals)" if self.quick else "")
+            + (" — DIRTY TREE: not a measurement of any commit" if dirty else ""),
+            "",
+            f"Measured on commit `{commit}`"
+            + (
+                f", with uncommitted changes in {', '.join(dirty[:10])} (`--allow-dirty`)"
+                if dirty
+                else " (services/, shared/, contracts/ clean)"
+            )
+            + ".",
             "",
             f"Rounds per benchmark: {self.rounds}, baseline and Millrace interleaved "
             "(A B A B …). Ratio = per-round ratio, median over rounds, spread = min-max "
-            "(IQR). Machine: " + self.environment.get("machine", "?"),
+            "(IQR). A goal is met only if EVERY round meets it (the worst round: the spread's "
+            "min, or its max where lower is better). Machine: "
+            + self.environment.get("machine", "?"),
             "",
             "| # | what | baseline | baseline | Millrace | ratio (median) | spread | goal | met? |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -189,6 +203,30 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return info
+
+
+CODE = ("services", "shared", "contracts")
+"""What a table measures: it must be committed for the table to name its commit."""
+
+
+def code_state(root: Path) -> dict[str, Any]:
+    """The commit, and the uncommitted (or untracked) paths under ``CODE``; the commit is
+    "unknown" outside a git checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", *CODE],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": "unknown", "dirty_code": []}
+    dirty = [line[3:] for line in status.splitlines() if line.strip()]
+    return {"commit": commit, "dirty_code": dirty}
 
 
 def _cpus() -> int:

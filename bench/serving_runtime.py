@@ -19,21 +19,14 @@ OMP/MKL/OpenBLAS threads 1. Rounds interleave the paths (A B C, A B C, ...) and 
 is per call, min and median over rounds. The machine this ran on was shared with other jobs:
 read the ratios and the mins, not the absolute medians.
 
-ONNX conversion (skl2onnx) of the whole pipeline, as a serving runtime would need it:
-numeric input as float64 (a float32 input would round values before the scaler);
-skl2onnx's imputer converter has no float64 kernel in ONNX Runtime, so the numeric
-``SimpleImputer`` is converted as IsNaN + Where (same arithmetic); categoricals are fed as
-int64 category indices looked up in Python with the encoder's own categories (sklearn's
-object-dtype equality; unknown = -1, null = the imputer's fill value), because ONNX string
-tensors cannot carry the bool/int categories training fits and skl2onnx refuses a string
-imputer whose missing marker is NaN. Two skl2onnx 1.20 gaps are patched around here:
-tree converters emit a Python ``False`` in an int attribute, which protobuf 7 refuses (bools
-are turned into ints), and with float64 input they declare a float64 output that the
-TreeEnsemble op (ai.onnx.ml <= 3) does not produce (a Cast is inserted). Tree thresholds
-stay float32 in skl2onnx 1.20 whatever the input type: that is what the agreement column
-measures. The last column puts the model's own float64 thresholds, leaf values and baseline
-into the tree ensemble (ai.onnx.ml 3's ``*_as_tensor`` attributes; its output stays float32):
-what an exact ONNX graph of a gradient boosting model would cost.
+ONNX Runtime is measured as deployment converts and serves it: this calls
+``millrace_deployment.core.onnx_runtime.convert`` (the conversion ``to_onnx`` serves, with the
+same converter registration and session options), so the numbers are those of the code that
+serves. "ORT" is that conversion with skl2onnx's stock float32 tree values
+(``exact_trees=False``); the last column is what deployment serves for gradient boosting:
+the model's own float64 thresholds, leaf values and baseline in the tree ensemble (ADR 0009).
+Tree thresholds in skl2onnx 1.20's stock graph are float32 whatever the input type: that is
+what the agreement column measures.
 """
 
 from __future__ import annotations
@@ -44,7 +37,6 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import copy  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
 import timeit  # noqa: E402
@@ -195,198 +187,15 @@ def _columns(model: Any) -> tuple[list[str], list[str]]:
     return numeric, categorical
 
 
-_registered = False
+@dataclass(frozen=True)
+class _Scores:
+    """Deployment's ``OnnxModel`` with the bench's call shape: many rows in, scores out."""
 
-
-def _register() -> None:
-    global _registered
-    if _registered:
-        return
-    from skl2onnx import update_registered_converter
-    from skl2onnx.proto import onnx_proto
-
-    def shape(operator: Any) -> None:
-        operator.outputs[0].type = operator.inputs[0].type.__class__(operator.inputs[0].type.shape)
-
-    def convert(scope: Any, operator: Any, container: Any) -> None:
-        x = operator.inputs[0].full_name
-        fill = scope.get_unique_variable_name("fill")
-        values = [float(v) for v in operator.raw_operator.statistics]
-        container.add_initializer(fill, onnx_proto.TensorProto.DOUBLE, [1, len(values)], values)
-        missing = scope.get_unique_variable_name("missing")
-        container.add_node("IsNaN", [x], [missing], name=scope.get_unique_operator_name("IsNaN"))
-        container.add_node(
-            "Where",
-            [missing, fill, x],
-            [operator.outputs[0].full_name],
-            name=scope.get_unique_operator_name("Where"),
-        )
-
-    update_registered_converter(_NanFill, "MillraceBenchNanFill", shape, convert)
-
-    # skl2onnx 1.20 passes a Python bool in an int attribute of tree ensembles.
-    import onnx.helper
-    import skl2onnx.common._container as container_module
-
-    make_node = onnx.helper.make_node
-
-    def ints_not_bools(*args: Any, **kwargs: Any) -> Any:
-        for key, value in kwargs.items():
-            if isinstance(value, list):
-                kwargs[key] = [int(v) if isinstance(v, bool | np.bool_) else v for v in value]
-        return make_node(*args, **kwargs)
-
-    container_module.make_node = ints_not_bools  # type: ignore[attr-defined]
-    _registered = True
-
-
-from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
-
-
-class _NanFill(TransformerMixin, BaseEstimator):  # type: ignore[misc]
-    """The numeric imputer as the ONNX graph gets it (float64 IsNaN + Where)."""
-
-    def __init__(self, statistics: np.ndarray[Any, Any]) -> None:
-        self.statistics = statistics
-
-
-@dataclass
-class OnnxModel:
-    session: Any
-    numeric: list[str]
-    categorical: list[str]
-    index: list[dict[Any, int]]
-    fill: list[int]
-    output: list[str]
-
-    def feeds(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.numeric:
-            names = self.numeric
-            out["numeric"] = np.array([[row[n] for n in names] for row in rows], dtype=np.float64)
-        if self.categorical:
-            pairs = list(zip(self.categorical, self.index, self.fill, strict=True))
-            out["categorical"] = np.array(
-                [
-                    [f if (v := row[n]) is None else i.get(v, -1) for n, i, f in pairs]
-                    for row in rows
-                ],
-                dtype=np.int64,
-            )
-        return out
+    model: Any
 
     def scores(self, rows: Sequence[dict[str, Any]]) -> np.ndarray[Any, Any]:
-        result: np.ndarray[Any, Any] = self.session.run(self.output, self.feeds(rows))[0]
+        result: np.ndarray[Any, Any] = self.model.scores_many(rows)
         return result
-
-
-def float64_trees(onx: Any, model: Any, classifier: bool) -> bool:
-    """Put the model's own float64 thresholds, leaf values and baseline into the tree
-    ensemble (ai.onnx.ml 3's ``*_as_tensor`` attributes) instead of skl2onnx's float32 ones;
-    the op's output stays float32. False when there is no tree ensemble."""
-    from onnx import helper, numpy_helper
-
-    estimator = model.steps[-1][1]
-    predictors = getattr(estimator, "_predictors", None)
-    if predictors is None:
-        return False
-    flat = [tree for trees in predictors for tree in trees]  # skl2onnx's tree ids
-    weights = "class" if classifier else "target"
-    for node in onx.graph.node:
-        if not node.op_type.startswith("TreeEnsemble"):
-            continue
-        attrs = {a.name: a for a in node.attribute}
-
-        def exact(trees: str, nodes: str, field: str, attrs: Any = attrs) -> np.ndarray[Any, Any]:
-            pairs = zip(attrs[trees].ints, attrs[nodes].ints, strict=True)
-            return np.array([float(flat[t].nodes[n][field]) for t, n in pairs])
-
-        thresholds = exact("nodes_treeids", "nodes_nodeids", "num_threshold")
-        leaf = np.array(
-            [
-                bool(flat[t].nodes[n]["is_leaf"])
-                for t, n in zip(
-                    attrs["nodes_treeids"].ints, attrs["nodes_nodeids"].ints, strict=True
-                )
-            ]
-        )
-        thresholds[leaf] = 0.0
-        stock = np.array(attrs["nodes_values"].floats, dtype=np.float32)
-        assert (thresholds.astype(np.float32) == stock).all(), "tree ids do not map"
-        values = exact(f"{weights}_treeids", f"{weights}_nodeids", "value")
-        drop = {"nodes_values", f"{weights}_weights", "base_values", "nodes_hitrates"}
-        keep = [a for a in node.attribute if a.name not in drop]
-        del node.attribute[:]
-        node.attribute.extend(keep)
-        baseline = np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel()
-        for name, array in (
-            ("nodes_values_as_tensor", thresholds),
-            (f"{weights}_weights_as_tensor", values),
-            ("base_values_as_tensor", baseline),
-        ):
-            node.attribute.append(helper.make_attribute(name, numpy_helper.from_array(array, name)))
-    for opset in onx.opset_import:
-        if opset.domain == "ai.onnx.ml":
-            opset.version = max(opset.version, 3)
-    return True
-
-
-def to_onnx(model: Any, classifier: bool, exact_trees: bool = False) -> OnnxModel | None:
-    """``exact_trees``: None for a model without trees (nothing to make exact)."""
-    import onnxruntime as ort
-    from onnx import TensorProto, helper
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import DoubleTensorType, Int64TensorType
-
-    _register()
-    numeric, categorical = _columns(model)
-    copied = copy.deepcopy(model)
-    index: list[dict[Any, int]] = []
-    fill: list[int] = []
-    for label, transformer, _ in copied.steps[0][1].transformers_:
-        if label == "numeric":
-            imputer = transformer.steps[0][1]
-            transformer.steps[0] = (
-                "impute",
-                _NanFill(np.asarray(imputer.statistics_, dtype=np.float64)),
-            )
-        elif label == "categorical":
-            imputer, encoder = transformer.steps[0][1], transformer.steps[1][1]
-            index = [{v: i for i, v in enumerate(c)} for c in encoder.categories_]
-            fill = [index[j][v] for j, v in enumerate(imputer.statistics_)]
-            encoder.categories_ = [np.arange(len(c), dtype=np.int64) for c in encoder.categories_]
-            transformer.steps = [transformer.steps[1]]  # nulls become the fill index in Python
-    inputs = []
-    if numeric:
-        inputs.append(("numeric", DoubleTensorType([None, len(numeric)])))
-    if categorical:
-        inputs.append(("categorical", Int64TensorType([None, len(categorical)])))
-    onx = convert_sklearn(
-        copied,
-        initial_types=inputs,
-        target_opset={"": 18, "ai.onnx.ml": 3},
-        options={"zipmap": False} if classifier else None,
-    )
-    nodes = []
-    for node in onx.graph.node:
-        nodes.append(node)
-        if node.op_type in ("TreeEnsembleClassifier", "TreeEnsembleRegressor"):
-            k = 1 if node.op_type == "TreeEnsembleClassifier" else 0
-            name = node.output[k]
-            node.output[k] = f"{name}_float"
-            nodes.append(helper.make_node("Cast", [f"{name}_float"], [name], to=TensorProto.DOUBLE))
-    del onx.graph.node[:]
-    onx.graph.node.extend(nodes)
-    if exact_trees and not float64_trees(onx, model, classifier):
-        return None
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(
-        onx.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-    outputs = [o.name for o in session.get_outputs()]
-    return OnnxModel(session, numeric, categorical, index, fill, [outputs[1 if classifier else 0]])
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -428,6 +237,7 @@ def disagreements(
 
 def measure(shape: str, task: str, estimator: str, one_hot: bool, rounds: int, quick: bool) -> Row:
     from millrace_deployment.core.compiled import compile_pipeline
+    from millrace_deployment.core.onnx_runtime import convert, to_onnx
     from millrace_shared.modelio import input_builder
 
     data, signature = frame(shape, 4000, seed=1)
@@ -435,9 +245,12 @@ def measure(shape: str, task: str, estimator: str, one_hot: bool, rounds: int, q
     model.millrace_bench_names_ = [f.name for f in signature]
     classifier = task == "classification"
     compiled = compile_pipeline(model, signature)  # None for HGB since ADR 0009
-    runtime = to_onnx(model, classifier)
-    assert runtime is not None
-    exact = to_onnx(model, classifier, exact_trees=True)  # trees only
+    stock = convert(model, signature, exact_trees=False)
+    assert stock is not None
+    runtime = _Scores(stock)
+    # What deployment serves for gradient boosting; nothing to make exact without trees.
+    served = to_onnx(model, signature)
+    exact = _Scores(served) if served is not None else None
     build = input_builder(signature, model)
 
     def sk(rows: Sequence[dict[str, Any]]) -> np.ndarray[Any, Any]:

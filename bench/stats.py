@@ -88,12 +88,25 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
-def at_least(value: Ratio | float, goal: float) -> bool | None:
-    """Whether the median (or value) reaches ``goal``; None when nothing was measured."""
-    number = value.median if isinstance(value, Ratio) else value
+def at_least(value: Ratio | Sequence[float] | float, goal: float) -> bool | None:
+    """Whether EVERY round reaches ``goal`` (its worst round, the lowest; a single value is
+    one round); None when nothing was measured."""
+    number = worst(value, higher_is_better=True)
     return None if math.isnan(number) else number >= goal
 
 
-def at_most(value: Ratio | float, goal: float) -> bool | None:
-    number = value.median if isinstance(value, Ratio) else value
+def at_most(value: Ratio | Sequence[float] | float, goal: float) -> bool | None:
+    """Whether every round stays at or under ``goal`` (its worst round, the highest)."""
+    number = worst(value, higher_is_better=False)
     return None if math.isnan(number) else number <= goal
+
+
+def worst(value: Ratio | Sequence[float] | float, *, higher_is_better: bool) -> float:
+    """The worst round: the lowest when higher is better, else the highest; NaN if none."""
+    rounds = value.per_round if isinstance(value, Ratio) else value
+    if isinstance(rounds, int | float):
+        return float(rounds)
+    kept = [float(v) for v in rounds if v is not None and not math.isnan(v)]
+    if not kept:
+        return math.nan
+    return min(kept) if higher_is_better else max(kept)

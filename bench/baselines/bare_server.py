@@ -1,6 +1,6 @@
-"""The limit of the HTTP stack: FastAPI + uvicorn (uvloop, httptools), one worker, one
-endpoint that turns the JSON row into a numpy array and calls ``predict``. No validation,
-no logging, no tracing.
+"""The limit of the HTTP stack: FastAPI + uvicorn (uvloop, httptools), one worker; ``/predict``
+turns the JSON row into a numpy array and calls ``predict``, ``/predict_batch`` does the same
+for ``{"rows": [...]}``. No validation, no logging, no tracing.
 
 Usage: python bare_server.py MODEL.skops PORT FEATURE [FEATURE ...]
 """
@@ -27,6 +27,15 @@ def build(model_path: str, features: list[str]) -> FastAPI:
         label = model.predict(x)[0]
         return Response(
             orjson.dumps({"prediction": label.item() if hasattr(label, "item") else label}),
+            media_type="application/json",
+        )
+
+    @app.post("/predict_batch")
+    async def predict_batch(request: Request) -> Response:
+        rows = orjson.loads(await request.body())["rows"]
+        x = np.array([[row[name] for name in features] for row in rows], dtype=np.float64)
+        return Response(
+            orjson.dumps({"predictions": model.predict(x).tolist()}),
             media_type="application/json",
         )
 

@@ -135,8 +135,8 @@ def float32_trees(monkeypatch: pytest.MonkeyPatch) -> None:
 
     exact = onnx_runtime._float64_trees
 
-    def rounded(graph: Any, estimator: Any, classifier: bool) -> None:
-        exact(graph, estimator, classifier)
+    def rounded(graph: Any, estimator: Any, classifier: bool, **options: Any) -> None:
+        exact(graph, estimator, classifier, **options)
         for node in graph.graph.node:
             for attr in node.attribute:
                 if attr.name == "nodes_values_as_tensor":

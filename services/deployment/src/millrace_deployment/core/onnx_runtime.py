@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 from millrace_contracts import FeatureSignature
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, is_classifier
 
 Row = Mapping[str, Any]
 Vector = np.ndarray[Any, np.dtype[np.float64]]
@@ -186,11 +186,21 @@ def to_onnx(model: Any, signature: Sequence[FeatureSignature]) -> OnnxModel | No
     native = getattr(estimator, "is_categorical_", None)
     if native is not None and np.any(native):
         return None  # native categorical splits: not what training builds
+    return convert(model, signature)
+
+
+def convert(
+    model: Any, signature: Sequence[FeatureSignature], *, exact_trees: bool = True
+) -> OnnxModel | None:
+    """Any pipeline training builds as an ONNX Runtime session, converted as ``to_onnx`` does
+    (which serves it only for gradient boosting). ``exact_trees=False`` keeps skl2onnx's
+    float32 tree values: ``bench/serving_runtime.py`` measures both. None when the pipeline
+    is not of the kind training builds; ``NotConvertible`` when conversion fails."""
     parts = _parts(model, [f.name for f in signature])
     if parts is None:
         return None
     try:
-        return _convert(model, *parts)
+        return _convert(model, *parts, exact_trees=exact_trees)
     except Exception as error:  # any converter gap; the caller says so and serves the model
         raise NotConvertible(f"{type(error).__name__}: {error}"[:300]) from error
 
@@ -201,12 +211,14 @@ def _convert(
     categorical: Any,
     numeric_names: list[str],
     categorical_names: list[str],
+    *,
+    exact_trees: bool = True,
 ) -> OnnxModel:
     import onnxruntime as ort
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType, Int64TensorType
 
-    classifier = type(model.steps[-1][1]).__name__.endswith("Classifier")
+    classifier = is_classifier(model.steps[-1][1])
     copied = copy.deepcopy(model)
     lookups: list[tuple[str, dict[Any, int], int]] = []
     for label, transformer, _ in copied.steps[0][1].transformers_:
@@ -235,7 +247,7 @@ def _convert(
             target_opset={"": 18, "ai.onnx.ml": 3},
             options={"zipmap": False} if classifier else None,
         )
-    _float64_trees(graph, model.steps[-1][1], classifier)
+    _float64_trees(graph, model.steps[-1][1], classifier, exact=exact_trees)
     options = ort.SessionOptions()
     # One thread each: a request is one row, and the replica's other work needs the CPU.
     options.intra_op_num_threads = 1
@@ -253,46 +265,22 @@ def _convert(
     )
 
 
-def _float64_trees(graph: Any, estimator: Any, classifier: bool) -> None:
+def _float64_trees(graph: Any, estimator: Any, classifier: bool, *, exact: bool = True) -> None:
     """The model's own float64 thresholds, leaf values and baseline in the tree ensemble,
-    instead of skl2onnx's float32 ones; a Cast back to float64 after it."""
-    from onnx import TensorProto, helper, numpy_helper
+    instead of skl2onnx's float32 ones (unless not ``exact``); a Cast back to float64 after
+    it. Nothing to do for a graph without a tree ensemble."""
+    from onnx import TensorProto, helper
 
-    flat = [tree for trees in estimator._predictors for tree in trees]  # skl2onnx's tree ids
+    predictors = getattr(estimator, "_predictors", None) or []
+    flat = [tree for trees in predictors for tree in trees]  # skl2onnx's tree ids
     weights = "class" if classifier else "target"
     nodes = []
     for node in graph.graph.node:
         nodes.append(node)
         if node.op_type not in ("TreeEnsembleClassifier", "TreeEnsembleRegressor"):
             continue
-        attrs = {a.name: a for a in node.attribute}
-        tree_nodes = list(
-            zip(attrs["nodes_treeids"].ints, attrs["nodes_nodeids"].ints, strict=True)
-        )
-        thresholds = np.array(
-            [
-                0.0 if flat[t].nodes[n]["is_leaf"] else float(flat[t].nodes[n]["num_threshold"])
-                for t, n in tree_nodes
-            ]
-        )
-        stock = np.array(attrs["nodes_values"].floats, dtype=np.float32)
-        if not (thresholds.astype(np.float32) == stock).all():
-            raise ValueError("skl2onnx's tree ids do not map to the model's trees")
-        leaves = zip(
-            attrs[f"{weights}_treeids"].ints, attrs[f"{weights}_nodeids"].ints, strict=True
-        )
-        values = np.array([float(flat[t].nodes[n]["value"]) for t, n in leaves])
-        baseline = np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel()
-        dropped = {"nodes_values", f"{weights}_weights", "base_values", "nodes_hitrates"}
-        kept = [a for a in node.attribute if a.name not in dropped]
-        del node.attribute[:]
-        node.attribute.extend(kept)
-        for name, array in (
-            ("nodes_values_as_tensor", thresholds),
-            (f"{weights}_weights_as_tensor", values),
-            ("base_values_as_tensor", baseline),
-        ):
-            node.attribute.append(helper.make_attribute(name, numpy_helper.from_array(array, name)))
+        if exact:
+            _exact_values(node, flat, estimator, weights)
         # The op outputs float32 where skl2onnx declared float64 (input was float64).
         k = 1 if classifier else 0
         declared = node.output[k]
@@ -305,3 +293,33 @@ def _float64_trees(graph: Any, estimator: Any, classifier: bool) -> None:
     for opset in graph.opset_import:
         if opset.domain == "ai.onnx.ml":
             opset.version = max(opset.version, 3)
+
+
+def _exact_values(node: Any, flat: list[Any], estimator: Any, weights: str) -> None:
+    """The model's float64 values in place of skl2onnx's float32 ones, in one ensemble node."""
+    from onnx import helper, numpy_helper
+
+    attrs = {a.name: a for a in node.attribute}
+    tree_nodes = list(zip(attrs["nodes_treeids"].ints, attrs["nodes_nodeids"].ints, strict=True))
+    thresholds = np.array(
+        [
+            0.0 if flat[t].nodes[n]["is_leaf"] else float(flat[t].nodes[n]["num_threshold"])
+            for t, n in tree_nodes
+        ]
+    )
+    stock = np.array(attrs["nodes_values"].floats, dtype=np.float32)
+    if not (thresholds.astype(np.float32) == stock).all():
+        raise ValueError("skl2onnx's tree ids do not map to the model's trees")
+    leaves = zip(attrs[f"{weights}_treeids"].ints, attrs[f"{weights}_nodeids"].ints, strict=True)
+    values = np.array([float(flat[t].nodes[n]["value"]) for t, n in leaves])
+    baseline = np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel()
+    dropped = {"nodes_values", f"{weights}_weights", "base_values", "nodes_hitrates"}
+    kept = [a for a in node.attribute if a.name not in dropped]
+    del node.attribute[:]
+    node.attribute.extend(kept)
+    for name, array in (
+        ("nodes_values_as_tensor", thresholds),
+        (f"{weights}_weights_as_tensor", values),
+        ("base_values_as_tensor", baseline),
+    ):
+        node.attribute.append(helper.make_attribute(name, numpy_helper.from_array(array, name)))

@@ -1,0 +1,111 @@
+"""#9: the RSS each benchmark sampled (``facts["rss_mb"]``) marked against its goal.
+
+Goals (issue 16): every service ≤ 250 MB idle; deployment serving two models ≤ 250 MB; after
+large jobs, ingestion and training back under 300 MB.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .results import Results, Row
+
+IDLE_MB = 250.0
+AFTER_JOBS_MB = 300.0
+
+_IN_PROCESS = (
+    "the job runs in the service's own process (no child process), so the peak heap of a job "
+    "(data frames, fitted candidates) stays mapped after it"
+)
+_DEPLOYMENT = (
+    "one process holds the imported stack (scikit-learn, pandas, pyarrow, ONNX Runtime, "
+    "skl2onnx) and both models with their ONNX Runtime sessions; not broken down in this run"
+)
+
+
+def mark(results: Results) -> None:
+    """Add the #9 rows for what was sampled; nothing when no benchmark sampled RSS."""
+    rss: dict[str, Any] = results.facts.get("rss_mb", {})
+    deployment = rss.get("deployment", {})
+    if deployment.get("idle_two_models") is not None:
+        _row(
+            results,
+            "9/deployment",
+            "deployment RSS idle, serving two models (HGB + logistic regression)",
+            deployment["idle_two_models"],
+            IDLE_MB,
+            f"max under #1 peak load {_mb(deployment.get('under_peak_load_max'))}",
+            _DEPLOYMENT,
+        )
+    for service, mb in sorted(rss.get("idle_each_service_no_model", {}).items()):
+        _row(
+            results,
+            f"9/idle {service}",
+            f"{service} RSS idle after start, no model (#8's services)",
+            mb,
+            IDLE_MB,
+            "",
+            "what the service holds after start (mostly its imports) is not broken down in "
+            "this run",
+        )
+    for key in ("monitoring", "monitoring_500"):
+        if rss.get(key, {}).get("idle_after_start") is not None:
+            _row(
+                results,
+                f"9/{key} (#5)",
+                "monitoring RSS idle after start (#5's service)",
+                rss[key]["idle_after_start"],
+                IDLE_MB,
+                f"max under #5 load {_mb(rss[key].get('under_load_max'))}",
+                "",
+            )
+    after = rss.get("after_freshness_rounds", {})
+    for service in ("ingestion", "training"):
+        if after.get(service) is not None:
+            _row(
+                results,
+                f"9/after jobs {service}",
+                f"{service} RSS after #8's rounds (its large jobs)",
+                after[service],
+                AFTER_JOBS_MB,
+                "",
+                _IN_PROCESS,
+                strict=True,
+            )
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} MB"
+
+
+def _row(
+    results: Results,
+    bench: str,
+    what: str,
+    mb: float,
+    goal: float,
+    note: str,
+    reason: str,
+    *,
+    strict: bool = False,
+) -> None:
+    met = mb < goal if strict else mb <= goal
+    notes = note
+    if not met and reason:
+        notes = f"{note}; " if note else ""
+        notes += f"missed: {reason}"
+    results.add(
+        Row(
+            bench=bench,
+            what=what,
+            baseline="goal",
+            baseline_value=goal,
+            millrace_value=float(mb),
+            unit="MB",
+            ratio=None,
+            ratio_meaning="",
+            goal=f"{'<' if strict else '≤'} {goal:.0f} MB",
+            met=met,
+            notes=notes,
+        )
+    )
