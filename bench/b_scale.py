@@ -468,7 +468,10 @@ async def _waves(ctx: Context, stack: Stack, datasets: int, rows: int) -> dict[s
                     try:
                         # Warm-up, not timed: one dataset per partition, so every replica has
                         # joined its groups, got partitions and done a first (cold) fit.
-                        warm = names_over_partitions(f"s2{tag}r{r}{key}w", PARTITIONS)
+                        # (Quick mode: one dataset, to keep the smoke test short.)
+                        warm = names_over_partitions(
+                            f"s2{tag}r{r}{key}w", 1 if ctx.quick else PARTITIONS
+                        )
                         warmed = await _wave(
                             ctx, stack, procs, watcher, sink, store, warm, rows, 8000 + r * 100
                         )
