@@ -104,7 +104,10 @@ def search(ctx: Context) -> None:
             "core). The cluster is started once and kept (a user's existing cluster); each "
             "timed search includes scattering the data to the workers, as a training job "
             "does. 2 cores shared by the workers, the scheduler, this client and the machine's "
-            "other work: the ceiling here is 2x, reached only if nothing else runs."
+            "other work. Even idle, the ceiling is "
+            f"{folds / -(-folds // 2):.2f}x: a wave is one candidate (2 threads // {folds} "
+            f"folds, at least 1) whose {folds} folds take {-(-folds // 2)} steps on 2 "
+            "threads."
         ),
         details={"rounds": rounds, "same_results_every_round": same},
     )
