@@ -229,8 +229,9 @@ def replicas_serving(ctx: Context) -> None:
             f"{failed} failed or unanswered requests; same labels from the 3 replicas on 20 "
             f"rows: {agree}; smaller replica's share of the 2-replica load per round: {shares}. "
             "As in #1-#4 the servers share the last CPU and the client has the other, so both "
-            "replicas compete for one core: this measures the cost of spreading over "
-            "processes, not the gain of a second machine (docs/scaling.md models that)."
+            "replicas compete for one core: this measures what spreading over processes "
+            "does on that core, not the gain of a second machine (docs/scaling.md models "
+            "that)."
         ),
         details={"runs": runs, "same_labels": agree},
     )
@@ -528,8 +529,9 @@ def replicas_end_to_end(ctx: Context) -> None:
             "publication to the last decision, services already running, warmed by one untimed "
             "dataset per partition (every replica joined and fitted once), the datasets "
             "declared. Real fits (no injected sleep): the 5 or 10 service processes, Kafka "
-            "and S3 all share the machine's 2 cores, so a second replica adds contention, "
-            "not capacity; per-replica shares are in the details."
+            "and S3 all share the machine's 2 cores, so a second replica adds no cores; what "
+            "it can add is one flow's work overlapping another's waits (Kafka round trips, S3 "
+            "requests). Per-replica shares are in the details."
         ),
         details=runs,
     )
