@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from millrace_infra.launcher import Process
+from millrace_infra.launcher import Process, ProcessDied
 
 from .clients import REPO
 from .context import Context
@@ -315,6 +315,18 @@ def _declaration(name: str) -> Any:
 
 
 def _start(ctx: Context, stack: Stack, replicas: int, tag: str) -> dict[str, Process]:
+    """The replica set, ready. A free port picked for a service can be taken by another
+    process on a busy machine before the (slow) service binds it: then the set is started
+    once more on new ports."""
+    try:
+        return _start_once(ctx, stack, replicas, tag)
+    except ProcessDied as error:
+        if "address already in use" not in str(error):
+            raise
+        return _start_once(ctx, stack, replicas, f"{tag}-again")
+
+
+def _start_once(ctx: Context, stack: Stack, replicas: int, tag: str) -> dict[str, Process]:
     env = {**stack.env(), "MILLRACE_KAFKA_RETRY_BACKOFF_SECONDS": "0.2"}
     procs: dict[str, Process] = {}
     sides = "ab"[:replicas]
