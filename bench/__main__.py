@@ -19,12 +19,13 @@ from . import envs, memory
 from .context import FULL, QUICK, Context
 from .results import CODE, Results, code_state, machine, now
 
-ALL = ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
+ALL = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "s1", "s2", "s3"]
 GROUPS = {
     "serving": {"1", "2", "3", "4", "6", "9"},
     "monitoring": {"5", "6", "9"},
     "drift": {"7"},
     "freshness": {"8", "9"},
+    "scale": {"s1", "s2", "s3"},  # last: s2 grows the stack's topics to 6 partitions
 }
 
 
@@ -158,6 +159,10 @@ def _run_group(ctx: Context, group: str, wanted: set[str]) -> None:
             from . import b_freshness
 
             b_freshness.run(ctx, wanted)
+        elif group == "scale":
+            from . import b_scale
+
+            b_scale.run(ctx, wanted)
     except KeyboardInterrupt:
         raise
     except Exception as error:

@@ -237,16 +237,22 @@ async def open_loop(
 
 
 async def closed_loop(spec: dict[str, Any], connections: int, duration: float) -> dict[str, Any]:
+    """``spec["ports"]`` (optional, several replicas): connection i goes to ports[i % n], so
+    the same connections are spread evenly, as a round-robin load balancer would."""
     requests = build_requests(spec)
+    ports: list[int] = spec.get("ports") or [spec["port"]]
     count = 0
     errors = 0
+    dropped = 0
+    per_port = {str(p): 0 for p in ports}
     stop_at = time.perf_counter() + duration
 
-    async def worker(offset: int) -> None:
-        nonlocal count, errors
-        reader, writer = await asyncio.open_connection("127.0.0.1", spec["port"])
+    async def worker(index: int) -> None:
+        nonlocal count, errors, dropped
+        port = ports[index % len(ports)]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         parser = Response()
-        i = offset
+        i = index * 7
         while time.perf_counter() < stop_at:
             writer.write(requests[i % len(requests)])
             i += 1
@@ -254,16 +260,25 @@ async def closed_loop(spec: dict[str, Any], connections: int, duration: float) -
             while not statuses:
                 data = await reader.read(1 << 16)
                 if not data:
+                    dropped += 1  # a request the server never answered
                     return
                 statuses = parser.feed(data)
             count += 1
+            per_port[str(port)] += 1
             errors += sum(1 for s in statuses if s != 200)
         writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker(i * 7) for i in range(connections)))
+    await asyncio.gather(*(worker(i) for i in range(connections)))
     elapsed = time.perf_counter() - started
-    return {"requests": count, "errors": errors, "elapsed": elapsed, "rate": count / elapsed}
+    return {
+        "requests": count,
+        "errors": errors,
+        "dropped": dropped,
+        "per_port": per_port,
+        "elapsed": elapsed,
+        "rate": count / elapsed,
+    }
 
 
 def main() -> None:
