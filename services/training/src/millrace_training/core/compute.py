@@ -238,9 +238,12 @@ class DaskCompute:
         try:
             threads = sum(client.nthreads().values())
             # Sent once to each worker (every fold needs all rows); the tasks refer to these
-            # futures, so the rows are not shipped again with each task.
+            # futures, so the rows are not shipped again with each task. hash=False: a
+            # content-hashed key would be reused by the next job on the same rows while the
+            # scheduler may still be releasing the previous job's copy, a known race
+            # (dask/distributed#8576, #3703: lost keys, cancelled tasks).
             scattered_features, scattered_target = client.scatter(
-                [features, target], broadcast=True
+                [features, target], broadcast=True, hash=False
             )
         except Exception as error:
             if _unavailable(error):
