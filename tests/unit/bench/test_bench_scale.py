@@ -10,6 +10,7 @@ and all replicas give the same labels.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,12 @@ def test_search_row_quick(tmp_path: Path) -> None:
         assert measured["cluster"]["stopped_by"] == "max_candidates"
 
 
+@pytest.mark.skipif(
+    os.environ.get("MILLRACE_BENCH_SCALE_TEST") != "1",
+    reason="the replica rows' smoke run (a stack and 18 service processes, ~3 min on a quiet "
+    "2-core machine) is the long form: MILLRACE_BENCH_SCALE_TEST=1; CI keeps its time for "
+    "tests/e2e/test_replicas.py, which runs the same replica sets with assertions",
+)
 @pytest.mark.timeout(1500)  # one stack, 3 + 15 service processes: slow on a busy 2-core box
 def test_replica_rows_quick(tmp_path: Path) -> None:
     data = _bench(tmp_path, "s2,s3")
