@@ -262,6 +262,7 @@ def test_dlq_list_and_replay_a_real_dead_letter(
 
 def test_publish_uploads_the_file_and_announces_it(
     cli_env: dict[str, str],
+    local_stack: Any,
     stack_settings: MillraceSettings,
     object_store: MinioObjectStore,
     unique: str,
@@ -289,6 +290,10 @@ def test_publish_uploads_the_file_and_announces_it(
     event = asyncio.run(arrival())
     assert (event.uri, event.sha256, event.producer) == (uri, digest, "cli")
     assert str(event.event_id) in result.stderr
+    # No --submitted-by: the submitter recorded is the principal the CLI published as.
+    assert event.submitted_by == local_stack.kafka_env("data-teams").get(
+        "MILLRACE_KAFKA_SASL_USERNAME"
+    )
 
 
 def test_the_cli_uploads_as_the_data_team_not_as_the_stacks_root(

@@ -104,12 +104,22 @@ def _csv(frame: pd.DataFrame) -> bytes:
 
 
 async def publish_csv(
-    store: MinioObjectStore, sink: KafkaEventSink, uri: str, dataset: str, frame: pd.DataFrame
+    store: MinioObjectStore,
+    sink: KafkaEventSink,
+    uri: str,
+    dataset: str,
+    frame: pd.DataFrame,
+    submitted_by: str | None = None,
 ) -> DataArrived:
-    """Upload ``frame`` as CSV to ``uri``, then announce it (with its sha256) as data.arrived."""
+    """Upload ``frame`` as CSV to ``uri``, then announce it (with its sha256) as data.arrived,
+    saying who submits it (the demo: the Kafka principal it publishes as)."""
     ref = store.put_bytes(uri, _csv(frame), content_type="text/csv")
     arrived = DataArrived(
-        **first_of_flow(producer="cli"), dataset=dataset, uri=uri, sha256=ref.sha256
+        **first_of_flow(producer="cli"),
+        dataset=dataset,
+        uri=uri,
+        sha256=ref.sha256,
+        submitted_by=submitted_by,
     )
     await sink.publish(arrived)
     return arrived
@@ -170,7 +180,7 @@ async def walkthrough(endpoints: Endpoints) -> int:
         seed = int(time.time())
         frame = iris_sample(seed)
         uri = f"s3://{settings.bucket_landing}/{DATASET}/sample-{seed}.csv"
-        arrived = await publish_csv(store, sink, uri, DATASET, frame)
+        arrived = await publish_csv(store, sink, uri, DATASET, frame, settings.kafka_sasl_username)
         console.print(f"3. Publish {uri} ({len(frame)} rows) as data.arrived")
         outcome = await follow(
             watcher, arrived.event_id, show_stage, within=300, deployment_within=deploy_wait
@@ -411,7 +421,7 @@ async def loop_steps(
 
     async def publish(name: str, data: pd.DataFrame) -> DataArrived:
         uri = f"s3://{settings.bucket_landing}/{dataset}/{name}"
-        return await publish_csv(store, sink, uri, dataset, data)
+        return await publish_csv(store, sink, uri, dataset, data, settings.kafka_sasl_username)
 
     v1 = await publish("v1.csv", sensors_frame(800, seed=1))
     step(8, f"Publish v1 data (800 rows) and follow it to production (flow {v1.event_id})")

@@ -74,7 +74,9 @@ async def publish_file(
         uri=ref.uri,
         sha256=ref.sha256,
         format=file_format.value if file_format else None,
-        submitted_by=submitted_by,
+        # Unsaid, the submitter is the Kafka principal the event is published as: the
+        # identity the broker authenticated, which the lineage then names.
+        submitted_by=submitted_by or endpoints.settings.kafka_sasl_username,
     )
     async with kafka.event_sink(endpoints) as sink:
         await sink.publish(arrived)
@@ -144,7 +146,11 @@ def publish(
         typer.Option("--format", help="File format; default: from the file's suffix."),
     ] = None,
     submitted_by: Annotated[
-        str | None, typer.Option(help="Who publishes it (recorded in the event).")
+        str | None,
+        typer.Option(
+            help="Who publishes it (recorded in the event, named by `millrace lineage`); "
+            "default: the Kafka principal the command publishes as."
+        ),
     ] = None,
     wait: Wait = False,
     timeout: Timeout = 600.0,
