@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import orjson
 import skops.io as sio
-import uvicorn
 from fastapi import FastAPI, Request, Response
+from serve import serve
 
 
 def build(model_path: str, features: list[str]) -> FastAPI:
@@ -48,15 +48,7 @@ def build(model_path: str, features: list[str]) -> FastAPI:
 
 def main() -> None:
     model_path, port, features = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-    uvicorn.run(
-        build(model_path, features),
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-    )
+    serve(build(model_path, features), port)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ import sys
 
 import numpy as np
 import orjson
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from onnx_convert import session
+from serve import serve
 
 
 def build(model_path: str, features: list[str]) -> FastAPI:
@@ -46,15 +46,7 @@ def build(model_path: str, features: list[str]) -> FastAPI:
 
 def main() -> None:
     model_path, port, features = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-    uvicorn.run(
-        build(model_path, features),
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-    )
+    serve(build(model_path, features), port)
 
 
 if __name__ == "__main__":

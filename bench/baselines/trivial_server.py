@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import uvicorn
+from serve import serve
 
 BODY = b'{"prediction":"yes"}'
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
@@ -27,13 +27,4 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 if __name__ == "__main__":
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=int(sys.argv[1]),
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        lifespan="off",
-    )
+    serve(app, int(sys.argv[1]), lifespan="off")
