@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.bench, pytest.mark.timeout(1200)]
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 
+from bench_support import run_bench  # noqa: E402
+
 from bench import memory  # noqa: E402
 from bench.loadgen import Response, build_requests  # noqa: E402
 from bench.results import Results, Row, code_state, now  # noqa: E402
@@ -36,34 +38,9 @@ set of service starts (the costly part), the rows checked by the tests below."""
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
-    tmp_path = tmp_path_factory.mktemp("bench")
-    out = tmp_path / "results"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--quick",
-            "--no-install",
-            "--no-profile",
-            "--only",
-            QUICK,
-            "--out",
-            str(out),
-            "--work",
-            str(tmp_path / "work"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=1100,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    name = f"latest-quick-only-{QUICK.replace(',', '-')}"
-    data = json.loads((out / f"{name}.json").read_text())
-    assert _failures(data) == [], done.stderr[-4000:]
-    return data, (out / f"{name}.md").read_text()
+    run = run_bench(tmp_path_factory.mktemp("bench"), QUICK, timeout=1100)
+    assert _failures(run.data) == [], run.stderr[-4000:]
+    return run.data, run.table
 
 
 def _failures(data: dict[str, Any]) -> list[dict[str, str]]:

@@ -9,52 +9,18 @@ and all replicas give the same labels.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from bench_support import run_bench
 
 pytestmark = pytest.mark.bench
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _bench(tmp_path: Path, only: str) -> dict[str, Any]:
-    out = tmp_path / "results"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--quick",
-            "--no-install",
-            "--no-profile",
-            "--only",
-            only,
-            "--out",
-            str(out),
-            "--work",
-            str(tmp_path / "work"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=1400,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    data: dict[str, Any] = json.loads(
-        (out / f"latest-quick-only-{only.replace(',', '-')}.json").read_text()
-    )
-    return data
 
 
 def test_search_row_quick(tmp_path: Path) -> None:
     """s1 alone: no stack, a cluster of two worker processes."""
-    data = _bench(tmp_path, "s1")
+    data = run_bench(tmp_path, "s1", timeout=1400).data
     assert data["skipped"] == [], data["skipped"]
     search = {r["bench"]: r for r in data["rows"]}["s1"]["details"]
     assert search["same_results_every_round"] is True
@@ -72,7 +38,7 @@ def test_search_row_quick(tmp_path: Path) -> None:
 )
 @pytest.mark.timeout(1500)  # one stack, 3 + 15 service processes: slow on a busy 2-core box
 def test_replica_rows_quick(tmp_path: Path) -> None:
-    data = _bench(tmp_path, "s2,s3")
+    data = run_bench(tmp_path, "s2,s3", timeout=1400).data
     assert data["skipped"] == [], data["skipped"]
     rows = {r["bench"]: r for r in data["rows"]}
     assert {"s2", "s3"} <= set(rows)
