@@ -44,6 +44,7 @@ from .harness import (
     servers,
 )
 from .models import FEATURES, fit, request_rows, serving_frame, version_info
+from .replica_checks import decisions, exactly_once_problems, names_over_partitions
 from .results import compared
 from .stats import ratios
 
@@ -278,23 +279,6 @@ def grow_partitions(stack: Stack, count: int) -> None:
         time.sleep(0.2)
 
 
-def names_over_partitions(prefix: str, count: int) -> list[str]:
-    """Dataset names whose records land on partitions 0, 1, ... 5, 0, ... in turn (the
-    producers' murmur2 partitioner): the wave spreads over every partition, so two replicas
-    both get work whatever the group assigns."""
-    from aiokafka.partitioner import DefaultPartitioner
-
-    ids = list(range(PARTITIONS))
-    names: list[str] = []
-    suffix = 0
-    while len(names) < count:
-        name = f"{prefix}x{suffix}"
-        suffix += 1
-        if DefaultPartitioner()(name.encode(), ids, ids) == len(names) % PARTITIONS:
-            names.append(name)
-    return names
-
-
 def _declaration(name: str) -> Any:
     from millrace_contracts import DatasetDeclaration, DatasetSpec, TrainingSpec
     from millrace_contracts.policies import ColumnSpec, EstimatorSpec, RetrainingPolicy
@@ -381,10 +365,6 @@ async def _wave(
     from millrace_contracts import (
         DataArrived,
         DatasetDeclared,
-        DatasetValidated,
-        ModelPromoted,
-        ModelRejected,
-        ModelTrained,
         first_of_flow,
     )
 
@@ -415,36 +395,16 @@ async def _wave(
         began = time.monotonic()
         await asyncio.gather(*(sink.publish(a) for a in arrivals))
 
-        def decided(arrival: DataArrived) -> set[str]:
-            flow = arrival.event_id
-            found = [
-                *watcher.of_type(ModelPromoted, lambda e: e.correlation_id == flow),
-                *watcher.of_type(ModelRejected, lambda e: e.correlation_id == flow),
-            ]
-            return {str(e.event_id) for e in found}
-
         limit = began + (900 if not ctx.quick else 300)
-        while not all(decided(a) for a in arrivals):
+        while not all(decisions(watcher, a) for a in arrivals):
             if time.monotonic() > limit:
-                missing = [a.dataset for a in arrivals if not decided(a)]
+                missing = [a.dataset for a in arrivals if not decisions(watcher, a)]
                 raise TimeoutError(f"not decided: {missing}")
             await asyncio.sleep(0.1)
         took = time.monotonic() - began
         # Exactly once, from the topics: one validation, one training (one sha256), one
         # decision per flow; and from the registry: one version per dataset.
-        problems: list[str] = []
-        for a in arrivals:
-            flow = a.event_id
-            validated = watcher.of_type(DatasetValidated, lambda e, f=flow: e.correlation_id == f)
-            trained = watcher.of_type(ModelTrained, lambda e, f=flow: e.correlation_id == f)
-            if len({str(e.event_id) for e in validated}) != 1:
-                problems.append(f"{a.dataset}: {len(validated)} validations")
-            if len({str(e.event_id) for e in trained}) != 1:
-                problems.append(f"{a.dataset}: {len(trained)} trainings")
-            if len({e.artifact.sha256 for e in trained}) != 1:
-                problems.append(f"{a.dataset}: several artifacts")
-            if len(decided(a)) != 1:
-                problems.append(f"{a.dataset}: {len(decided(a))} decisions")
+        problems = exactly_once_problems(watcher, arrivals)
         promoted = 0
         for name in names:
             answer = await http.get(f"{registry.url}/models/{name}")
@@ -486,12 +446,12 @@ async def _waves(ctx: Context, stack: Stack, datasets: int, rows: int) -> dict[s
                         # joined its groups, got partitions and done a first (cold) fit.
                         # (Quick mode: one dataset, to keep the smoke test short.)
                         warm = names_over_partitions(
-                            f"s2{tag}r{r}{key}w", 1 if ctx.quick else PARTITIONS
+                            f"s2{tag}r{r}{key}w", 1 if ctx.quick else PARTITIONS, PARTITIONS
                         )
                         warmed = await _wave(
                             ctx, stack, procs, watcher, sink, store, warm, rows, 8000 + r * 100
                         )
-                        names = names_over_partitions(f"s2{tag}r{r}{key}m", datasets)
+                        names = names_over_partitions(f"s2{tag}r{r}{key}m", datasets, PARTITIONS)
                         result = await _wave(
                             ctx, stack, procs, watcher, sink, store, names, rows, 9000 + r * 100
                         )

@@ -35,6 +35,7 @@ import asyncio
 import hashlib
 import os
 import re
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -43,17 +44,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka.admin import AdminClient, NewPartitions
 from faststream.kafka import KafkaBroker
 from millrace_contracts import (
     DataArrived,
-    DatasetValidated,
-    Event,
     LabelsObserved,
     ModelDeployed,
     ModelPromoted,
-    ModelRejected,
     ModelTrained,
 )
 from millrace_contracts.topics import TOPICS
@@ -76,6 +73,15 @@ from . import patched_service
 from .conftest import ServiceEnv, stack_service_env
 from .flows import arrive, classification_frame, declare, upload_csv
 from .test_data_to_model import declaration, shifted_concept
+
+# The wave checks are the scale bench's too (bench/replica_checks.py): the tests may import the
+# bench, never the reverse.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench.replica_checks import (
+    decisions,
+    exactly_once_problems,
+    names_over_partitions,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -232,21 +238,6 @@ async def client(replicas: Replicas) -> AsyncIterator[Client]:
         await broker.stop()
 
 
-def names_over_partitions(prefix: str, count: int) -> list[str]:
-    """``count`` dataset names whose records land on partitions 0, 1, ... 5, 0, ... in turn
-    (the producers' murmur2 partitioner): every replica owns some of them, however the
-    group's partitions are assigned."""
-    ids = list(range(PARTITIONS))
-    names: list[str] = []
-    suffix = 0
-    while len(names) < count:
-        name = f"{prefix}x{suffix}"
-        suffix += 1
-        if DefaultPartitioner()(name.encode(), ids, ids) == len(names) % PARTITIONS:
-            names.append(name)
-    return names
-
-
 class Traffic:
     """Prediction requests to both deployment replicas in turn, until stopped."""
 
@@ -274,15 +265,6 @@ class Traffic:
                 self.ok += 1
                 self.versions[url].add(int(answer.json()["version"]))
                 await asyncio.sleep(0.01)
-
-
-def decisions(watcher: EventWatcher, arrival: DataArrived) -> set[str]:
-    """Distinct decisions (promoted or rejected) of the flow ``arrival`` started."""
-    found: list[Event] = [
-        *watcher.of_type(ModelPromoted, lambda e: e.correlation_id == arrival.event_id),
-        *watcher.of_type(ModelRejected, lambda e: e.correlation_id == arrival.event_id),
-    ]
-    return {str(e.event_id) for e in found}
 
 
 async def all_decided(watcher: EventWatcher, arrivals: list[DataArrived], within: float) -> None:
@@ -318,19 +300,6 @@ async def announce(
     )
 
 
-def assert_each_decided_once(watcher: EventWatcher, arrivals: list[DataArrived]) -> None:
-    for arrival in arrivals:
-        flow = arrival.event_id
-        validated = watcher.of_type(DatasetValidated, lambda e, f=flow: e.correlation_id == f)
-        trained = watcher.of_type(ModelTrained, lambda e, f=flow: e.correlation_id == f)
-        # Redelivered work republishes the same event (its id derives from the cause): a repeat
-        # is one event, not a second decision.
-        assert len({str(e.event_id) for e in validated}) == 1, arrival.dataset
-        assert len({str(e.event_id) for e in trained}) == 1, arrival.dataset
-        assert len({e.artifact.sha256 for e in trained}) == 1, arrival.dataset
-        assert len(decisions(watcher, arrival)) == 1, arrival.dataset
-
-
 async def test_two_replicas_of_every_service_share_the_work_and_survive_a_kill(
     replicas: Replicas, client: Client, unique: str
 ) -> None:
@@ -360,7 +329,7 @@ async def test_two_replicas_of_every_service_share_the_work_and_survive_a_kill(
     requests = asyncio.create_task(traffic.run())
     try:
         # Wave 1: DATASETS new datasets and v2 of the served one, all at once.
-        names = names_over_partitions(f"{unique}w", DATASETS)
+        names = names_over_partitions(f"{unique}w", DATASETS, PARTITIONS)
         newer_uri = await asyncio.to_thread(
             upload_csv, client.store, replicas.settings, served, "v2.csv",
             classification_frame(ROWS, seed=2),
@@ -391,7 +360,7 @@ async def test_two_replicas_of_every_service_share_the_work_and_survive_a_kill(
     assert all(v == {1, 2} for v in traffic.versions.values()), traffic.versions
     [swap] = decisions(watcher, newer)
     assert any(str(e.event_id) == swap for e in watcher.of_type(ModelPromoted)), "v2 not promoted"
-    assert_each_decided_once(watcher, [first, newer, *wave])
+    assert exactly_once_problems(watcher, [first, newer, *wave]) == []
     assert await versions(registry, served) == [1, 2]
     for name in names:
         assert await versions(registry, name) == [1], name
@@ -409,7 +378,7 @@ async def test_two_replicas_of_every_service_share_the_work_and_survive_a_kill(
     assert shares["ingestion-a"] + shares["ingestion-b"] >= DATASETS
 
     # Wave 2: one dataset per partition; training-b is killed -9 in the middle of a fit.
-    names = names_over_partitions(f"{unique}k", PARTITIONS)
+    names = names_over_partitions(f"{unique}k", PARTITIONS, PARTITIONS)
     began = time.monotonic()
     wave = await announce(client, replicas, names, seed=100)
     victim = replicas["training-b"]
@@ -427,7 +396,7 @@ async def test_two_replicas_of_every_service_share_the_work_and_survive_a_kill(
     took = time.monotonic() - began
     print(f"wave 2: {len(wave)} arrivals decided in {took:.1f} s, training-b killed -9 "
           f"while fitting {fitting} ({60 * len(wave) / took:.1f}/min)")  # fmt: skip
-    assert_each_decided_once(watcher, wave)
+    assert exactly_once_problems(watcher, wave) == []
     for name in names:
         assert await versions(registry, name) == [1], name
     assert replicas.count_in_log("training-a", rf"trained {fitting} run") == 1, (
@@ -437,14 +406,14 @@ async def test_two_replicas_of_every_service_share_the_work_and_survive_a_kill(
         return
 
     # Long form: as many datasets as wave 1 (without its prediction traffic), one replica.
-    names = names_over_partitions(f"{unique}s", DATASETS)
+    names = names_over_partitions(f"{unique}s", DATASETS, PARTITIONS)
     began = time.monotonic()
     wave = await announce(client, replicas, names, seed=1000)
     await all_decided(watcher, wave, WITHIN)
     took = time.monotonic() - began
     print(f"wave 3: {len(wave)} arrivals decided in {took:.1f} s with 1 training replica "
           f"({60 * len(wave) / took:.1f}/min)")  # fmt: skip
-    assert_each_decided_once(watcher, wave)
+    assert exactly_once_problems(watcher, wave) == []
 
 
 async def test_a_fit_longer_than_the_poll_interval_moves_its_partition_but_stores_one_model(
@@ -469,7 +438,7 @@ async def test_a_fit_longer_than_the_poll_interval_moves_its_partition_but_store
     for side in ("c", "d"):
         replicas[f"training-{side}"].wait_ready(within=240)
 
-    [name] = names_over_partitions(f"{unique}p", 1)
+    [name] = names_over_partitions(f"{unique}p", 1, PARTITIONS)
     [arrival] = await announce(client, replicas, [name], seed=7)
     await all_decided(client.watcher, [arrival], WITHIN)
     assert await versions(replicas["registry-a"], name) == [1]
