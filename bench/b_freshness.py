@@ -19,10 +19,8 @@ import httpx
 from millrace_cli.flow import FLOW_EVENTS
 from millrace_contracts import (
     DataArrived,
-    DatasetDeclaration,
     DatasetDeclared,
     DatasetRejected,
-    DatasetSpec,
     DatasetValidated,
     DeploymentFailed,
     Event,
@@ -30,15 +28,13 @@ from millrace_contracts import (
     ModelPromoted,
     ModelRejected,
     ModelTrained,
-    TrainingSpec,
     first_of_flow,
 )
-from millrace_contracts.policies import ColumnSpec, EstimatorSpec, RetrainingPolicy
 from millrace_infra.launcher import Process
 
 from .context import Context
 from .harness import Stack, millrace_service
-from .models import FEATURES, request_rows, serving_frame
+from .models import declaration, request_rows, serving_frame
 from .results import compared
 from .stats import at_most, median
 
@@ -46,29 +42,13 @@ DATASET = "bench-fresh"
 SERVICES = ("ingestion", "training", "registry", "deployment", "monitoring")
 
 
-def _declaration() -> DatasetDeclaration:
-    columns = [ColumnSpec(name=f, dtype="float") for f in FEATURES]
-    columns.append(ColumnSpec(name="label", dtype="category", allowed=["no", "yes"]))
-    return DatasetDeclaration(
-        dataset=DATASET,
-        spec=DatasetSpec(columns=columns, target="label"),
-        training=TrainingSpec(
-            task="classification",
-            target="label",
-            estimator=EstimatorSpec(name="hist_gradient_boosting", params={}),
-            retraining=RetrainingPolicy(cooldown_seconds=0),
-        ),
-        promotion=None,  # promote every version: each round must reach serving
-    )
-
-
 async def _declare(sink: Any, ingestion_url: str) -> None:
-    declaration = _declaration()
+    declared = declaration(DATASET, "hist_gradient_boosting")  # promoted every round
     url = f"{ingestion_url}/datasets/{DATASET}"
     async with httpx.AsyncClient(timeout=5) as client:
         before = await client.get(url)
         known = before.json().get("declaration_version", 0) if before.status_code == 200 else 0
-        event = DatasetDeclared(**first_of_flow(producer="bench"), declaration=declaration)
+        event = DatasetDeclared(**first_of_flow(producer="bench"), declaration=declared)
         await sink.publish(event)
         async with asyncio.timeout(60):
             while True:

@@ -43,7 +43,7 @@ from .harness import (
     millrace_service,
     servers,
 )
-from .models import FEATURES, fit, request_rows, serving_frame, version_info
+from .models import declaration, fit, request_rows, serving_frame, version_info
 from .replica_checks import decisions, exactly_once_problems, names_over_partitions
 from .results import compared
 from .stats import ratios
@@ -279,25 +279,6 @@ def grow_partitions(stack: Stack, count: int) -> None:
         time.sleep(0.2)
 
 
-def _declaration(name: str) -> Any:
-    from millrace_contracts import DatasetDeclaration, DatasetSpec, TrainingSpec
-    from millrace_contracts.policies import ColumnSpec, EstimatorSpec, RetrainingPolicy
-
-    columns = [ColumnSpec(name=f, dtype="float") for f in FEATURES]
-    columns.append(ColumnSpec(name="label", dtype="category", allowed=["no", "yes"]))
-    return DatasetDeclaration(
-        dataset=name,
-        spec=DatasetSpec(columns=columns, target="label"),
-        training=TrainingSpec(
-            task="classification",
-            target="label",
-            estimator=EstimatorSpec(name="logistic_regression", params={}),
-            retraining=RetrainingPolicy(cooldown_seconds=0),
-        ),
-        promotion=None,  # every first version is promoted: a decision per flow
-    )
-
-
 def _start(ctx: Context, stack: Stack, replicas: int, tag: str) -> dict[str, Process]:
     """The replica set, ready. A free port picked for a service can be taken by another
     process on a busy machine before the (slow) service binds it: then the set is started
@@ -374,7 +355,10 @@ async def _wave(
         # Declared (and taken in) before the clock starts: the wave is the files arriving.
         for name in names:
             await sink.publish(
-                DatasetDeclared(**first_of_flow(producer="bench"), declaration=_declaration(name))
+                DatasetDeclared(
+                    **first_of_flow(producer="bench"),
+                    declaration=declaration(name, "logistic_regression"),
+                )
             )
         deadline = time.monotonic() + 300
         for name in names:

@@ -18,16 +18,37 @@ import numpy as np
 import pandas as pd
 from millrace_contracts import (
     ArtifactRef,
+    DatasetDeclaration,
+    DatasetSpec,
     FeatureSignature,
     Metrics,
     ModelVersionInfo,
     TrainingSpec,
 )
-from millrace_contracts.policies import EstimatorSpec
+from millrace_contracts.policies import ColumnSpec, EstimatorSpec, RetrainingPolicy
 
 N_FEATURES = 20
 FEATURES = [f"f{i:02d}" for i in range(N_FEATURES)]
 ESTIMATORS = {"hgb": "hist_gradient_boosting", "logreg": "logistic_regression"}
+
+
+def declaration(dataset: str, estimator: str) -> DatasetDeclaration:
+    """``dataset`` declared with ``serving_frame``'s columns, trained with ``estimator`` (a
+    training estimator name), no cooldown and no promotion policy: every version is promoted,
+    so each arrival reaches a decision (and serving)."""
+    columns = [ColumnSpec(name=f, dtype="float") for f in FEATURES]
+    columns.append(ColumnSpec(name="label", dtype="category", allowed=["no", "yes"]))
+    return DatasetDeclaration(
+        dataset=dataset,
+        spec=DatasetSpec(columns=columns, target="label"),
+        training=TrainingSpec(
+            task="classification",
+            target="label",
+            estimator=EstimatorSpec(name=estimator, params={}),
+            retraining=RetrainingPolicy(cooldown_seconds=0),
+        ),
+        promotion=None,
+    )
 
 
 def serving_frame(rows: int, seed: int) -> pd.DataFrame:
