@@ -25,21 +25,19 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 from millrace_infra.launcher import Process, ProcessDied
 
-from .clients import REPO
+from .b_serving import post, start_deployment, wait_serving
+from .clients import REPO, run_loadgen
 from .context import Context
 from .harness import (
     QUIET,
     RegistryStub,
     Stack,
-    client_cpus,
-    deployment,
     millrace_service,
     servers,
 )
@@ -121,52 +119,11 @@ def search(ctx: Context) -> None:
 # -- s3: 1 vs 2 deployment replicas --------------------------------------------------------
 
 
-def _post(port: int, path: str, body: str) -> Any:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        data=body.encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def _wait_model(port: int, within: float = 180) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/models", timeout=2) as r:
-                if json.loads(r.read()):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"deployment on {port} served no model within {within}s")
-
-
 def _closed(spec: dict[str, Any], work: Path, name: str, duration: float) -> dict[str, Any]:
     path = work / f"spec-scale-{name}.json"
     path.write_text(json.dumps(spec))
-    command = [
-        "taskset",
-        "-c",
-        ",".join(map(str, client_cpus())),
-        sys.executable,
-        "-m",
-        "bench.loadgen",
-        "closed",
-        str(path),
-        "--connections",
-        str(CONNECTIONS),
-        "--duration",
-        str(duration),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
-    if done.returncode != 0:
-        raise RuntimeError(f"loadgen failed: {done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    args = ["closed", str(path), "--connections", str(CONNECTIONS), "--duration", str(duration)]
+    return run_loadgen(args)
 
 
 def replicas_serving(ctx: Context) -> None:
@@ -184,15 +141,13 @@ def replicas_serving(ctx: Context) -> None:
     with RegistryStub([info], stack.keys) as registry, servers(ctx.logs) as group:
         labels = ("scale-1", "scale-2a", "scale-2b")
         procs = {
-            label: group.add(deployment(stack, registry.url, ctx.logs, label=label))
-            for label in labels
+            label: start_deployment(stack, registry.url, group, ctx.logs, label) for label in labels
         }
         for proc in procs.values():
-            proc.wait_ready(within=180)
-            _wait_model(proc.port)
+            wait_serving(proc, 1, within=180)
         # Every replica answers the same for the same rows (the same model in each).
         answers = {
-            label: [_post(p.port, path, bodies[i])["prediction"] for i in range(20)]
+            label: [post(p.port, path, bodies[i])["prediction"] for i in range(20)]
             for label, p in procs.items()
         }
         agree = all(a == answers["scale-1"] for a in answers.values())

@@ -27,6 +27,8 @@ from .envs import available
 from .harness import (
     BASELINES,
     RegistryStub,
+    Servers,
+    Stack,
     bare_server,
     deployment,
     mlflow_server,
@@ -54,7 +56,8 @@ BARE = {"bare": "bare FastAPI+sklearn", "onnx": "bare FastAPI+ONNX Runtime"}
 """The bare endpoints #2 and #4 pick the faster of (``baselines/``)."""
 
 
-def _post(port: int, path: str, body: str) -> Any:
+def post(port: int, path: str, body: str) -> Any:
+    """POST a JSON body to a local server; its JSON answer."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
         data=body.encode(),
@@ -83,6 +86,20 @@ def _wait_models(port: int, count: int, within: float = 120) -> None:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"deployment did not serve {count} models within {within}s")
+
+
+def start_deployment(
+    stack: Stack, registry_url: str, group: Servers, logs: Path, label: str
+) -> Process:
+    """A deployment replica as the serving rows run it (pinned to the servers' CPU, its
+    replica id its label), added to ``group`` (``harness.servers``) so it is stopped."""
+    return group.add(deployment(stack, registry_url, logs, label=label))
+
+
+def wait_serving(proc: Process, models: int, within: float = 120) -> None:
+    """Until the deployment is ready and serves ``models`` models."""
+    proc.wait_ready(within=within)
+    _wait_models(proc.port, models, within)
 
 
 def _mlflow_model(env: Any, model: FittedModel, pickle_path: Path, out: Path, log: Path) -> Path:
@@ -146,10 +163,9 @@ def run(ctx: Context, which: set[str]) -> None:
     mlflow_bodies = [json.dumps({"dataframe_records": [r]}, separators=(",", ":")) for r in rows]
 
     with RegistryStub(infos, stack.keys) as registry, servers(ctx.logs) as group:
-        dep = group.add(deployment(stack, registry.url, ctx.logs, label="deployment-bench"))
+        dep = start_deployment(stack, registry.url, group, ctx.logs, "deployment-bench")
         dport = dep.port
-        dep.wait_ready(within=120)
-        _wait_models(dport, len(models))
+        wait_serving(dep, len(models))
         served: dict[str, Served] = {}
         for m in models:
             s = served[m.key] = Served()
@@ -184,7 +200,7 @@ def run(ctx: Context, which: set[str]) -> None:
         for m in models:
             s = served[m.key]
             labels = {
-                name: [_label(_post(t.port, t.path, t.bodies[i])) for i in range(20)]
+                name: [_label(post(t.port, t.path, t.bodies[i])) for i in range(20)]
                 for name, t in s.targets.items()
             }
             reference = labels["millrace"]
@@ -486,7 +502,7 @@ def _batch(
         labels = {
             n: [
                 p["prediction"] if isinstance(p, dict) else p
-                for p in _post(t.port, t.path, body)["predictions"]
+                for p in post(t.port, t.path, body)["predictions"]
             ]
             for n, t in targets.items()
         }
@@ -596,8 +612,7 @@ def _tracing(
     batches = {}
     for key, proc in replicas.items():
         port = proc.port
-        proc.wait_ready(within=120)
-        _wait_models(port, 2)
+        wait_serving(proc, 2)
         targets[key] = Target(f"millrace-{key}", port, millrace.path, millrace.bodies, {})
         batches[key] = Target(f"millrace-{key}-batch", port, millrace.path, [batch_body], {})
         clients.peak(targets[key], work, connections=CONNECTIONS, duration=1)

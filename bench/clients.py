@@ -126,7 +126,7 @@ def peak(target: Target, work: Path, *, connections: int, duration: float) -> di
         }
     else:
         spec = target.write_spec(work)
-        raw = _loadgen(
+        raw = run_loadgen(
             ["closed", str(spec), "--connections", str(connections), "--duration", str(duration)]
         )
         result = {
@@ -142,7 +142,8 @@ def peak(target: Target, work: Path, *, connections: int, duration: float) -> di
     return result
 
 
-def _loadgen(args: list[str]) -> dict[str, Any]:
+def run_loadgen(args: list[str]) -> dict[str, Any]:
+    """``bench.loadgen ARGS`` pinned to the clients' CPUs; its JSON result."""
     command = pinned([sys.executable, "-m", "bench.loadgen", *args], client_cpus())
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
     if done.returncode != 0:
@@ -156,7 +157,7 @@ def open_loop(
 ) -> dict[str, Any]:
     spec = target.write_spec(work)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    raw = _loadgen(
+    raw = run_loadgen(
         [
             "open",
             str(spec),
@@ -194,7 +195,7 @@ def open_loop(
 
 def single(target: Target, work: Path, *, count: int, warmup: int) -> dict[str, Any]:
     spec = target.write_spec(work)
-    raw = _loadgen(["single", str(spec), "--count", str(count), "--warmup", str(warmup)])
+    raw = run_loadgen(["single", str(spec), "--count", str(count), "--warmup", str(warmup)])
     timings = raw["timings_ms"]
     return {
         "count": len(timings),
