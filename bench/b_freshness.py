@@ -33,13 +33,12 @@ from millrace_contracts import (
 from millrace_infra.launcher import Process
 
 from .context import Context
-from .harness import Stack, millrace_service
+from .harness import Stack, platform, wait_platform
 from .models import declaration, request_rows, serving_frame
 from .results import compared
 from .stats import at_most, median
 
 DATASET = "bench-fresh"
-SERVICES = ("ingestion", "training", "registry", "deployment", "monitoring")
 
 
 async def _declare(sink: Any, ingestion_url: str) -> None:
@@ -243,27 +242,8 @@ def run(ctx: Context, which: set[str]) -> None:
         env["MILLRACE_ZIPKIN_ENDPOINT"] = stack.zipkin_endpoint
     procs: dict[str, Process] = {}
     try:
-        for name in ("ingestion", "training", "registry", "monitoring"):
-            own = {**env, **stack.kafka_env(name)}  # each service as its own principal
-            if name == "registry":
-                own |= stack.registry_env()
-            procs[name] = millrace_service(name, ctx.logs, own, label=f"{name}-fresh")
-        registry_url = f"http://127.0.0.1:{procs['registry'].port}"
-        procs["deployment"] = millrace_service(
-            "deployment",
-            ctx.logs,
-            {
-                **env,
-                **stack.kafka_env("deployment"),
-                **stack.deployment_env(),
-                "MILLRACE_DEPLOYMENT_REGISTRY_URL": registry_url,
-                "MILLRACE_DEPLOYMENT_REPLICA_ID": "fresh",
-            },
-            label="deployment-fresh",
-        )
-        for name, proc in procs.items():
-            path = "/health/live" if name == "deployment" else "/health/ready"
-            proc.wait_ready(path, within=180)
+        procs.update(platform(stack, ctx.logs, env, "fresh"))
+        wait_platform(procs, within=180)
         time.sleep(3)
         idle = {name: proc.rss_mb() for name, proc in procs.items()}
         runs = asyncio.run(_flow(ctx, stack, procs))

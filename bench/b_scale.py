@@ -38,8 +38,9 @@ from .harness import (
     QUIET,
     RegistryStub,
     Stack,
-    millrace_service,
+    platform,
     servers,
+    wait_platform,
 )
 from .models import declaration, fit, request_rows, serving_frame, version_info
 from .replica_checks import decisions, exactly_once_problems, names_over_partitions
@@ -48,7 +49,6 @@ from .stats import ratios
 
 PARTITIONS = 6
 CONNECTIONS = 16
-SERVICES = ("ingestion", "training", "registry", "monitoring", "deployment")
 
 
 # -- s1: the AutoML search on a local cluster ----------------------------------------------
@@ -249,32 +249,11 @@ def _start(ctx: Context, stack: Stack, replicas: int, tag: str) -> dict[str, Pro
 def _start_once(ctx: Context, stack: Stack, replicas: int, tag: str) -> dict[str, Process]:
     env = {**stack.env(), "MILLRACE_KAFKA_RETRY_BACKOFF_SECONDS": "0.2"}
     procs: dict[str, Process] = {}
-    sides = "ab"[:replicas]
-    for side in sides:
-        for name in ("ingestion", "training", "registry", "monitoring"):
-            own = {**env, **stack.kafka_env(name)}  # each service as its own principal
-            if name == "registry":
-                own |= stack.registry_env()
-            label = f"{name}-{tag}{side}"
-            procs[label] = millrace_service(name, ctx.logs, own, label=label)
-    for side in sides:
-        label = f"deployment-{tag}{side}"
-        procs[label] = millrace_service(
-            "deployment",
-            ctx.logs,
-            {
-                **env,
-                **stack.kafka_env("deployment"),
-                **stack.deployment_env(),
-                "MILLRACE_DEPLOYMENT_REGISTRY_URL": procs[f"registry-{tag}{side}"].url,
-                "MILLRACE_DEPLOYMENT_REPLICA_ID": f"{tag}{side}",
-            },
-            label=label,
-        )
     try:
-        for label, proc in procs.items():
-            path = "/health/live" if label.startswith("deployment") else "/health/ready"
-            proc.wait_ready(path, within=300)
+        for side in "ab"[:replicas]:
+            started = platform(stack, ctx.logs, env, f"{tag}{side}")
+            procs |= {f"{name}-{tag}{side}": proc for name, proc in started.items()}
+        wait_platform(procs, within=300)
     except BaseException:
         _stop(procs)
         raise

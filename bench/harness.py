@@ -223,6 +223,47 @@ def millrace_service(
     return launch_service(name, {**QUIET, **env}, logs, port=port, label=label, cpus=cpu)
 
 
+PLATFORM = ("ingestion", "training", "registry", "monitoring", "deployment")
+
+
+def platform(stack: Stack, logs: Path, env: dict[str, str], tag: str) -> dict[str, Process]:
+    """Every service once, started (not yet ready), by service name: each as its own Kafka
+    principal (with ``env`` added), labelled ``NAME-TAG``, the deployment reading this set's
+    registry with replica id ``tag``. Unpinned, unlike the serving rows' ``deployment``."""
+    procs: dict[str, Process] = {}
+    try:
+        for name in PLATFORM[:-1]:
+            own = {**env, **stack.kafka_env(name)}
+            if name == "registry":
+                own |= stack.registry_env()
+            procs[name] = millrace_service(name, logs, own, label=f"{name}-{tag}")
+        procs["deployment"] = millrace_service(
+            "deployment",
+            logs,
+            {
+                **env,
+                **stack.kafka_env("deployment"),
+                **stack.deployment_env(),
+                "MILLRACE_DEPLOYMENT_REGISTRY_URL": procs["registry"].url,
+                "MILLRACE_DEPLOYMENT_REPLICA_ID": tag,
+            },
+            label=f"deployment-{tag}",
+        )
+    except BaseException:  # the caller never sees these: stop them here
+        for proc in reversed(list(procs.values())):
+            proc.stop()
+        raise
+    return procs
+
+
+def wait_platform(procs: dict[str, Process], within: float) -> None:
+    """Until every service is ready (the deployment: live, as it has no model yet)."""
+    for key, proc in procs.items():
+        proc.wait_ready(
+            "/health/live" if key.startswith("deployment") else "/health/ready", within=within
+        )
+
+
 def deployment(
     stack: Stack,
     registry_url: str,
