@@ -3,7 +3,11 @@ per second by the monitoring service (a real process on the real stack), against
 aiokafka + ``json.loads`` loop over the same topic and broker.
 
 The topic is pre-filled once per message shape; each round restarts the consumer from the
-start of the topic (monitoring: its consumer group deleted; raw: seek to the beginning).
+start of the topic (raw: seek to the beginning; monitoring: its group's offsets set to 0 AND
+its durable state, the per-partition checkpoints and the prediction archive, deleted, since a
+checkpoint would otherwise be restored and the consumer seeked past what it covers, ADR 0008).
+A rate counts only the logs consumed in its own round, and a round that did not consume the
+whole topic exactly once from a fresh state raises instead of printing a rate.
 """
 
 from __future__ import annotations
@@ -114,6 +118,7 @@ async def _recreate_topic(stack: Stack) -> None:
 
 async def _prefill(stack: Stack, total: int, per_event: int) -> dict[str, Any]:
     from aiokafka import AIOKafkaProducer
+    from millrace_deployment.core.predicting import prediction_ids
     from millrace_shared.kafka import kafka_options
 
     rows = frame(total, seed=77).to_dict("records")
@@ -126,6 +131,11 @@ async def _prefill(stack: Stack, total: int, per_event: int) -> dict[str, Any]:
         max_batch_size=1024 * 1024,
         max_request_size=8 * 1024 * 1024,
     )
+    # Ids as deployment mints them (``prediction_ids``: one replica's random prefix and a
+    # counter), so the prediction archive indexes them as it does in production: one marker
+    # per file and replica. Ids of another shape get a marker each (one S3 PUT a prediction),
+    # which made monitoring look 50x slower than it is with the real producer.
+    new_id = prediction_ids()
     await producer.start()
     started = time.perf_counter()
     size = 0
@@ -140,7 +150,7 @@ async def _prefill(stack: Stack, total: int, per_event: int) -> dict[str, Any]:
                 replica_id="bench",
                 predictions=[
                     PredictionRecord(
-                        prediction_id=f"p{i}", features=rows[i], output="yes", timestamp=now
+                        prediction_id=new_id(), features=rows[i], output="yes", timestamp=now
                     )
                     for i in range(start, min(total, start + per_event))
                 ],
@@ -182,6 +192,51 @@ async def _rewind_group(stack: Stack) -> None:
         await admin.close()
 
 
+def _forget_state(stack: Stack) -> int:
+    """Delete monitoring's checkpoints and prediction archive (it is stopped), keeping the
+    known versions: the next start restores the promoted version and nothing else, so it
+    consumes from the rewound offsets with empty windows and counters. Returns keys deleted."""
+    from millrace_monitoring.archive import DATA_PREFIX, INDEX_PREFIX
+    from millrace_monitoring.checkpoints import PREFIX as CHECKPOINTS
+    from millrace_shared.objectstore import make_uri
+
+    store = stack.store()
+    bucket = stack.settings().state_bucket("monitoring")
+    deleted = 0
+    for prefix in (CHECKPOINTS, INDEX_PREFIX, DATA_PREFIX):
+        for key in store.list_keys(bucket, prefix):
+            store.delete(make_uri(bucket, key))
+            deleted += 1
+    for prefix in (CHECKPOINTS, INDEX_PREFIX, DATA_PREFIX):
+        if left := store.list_keys(bucket, prefix):
+            raise RuntimeError(f"monitoring state not deleted: {left[:5]}")
+    return deleted
+
+
+def round_rate(total: int, first: tuple[float, int], last: tuple[float, int]) -> float:
+    """Logs per second over one round, from (time, predictions_seen) at the first poll that
+    saw any and at the one that saw them all: the logs counted are this round's only.
+
+    Raises unless the round consumed exactly ``total`` logs from a fresh state: a count that
+    starts at or beyond ``total``, or ends past it, means restored state or double counting,
+    and a rate from it would be meaningless (it printed negative rates once)."""
+    (t0, seen0), (t1, seen1) = first, last
+    if not 0 < seen0 <= seen1 == total:
+        raise RuntimeError(
+            f"not one full consumption from the start: predictions_seen went {seen0} -> "
+            f"{seen1}, expected 0 < first <= last == {total}"
+        )
+    if seen0 == total or t1 <= t0:
+        raise RuntimeError(
+            f"every log was consumed before the first poll ({total} logs): nothing to time; "
+            "the load is too small for this measurement"
+        )
+    rate = (seen1 - seen0) / (t1 - t0)
+    if not rate > 0:
+        raise RuntimeError(f"non-positive rate {rate} from {first} -> {last}")
+    return rate
+
+
 def _models(port: int) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/models", timeout=10) as r:
@@ -207,6 +262,7 @@ def _monitoring(
     if traced and stack.zipkin_endpoint:
         env["MILLRACE_ZIPKIN_ENDPOINT"] = stack.zipkin_endpoint
     asyncio.run(_rewind_group(stack))
+    forgotten = _forget_state(stack)
     proc = millrace_service("monitoring", ctx.logs, env, cpu=[server_cpu()], label=label)
     port = proc.port
     try:
@@ -234,12 +290,12 @@ def _monitoring(
         if first is None or seen < total:
             # Reported, not fatal: the other rounds still count.
             return {"stalled": True, "seen": seen, "log": str(proc.log), "rate": float("nan")}
-        done = time.perf_counter()
-        rate = (total - first[1]) / (done - first[0]) if done > first[0] else float("nan")
+        rate = round_rate(total, first, (at, seen))
         if spy is not None:
             return {"rate": rate, "profile": profiler.finish(spy, spy_out)}
         return {
             "rate": rate,
+            "logs": total,
             "seen": seen,
             "windows_checked": view["windows_checked"] if view else None,
             "windows_drifted": view["windows_drifted"] if view else None,
@@ -248,6 +304,7 @@ def _monitoring(
             "rss_max_mb": rss_max,
             "cpu_seconds": proc.cpu_seconds(),
             "pid": proc.pid,
+            "state_keys_deleted_before": forgotten,
         }
     finally:
         proc.stop()
@@ -302,13 +359,15 @@ def run(ctx: Context, which: set[str]) -> None:
     finally:
         warm.stop()
 
-    total = ctx.sizes.monitoring_logs
-    shapes = [(1, "5"), (500, "5/500")]
+    shapes = [
+        (1, "5", ctx.sizes.monitoring_logs),
+        (500, "5/500", ctx.sizes.monitoring_logs_batched),
+    ]
     facts: dict[str, Any] = {
         "zipkin": stack.zipkin_endpoint or "none",
         "window_size": info.monitoring.window_size,
     }
-    for per_event, bench in shapes:
+    for per_event, bench, total in shapes:
         asyncio.run(_recreate_topic(stack))
         fill = asyncio.run(_prefill(stack, total, per_event))
         facts[f"prefill_{per_event}"] = fill

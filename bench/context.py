@@ -19,6 +19,9 @@ class Sizes:
     single_count: int = 1000
     batch_requests: int = 30
     monitoring_logs: int = 200_000
+    """#5's logs in the one-log-per-message shape."""
+    monitoring_logs_batched: int = 200_000
+    """#5/500's logs (500 per message): enough messages for several fetches and polls."""
     drift_windows_far: int = 200
     freshness_rows: int = 100_000
     serving_train_rows: int = 20_000
@@ -31,7 +34,11 @@ QUICK = Sizes(
     open_seconds=1,
     single_count=50,
     batch_requests=3,
-    monitoring_logs=5_000,
+    # Enough that the first poll of monitoring's counter does not already see them all
+    # (a rate needs two points): 20k one-log messages, and 100 messages of 500 logs (~22 MB,
+    # a few fetches of 1 MB per partition); 5,000 of them were 10 messages, one batch.
+    monitoring_logs=20_000,
+    monitoring_logs_batched=50_000,
     drift_windows_far=3,
     freshness_rows=1_000,
     serving_train_rows=1_000,

@@ -92,8 +92,13 @@ def test_monitoring_and_freshness_quick(quick: tuple[dict[str, Any], str]) -> No
     each as its own principal."""
     data, table = quick
     rows = _rows(data)
-    assert {"5", "8"} <= set(rows)
-    assert rows["5"]["millrace_value"] is not None and rows["5"]["baseline_value"] is not None
+    assert {"5", "5/500", "8"} <= set(rows)
+    for name in ("5", "5/500"):
+        # Each round consumed the whole topic from a fresh state (the bench raises otherwise):
+        # a rate from restored counters once came out negative.
+        assert rows[name]["millrace_value"] > 0 and rows[name]["baseline_value"] > 0
+        rounds = rows[name]["details"]["millrace"]
+        assert rounds and all(r["rate"] > 0 and r["seen"] == r["logs"] for r in rounds)
     assert rows["8"]["millrace_value"] is not None
     assert "| 5 |" in table
 
@@ -117,6 +122,18 @@ def test_ratios_pair_rounds() -> None:
     assert at_most([4.0, 12.0, 5.0], 10.0) is False
     assert at_most([4.0, 9.0], 10.0) is True
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+
+
+def test_monitoring_rate_counts_one_full_round_only() -> None:
+    from bench.b_monitoring import round_rate
+
+    assert round_rate(1000, (10.0, 200), (12.0, 1000)) == 400.0
+    # Counters restored from a checkpoint start at or past the total: no rate, an error.
+    for first, last in (((10.0, 1500), (12.0, 1500)), ((10.0, 900), (12.0, 1800))):
+        with pytest.raises(RuntimeError, match="full consumption"):
+            round_rate(1000, first, last)
+    with pytest.raises(RuntimeError, match="nothing to time"):
+        round_rate(1000, (10.0, 1000), (10.0, 1000))
 
 
 def test_response_parser_splits_pipelined_answers() -> None:
