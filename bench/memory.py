@@ -14,8 +14,9 @@ IDLE_MB = 250.0
 AFTER_JOBS_MB = 300.0
 
 _IN_PROCESS = (
-    "the job runs in the service's own process (no child process), so the peak heap of a job "
-    "(data frames, fitted candidates) stays mapped after it"
+    "the job runs in the service's own process (no child process); the pages it freed are "
+    "given back after each job (millrace_shared.memory: gc, pyarrow's pool, malloc_trim), but "
+    "what the first job imported and the objects it left scattered in CPython's arenas stay"
 )
 _DEPLOYMENT = (
     "one process holds the imported stack (scikit-learn, pandas, pyarrow, ONNX Runtime, "

@@ -36,6 +36,7 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from millrace_contracts import DriftDetected, PerformanceDegraded
 from millrace_shared.faults import S3
 from millrace_shared.health import DependencyHealth
+from millrace_shared.memory import release_memory
 from millrace_shared.messaging.deadletter import transient_delay
 from millrace_shared.objectstore import ObjectNotFound, ObjectStore, make_uri
 from pydantic import ValidationError
@@ -286,6 +287,7 @@ class Checkpointer:
 
     async def on_assigned(self, assigned: Collection[TopicPartition]) -> None:
         """Restore the checkpoints of newly given partitions and seek to what they cover."""
+        restored = False
         async with self.lock:
             by_partition: dict[int, list[TopicPartition]] = {}
             for tp in assigned:
@@ -298,6 +300,7 @@ class Checkpointer:
                 if checkpoint is None:
                     continue
                 await asyncio.to_thread(self._monitor.restore, checkpoint.state)
+                restored = True
                 self._outbox.restore([*checkpoint.outbox_drift, *checkpoint.outbox_degraded])
                 for model in checkpoint.state.models:
                     self._partition_of[model] = partition
@@ -314,6 +317,11 @@ class Checkpointer:
                     len(checkpoint.state.models),
                     checkpoint.offsets,
                 )
+        if restored:
+            # Decoding a checkpoint (its JSON, then the model, then the state built from it)
+            # peaks at several times the state it leaves; give those pages back, or a replica
+            # that restored a large state stays at that peak while idle.
+            await asyncio.to_thread(release_memory)
 
     async def _load(self, partition: int) -> PartitionCheckpoint | None:
         """The partition's checkpoint, however long the store takes to answer.

@@ -25,7 +25,6 @@ from .compiled import (
     disagreeing_rows,
     threshold_rows,
 )
-from .onnx_runtime import NotConvertible, to_onnx
 from .validation import SignatureValidator
 
 Probabilities = dict[str, float]
@@ -156,6 +155,10 @@ def fast_path(
     """The first single-row path that agrees with the model on ``check_rows``: ONNX Runtime
     (gradient boosting), then the compiled path. Also why a preferred one was passed over
     (None when the model is simply of a kind neither knows: nothing to be loud about)."""
+    # Here, not at the top: it imports scikit-learn (~140 MB), which a replica serving no
+    # model yet does not need; loading a model imports it anyway (skops), before this runs.
+    from .onnx_runtime import NotConvertible, to_onnx
+
     candidates: list[tuple[str, Callable[[], FastPath | None]]] = [
         ("ONNX Runtime", lambda: to_onnx(model, info.signature)),
         ("the compiled path", lambda: compile_pipeline(model, info.signature)),

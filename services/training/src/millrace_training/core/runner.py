@@ -23,6 +23,7 @@ from millrace_contracts import (
     TrainingRequested,
 )
 from millrace_contracts.envelope import utc_now
+from millrace_shared.memory import release_memory
 from millrace_shared.messaging import EventSink
 from pydantic import AwareDatetime, BaseModel
 
@@ -222,6 +223,7 @@ class TrainingRunner:
                 )
                 await asyncio.to_thread(self._runs.mark_failed, failed)
                 self._trainer.forget(job.run_id)  # e.g. a fit whose artifact was too large
+                await asyncio.to_thread(release_memory)
                 return None
             finally:
                 self.current = None
@@ -233,6 +235,9 @@ class TrainingRunner:
         await asyncio.to_thread(self._runs.mark_done, trained)
         self._unpublished = None
         self._trainer.forget(job.run_id)
+        # The fit's data and candidates are garbage now: give their pages back, or the service
+        # stays at its peak RSS (hundreds of MB after a large fit) until the next run.
+        await asyncio.to_thread(release_memory)
         logger.info("trained %s: %s %s", what, trained.estimator, trained.metrics.values)
         return trained
 
