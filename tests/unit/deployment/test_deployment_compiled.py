@@ -12,6 +12,7 @@ import pytest
 from deployment_unit_data import frame, rows_of, store_version, train
 from millrace_contracts.common import Task
 from millrace_deployment.core.compiled import (
+    SINGLE_ROWS_CHECKED,
     UNKNOWN_CATEGORY,
     CompiledModel,
     agreement_rows,
@@ -239,3 +240,49 @@ def test_a_gradient_boosting_model_that_cannot_be_converted_is_a_loud_fallback(
     served = serve(store_version(store, pipeline, signature), pipeline, datetime.now(UTC), 0.1)
     assert served.runtime == "sklearn"
     assert served.fallback is not None and "could not convert it" in served.fallback
+
+
+@dataclasses.dataclass(frozen=True)
+class Answers:
+    """A fast path answering from a table (the model's own answers, some perhaps spoiled)."""
+
+    rows: list[dict[str, Any]]
+    single: Any
+    batch: Any
+    classifier: bool = True
+    rtol: float = 1e-6
+    atol: float = 1e-7
+
+    def scores(self, row: dict[str, Any]) -> Any:
+        return self.single[self.rows.index(row)]
+
+    def scores_many(self, rows: list[dict[str, Any]]) -> Any:
+        assert rows == self.rows
+        return self.batch
+
+
+def test_a_path_answering_many_rows_is_checked_in_one_batch_and_its_first_rows_singly() -> None:
+    pipeline, signature = train(frame(300), "classification", "hist_gradient_boosting")
+    build = input_builder(signature, pipeline)
+    rows = check_rows(signature, pipeline)
+    assert len(rows) > SINGLE_ROWS_CHECKED
+    right = expected(pipeline, rows, signature, "classification")
+    assert disagreeing_rows(Answers(rows, right, right), pipeline, rows, build) == 0
+    # ONNX Runtime's own path is checked this way and agrees.
+    onnx = to_onnx(pipeline, signature)
+    assert onnx is not None and disagreeing_rows(onnx, pipeline, rows, build) == 0
+
+    first_single_wrong = right.copy()
+    first_single_wrong[0] = first_single_wrong[0][::-1]
+    spoiled = Answers(rows, first_single_wrong, right)
+    assert disagreeing_rows(spoiled, pipeline, rows, build) == 1
+
+    last_batch_wrong = right.copy()
+    last_batch_wrong[-1] = last_batch_wrong[-1][::-1]
+    spoiled = Answers(rows, right, last_batch_wrong)
+    assert disagreeing_rows(spoiled, pipeline, rows, build) == 1
+
+    # A row past the singly checked ones is answered singly only through the batch check.
+    past_single_wrong = right.copy()
+    past_single_wrong[-1] = past_single_wrong[-1][::-1]
+    assert disagreeing_rows(Answers(rows, past_single_wrong, right), pipeline, rows, build) == 0

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 from millrace_contracts import FeatureSignature
+from millrace_shared.modelio import REFERENCE_ROWS_ATTRIBUTE
 from sklearn.base import BaseEstimator, TransformerMixin, is_classifier
 
 Row = Mapping[str, Any]
@@ -220,6 +221,10 @@ def _convert(
 
     classifier = is_classifier(model.steps[-1][1])
     copied = copy.deepcopy(model)
+    # The reference rows training keeps on the pipeline are not part of the graph, and
+    # skl2onnx walks every public attribute ending in "_" (dir() on each of the rows' 1,000+
+    # values, twice, to resolve options): two thirds of a 100-tree conversion.
+    vars(copied).pop(REFERENCE_ROWS_ATTRIBUTE, None)
     lookups: list[tuple[str, dict[Any, int], int]] = []
     for label, transformer, _ in copied.steps[0][1].transformers_:
         if label == "numeric":
