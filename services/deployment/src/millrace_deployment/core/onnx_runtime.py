@@ -37,6 +37,8 @@ import numpy as np
 from millrace_contracts import FeatureSignature
 from sklearn.base import BaseEstimator, TransformerMixin, is_classifier
 
+from .compiled import number_matrix
+
 Row = Mapping[str, Any]
 Vector = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -68,8 +70,7 @@ class OnnxModel:
     def feeds(self, rows: Sequence[Row]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.numeric:
-            names = self.numeric
-            out["numeric"] = np.array([[row.get(n) for n in names] for row in rows], np.float64)
+            out["numeric"] = number_matrix(rows, self.numeric)
         if self.categorical:
             pairs = self.categorical
             out["categorical"] = np.array(
