@@ -44,6 +44,16 @@ def test_a_full_buffer_drops_the_oldest_and_counts_them() -> None:
     assert len(buffer) == 0
 
 
+def test_extend_buffers_a_batch_as_appends_would() -> None:
+    ready: list[int] = []
+    buffer = PredictionLogBuffer(capacity=5, batch_size=3, on_batch_ready=lambda: ready.append(1))
+    buffer.extend([entry(0), entry(1)])
+    assert (len(buffer), buffer.appended, buffer.dropped, ready) == (2, 2, 0, [])
+    buffer.extend([entry(2), entry(3), entry(4), entry(5), entry(6)])
+    assert (buffer.appended, buffer.dropped, ready) == (7, 2, [1])
+    assert [e.prediction_id for e in buffer.drain(10)] == [f"id{n}" for n in range(2, 7)]
+
+
 def test_the_batch_ready_callback_fires_when_a_batch_is_queued() -> None:
     ready: list[int] = []
     buffer = PredictionLogBuffer(capacity=10, batch_size=3, on_batch_ready=lambda: ready.append(1))

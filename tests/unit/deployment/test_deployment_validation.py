@@ -130,3 +130,30 @@ def test_mixed_signatures_are_checked_column_by_column_and_agree_with_the_per_fi
         monkeypatch.setattr(SignatureValidator, "_all_clean", lambda self, rows: False)
         assert errors_of(rows) == bulk and bulk and bulk[0][0] == 5
         monkeypatch.undo()
+
+
+@pytest.mark.parametrize(
+    ("value", "clean"),
+    [
+        (1e150, True),  # at the bound: allowed (the exact check decides it)
+        (-1e150, True),
+        (10**150 + 1, False),  # an int a float64 rounds onto the bound is still over it
+        (-1.0000001e150, False),
+        (10**400, False),  # an int past float64
+        (None, True),
+    ],
+)
+def test_large_batches_check_magnitudes_in_bulk_exactly_as_row_by_row(
+    value: Any, clean: bool
+) -> None:
+    validator = SignatureValidator(NUMERIC)
+    rows: list[dict[str, Any]] = [{"a": 0.5, "b": n} for n in range(300)]
+    rows[150]["b"] = value
+    if clean:
+        validator.validate(rows)
+        return
+    with pytest.raises(InvalidInput) as raised:
+        validator.validate(rows)
+    assert [(e.row, e.field, e.code) for e in raised.value.errors] == [
+        (150, "b", Code.OUT_OF_RANGE)
+    ]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Protocol
 
 import numpy as np
@@ -31,6 +32,10 @@ from millrace_contracts import FeatureSignature
 
 Row = Mapping[str, Any]
 Vector = np.ndarray[Any, np.dtype[np.float64]]
+Matrix = np.ndarray[Any, np.dtype[np.float64]]
+"""Rows by columns: a batch's inputs, or its scores."""
+Part = tuple[Callable[[Row], Vector], Callable[[Sequence[Row]], Matrix]]
+"""A preprocessing step for one row, and the same arithmetic for a batch at once."""
 
 AGREEMENT_ROWS = 64
 UNKNOWN_CATEGORY = "\x00millrace-unknown-category"
@@ -53,12 +58,23 @@ class FastPath(Protocol):
     @property
     def atol(self) -> float: ...
 
+    @property
+    def one_kernel(self) -> bool:
+        """Whether single rows and batches go through the same computation (so a check of
+        every row in one batch covers them one at a time too, up to a sample)."""
+        ...
+
     def scores(self, row: Row) -> Vector: ...
+
+    def scores_many(self, rows: Sequence[Row]) -> Matrix:
+        """``scores`` of each row, one row of the result per row: batches in one call."""
+        ...
 
 
 @dataclass(frozen=True)
 class CompiledModel:
-    """``scores(row)`` gives class probabilities (classifiers) or the prediction (regressors)."""
+    """``scores(row)`` gives class probabilities (classifiers) or the prediction (regressors);
+    ``scores_many(rows)`` the same for a batch, with matrix operations instead of a loop."""
 
     preprocess: Callable[[Row], Vector]
     estimate: Callable[[Vector], Vector]
@@ -66,9 +82,18 @@ class CompiledModel:
     rtol: float = 1e-9
     atol: float = 1e-12
     """The same float64 arithmetic as the model's: agreement to rounding."""
+    preprocess_many: Callable[[Sequence[Row]], Matrix] | None = None
+    estimate_many: Callable[[Matrix], Matrix] | None = None
+    one_kernel: bool = False
+    """``scores_many`` is matrix code of its own, not ``scores`` in a loop."""
 
     def scores(self, row: Row) -> Vector:
         return self.estimate(self.preprocess(row))
+
+    def scores_many(self, rows: Sequence[Row]) -> Matrix:
+        if self.preprocess_many is None or self.estimate_many is None:
+            return np.stack([self.scores(row) for row in rows])
+        return self.estimate_many(self.preprocess_many(rows))
 
 
 def compile_pipeline(model: Any, signature: Sequence[FeatureSignature]) -> CompiledModel | None:
@@ -76,21 +101,27 @@ def compile_pipeline(model: Any, signature: Sequence[FeatureSignature]) -> Compi
         steps = getattr(model, "steps", None)
         if not steps or len(steps) != 2:
             raise _NotCompilable("not a preprocess + estimator pipeline")
-        preprocess = _compile_columns(steps[0][1], [f.name for f in signature])
+        preprocess, preprocess_many = _compile_columns(steps[0][1], [f.name for f in signature])
         estimator = steps[1][1]
-        estimate, classifier = _compile_estimator(estimator)
+        estimate, estimate_many, classifier = _compile_estimator(estimator)
     except _NotCompilable:
         return None
-    return CompiledModel(preprocess=preprocess, estimate=estimate, classifier=classifier)
+    return CompiledModel(
+        preprocess=preprocess,
+        estimate=estimate,
+        classifier=classifier,
+        preprocess_many=preprocess_many,
+        estimate_many=estimate_many,
+    )
 
 
 # -- preprocessing ----------------------------------------------------------------------------
 
 
-def _compile_columns(columns: Any, names: Sequence[str]) -> Callable[[Row], Vector]:
+def _compile_columns(columns: Any, names: Sequence[str]) -> Part:
     if type(columns).__name__ != "ColumnTransformer" or not hasattr(columns, "transformers_"):
         raise _NotCompilable("first step is not a fitted ColumnTransformer")
-    parts: list[Callable[[Row], Vector]] = []
+    parts: list[Part] = []
     for label, transformer, positions in columns.transformers_:
         if label == "remainder":
             if transformer != "drop":
@@ -114,7 +145,12 @@ def _compile_columns(columns: Any, names: Sequence[str]) -> Callable[[Row], Vect
             raise _NotCompilable(f"unknown transformer {label!r}")
     if len(parts) == 1:
         return parts[0]
-    return lambda row: np.concatenate([part(row) for part in parts])
+    ones = [one for one, _ in parts]
+    manys = [many for _, many in parts]
+    return (
+        lambda row: np.concatenate([one(row) for one in ones]),
+        lambda rows: np.hstack([many(rows) for many in manys]),
+    )
 
 
 def _imputer_statistics(imputer: Any) -> Any:
@@ -126,7 +162,7 @@ def _imputer_statistics(imputer: Any) -> Any:
     return imputer.statistics_
 
 
-def _numeric_part(names: Sequence[str], steps: Sequence[Any]) -> Callable[[Row], Vector]:
+def _numeric_part(names: Sequence[str], steps: Sequence[Any]) -> Part:
     statistics = np.asarray(_imputer_statistics(steps[0]), dtype=np.float64)
     if np.isnan(statistics).any():
         raise _NotCompilable("a column was empty at fit time (the imputer drops it)")
@@ -151,10 +187,35 @@ def _numeric_part(names: Sequence[str], steps: Sequence[Any]) -> Callable[[Row],
             x /= scale
         return x
 
-    return numeric
+    def numeric_many(rows: Sequence[Row]) -> Matrix:
+        x = number_matrix(rows, names)
+        x = np.where(np.isnan(x), statistics, x)
+        if mean is not None:
+            x -= mean
+        if scale is not None:
+            x /= scale
+        return x
+
+    return numeric, numeric_many
 
 
-def _categorical_part(names: Sequence[str], steps: Sequence[Any]) -> Callable[[Row], Vector]:
+def number_matrix(rows: Sequence[Row], names: Sequence[str]) -> Matrix:
+    """The rows' ``names`` as a float64 matrix, nulls (and absent keys) as NaN. itemgetter
+    picks a row's values in C, and numpy turns None into NaN in a float array."""
+    pick = itemgetter(*names)
+    try:
+        if len(names) == 1:
+            picked: list[Any] = [(pick(row),) for row in rows]
+        else:
+            picked = [pick(row) for row in rows]
+        return np.array(picked, dtype=np.float64).reshape(len(rows), len(names))
+    except (KeyError, TypeError, ValueError):
+        nan = math.nan
+        values = [[nan if (v := row.get(n)) is None else v for n in names] for row in rows]
+        return np.array(values, dtype=np.float64).reshape(len(rows), len(names))
+
+
+def _categorical_part(names: Sequence[str], steps: Sequence[Any]) -> Part:
     fill = list(_imputer_statistics(steps[0]))
     if len(steps) != 2:
         raise _NotCompilable("categorical part is not impute + encode")
@@ -182,7 +243,18 @@ def _categorical_part(names: Sequence[str], steps: Sequence[Any]) -> Callable[[R
                     out[offsets[j] + at] = 1.0
             return out
 
-        return one_hot
+        def one_hot_many(rows: Sequence[Row]) -> Matrix:
+            out = np.zeros((len(rows), width), dtype=np.float64)
+            for j, name in enumerate(names):
+                lookup, missing = index[j], fill[j]
+                at = [lookup.get(missing if (v := row.get(name)) is None else v) for row in rows]
+                hits = [(r, offsets[j] + a) for r, a in enumerate(at) if a is not None]
+                if hits:
+                    where = np.array(hits, dtype=np.intp)
+                    out[where[:, 0], where[:, 1]] = 1.0
+            return out
+
+        return one_hot, one_hot_many
     if kind == "OrdinalEncoder":
         if encoder.handle_unknown != "use_encoded_value" or getattr(
             encoder, "_infrequent_enabled", False
@@ -199,27 +271,40 @@ def _categorical_part(names: Sequence[str], steps: Sequence[Any]) -> Callable[[R
                 dtype=np.float64,
             )
 
-        return ordinal
+        def ordinal_many(rows: Sequence[Row]) -> Matrix:
+            return np.array([ordinal(row) for row in rows], dtype=np.float64).reshape(
+                len(rows), len(names)
+            )
+
+        return ordinal, ordinal_many
     raise _NotCompilable(f"categorical encoder {kind}")
 
 
 # -- estimators -------------------------------------------------------------------------------
 
 
-def _compile_estimator(estimator: Any) -> tuple[Callable[[Vector], Vector], bool]:
+Estimate = tuple[Callable[[Vector], Vector], Callable[[Matrix], Matrix], bool]
+"""One row's scores, a batch's (a row of scores per row), and whether it is a classifier."""
+
+
+def _compile_estimator(estimator: Any) -> Estimate:
     kind = type(estimator).__name__
     if kind in ("LogisticRegression", "Ridge", "LinearRegression"):
         return _linear(estimator, classifier=kind == "LogisticRegression")
     raise _NotCompilable(f"estimator {kind}")
 
 
-def _linear(estimator: Any, *, classifier: bool) -> tuple[Callable[[Vector], Vector], bool]:
+def _linear(estimator: Any, *, classifier: bool) -> Estimate:
     coef = np.asarray(estimator.coef_, dtype=np.float64)
     intercept = np.asarray(estimator.intercept_, dtype=np.float64)
     if not classifier:
         if coef.ndim != 1:
             raise _NotCompilable("multi-output regression")
-        return (lambda x: np.atleast_1d(coef @ x + intercept)), False
+        return (
+            (lambda x: np.atleast_1d(coef @ x + intercept)),
+            (lambda x: (x @ coef + intercept).reshape(-1, 1)),
+            False,
+        )
     from scipy.special import expit, softmax
 
     if len(estimator.classes_) <= 2:
@@ -228,8 +313,16 @@ def _linear(estimator: Any, *, classifier: bool) -> tuple[Callable[[Vector], Vec
             p = expit(coef[0] @ x + intercept[0])
             return np.array([1.0 - p, p])
 
-        return binary, True
-    return (lambda x: softmax(coef @ x + intercept)), True
+        def binary_many(x: Matrix) -> Matrix:
+            p = expit(x @ coef[0] + intercept[0])
+            return np.column_stack([1.0 - p, p])
+
+        return binary, binary_many, True
+    return (
+        (lambda x: softmax(coef @ x + intercept)),
+        (lambda x: softmax(x @ coef.T + intercept, axis=1)),
+        True,
+    )
 
 
 # -- agreement --------------------------------------------------------------------------------
@@ -376,14 +469,15 @@ more than the reference and generated rows ``check_rows`` puts first."""
 
 
 def _answers(path: FastPath, rows: Sequence[Row]) -> list[Vector]:
-    """The path's answers to ``rows``, each array for a prefix of them: every row one at a
-    time, as serving asks. A path with ``scores_many`` (ONNX Runtime) answers every row in one
-    call instead, and the first ``SINGLE_ROWS_CHECKED`` one at a time as well: a session call
-    costs ~0.25 ms whatever its rows, so hundreds of threshold rows singly took most of the
-    check, and the same graph and kernels answer a row alike in a batch (each row's trees are
-    summed in the same order; bit-identical on the bench's 100-tree model)."""
-    many: Callable[[Sequence[Row]], Vector] | None = getattr(path, "scores_many", None)
-    if many is None:
-        return [np.stack([path.scores(row) for row in rows])]
-    single = rows[:SINGLE_ROWS_CHECKED]
-    return [np.asarray(many(rows)), np.stack([path.scores(row) for row in single])]
+    """The path's answers to ``rows``, each array for a prefix of them: every row in one
+    ``scores_many`` call, as batches ask, and one at a time, as single rows ask. ONNX Runtime
+    answers only its first ``SINGLE_ROWS_CHECKED`` rows singly as well: a session call costs
+    ~0.25 ms whatever its rows, so hundreds of threshold rows singly took most of the check,
+    and the same graph and kernels answer a row alike in a batch (each row's trees are summed
+    in the same order; bit-identical on the bench's 100-tree model). The compiled path's
+    single-row code is not its matrix code, so it answers every row both ways."""
+    single = rows[:SINGLE_ROWS_CHECKED] if path.one_kernel else rows
+    return [
+        np.asarray(path.scores_many(rows), dtype=np.float64),
+        np.stack([path.scores(row) for row in single]),
+    ]

@@ -8,7 +8,7 @@ Kafka outage the freshest inputs are the ones worth sending.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,21 @@ class PredictionLogBuffer:
         queue.append(entry)
         self.appended += 1
         if len(queue) == self._batch_size:
+            self._on_batch_ready()
+
+    def extend(self, entries: Sequence[LoggedPrediction]) -> None:
+        """``append`` of each entry, in one go: a batch's logs in one C-level deque extend,
+        dropped (oldest first) and counted as ``append`` would."""
+        queue = self._queue
+        before = len(queue)
+        queue.extend(entries)
+        count = len(entries)
+        overflow = before + count - len(queue)
+        self.dropped += overflow
+        self.appended += count
+        if before < self._batch_size <= before + count or (
+            overflow and len(queue) >= self._batch_size
+        ):
             self._on_batch_ready()
 
     def drain(self, limit: int) -> list[LoggedPrediction]:

@@ -96,7 +96,10 @@ class LogPublisher:
             Attr.BATCH_SIZE: len(entries),
         }
         with self._tracer.start_as_current_span("publish_logs", attributes=attributes):
-            head, body = encode_logs(
+            # Encoded in a worker thread: the event loop keeps answering requests meanwhile
+            # (and a batch's model call, which releases the GIL, overlaps with it).
+            head, body = await asyncio.to_thread(
+                encode_logs,
                 entries,
                 producer=self._producer,
                 replica_id=self._replica_id,

@@ -38,6 +38,8 @@ from millrace_contracts import FeatureSignature
 from millrace_shared.modelio import REFERENCE_ROWS_ATTRIBUTE
 from sklearn.base import BaseEstimator, TransformerMixin, is_classifier
 
+from .compiled import number_matrix
+
 Row = Mapping[str, Any]
 Vector = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -65,12 +67,13 @@ class OnnxModel:
     classifier: bool = False
     rtol: float = RTOL
     atol: float = ATOL
+    one_kernel: bool = True
+    """One session graph answers a row alike alone or in a batch."""
 
     def feeds(self, rows: Sequence[Row]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.numeric:
-            names = self.numeric
-            out["numeric"] = np.array([[row.get(n) for n in names] for row in rows], np.float64)
+            out["numeric"] = number_matrix(rows, self.numeric)
         if self.categorical:
             pairs = self.categorical
             out["categorical"] = np.array(

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from millrace_shared.telemetry import Attr
@@ -93,14 +94,25 @@ class Predictor:
         ):
             predictions = await asyncio.to_thread(_validate_and_predict, served, rows)
         at = self.clock()
-        out = []
-        for row, prediction in zip(rows, predictions, strict=True):
-            prediction_id = self.new_id()
-            self.buffer.append(
-                LoggedPrediction(served.name, served.version, prediction_id, row, prediction, at)
+        new_id = self.new_id
+        ids = [new_id() for _ in rows]
+        name, version = served.name, served.version
+        # One log per prediction, built by map (no per-row Python frame) and buffered at once.
+        self.buffer.extend(
+            list(
+                map(
+                    LoggedPrediction,
+                    repeat(name),
+                    repeat(version),
+                    ids,
+                    rows,
+                    predictions,
+                    repeat(at),
+                )
             )
-            out.append({"prediction_id": prediction_id, "prediction": prediction})
-        return {"model": served.name, "version": served.version, "predictions": out}
+        )
+        out = [{"prediction_id": i, "prediction": p} for i, p in zip(ids, predictions, strict=True)]
+        return {"model": name, "version": version, "predictions": out}
 
 
 def _validate_and_predict(served: ServedModel, rows: list[Mapping[str, Any]]) -> list[Any]:

@@ -93,6 +93,15 @@ class ServedModel:
         return self.classes[best], dict(zip(self.class_keys, proba.tolist(), strict=True))
 
     def predict_many(self, rows: Sequence[Mapping[str, Any]]) -> list[ScalarValue]:
+        if self.compiled is not None:
+            # The fast path agreed with the model at load on batches too (``scores_many`` is
+            # part of ``disagreeing_rows``), and labels come as single rows get theirs.
+            scores = self.compiled.scores_many(rows)
+            if self.classes is None:
+                values: list[ScalarValue] = scores[:, 0].tolist()
+                return values
+            classes = self.classes
+            return [classes[i] for i in scores.argmax(axis=1).tolist()]
         predicted: list[ScalarValue] = np.asarray(
             self.model.predict(self.build_input(rows))
         ).tolist()
