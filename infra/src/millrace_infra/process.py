@@ -66,8 +66,13 @@ def _reap(pid: int) -> bool:
 
 
 def how_it_ended(pid: int) -> str:
-    """How a child reaped by ``is_alive`` ended ("exited with code 3", "killed by SIGKILL")."""
+    """How our child ended ("exited with code 3", "killed by SIGKILL"): as ``is_alive``
+    reaped it, or reaped here when it died after the last look still saw it alive (e.g.
+    between ``is_ours``'s liveness and command-line checks, which then finds a zombie's
+    empty command line)."""
     status = _exit_statuses.get(pid)
+    if status is None and _reap(pid):
+        status = _exit_statuses[pid]
     if status is None:
         return "exit status unknown (not reaped by this process)"
     if os.WIFSIGNALED(status):

@@ -35,6 +35,19 @@ def test_a_signal_is_reported(tmp_path: Path) -> None:
     assert how_it_ended(pid) == "killed by SIGKILL"
 
 
+def test_a_child_that_died_unseen_is_reaped_when_asked_how_it_ended(tmp_path: Path) -> None:
+    # A look that saw it alive, then its death: nothing reaped it before the question.
+    import psutil
+
+    pid = _spawn_shell("exit 4", tmp_path / "server.log")
+    deadline = time.monotonic() + 10
+    while psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the child did not exit"
+        time.sleep(0.01)
+    assert how_it_ended(pid) == "exited with code 4"
+    assert not is_alive(pid)
+
+
 def test_a_process_that_is_not_ours_is_said_so() -> None:
     assert "unknown" in how_it_ended(1)
 
