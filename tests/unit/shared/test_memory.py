@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,37 @@ def test_releases_arrow_pool_when_pyarrow_is_loaded() -> None:
     del table
     memory.release_memory()  # does not raise; the pool may keep nothing afterwards
     assert pa.default_memory_pool().bytes_allocated() >= 0
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the collector frees it
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    yield
+    gc.unfreeze()  # the rest of the test session keeps the collector's usual reach
+
+
+def test_settle_heap_freezes_survivors_out_of_later_collections(unfrozen: None) -> None:
+    kept = [_Node() for _ in range(1000)]
+    memory.settle_heap()
+    assert gc.get_freeze_count() >= len(kept)
+    gc.collect()
+    assert gc.get_freeze_count() >= len(kept)  # a full collection leaves them frozen
+
+
+def test_settle_heap_collects_cycles_an_earlier_settle_froze(unfrozen: None) -> None:
+    gc.disable()  # no collection but ours in between
+    try:
+        node2 = _Node()
+        probe = weakref.ref(node2)
+        gc.freeze()  # frozen while alive, as a served model is by the last settle
+        del node2
+        gc.collect()
+        assert probe() is not None  # frozen: a plain collection cannot free it
+        memory.settle_heap()  # the next load or swap settles again
+        assert probe() is None
+    finally:
+        gc.enable()
