@@ -32,6 +32,7 @@ from .messaging import (
 )
 from .objectstore import MinioObjectStore, ObjectStore
 from .settings import MillraceSettings, ServiceSettings
+from .stalls import LoopWatchdog
 from .telemetry import configure_logging, install_tracing
 
 logger = logging.getLogger("millrace.service")
@@ -57,6 +58,8 @@ class ServiceRuntime:
     """True for a service that still does its job with a dependency down (deployment serves
     the models it holds in memory): its ``/health/ready`` then lists the outage but stays 200."""
     startup_hooks: list[Hook] = field(default_factory=list)
+    watchdog: LoopWatchdog | None = None
+    """Counts event-loop stalls while the app runs (None: ``loop_stall_seconds`` is 0)."""
     shutdown_hooks: list[Hook] = field(default_factory=list)
 
     @property
@@ -161,6 +164,9 @@ def service_app(
         if settings.kafka_probe_seconds > 0:
             probe = KafkaProbe.from_settings(settings, runtime.dependencies)
             probe.start()
+        if settings.loop_stall_seconds > 0:  # from ready on: start-up's own loads are not stalls
+            runtime.watchdog = LoopWatchdog(threshold=settings.loop_stall_seconds)
+            await runtime.watchdog.start()
         runtime.ready = True
         logger.info(
             "%s ready (kafka %s, s3 %s)",
@@ -179,6 +185,8 @@ def service_app(
                 await hook()
             if runtime.tracer_provider is not None:
                 runtime.tracer_provider.shutdown()
+            if runtime.watchdog is not None:
+                await runtime.watchdog.stop()
 
     app = FastAPI(
         title=f"Millrace {runtime.settings.service_name}",

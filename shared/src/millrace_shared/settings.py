@@ -60,6 +60,9 @@ class MillraceSettings(BaseSettings):
     """How often a service asks the cluster for its metadata, for ``/health/ready``: two
     unanswered rounds in a row report ``kafka`` down, the first answer reports it back.
     0: no probe (readiness then sees Kafka only through messages waiting on it)."""
+    loop_stall_seconds: float = Field(default=0.1, ge=0)
+    """Event-loop stalls longer than this are counted and logged with where the loop was
+    stuck (``millrace_shared.stalls``; deployment's ``/stats`` shows them). 0: not watched."""
     kafka_max_attempts: int = Field(default=3, ge=1)
     """Tries of a failing handler before its message goes to the dead-letter topic."""
     kafka_retry_backoff_seconds: float = Field(default=0.5, ge=0)

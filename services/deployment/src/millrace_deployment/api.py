@@ -42,6 +42,17 @@ class ServingStats(BaseModel):
         description="Models loaded since start whose compiled single-row path disagreed with "
         "the model on its check rows, so they are served by the model itself (slower).",
     )
+    loop_stalls: int = Field(
+        default=0,
+        description="Event-loop stalls over MILLRACE_LOOP_STALL_SECONDS since ready: every "
+        "request waited that long (each is logged with where the loop was held).",
+    )
+    loop_stall_max_ms: float = Field(default=0.0, description="The longest of them.")
+    loop_stall_last: dict[str, Any] | None = Field(
+        default=None,
+        description="The last one: its length, the loop thread's frames, and "
+        "how much of it was full garbage collection.",
+    )
 
 
 class _BodyTooLarge(Exception):

@@ -83,13 +83,18 @@ def wire(
     )
     predictor = Predictor(buffer, runtime.tracer, settings.replica_id, settings.max_batch_rows)
     router = serving_router(
-        catalog, predictor, lambda: serving_stats(replica), max_body_bytes=settings.max_body_bytes
+        catalog,
+        predictor,
+        lambda: serving_stats(replica, runtime),
+        max_body_bytes=settings.max_body_bytes,
     )
     return replica, router
 
 
-def serving_stats(replica: Replica) -> ServingStats:
+def serving_stats(replica: Replica, runtime: ServiceRuntime) -> ServingStats:
+    stalls = runtime.watchdog.stats() if runtime.watchdog is not None else {}
     return ServingStats(
+        **stalls,
         replica_id=replica.replica_id,
         models=len(replica.catalog),
         served=replica.buffer.appended,
