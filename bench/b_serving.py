@@ -68,6 +68,46 @@ def post(port: int, path: str, body: str) -> Any:
         return json.loads(response.read())
 
 
+def _stats(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+        return answer
+
+
+def _stalls_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Deployment's event-loop stalls (its watchdog, ``/stats``) during one round."""
+    count = after.get("loop_stalls", 0) - before.get("loop_stalls", 0)
+    return {
+        "count": count,
+        "max_ms_since_start": after.get("loop_stall_max_ms"),
+        "last": after.get("loop_stall_last") if count else None,
+    }
+
+
+def stall_note(runs: list[dict[str, Any]], limit: float) -> str:
+    """Why a p99 round missed: its stalls inside deployment, and the connections it took."""
+    parts = []
+    for r, run in enumerate(runs):
+        if run["p99_ms"] <= limit:
+            continue
+        stalls = run.get("server_stalls") or {}
+        last = stalls.get("last")
+        inside = (
+            f"deployment's event loop stalled {stalls['count']} time(s), the last for "
+            f"{last['ms']:.0f} ms ({last['full_collection_ms']:.0f} ms of it a full garbage "
+            f"collection) in {last['where']}"
+            if last
+            else "deployment's event loop never stalled over its watchdog's threshold (so the "
+            "delay was outside its loop: CPU taken by other processes, or the socket queues)"
+        )
+        parts.append(
+            f"round {r}: p99 {run['p99_ms']:.0f} ms, max {run['max_ms']:.0f} ms; {inside}; the "
+            f"client opened {run['connections_used']} connections (32 at the start: each request "
+            "queued behind a held one opens another)"
+        )
+    return "Missed rounds: " + "; ".join(parts)
+
+
 def _label(answer: Any) -> Any:
     """The predicted label from any of the three servers' answers."""
     if isinstance(answer, dict) and "predictions" in answer:  # MLflow
@@ -417,15 +457,17 @@ def _latency(
             names = list(s.targets)
             order = names[r % len(names) :] + names[: r % len(names)]
             for name in order:
-                opened[name].append(
-                    clients.open_loop(
-                        s.targets[name],
-                        work,
-                        rate=rates[name],
-                        duration=sizes.open_seconds,
-                        seed=100 + r,
-                    )
+                before = _stats(s.targets[name].port) if name == "millrace" else None
+                run = clients.open_loop(
+                    s.targets[name],
+                    work,
+                    rate=rates[name],
+                    duration=sizes.open_seconds,
+                    seed=100 + r,
                 )
+                if before is not None:
+                    run["server_stalls"] = _stalls_between(before, _stats(s.targets[name].port))
+                opened[name].append(run)
                 singles[name].append(
                     clients.single(s.targets[name], work, count=sizes.single_count, warmup=50)
                 )
@@ -457,6 +499,8 @@ def _latency(
             ours = [x[field] for x in runs["millrace"]]
             if limit is not None:
                 notes = f"worst round {worst(ours, higher_is_better=False):.3g} ms. {notes}".strip()
+            if variant == "p99" and not at_most(ours, limit or 0):
+                notes += ". " + stall_note(runs["millrace"], limit or 0)
             ctx.results.add(
                 compared(
                     bench=f"3/{m.key} {variant}",
