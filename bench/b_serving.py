@@ -30,11 +30,13 @@ from .harness import (
     Servers,
     Stack,
     bare_server,
+    client_cpus,
     deployment,
     mlflow_server,
     onnx_server,
     server_cpu,
     servers,
+    stack_on_client_cpus,
     trivial_server,
 )
 from .models import (
@@ -202,7 +204,12 @@ def run(ctx: Context, which: set[str]) -> None:
     millrace_bodies = [json.dumps(r, separators=(",", ":")) for r in rows]
     mlflow_bodies = [json.dumps({"dataframe_records": [r]}, separators=(",", ":")) for r in rows]
 
-    with RegistryStub(infos, stack.keys) as registry, servers(ctx.logs) as group:
+    with (
+        stack_on_client_cpus(stack) as moved,
+        RegistryStub(infos, stack.keys) as registry,
+        servers(ctx.logs) as group,
+    ):
+        results.facts["serving_stack_cpus"] = {"moved": moved, "cpus": client_cpus()}
         dep = start_deployment(stack, registry.url, group, ctx.logs, "deployment-bench")
         dport = dep.port
         wait_serving(dep, len(models))

@@ -41,6 +41,42 @@ def client_cpus() -> list[int]:
     return rest or cpus()
 
 
+@contextlib.contextmanager
+def stack_on_client_cpus(stack: Stack) -> Iterator[list[str]]:
+    """Kafka, S3 and Zipkin (every thread of their processes) on the client CPUs meanwhile.
+
+    The server CPU then runs only the server under test. Otherwise the broker's work for the
+    prediction logs lands on that core at the scheduler's whim (the bare baselines send no
+    logs), where in production the cluster runs on machines of its own. Yields what was moved.
+    """
+    moved = _set_stack_affinity(stack, client_cpus())
+    try:
+        yield moved
+    finally:
+        _set_stack_affinity(stack, cpus())
+
+
+def _set_stack_affinity(stack: Stack, allowed: list[int]) -> list[str]:
+    import psutil
+    from millrace_infra.components import components
+
+    moved = []
+    for component in components(stack.config):
+        pid = component.running_pid()
+        if pid is None:
+            continue
+        try:
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                for thread in proc.threads():  # a process's affinity is its threads' own
+                    with contextlib.suppress(psutil.Error, OSError):
+                        os.sched_setaffinity(thread.id, allowed)
+        except psutil.Error:
+            continue
+        moved.append(component.name)
+    return moved
+
+
 @dataclass
 class Stack:
     """Kafka + S3 (+ Zipkin) from millrace_infra, in a home of its own."""
