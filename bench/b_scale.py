@@ -40,6 +40,7 @@ from .harness import (
     Stack,
     platform,
     servers,
+    stack_on_client_cpus,
     wait_platform,
 )
 from .models import declaration, fit, request_rows, serving_frame, version_info
@@ -138,7 +139,11 @@ def replicas_serving(ctx: Context) -> None:
     rows = request_rows(256, seed=11)
     bodies = [json.dumps(r, separators=(",", ":")) for r in rows]
     path = f"/models/{model.name}/predict"
-    with RegistryStub([info], stack.keys) as registry, servers(ctx.logs) as group:
+    with (
+        stack_on_client_cpus(stack),
+        RegistryStub([info], stack.keys) as registry,
+        servers(ctx.logs) as group,
+    ):
         labels = ("scale-1", "scale-2a", "scale-2b")
         procs = {
             label: start_deployment(stack, registry.url, group, ctx.logs, label) for label in labels
