@@ -298,3 +298,9 @@ def provision(bootstrap: str, cafile: Path, admin_password: str) -> None:
     admin = admin_client(bootstrap, cafile, admin_password)
     create_topics(admin, topic_names())
     create_acls(admin, acl_bindings())
+    # The stack is "up" only once the broker enforces what was granted: a client started
+    # right after (the CLI's first publish) was refused InitProducerId while the broker had not
+    # yet applied the new ACLs.
+    left = settle(admin)
+    if not left.empty:
+        raise StackError(f"the cluster did not show the provisioned topics and ACLs: {left}")
