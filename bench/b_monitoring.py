@@ -315,6 +315,7 @@ _OWN = re.compile(r"millrace_monitoring/")
 _TRACING = re.compile(r"opentelemetry|zipkin")
 _FETCH = "AIOKafkaConsumer.getmany (aiokafka/consumer/consumer.py)"
 _IMPORTS = "_find_and_load (<frozen importlib._bootstrap>)"
+_PANDAS = "<module> (pandas/__init__.py)"  # pyarrow imports it on first use where installed
 _CHECKPOINT = "Checkpointer._write (millrace_monitoring/checkpoints.py)"
 _FLUSH = "PredictionArchive.flush (millrace_monitoring/archive.py)"
 _WORK: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
@@ -377,6 +378,7 @@ def profile_note(
         return profiler.MISSING
     work = work_shares(traced)
     fetch = profiler.share(traced, _FETCH)
+    imports = profiler.share(traced, _IMPORTS)
     largest_self = profiler.frames_text(
         [(n, p) for n, p in traced["self_percent"][:5] if not profiler.ENTRY.match(n)]
     )
@@ -386,8 +388,9 @@ def profile_note(
         "inclusive): "
         + "; ".join(f"{what} {p}% ({detail})" for what, p, detail in work)
         + f"; Kafka fetch (aiokafka getmany) {fetch}%"
-        + f"; module imports during the run {profiler.share(traced, _IMPORTS)}%"
-        + f"; largest self time: {largest_self}"
+        + f"; module imports during the run {imports}% (pandas's "
+        f"{profiler.share(traced, _PANDAS)}%)"
+        + f"; largest self time (native code they call included): {largest_self}"
     )
     if tracing:
         on = profiler.self_share(traced, _TRACING)
@@ -404,6 +407,12 @@ def profile_note(
             "Why: per log, Millrace does work the raw floor (aiokafka + json.loads) does not; "
             + ", ".join(f"{what} ({p}%)" for what, p, _ in work if p > 0)
             + f" hold {total}% of the samples, against {fetch}% in the Kafka fetch both do"
+            + (
+                f"; {imports}% are one-time module imports during the run (counted above in the "
+                "frame that first needed them)"
+                if imports >= 1
+                else ""
+            )
         )
     return f"{text}. {reason}"
 
