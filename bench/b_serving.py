@@ -10,7 +10,6 @@ other. Rounds interleave the servers (their order rotates each round).
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -407,7 +406,7 @@ def _report_peaks(
             row.details["profile_bare"] = _profile(
                 served[m.key], fastest, work, f"{fastest}-{m.key}"
             )
-            row.notes += ". " + _profile_note(
+            row.notes += ". " + profiler.note(
                 row.details["profile_millrace"], row.details["profile_bare"]
             )
         ctx.results.add(row)
@@ -422,29 +421,6 @@ def _profile(s: Served, name: str, work: Path, label: str) -> dict[str, Any] | N
     time.sleep(0.5)
     clients.peak(s.targets[name], work, connections=CONNECTIONS, duration=9)
     return profiler.finish(spy, out)
-
-
-_FOCUS = re.compile(
-    r"millrace_|sklearn/pipeline|predict|telemetry|opentelemetry|pydantic|uuid|orjson|"
-    r"faststream|aiokafka|modelio|validation"
-)
-
-
-_ENTRY = re.compile(r"(run_service|main|<module>|ExceptionTelemetryMiddleware\.__call__) \(")
-
-
-def _profile_note(mill: dict[str, Any] | None, bare: dict[str, Any] | None) -> str:
-    """The frames that say where the time goes (not the server's own entry frames)."""
-    if not mill:
-        return "no profile (bench/.envs/tools with py-spy missing)"
-
-    def frames(profile: dict[str, Any], top: int) -> str:
-        kept = [(n, p) for n, p in profile["inclusive_focus"] if _FOCUS.search(n)]
-        kept = [(n, p) for n, p in kept if not _ENTRY.match(n)]
-        return ", ".join(f"{n} {p}%" for n, p in kept[:top])
-
-    text = "py-spy under load (share of samples, inclusive): " + frames(mill, 14)
-    return text + (". Bare server, same load: " + frames(bare, 4) if bare else "")
 
 
 def _latency(
@@ -597,7 +573,7 @@ def _batch(
                 )
                 profile = profiler.finish(spy, out)
         if profile:
-            row.notes += ". " + _profile_note(profile, None)
+            row.notes += ". " + profiler.note(profile, None)
         row.details["profile_millrace"] = profile
         ctx.results.add(row)
 

@@ -1,4 +1,5 @@
-"""py-spy profiles of a server under load, summarised as the functions holding the time."""
+"""py-spy profiles of a server under load, summarised as the functions holding the time, and
+the notes a missed goal's row carries from them."""
 
 from __future__ import annotations
 
@@ -82,11 +83,68 @@ def summarise(text: str, *, top: int = 14, path: Path | None = None) -> dict[str
         )
 
     focus = [(n, round(100 * c / total, 1)) for n, c in inclusive.most_common(300)] if total else []
+    own_focus = [(n, round(100 * c / total, 1)) for n, c in own.most_common(300)] if total else []
     return {
         "inclusive_focus": focus,
+        "self_focus": own_focus,
         "samples": total,
         "idle_share": round(100 * idle / total, 1) if total else None,
         "self_percent": share(own),
         "inclusive_percent": share(inclusive),
         "raw": str(path) if path else None,
     }
+
+
+FOCUS = re.compile(
+    r"millrace_|sklearn/pipeline|predict|telemetry|opentelemetry|pydantic|uuid|orjson|"
+    r"faststream|aiokafka|modelio|validation|pyarrow"
+)
+"""Frames that say where a service's time goes (its own code and the libraries it calls)."""
+
+ENTRY = re.compile(r"(run_service|main|<module>|ExceptionTelemetryMiddleware\.__call__) \(")
+"""A service's entry frames: they hold every sample of their thread, so they say nothing."""
+
+MISSING = "no profile (bench/.envs/tools with py-spy missing)"
+
+
+def share(profile: dict[str, Any], frame: str) -> float:
+    """Inclusive share (% of all samples) of the frame named exactly ``frame``; 0 if absent
+    (``summarise`` keeps the 300 largest)."""
+    found: float = next((p for n, p in profile["inclusive_focus"] if n == frame), 0.0)
+    return found
+
+
+def self_share(profile: dict[str, Any], pattern: re.Pattern[str]) -> float | None:
+    """Share (% of all samples) spent in frames matching ``pattern`` themselves, not in what
+    they call: self time does not nest, so this sums without counting a sample twice. None for
+    a profile summarised before ``self_focus`` was kept."""
+    kept: list[tuple[str, float]] | None = profile.get("self_focus")
+    if kept is None:
+        return None
+    return round(sum((p for n, p in kept if pattern.search(n)), 0.0), 1)
+
+
+def focus_frames(
+    profile: dict[str, Any], top: int, *, first: re.Pattern[str] | None = None
+) -> list[tuple[str, float]]:
+    """The ``top`` largest focus frames (inclusive share), entry frames left out; those matching
+    ``first`` (the service's own) ahead of the libraries'."""
+    kept = [(n, p) for n, p in profile["inclusive_focus"] if FOCUS.search(n)]
+    kept = [(n, p) for n, p in kept if not ENTRY.match(n)]
+    if first is not None:
+        kept = [x for x in kept if first.search(x[0])] + [x for x in kept if not first.search(x[0])]
+    return kept[:top]
+
+
+def frames_text(frames: list[tuple[str, float]]) -> str:
+    return ", ".join(f"{n} {p}%" for n, p in frames)
+
+
+def note(mill: dict[str, Any] | None, bare: dict[str, Any] | None) -> str:
+    """A missed row's note: where Millrace's time goes, and the bare server's, same load."""
+    if not mill:
+        return MISSING
+    text = "py-spy under load (share of samples, inclusive): " + frames_text(focus_frames(mill, 14))
+    return text + (
+        ". Bare server, same load: " + frames_text(focus_frames(bare, 4)) if bare else ""
+    )

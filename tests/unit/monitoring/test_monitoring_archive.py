@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import pyarrow as pa
 import pytest
 from aiokafka import TopicPartition
 from millrace_contracts import ArtifactRef, PredictionsLogged, first_of_flow
@@ -16,8 +17,11 @@ from millrace_monitoring.archive import (
     INDEX_PREFIX,
     Marker,
     PredictionArchive,
+    _ranges,
+    _ranges_of,
     chunk_of,
     id_group,
+    table_of,
 )
 from millrace_monitoring.checkpoints import Checkpointer, CheckpointStore
 from millrace_monitoring.core.monitor import Monitor
@@ -64,6 +68,28 @@ def test_deployment_ids_group_by_their_process_prefix_and_other_ids_by_a_digest(
     assert id_group(f"{PREFIX}00000000002a") == (PREFIX, "00000000002a")
     group, position = id_group("not-from-deployment")
     assert group.startswith("h") and len(group) == 21 and position == "any"
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        ids(5, 3) + ids(100, 2, prefix="f" * 20) + ids(0, 1),  # deployment's ids: Arrow's path
+        [*ids(5, 3), "not-from-deployment", f"{PREFIX}00000000002a\n"],  # mixed: Python's
+        [*ids(7, 1), PREFIX.upper() + "00000000002A"],
+    ],
+)
+def test_the_index_ranges_of_a_column_are_those_of_its_ids(batch: list[str]) -> None:
+    column = pa.chunked_array([batch[:2], batch[2:]], pa.string())
+    assert _ranges_of(column) == _ranges(batch)
+
+
+def test_a_table_repeats_each_logs_fields_for_its_predictions() -> None:
+    one, two = chunk_of(logged(ids(0, 1)), "t" * 32), chunk_of(logged(ids(1, 3), version=2))
+    table = table_of([one, two]).to_pydict()
+    assert table["prediction_id"] == ids(0, 4)
+    assert table["model_version"] == [1, 2, 2, 2]
+    assert table["event_id"] == [one.event_id] + [two.event_id] * 3
+    assert table["trace_id"] == ["t" * 32, None, None, None]
 
 
 def test_a_flushed_prediction_is_found_by_id_with_its_inputs_output_time_and_replica(
