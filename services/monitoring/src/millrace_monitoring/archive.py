@@ -122,6 +122,12 @@ class PredictionChunk:
         return table_of([self])
 
 
+def warm_up_arrow() -> None:
+    """Do pyarrow's one-time set-up now: its first array imports pandas, if installed, for its
+    pandas interop (1-5 s, about 38 MB; measured), whether or not the caller uses pandas."""
+    pa.array([0])
+
+
 def table_of(chunks: list[PredictionChunk]) -> pa.Table:
     """One Arrow table of ``chunks``' rows, in order, built column by column over all of them
     (a table per chunk, then concatenated, cost ~100 us a chunk: seconds for a buffer of 100k

@@ -11,7 +11,7 @@ from millrace_shared.service import ServiceRuntime, build_runtime, service_app
 from opentelemetry.sdk.trace import TracerProvider
 
 from .api import monitoring_router, predictions_router
-from .archive import PredictionArchive
+from .archive import PredictionArchive, warm_up_arrow
 from .copartition import check_copartitioned
 from .core.loading import ReferenceLoader
 from .core.monitor import Monitor
@@ -57,6 +57,9 @@ def wire(runtime: ServiceRuntime, settings: MonitoringSettings) -> list[APIRoute
     register(runtime, monitor, versions, settings, archive)
 
     async def restore_versions() -> None:
+        # Before ready, off the loop: the archive's first flush would otherwise pay pyarrow's
+        # one-time set-up while it holds the checkpoint lock, with logs waiting.
+        await asyncio.to_thread(warm_up_arrow)
         known = await asyncio.to_thread(versions.load_all)
         for version in known:
             monitor.learn(version.info, version.promoted_as)
