@@ -39,7 +39,14 @@ from millrace_infra.launcher import pinned
 from . import profiler
 from .context import Context
 from .drift_data import frame, reference
-from .harness import BASELINES, Stack, millrace_service, server_cpu
+from .harness import (
+    BASELINES,
+    Stack,
+    client_cpus,
+    millrace_service,
+    server_cpu,
+    stack_on_client_cpus,
+)
 from .results import compared
 from .stats import median
 
@@ -447,6 +454,14 @@ def _raw(ctx: Context, stack: Stack, total: int) -> dict[str, Any]:
 
 def run(ctx: Context, which: set[str]) -> None:
     stack = ctx.stack()
+    # As for the serving rows: the server CPU runs only monitoring or the raw floor, and both
+    # read from a broker on the client CPU.
+    with stack_on_client_cpus(stack) as moved:
+        ctx.results.facts["monitoring_stack_cpus"] = {"moved": moved, "cpus": client_cpus()}
+        _run(ctx, stack, which)
+
+
+def _run(ctx: Context, stack: Stack, which: set[str]) -> None:
     info = _version(stack)
     asyncio.run(_promote(stack, info))
     asyncio.run(_recreate_topic(stack))
