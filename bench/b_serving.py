@@ -85,6 +85,15 @@ def _stalls_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     }
 
 
+def _busy_or_starved(stall: dict[str, Any]) -> str:
+    if stall.get("cpu_ms", 0) >= 0.5 * stall["ms"]:
+        return "busy: the frames are where the time went"
+    return (
+        "not computing: it waited in a blocking call (the frames say which) or other processes "
+        "had the core (the frames are then only where it was left)"
+    )
+
+
 def stall_note(runs: list[dict[str, Any]], limit: float) -> str:
     """Why a p99 round missed: its stalls inside deployment, and the connections it took."""
     parts = []
@@ -95,8 +104,9 @@ def stall_note(runs: list[dict[str, Any]], limit: float) -> str:
         last = stalls.get("last")
         inside = (
             f"deployment's event loop stalled {stalls['count']} time(s), the last for "
-            f"{last['ms']:.0f} ms ({last['full_collection_ms']:.0f} ms of it a full garbage "
-            f"collection) in {last['where']}"
+            f"{last['ms']:.0f} ms, in which the process had {last.get('cpu_ms', 0):.0f} ms of "
+            f"CPU ({_busy_or_starved(last)}; {last['full_collection_ms']:.0f} ms of full "
+            f"garbage collection), its loop thread in {last['where']}"
             if last
             else "deployment's event loop never stalled over its watchdog's threshold (so the "
             "delay was outside its loop: CPU taken by other processes, or the socket queues)"

@@ -7,7 +7,10 @@ makes it visible from inside: a loop task stamps a heartbeat every ``interval``;
 at the stamp and, once it is older than ``threshold``, takes the loop thread's stack. When the
 loop runs again, the heartbeat knows how long it was held, and the stall is counted and logged
 with that stack. A thread cannot look while the GIL is held by C code; the watchdog then says
-so, and whether a full garbage collection ran during the stall.
+so, and whether a full garbage collection ran during the stall. The process's CPU time over
+the stall tells a busy process (CPU time close to the stall's length: the stack is the
+culprit) from a starved one (little CPU time: other processes had the core, and the stack is
+just where the scheduler left it).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class Stall:
     """The loop thread's innermost frames during the stall (innermost last)."""
     full_collection_seconds: float
     """Time spent in full (generation 2) garbage collections during the stall."""
+    cpu_seconds: float
+    """CPU time the whole process (every thread) got during the stall."""
 
 
 class LoopWatchdog:
@@ -49,8 +54,10 @@ class LoopWatchdog:
         threshold: float = 0.1,
         interval: float = 0.02,
         clock: Callable[[], float] = time.monotonic,
+        cpu_clock: Callable[[], float] = time.process_time,
     ) -> None:
         self.threshold, self.interval, self._clock = threshold, interval, clock
+        self._cpu_clock = cpu_clock
         self.count = 0
         self.max_seconds = 0.0
         self.last: Stall | None = None
@@ -92,29 +99,33 @@ class LoopWatchdog:
                 "ms": round(self.last.seconds * 1000, 1),
                 "where": self.last.where,
                 "full_collection_ms": round(self.last.full_collection_seconds * 1000, 1),
+                "cpu_ms": round(self.last.cpu_seconds * 1000, 1),
             },
         }
 
     async def _beat(self) -> None:
         while True:
-            before = self._clock()
+            before, cpu_before = self._clock(), self._cpu_clock()
             self._beat_at = before
             await asyncio.sleep(self.interval)
-            self.observe(self._clock() - before - self.interval)
+            self.observe(self._clock() - before - self.interval, self._cpu_clock() - cpu_before)
 
-    def observe(self, late: float) -> None:
-        """One heartbeat came ``late`` seconds after it was due (on the loop)."""
+    def observe(self, late: float, cpu: float = 0.0) -> None:
+        """One heartbeat came ``late`` seconds after it was due, the process having had ``cpu``
+        seconds of CPU since the previous one (on the loop)."""
         where, self._where = self._where, None
         gc_seconds, self._gc_seconds = self._gc_seconds, 0.0
         if late < self.threshold:
             return
-        stall = Stall(late, where or NO_FRAME, gc_seconds)
+        stall = Stall(late, where or NO_FRAME, gc_seconds, cpu)
         self.count += 1
         self.max_seconds = max(self.max_seconds, late)
         self.last = stall
         logger.warning(
-            "event loop held for %.0f ms (full garbage collection: %.0f ms); loop thread in: %s",
+            "event loop held for %.0f ms (process CPU time meanwhile: %.0f ms, full garbage "
+            "collection: %.0f ms); loop thread in: %s",
             late * 1000,
+            cpu * 1000,
             gc_seconds * 1000,
             stall.where,
         )

@@ -48,9 +48,11 @@ def test_full_collections_inside_a_stall_are_measured() -> None:
     watchdog._on_gc("stop", {"generation": 2})
     watchdog._on_gc("start", {"generation": 0})  # young collections are not counted
     watchdog._on_gc("stop", {"generation": 0})
-    watchdog.observe(0.5)
+    watchdog.observe(0.5, 0.45)
     assert watchdog.last is not None
     assert watchdog.last.full_collection_seconds > 0
+    assert watchdog.last.cpu_seconds == 0.45
+    assert watchdog.stats()["loop_stall_last"]["cpu_ms"] == 450.0
     assert watchdog.last.where == NO_FRAME  # the thread never saw a Python frame
 
 
