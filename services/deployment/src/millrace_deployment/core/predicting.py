@@ -116,9 +116,9 @@ class Predictor:
 
 
 def _validate_and_predict(served: ServedModel, rows: list[Mapping[str, Any]]) -> list[Any]:
-    served.validator.validate(rows)
+    checked = served.validator.validate(rows)
     with _unpredictable():
-        return served.predict_many(rows)
+        return served.predict_many(checked)
 
 
 @contextmanager
