@@ -188,13 +188,18 @@ class SignatureValidator:
         predict, as ``NumberRows`` when their values made the batch's matrix on the way."""
         if not rows:
             return None
-        if set(map(type, rows)) != {dict} or set(map(len, rows)) != {len(self._order)}:
-            return None
-        ordered = self._in_order(rows)
+        width = len(self._order)
+        # Only a batch big enough for the bulk magnitude check can give a matrix: single rows
+        # keep the one loop below.
+        ordered = False
+        if len(rows) * width > _BULK:
+            if set(map(type, rows)) != {dict} or set(map(len, rows)) != {width}:
+                return None
+            ordered = self._in_order(rows)
         if not ordered:
             names = self._names
             for row in rows:
-                if row.keys() != names:
+                if type(row) is not dict or row.keys() != names:
                     return None
         # Every value of every row, flattened in C (dict.values, chain).
         values = list(chain.from_iterable(map(dict.values, rows)))
@@ -212,7 +217,7 @@ class SignatureValidator:
             if not ordered:
                 return rows
             # Row-major: row after row, each in signature order, which is the input matrix.
-            return NumberRows(rows, self._order, numbers.reshape(len(rows), len(self._order)))
+            return NumberRows(rows, self._order, numbers.reshape(len(rows), width))
         clean = all(
             -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE
             for v in values
