@@ -93,7 +93,9 @@ def test_prediction_ids_are_unique_hex_like_a_uuid_and_differ_between_processes(
 
     first, second = prediction_ids(), prediction_ids()
     ids = [first() for _ in range(1000)] + [second() for _ in range(1000)]
-    assert len(set(ids)) == 2000
+    # A batch's ids at once, between single ones: none taken twice.
+    ids += [*first.many(500), first(), *first.many(1), *first.many(0), first()]
+    assert len(set(ids)) == len(ids) == 2503
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from deployment_unit_data import SIGNATURE
 from millrace_contracts import FeatureSignature
+from millrace_deployment.core.compiled import number_matrix
+from millrace_deployment.core.rows import NumberRows
 from millrace_deployment.core.validation import (
     MAX_ERRORS,
     Code,
@@ -156,4 +159,32 @@ def test_large_batches_check_magnitudes_in_bulk_exactly_as_row_by_row(
         validator.validate(rows)
     assert [(e.row, e.field, e.code) for e in raised.value.errors] == [
         (150, "b", Code.OUT_OF_RANGE)
+    ]
+
+
+def test_clean_number_batches_carry_their_matrix_exactly_as_picked_row_by_row() -> None:
+    validator = SignatureValidator(NUMERIC)
+    rows: list[dict[str, Any]] = [{"a": n / 7, "b": None if n % 5 else n} for n in range(300)]
+    checked = validator.validate(rows)
+    assert isinstance(checked, NumberRows) and checked == rows
+    picked = np.array([[r["a"], np.nan if r["b"] is None else r["b"]] for r in rows])
+    np.testing.assert_array_equal(number_matrix(checked, ("a", "b")), picked)
+    np.testing.assert_array_equal(number_matrix(checked, ("b",)), picked[:, [1]])
+    # Keys in another order are as valid, but their values are not the matrix's order.
+    swapped = [{"b": r["b"], "a": r["a"]} for r in rows]
+    plain = validator.validate(swapped)
+    assert not isinstance(plain, NumberRows)
+    np.testing.assert_array_equal(number_matrix(plain, ("a", "b")), picked)
+
+
+def test_rows_whose_keys_only_add_up_to_the_signature_are_refused_by_row() -> None:
+    validator = SignatureValidator(NUMERIC)
+    rows: list[dict[str, Any]] = [{"a": 1.0, "b": 2} for _ in range(300)]
+    # Flattened, the keys are still a, b, a, b, ...: two rows miss a feature each.
+    rows[:3] = [{"a": 1.0}, {"b": 2, "a": 1.0}, {"b": 2}]
+    with pytest.raises(InvalidInput) as raised:
+        validator.validate(rows)
+    assert [(e.row, e.field, e.code) for e in raised.value.errors] == [
+        (0, "b", Code.MISSING),
+        (2, "a", Code.MISSING),
     ]

@@ -30,6 +30,8 @@ from typing import Any, Protocol
 import numpy as np
 from millrace_contracts import FeatureSignature
 
+from .rows import NumberRows
+
 Row = Mapping[str, Any]
 Vector = np.ndarray[Any, np.dtype[np.float64]]
 Matrix = np.ndarray[Any, np.dtype[np.float64]]
@@ -201,7 +203,12 @@ def _numeric_part(names: Sequence[str], steps: Sequence[Any]) -> Part:
 
 def number_matrix(rows: Sequence[Row], names: Sequence[str]) -> Matrix:
     """The rows' ``names`` as a float64 matrix, nulls (and absent keys) as NaN. itemgetter
-    picks a row's values in C, and numpy turns None into NaN in a float array."""
+    picks a row's values in C, and numpy turns None into NaN in a float array. Validated
+    ``NumberRows`` have the matrix already: its columns are taken instead."""
+    if isinstance(rows, NumberRows):
+        columns = rows.columns_of(tuple(names))
+        if columns is not None:
+            return columns
     pick = itemgetter(*names)
     try:
         if len(names) == 1:

@@ -37,12 +37,26 @@ def is_batch(payload: Any) -> bool:
     return isinstance(payload, dict) and len(payload) == 1 and isinstance(payload.get("rows"), list)
 
 
-def prediction_ids() -> Callable[[], str]:
+class PredictionIds:
     """Ids unique across replicas and restarts, like a uuid4's hex, without a system call per
     prediction: a random 80-bit prefix per process, then a counter."""
-    prefix = secrets.token_hex(10)
-    counter = itertools.count()
-    return lambda: f"{prefix}{next(counter):012x}"
+
+    def __init__(self) -> None:
+        self._format = f"{secrets.token_hex(10)}%012x".__mod__
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return self._format(next(self._counter))
+
+    def many(self, count: int) -> list[str]:
+        """``count`` ids at once, formatted by ``map`` (a batch's in 2/3 of the time of one
+        call each). ``list(islice(...))`` takes the counter's values in one C call: no other
+        thread can take one of them meanwhile."""
+        return list(map(self._format, list(itertools.islice(self._counter, count))))
+
+
+def prediction_ids() -> PredictionIds:
+    return PredictionIds()
 
 
 @dataclass
@@ -52,7 +66,7 @@ class Predictor:
     replica_id: str
     max_batch_rows: int
     clock: Callable[[], float] = time.time
-    new_id: Callable[[], str] = field(default_factory=prediction_ids)
+    new_id: PredictionIds = field(default_factory=prediction_ids)
 
     def one(self, served: ServedModel, row: Any) -> dict[str, Any]:
         served.validator.validate((row,))
@@ -94,8 +108,7 @@ class Predictor:
         ):
             predictions = await asyncio.to_thread(_validate_and_predict, served, rows)
         at = self.clock()
-        new_id = self.new_id
-        ids = [new_id() for _ in rows]
+        ids = self.new_id.many(len(rows))
         name, version = served.name, served.version
         # One log per prediction, built by map (no per-row Python frame) and buffered at once.
         self.buffer.extend(
@@ -116,9 +129,9 @@ class Predictor:
 
 
 def _validate_and_predict(served: ServedModel, rows: list[Mapping[str, Any]]) -> list[Any]:
-    served.validator.validate(rows)
+    checked = served.validator.validate(rows)
     with _unpredictable():
-        return served.predict_many(rows)
+        return served.predict_many(checked)
 
 
 @contextmanager

@@ -18,6 +18,8 @@ import numpy as np
 from millrace_contracts import FeatureSignature
 from millrace_shared.modelio import epoch_seconds
 
+from .rows import Matrix, NumberRows
+
 MAX_ERRORS = 100
 """Errors reported per request; a batch of garbage needs no 10,000-line answer."""
 MAX_MAGNITUDE = 1e150
@@ -144,52 +146,84 @@ _BULK = 256
 """Values from which numpy's magnitude check beats Python's (its set-up costs a single row)."""
 
 
-def _within_magnitude(values: list[Any]) -> bool:
-    """Every number of ``values`` (ints, floats, None) within ``MAX_MAGNITUDE``, in numpy.
-    Strictly below: float64 rounding of an int is monotone, so ``float(v) < MAX`` implies
-    ``v < MAX``; a value at the bound (or an int past float64) takes the exact check."""
+def _numbers(values: list[Any]) -> Matrix | None:
+    """Every number of ``values`` (ints, floats, None) as float64 (None as NaN), if all are
+    within ``MAX_MAGNITUDE``; None otherwise. Strictly below: float64 rounding of an int is
+    monotone, so ``float(v) < MAX`` implies ``v < MAX``; a value at the bound (or an int past
+    float64) takes the exact check."""
     try:
-        magnitudes = np.abs(np.array(values, dtype=np.float64))
+        numbers = np.fromiter(values, dtype=np.float64, count=len(values))
     except (OverflowError, TypeError, ValueError):
-        return False
+        return None
     # NaN (a null) compares False: nulls are not this check's.
-    return not bool((magnitudes >= MAX_MAGNITUDE).any())
+    if bool((np.abs(numbers) >= MAX_MAGNITUDE).any()):
+        return None
+    return numbers
 
 
 class SignatureValidator:
     def __init__(self, signature: Sequence[FeatureSignature]) -> None:
         self._checks = tuple((f.name, _check_for(f)) for f in signature)
         self._names = frozenset(f.name for f in signature)
+        self._order = tuple(f.name for f in signature)
         self._dates = tuple(f.name for f in signature if f.dtype == "datetime")
         self._clean = tuple((itemgetter(f.name), _clean_types(f)) for f in signature)
         # All features take exactly the same types: one set over every value of every row.
         same = {types for _, types in self._clean}
         self._uniform = same.pop() if len(same) == 1 else None
 
-    def _all_clean(self, rows: Sequence[Any]) -> bool:
+    def _in_order(self, rows: Sequence[dict[str, Any]]) -> bool:
+        """Every row (each of the signature's width) lists exactly the features, in the
+        signature's order. orjson reuses one key string per name, so comparing with the
+        first row's keys repeated mostly compares a string with itself."""
+        first = list(rows[0])
+        if tuple(first) != self._order:
+            return False
+        return list(chain.from_iterable(rows)) == first * len(rows)
+
+    def _all_clean(self, rows: Sequence[Any]) -> Sequence[Any] | None:
         """The common case checked in bulk, column by column: every row an object with exactly
-        the features, every value of a type its feature takes as it is. False sends the rows
-        through the per-field check, which names each problem."""
-        names = self._names
-        for row in rows:
-            if type(row) is not dict or row.keys() != names:
-                return False
+        the features, every value of a type its feature takes as it is. None sends the rows
+        through the per-field check, which names each problem; otherwise the rows to
+        predict, as ``NumberRows`` when their values made the batch's matrix on the way."""
+        if not rows:
+            return None
+        width = len(self._order)
+        # Only a batch big enough for the bulk magnitude check can give a matrix: single rows
+        # keep the one loop below.
+        ordered = False
+        if len(rows) * width > _BULK:
+            if set(map(type, rows)) != {dict} or set(map(len, rows)) != {width}:
+                return None
+            ordered = self._in_order(rows)
+        if not ordered:
+            names = self._names
+            for row in rows:
+                if type(row) is not dict or row.keys() != names:
+                    return None
         # Every value of every row, flattened in C (dict.values, chain).
         values = list(chain.from_iterable(map(dict.values, rows)))
         present = set(map(type, values))
         if self._uniform is not None:
             if not present <= self._uniform:
-                return False
+                return None
         elif not all(set(map(type, map(pick, rows))) <= types for pick, types in self._clean):
-            return False
+            return None
         # Numbers beyond the magnitude the model's arithmetic takes go the per-field way too.
         if len(values) > _BULK and present <= _NUMERIC:
-            return _within_magnitude(values)
-        return all(
+            numbers = _numbers(values)
+            if numbers is None:
+                return None
+            if not ordered:
+                return rows
+            # Row-major: row after row, each in signature order, which is the input matrix.
+            return NumberRows(rows, self._order, numbers.reshape(len(rows), width))
+        clean = all(
             -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE
             for v in values
             if type(v) is float or type(v) is int
         )
+        return rows if clean else None
 
     def row_errors(self, row: Any, index: int) -> list[InputError]:
         if not isinstance(row, Mapping):
@@ -216,14 +250,16 @@ class SignatureValidator:
             )
         return errors
 
-    def validate(self, rows: Sequence[Any]) -> None:
-        """Raise ``InvalidInput`` with every problem (up to ``MAX_ERRORS``) of every row.
+    def validate(self, rows: Sequence[Any]) -> Sequence[Any]:
+        """Raise ``InvalidInput`` with every problem (up to ``MAX_ERRORS``) of every row;
+        return the rows to predict: ``rows``, or the same rows as ``NumberRows``.
 
         Datetime features given as ISO strings are replaced by epoch seconds in the rows, so
         the prediction logs carry what the model saw.
         """
-        if self._all_clean(rows):
-            return
+        clean = self._all_clean(rows)
+        if clean:  # no rows (nothing to check) take the per-field loop: none of it runs
+            return clean
         errors: list[InputError] = []
         for index, row in enumerate(rows):
             errors.extend(self.row_errors(row, index))
@@ -234,3 +270,4 @@ class SignatureValidator:
         for name in self._dates:
             for row in rows:
                 row[name] = epoch_seconds(row[name])
+        return rows
