@@ -35,8 +35,15 @@ _STEP = {
 def mark(results: Results) -> None:
     """Add the #9 rows for what was sampled; nothing when no benchmark sampled RSS."""
     rss: dict[str, Any] = results.facts.get("rss_mb", {})
-    profiles: dict[str, Any] = rss.get("profile", {})
+    profiles: dict[str, Any] = dict(rss.get("profile", {}))  # a copy: facts stay as measured
     deployment = rss.get("deployment", {})
+    no_model = rss.get("idle_each_service_no_model", {}).get("deployment")
+    if profiles.get("deployment") and no_model is not None:
+        # #8's replica, started with no model: where the two models' one starts from.
+        dep = profiles["deployment"]
+        profiles["deployment"] = dep | {
+            "timeline": {"no model (#8's replica)": no_model, **dep.get("timeline", {})}
+        }
     if deployment.get("idle_two_models") is not None:
         _row(
             results,

@@ -22,7 +22,7 @@ def _facts() -> dict[str, Any]:
     probe = {"bare": 9.0, "start": 240.0, "job": 300.0}
     return {
         "deployment": {"idle_two_models": 372.0, "under_peak_load_max": 373.0},
-        "idle_each_service_no_model": {"registry": 118.0, "training": 270.0},
+        "idle_each_service_no_model": {"deployment": 131.0, "registry": 118.0, "training": 270.0},
         "after_freshness_rounds": {"ingestion": 280.0, "training": 367.0},
         "profile": {
             "deployment": {
@@ -66,6 +66,7 @@ def test_every_missed_row_has_its_profile_and_reason() -> None:
     assert "start + model-loading imports: 230 MB" in missed["9/deployment"]
     assert "holds +142 MB beyond its start + model-loading imports" in missed["9/deployment"]
     assert "anonymous 250 MB, onnxruntime 30 MB" in missed["9/deployment"]
+    assert "no model (#8's replica) 131 MB → idle, two models 372 MB" in missed["9/deployment"]
     # Idle: compared with the start imports alone (not a job's).
     assert "holds +30 MB beyond its start imports" in missed["9/idle training"]
     # After jobs: the first job against the later ones.
