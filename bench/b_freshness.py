@@ -32,6 +32,7 @@ from millrace_contracts import (
 )
 from millrace_infra.launcher import Process
 
+from . import rss_profile
 from .context import Context
 from .harness import Stack, platform, wait_platform
 from .models import declaration, request_rows, serving_frame
@@ -39,6 +40,8 @@ from .results import compared
 from .stats import at_most, median
 
 DATASET = "bench-fresh"
+JOB_SERVICES = ("ingestion", "training")
+"""The services that run #8's large jobs in their own process: #9 profiles their RSS."""
 
 
 async def _declare(sink: Any, ingestion_url: str) -> None:
@@ -224,6 +227,8 @@ async def _flow(ctx: Context, stack: Stack, procs: dict[str, Process]) -> list[d
                     5000 + r,
                 )
                 result["warm_up"] = r == 0
+                # #9's profile: what each job left behind (the jobs run in the services).
+                result["rss_mb"] = {n: procs[n].rss_mb() for n in JOB_SERVICES}
                 runs.append(result)
             return runs
     finally:
@@ -241,17 +246,32 @@ def run(ctx: Context, which: set[str]) -> None:
     if stack.zipkin_endpoint:
         env["MILLRACE_ZIPKIN_ENDPOINT"] = stack.zipkin_endpoint
     procs: dict[str, Process] = {}
+    # Fresh interpreters importing what the services import: read once the services are up.
+    running = rss_profile.probes(JOB_SERVICES) if "9" in which else {}
     try:
         procs.update(platform(stack, ctx.logs, env, "fresh"))
         wait_platform(procs, within=180)
+        imports = rss_profile.read_probes(running)
         time.sleep(3)
         idle = {name: proc.rss_mb() for name, proc in procs.items()}
+        idle_maps = {n: rss_profile.by_backing(procs[n].pid) for n in JOB_SERVICES}
         runs = asyncio.run(_flow(ctx, stack, procs))
         after = {name: proc.rss_mb() for name, proc in procs.items()}
         if "9" in which:
             rss = ctx.results.facts.setdefault("rss_mb", {})
             rss["idle_each_service_no_model"] = idle
             rss["after_freshness_rounds"] = after
+            profiles = rss.setdefault("profile", {})
+            for n in JOB_SERVICES:
+                jobs = {f"after job {i + 1}": x["rss_mb"][n] for i, x in enumerate(runs)}
+                profiles[f"idle {n}"] = {
+                    "by_backing": idle_maps[n],
+                    "import_only": imports.get(n),
+                    "timeline": {"idle": round(idle[n], 1)},
+                }
+                profiles[f"after jobs {n}"] = rss_profile.profile(
+                    procs[n].pid, imports.get(n), {"idle": idle[n], **jobs}
+                )
         if "8" in which:
             measured = [x for x in runs if not x["warm_up"]] or runs
             trace = _trace(stack.zipkin_url, measured[-1]["trace_id"])
@@ -281,5 +301,7 @@ def run(ctx: Context, which: set[str]) -> None:
                 )
             )
     finally:
+        for probe in running.values():
+            probe.stop()
         for proc in reversed(list(procs.values())):
             proc.stop()

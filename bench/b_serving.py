@@ -19,7 +19,7 @@ from typing import Any
 
 from millrace_infra.launcher import Process, pinned
 
-from . import clients, profiler
+from . import clients, profiler, rss_profile
 from .clients import Target
 from .context import Context
 from .envs import available
@@ -213,6 +213,9 @@ def run(ctx: Context, which: set[str]) -> None:
     millrace_bodies = [json.dumps(r, separators=(",", ":")) for r in rows]
     mlflow_bodies = [json.dumps({"dataframe_records": [r]}, separators=(",", ":")) for r in rows]
 
+    # #9's profile: a fresh interpreter importing what the deployment imports, read once the
+    # servers are up (it runs while they start; it exits by itself).
+    probe = rss_profile.ImportProbe("deployment") if "9" in which else None
     with (
         stack_on_client_cpus(stack) as moved,
         RegistryStub(infos, stack.keys) as registry,
@@ -268,6 +271,13 @@ def run(ctx: Context, which: set[str]) -> None:
             for m in models
             for name in served[m.key].procs
         }
+        dep_profile = (
+            rss_profile.profile(
+                dep.pid, probe.result(), {"idle, two models": idle[f"millrace/{models[0].key}"]}
+            )
+            if probe is not None
+            else None
+        )
         for m in models if not ctx.quick else []:  # warm-up (quick: the checks above warm up)
             for target in served[m.key].targets.values():
                 clients.peak(target, work, connections=CONNECTIONS, duration=1)
@@ -291,6 +301,7 @@ def run(ctx: Context, which: set[str]) -> None:
                 "idle_two_models": idle[f"millrace/{models[0].key}"],
                 "under_peak_load_max": under,
             }
+            ctx.results.facts["rss_mb"].setdefault("profile", {})["deployment"] = dep_profile
             ctx.results.facts["rss_mb"]["baselines_idle"] = {
                 k: v for k, v in idle.items() if not k.startswith("millrace")
             }

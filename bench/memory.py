@@ -20,14 +20,30 @@ _IN_PROCESS = (
 )
 _DEPLOYMENT = (
     "one process holds the imported stack (scikit-learn, pandas, pyarrow, ONNX Runtime, "
-    "skl2onnx) and both models with their ONNX Runtime sessions; not broken down in this run"
+    "skl2onnx) and both models with their ONNX Runtime sessions"
 )
+_IDLE = "what the service holds after start is mostly what it imports"
+_NO_PROFILE = "not broken down in this run"
+
+_STEP = {
+    "start": "start imports",
+    "job": "start + job imports",
+    "models": "start + model-loading imports",
+}
 
 
 def mark(results: Results) -> None:
     """Add the #9 rows for what was sampled; nothing when no benchmark sampled RSS."""
     rss: dict[str, Any] = results.facts.get("rss_mb", {})
+    profiles: dict[str, Any] = dict(rss.get("profile", {}))  # a copy: facts stay as measured
     deployment = rss.get("deployment", {})
+    no_model = rss.get("idle_each_service_no_model", {}).get("deployment")
+    if profiles.get("deployment") and no_model is not None:
+        # #8's replica, started with no model: where the two models' one starts from.
+        dep = profiles["deployment"]
+        profiles["deployment"] = dep | {
+            "timeline": {"no model (#8's replica)": no_model, **dep.get("timeline", {})}
+        }
     if deployment.get("idle_two_models") is not None:
         _row(
             results,
@@ -36,7 +52,7 @@ def mark(results: Results) -> None:
             deployment["idle_two_models"],
             IDLE_MB,
             f"max under #1 peak load {_mb(deployment.get('under_peak_load_max'))}",
-            _DEPLOYMENT,
+            _with_profile(_DEPLOYMENT, profiles.get("deployment"), deployment["idle_two_models"]),
         )
     for service, mb in sorted(rss.get("idle_each_service_no_model", {}).items()):
         _row(
@@ -46,8 +62,7 @@ def mark(results: Results) -> None:
             mb,
             IDLE_MB,
             "",
-            "what the service holds after start (mostly its imports) is not broken down in "
-            "this run",
+            _with_profile(_IDLE, profiles.get(f"idle {service}"), mb, "start"),
         )
     for key in ("monitoring", "monitoring_500"):
         if rss.get(key, {}).get("idle_after_start") is not None:
@@ -70,9 +85,54 @@ def mark(results: Results) -> None:
                 after[service],
                 AFTER_JOBS_MB,
                 "",
-                _IN_PROCESS,
+                _with_profile(_IN_PROCESS, profiles.get(f"after jobs {service}"), after[service]),
                 strict=True,
             )
+
+
+def _with_profile(
+    reason: str, profile: dict[str, Any] | None, mb: float, step: str | None = None
+) -> str:
+    return (
+        f"{reason}; profile: {profile_note(profile, mb, step)}"
+        if profile
+        else (f"{reason}; {_NO_PROFILE}")
+    )
+
+
+def profile_note(profile: dict[str, Any], mb: float, step: str | None = None) -> str:
+    """A row's profile (``bench.rss_profile.profile``) in words: RSS over time, what an
+    import-only interpreter takes, what ``mb`` holds beyond the import probe's ``step`` (its
+    last if None), and what backs the pages now."""
+    parts = []
+    timeline: dict[str, float] = profile.get("timeline") or {}
+    if len(timeline) > 1:
+        parts.append(" → ".join(f"{label} {_mb(v)}" for label, v in timeline.items()))
+        values = list(timeline.values())
+        if len(values) > 3:  # idle, first job, later jobs
+            per_job = (values[-1] - values[1]) / (len(values) - 2)
+            parts.append(
+                f"the first job added {_mb(values[1] - values[0])}, each later one "
+                f"{per_job:+.0f} MB on average"
+            )
+    probe: dict[str, float] | None = profile.get("import_only")
+    if probe:
+        steps = [f"{_STEP.get(k, k)}: {_mb(v)}" for k, v in probe.items() if k != "bare"]
+        parts.append(
+            f"a fresh interpreter (bare {_mb(probe.get('bare'))}) importing the service's "
+            + ", ".join(steps)
+        )
+        key = step if step in probe else list(probe)[-1]
+        rest = mb - probe[key]
+        parts.append(f"this process holds {rest:+.0f} MB beyond its {_STEP.get(key, key)}")
+    elif "import_only" in profile:
+        parts.append("the import-only interpreter failed")
+    backing: dict[str, float] = profile.get("by_backing") or {}
+    if backing:
+        parts.append(
+            "resident by backing: " + ", ".join(f"{k} {_mb(v)}" for k, v in backing.items())
+        )
+    return "; ".join(parts) or _NO_PROFILE
 
 
 def _mb(value: float | None) -> str:

@@ -12,7 +12,7 @@ from millrace_contracts import ArtifactRef, Event
 from millrace_shared.messaging import RecordingEventSink
 from millrace_shared.objectstore import InMemoryObjectStore
 from millrace_shared.service import ServiceRuntime
-from millrace_training.core import candidate, fit
+from millrace_training.core import candidate
 from millrace_training.core.fit import Trainer, TrainerConfig
 from millrace_training.core.runner import TrainingRunner
 from millrace_training.core.runs import RunStore
@@ -57,12 +57,14 @@ class CountedFit:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.fits = 0
+        real = candidate.fit_candidate
 
         def counted(*args: Any, **kwargs: Any) -> candidate.FittedCandidate:
             self.fits += 1
-            return candidate.fit_candidate(*args, **kwargs)
+            return real(*args, **kwargs)
 
-        monkeypatch.setattr(fit, "fit_candidate", counted)
+        # The trainer imports it from its module on every fit (core/fit.py).
+        monkeypatch.setattr(candidate, "fit_candidate", counted)
 
 
 class HeldFit:
@@ -73,15 +75,16 @@ class HeldFit:
         self.entered = threading.Event()
         self.gate = threading.Event()
         self.fits = 0
+        real = candidate.fit_candidate
 
         def held(*args: Any, **kwargs: Any) -> candidate.FittedCandidate:
             self.fits += 1
             self.entered.set()
             if not self.gate.wait(timeout=30):
                 raise TimeoutError("the test never opened the gate")
-            return candidate.fit_candidate(*args, **kwargs)
+            return real(*args, **kwargs)
 
-        monkeypatch.setattr(fit, "fit_candidate", held)
+        monkeypatch.setattr(candidate, "fit_candidate", held)
 
 
 @dataclass

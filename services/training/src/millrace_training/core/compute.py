@@ -11,7 +11,8 @@ seed is in its parameters, the folds are computed here), so with a count budget 
 not depend on where they ran.
 
 Dask is an optional extra (``millrace-training[dask]``): it is imported only when a cluster is
-configured.
+configured. scikit-learn too is imported by the first task, not at start (issue 16, #9: idle
+RSS); settings and start-up checks use this module without it.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import numpy as np
-import pandas as pd
 from millrace_shared.faults import DependencyUnavailable
-from sklearn.base import clone
-from sklearn.metrics import check_scoring
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 # distributed ships no type hints: its client is handled as ``Any`` here.
 Client = Any
@@ -91,6 +92,9 @@ def score_fold(
 
     Module-level, so a Dask worker imports it (workers need ``millrace-training`` installed).
     """
+    from sklearn.base import clone
+    from sklearn.metrics import check_scoring
+
     estimator = clone(pipeline)
     try:
         estimator.fit(features.iloc[train], target[train])
@@ -102,6 +106,8 @@ def score_fold(
 
 
 def fit_pipeline(pipeline: Any, features: pd.DataFrame, target: np.ndarray) -> Any:
+    from sklearn.base import clone
+
     fitted = clone(pipeline)
     fitted.fit(features, target)
     return fitted

@@ -2,6 +2,11 @@
 
 Blocking from start to end (pandas, sklearn, object store): handlers run it in a worker
 thread. Each stage is a span, so one trace shows where a slow or failed run spent its time.
+
+The job's heavy libraries (pandas, pyarrow, scikit-learn, through ``candidate``, ``data``,
+``metrics``, ``split``, ``champion``, ``card``) are imported by the first job, not at start:
+an idle service does not hold them (issue 16, #9: idle RSS). Each job imports its functions
+from their modules anew, so a test patches them there (``candidate.fit_candidate``).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from millrace_contracts import FeatureSignature, Metrics, ModelTrained, ModelVersionInfo
 from millrace_contracts.envelope import caused_by, utc_now
@@ -21,16 +26,16 @@ from millrace_shared.telemetry import Attr
 from opentelemetry.trace import Span, Tracer
 
 from .artifacts import ModelCache, check_trusted, dump_model, load_model, with_reference_rows
-from .candidate import FittedCandidate, fit_candidate
-from .card import CardFacts, card_bytes, model_card
-from .champion import ChampionResult, evaluate_champion
 from .compute import Compute, LocalCompute
-from .data import PreparedData, needed_columns, prepare, read_parquet
 from .jobs import TrainingJob
 from .limits import TrainingLimits
-from .metrics import evaluate, scorer_for
 from .runs import ARTIFACT, CARD, RunStore
-from .split import Holdout, cap_rows, split_holdout
+
+if TYPE_CHECKING:
+    from .candidate import FittedCandidate
+    from .champion import ChampionResult
+    from .data import PreparedData
+    from .split import Holdout
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,12 @@ class Trainer:
             self._pending = None
 
     def _fit(self, job: TrainingJob) -> FitResult:
+        # Lazily, at the first job (see the module's docstring).
+        from .candidate import fit_candidate
+        from .data import needed_columns, prepare, read_parquet
+        from .metrics import evaluate, scorer_for
+        from .split import cap_rows, split_holdout
+
         spec = job.spec
         with self._span("load_data", job) as span:
             raw = read_parquet(
@@ -180,6 +191,8 @@ class Trainer:
         )
 
     def _store_run(self, job: TrainingJob, result: FitResult) -> ModelTrained:
+        from .card import CardFacts, card_bytes, model_card  # lazily: the module's docstring
+
         spec, fitted, champion = job.spec, result.fitted, result.champion
         metrics, seconds = result.metrics, result.seconds
         card = model_card(
@@ -244,6 +257,8 @@ class Trainer:
     ) -> ChampionResult | None:
         if job.champion is None:
             return None
+        from .champion import evaluate_champion  # lazily: the module's docstring
+
         with self._span("evaluate_champion", job, **{Attr.MODEL_VERSION: job.champion.version}):
             return evaluate_champion(
                 job.champion, self._load_champion, data, test_rows, holdout_id, job.spec.task
