@@ -430,6 +430,10 @@ def _report_peaks(
             row.notes += ". " + profiler.note(
                 row.details["profile_millrace"], row.details["profile_bare"]
             )
+            reason = profiler.serving_reason(
+                row.details["profile_millrace"], row.details["profile_bare"]
+            )
+            row.notes += f". {reason}" if reason else ""
         ctx.results.add(row)
 
 
@@ -595,6 +599,8 @@ def _batch(
                 profile = profiler.finish(spy, out)
         if profile:
             row.notes += ". " + profiler.note(profile, None)
+            reason = profiler.serving_reason(profile, None)
+            row.notes += f". {reason}" if reason else ""
         row.details["profile_millrace"] = profile
         ctx.results.add(row)
 

@@ -148,3 +148,57 @@ def note(mill: dict[str, Any] | None, bare: dict[str, Any] | None) -> str:
     return text + (
         ". Bare server, same load: " + frames_text(focus_frames(bare, 4)) if bare else ""
     )
+
+
+SERVING_PARTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("signature validation", re.compile(r"millrace_deployment/core/(validation|rows)\.py")),
+    (
+        "model runtime and its input matrix",
+        re.compile(r"millrace_deployment/core/(onnx_runtime|compiled|served)\.py|onnxruntime/"),
+    ),
+    (
+        "prediction logs (buffer, encoding, Kafka publish)",
+        re.compile(r"millrace_deployment/core/(logpublisher|logbuffer)\.py|aiokafka/|messaging"),
+    ),
+    ("tracing", re.compile(r"opentelemetry/")),
+    (
+        "request handling (body, JSON, ids, answer)",
+        re.compile(r"millrace_deployment/(api|core/predicting)\.py|millrace_contracts/|uuid\.py"),
+    ),
+    ("HTTP stack (uvicorn, Starlette, FastAPI)", re.compile(r"uvicorn/|starlette/|fastapi/")),
+)
+"""Deployment's work per request, by the modules whose frames do it (self time: no overlap)."""
+
+BARE_WORK = frozenset({"signature validation", "model runtime and its input matrix",
+                       "request handling (body, JSON, ids, answer)",
+                       "HTTP stack (uvicorn, Starlette, FastAPI)"})  # fmt: skip
+"""The parts a bare endpoint has too (without the checks, ids and fields); the others are
+Millrace's alone."""
+
+BARE_PARTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("its handler (JSON, runtime)", re.compile(r"bench/baselines/|onnxruntime/|sklearn/")),
+    ("HTTP stack", re.compile(r"uvicorn/|starlette/|fastapi/")),
+)
+
+
+def serving_reason(mill: dict[str, Any] | None, bare: dict[str, Any] | None) -> str:
+    """Why a serving row misses, from the profiles' self time (a sample counted once): how much
+    of Millrace's time goes to each part of its work, and to the work a bare endpoint skips."""
+    if not mill:
+        return ""
+    parts = [(label, self_share(mill, pattern)) for label, pattern in SERVING_PARTS]
+    if any(p is None for _, p in parts):
+        return ""
+    shares = [(label, p or 0.0) for label, p in parts]
+    alone = sum(p for label, p in shares if label not in BARE_WORK)
+    text = (
+        "Reason (py-spy self time, % of all samples, idle "
+        f"{mill.get('idle_share')}%): "
+        + ", ".join(f"{label} {p:.1f}%" for label, p in shares)
+        + f". Prediction logs and tracing, which the bare endpoint does not do, take {alone:.1f}%"
+        "; validation, prediction ids and the answer's extra fields are Millrace's too"
+    )
+    if bare:
+        bare_shares = [(label, self_share(bare, pattern) or 0.0) for label, pattern in BARE_PARTS]
+        text += "; the bare server: " + ", ".join(f"{label} {p:.1f}%" for label, p in bare_shares)
+    return text
