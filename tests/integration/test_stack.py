@@ -11,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from millrace_infra import StackInfo, read_state, start, status
+from millrace_infra.stack import mend, stop_component
 from millrace_shared.kafka import kafka_options
 from millrace_shared.messaging import ensure_topics
 from millrace_shared.settings import MillraceSettings
@@ -130,3 +131,19 @@ def test_a_second_start_is_harmless(local_stack: StackInfo) -> None:
     after = status(config)
     assert {name: s.pid for name, s in after.items()} == pids_before
     assert all(s.healthy for s in after.values())
+
+
+def test_a_server_left_down_is_started_again_by_mend(local_stack: StackInfo) -> None:
+    if local_stack.home is None:
+        pytest.skip("stack supplied through MILLRACE_* variables; not ours to restart")
+    config = read_state(local_stack.home)
+    assert config is not None
+    try:
+        assert stop_component(config, "s3")
+        assert not status(config)["s3"].healthy
+        assert mend(config) == ["s3"]
+        assert status(config)["s3"].healthy
+        assert _s3(local_stack).bucket_exists(_unique("absent")) is False  # answers, signed
+        assert mend(config) == []
+    finally:
+        mend(config)

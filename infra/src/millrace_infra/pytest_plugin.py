@@ -6,6 +6,10 @@ if set). Otherwise the session starts its own on free ports in a temporary home,
 (SASL_SSL + ACLs: `local_stack.kafka_env(principal)`) unless MILLRACE_STACK_INSECURE=1, with
 Zipkin unless MILLRACE_STACK_NO_ZIPKIN=1, as a local Kafka cluster with MILLRACE_STACK_BROKERS=3,
 and always stops it at the end, also when tests or the start fail.
+
+Before each test that uses it, the session's own stack is checked: a server that a previous
+test (a fault test) left down is started again, and if that fails the session ends there, with
+the reason, rather than every later test waiting out its timeouts on a broken stack.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from collections.abc import Iterator
 import pytest
 
 from millrace_infra.config import ZIPKIN_VERSION, StackConfig, env_flag
-from millrace_infra.stack import start, stop
-from millrace_infra.state import StackInfo
+from millrace_infra.errors import StackError
+from millrace_infra.stack import mend, start, stop
+from millrace_infra.state import StackInfo, read_state
 from millrace_infra.zipkin import fetch_zipkin, is_fetched
 
 
@@ -56,3 +61,20 @@ def local_stack(
         yield start(config, timeout=90.0 * config.brokers)
     finally:
         stop(config)
+
+
+@pytest.fixture(autouse=True)
+def local_stack_mended(request: pytest.FixtureRequest) -> None:
+    """The session's stack answers before a test that uses it (see the module's text)."""
+    if "local_stack" not in request.fixturenames:
+        return
+    info: StackInfo = request.getfixturevalue("local_stack")
+    config = read_state(info.home) if info.home is not None else None
+    if config is None:  # a stack started elsewhere is not this session's to restart
+        return
+    try:
+        restarted = mend(config)
+    except StackError as error:
+        pytest.exit(f"the session's stack is down and could not be started again: {error}", 1)
+    if restarted:
+        _say(request, f"\nlocal_stack: {', '.join(restarted)} did not answer: started again")

@@ -26,6 +26,10 @@ from millrace_infra.tls import TlsFiles
 from millrace_infra.zipkin import fetch_zipkin
 
 _POLL = 0.2
+_RESTART_PORT_WAIT = 30.0
+"""A server started again on its ports (after kill_broker, stop_component) waits this long
+for them to be free: on a port in the ephemeral range (ports chosen by hand) a client's
+connection may hold one until it closes. with_free_ports blocks are outside that range."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,11 @@ def _refuse_other_ports(config: StackConfig) -> None:
         )
 
 
-def _launch(comp: Component) -> None:
-    busy = busy_ports(comp.ports)
+def _launch(comp: Component, *, port_wait: float = 0.0) -> None:
+    """Launch comp; its ports must be free, or become free within port_wait seconds."""
+    deadline = time.monotonic() + port_wait
+    while (busy := busy_ports(comp.ports)) and time.monotonic() < deadline:
+        time.sleep(_POLL)
     if busy:
         raise StackError(
             f"{comp.name}: port(s) {busy} already in use; another stack or server holds them "
@@ -172,7 +179,7 @@ def start_broker(config: StackConfig, node_id: int, *, timeout: float = 90.0) ->
     comp = kafka_node(config, node_id)
     with _locked(config):
         if comp.running_pid() is None:
-            _launch(comp)
+            _launch(comp, port_wait=_RESTART_PORT_WAIT)
         pid = comp.running_pid() or 0
         pids = {c.name: c.running_pid() or 0 for c in components(config)}
         write_state(config, pids)
@@ -224,7 +231,7 @@ def start_component(config: StackConfig, name: str, *, timeout: float = 90.0) ->
     with _locked(config):
         comp = _component(config, name)
         if comp.running_pid() is None:
-            _launch(comp)
+            _launch(comp, port_wait=_RESTART_PORT_WAIT)
         write_state(config, {c.name: c.running_pid() or 0 for c in components(config)})
     deadline = time.monotonic() + timeout
     while not comp.probe():
@@ -235,6 +242,16 @@ def start_component(config: StackConfig, name: str, *, timeout: float = 90.0) ->
         if time.monotonic() >= deadline:
             raise StackNotReady(f"{name} not ready after {timeout:.0f} s.\n{comp.log_tail()}")
         time.sleep(_POLL)
+
+
+def mend(config: StackConfig, *, timeout: float = 90.0) -> list[str]:
+    """Start again every server of the stack that does not answer (a fault test, or a crash,
+    left it down), on its ports and data; return their names. A server that runs but does
+    not answer is waited for, not restarted."""
+    down = [comp.name for comp in components(config) if not comp.probe()]
+    for name in down:
+        start_component(config, name, timeout=timeout)
+    return down
 
 
 def status(config: StackConfig) -> dict[str, ComponentStatus]:
