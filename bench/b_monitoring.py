@@ -20,7 +20,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +42,7 @@ from .harness import (
     BASELINES,
     Stack,
     client_cpus,
+    get_json,
     millrace_service,
     server_cpu,
     stack_on_client_cpus,
@@ -247,8 +247,7 @@ def round_rate(total: int, first: tuple[float, int], last: tuple[float, int]) ->
 
 def _models(port: int) -> dict[str, Any] | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/models", timeout=10) as r:
-            body: dict[str, Any] = json.loads(r.read())
+        body: dict[str, Any] = get_json(port, "/models")
     except OSError:
         return None
     found: dict[str, Any] | None = next(

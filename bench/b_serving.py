@@ -31,6 +31,7 @@ from .harness import (
     bare_server,
     client_cpus,
     deployment,
+    get_json,
     mlflow_server,
     onnx_server,
     server_cpu,
@@ -70,9 +71,8 @@ def post(port: int, path: str, body: str) -> Any:
 
 
 def _stats(port: int) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as response:
-        answer: dict[str, Any] = json.loads(response.read())
-        return answer
+    answer: dict[str, Any] = get_json(port, "/stats")
+    return answer
 
 
 def _stalls_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -130,9 +130,8 @@ def _wait_models(port: int, count: int, within: float = 120) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/models", timeout=2) as r:
-                if len(json.loads(r.read())) >= count:
-                    return
+            if len(get_json(port, "/models", timeout=2)) >= count:
+                return
         except OSError:
             pass
         time.sleep(0.2)
@@ -507,8 +506,8 @@ def _latency(
             ours = [x[field] for x in runs["millrace"]]
             if limit is not None:
                 notes = f"worst round {worst(ours, higher_is_better=False):.3g} ms. {notes}".strip()
-            if variant == "p99" and not at_most(ours, limit or 0):
-                notes += ". " + stall_note(runs["millrace"], limit or 0)
+            if variant == "p99" and limit is not None and not at_most(ours, limit):
+                notes += ". " + stall_note(runs["millrace"], limit)
             ctx.results.add(
                 compared(
                     bench=f"3/{m.key} {variant}",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import threading
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -236,6 +238,12 @@ class Servers:
         for proc in reversed(self.procs):
             proc.stop()
         self.procs.clear()
+
+
+def get_json(port: int, path: str, timeout: float = 10) -> Any:
+    """GET a local server's JSON answer (``OSError`` if it does not answer)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+        return json.loads(response.read())
 
 
 @contextlib.contextmanager
