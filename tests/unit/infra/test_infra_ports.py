@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from pathlib import Path
 
 import pytest
+from millrace_infra.components import Component
 from millrace_infra.config import StackConfig
+from millrace_infra.errors import StackError
 from millrace_infra.ports import ephemeral_ports, pick_free_base
+from millrace_infra.stack import _launch
 
 LINUX = (32768, 60999)
 
@@ -39,3 +44,39 @@ def test_the_ephemeral_range_is_read_from_the_kernel_setting(tmp_path: Path) -> 
     setting.write_text("40000\t50000\n")
     assert ephemeral_ports(setting) == (40000, 50000)
     assert ephemeral_ports(tmp_path / "missing") == LINUX
+
+
+def held_port() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+def component(tmp_path: Path, port: int) -> Component:
+    return Component(
+        name="s3",
+        folder=tmp_path,
+        pid_file=tmp_path / "s3.pid",
+        logs=(),
+        port=port,
+        ports=(port,),
+        launch=lambda: 4242,
+        probe=lambda: True,
+    )
+
+
+def test_a_restart_waits_for_its_port_to_be_let_go(tmp_path: Path) -> None:
+    sock = held_port()
+    comp = component(tmp_path, sock.getsockname()[1])
+    threading.Timer(0.5, sock.close).start()
+    _launch(comp, port_wait=10)
+    assert comp.pid_file.read_text() == "4242\n"
+
+
+def test_a_port_still_held_after_the_wait_is_named(tmp_path: Path) -> None:
+    with held_port() as sock:
+        port = sock.getsockname()[1]
+        with pytest.raises(StackError, match=f"port\\(s\\) \\[{port}\\] already in use"):
+            _launch(component(tmp_path, port), port_wait=0.3)
+    assert not (tmp_path / "s3.pid").exists()
