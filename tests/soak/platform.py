@@ -22,8 +22,9 @@ SERVICES = ("ingestion", "training", "registry", "monitoring", "deployment")
 
 # Every port the soak listens on lies below Linux's ephemeral range (32768-60999): a server
 # stopped for a while (S3 for 30 s, a killed service) gets its port back, which an outgoing
-# connection could otherwise have been given meanwhile. SeaweedFS's admin gRPC port sits at
-# its base + 10000, hence the low stack bases.
+# connection could otherwise have been given meanwhile. pick_free_base keeps the stack's block
+# out of that range by itself; these bases also keep it (SeaweedFS's admin gRPC port sits at
+# its base + 10000) clear of the services' fixed ports, which are below the range too.
 STACK_BASES = (20000, 22500)
 SERVICE_PORTS = (23000, 30000)
 

@@ -176,22 +176,7 @@ def kill_broker(config: StackConfig, node_id: int, *, timeout: float = 15.0) -> 
 def start_broker(config: StackConfig, node_id: int, *, timeout: float = 90.0) -> int:
     """Start Kafka node node_id again (after kill_broker) on its data and wait until it
     serves requests; return its pid. A no-op wait if it runs."""
-    comp = kafka_node(config, node_id)
-    with _locked(config):
-        if comp.running_pid() is None:
-            _launch(comp, port_wait=_RESTART_PORT_WAIT)
-        pid = comp.running_pid() or 0
-        pids = {c.name: c.running_pid() or 0 for c in components(config)}
-        write_state(config, pids)
-    deadline = time.monotonic() + timeout
-    while not comp.probe():
-        if comp.running_pid() is None:
-            raise StackNotReady(f"{comp.name} is not running ({comp.how_it_ended()}).\n"
-                                f"{comp.log_tail()}")  # fmt: skip
-        if time.monotonic() >= deadline:
-            raise StackNotReady(f"{comp.name} not ready after {timeout:.0f} s.\n{comp.log_tail()}")
-        time.sleep(_POLL)
-    return pid
+    return start_component(config, kafka_node(config, node_id).name, timeout=timeout)
 
 
 def stop(config: StackConfig, *, timeout: float = 30.0) -> list[str]:
@@ -226,12 +211,14 @@ def stop_component(config: StackConfig, name: str, *, timeout: float = 30.0) -> 
     return pid is not None
 
 
-def start_component(config: StackConfig, name: str, *, timeout: float = 90.0) -> None:
-    """Start one server again (same ports, same data) and wait until it answers."""
+def start_component(config: StackConfig, name: str, *, timeout: float = 90.0) -> int:
+    """Start one server again (same ports, same data) and wait until it answers; return its
+    pid. A no-op wait if it runs."""
     with _locked(config):
         comp = _component(config, name)
         if comp.running_pid() is None:
             _launch(comp, port_wait=_RESTART_PORT_WAIT)
+        pid = comp.running_pid() or 0
         write_state(config, {c.name: c.running_pid() or 0 for c in components(config)})
     deadline = time.monotonic() + timeout
     while not comp.probe():
@@ -242,6 +229,7 @@ def start_component(config: StackConfig, name: str, *, timeout: float = 90.0) ->
         if time.monotonic() >= deadline:
             raise StackNotReady(f"{name} not ready after {timeout:.0f} s.\n{comp.log_tail()}")
         time.sleep(_POLL)
+    return pid
 
 
 def mend(config: StackConfig, *, timeout: float = 90.0) -> list[str]:
