@@ -65,19 +65,55 @@ def _reap(pid: int) -> bool:
     return False
 
 
-def how_it_ended(pid: int) -> str:
+_EXIT_WAIT = 10.0
+"""How long ``how_it_ended`` waits for our child to become reapable."""
+
+
+def _reap_within(pid: int, seconds: float) -> int | None:
+    """Our child's wait status once it can be reaped, polled for up to seconds; None at
+    once if pid is not our child, or after seconds if it still cannot be reaped."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            reaped, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if reaped == pid:
+            _exit_statuses[pid] = status
+            return status
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.02)
+
+
+def how_it_ended(pid: int, *, wait: float = _EXIT_WAIT) -> str:
     """How our child ended ("exited with code 3", "killed by SIGKILL"): as ``is_alive``
-    reaped it, or reaped here when it died after the last look still saw it alive (e.g.
-    between ``is_ours``'s liveness and command-line checks, which then finds a zombie's
-    empty command line)."""
+    reaped it, or reaped here, waiting up to wait seconds.
+
+    The wait is for a child caught mid-exit: its main thread is already a zombie (so it
+    looks dead, and its command line is empty) while its other threads still exit, and
+    until they have, waitpid has no status to give. On a busy machine that lasted long
+    enough for a service that refused to start to be reported with no exit code.
+    """
     status = _exit_statuses.get(pid)
-    if status is None and _reap(pid):
-        status = _exit_statuses[pid]
     if status is None:
-        return "exit status unknown (not reaped by this process)"
+        status = _reap_within(pid, wait)
+    if status is None:
+        return (
+            f"exit status unknown (still not reapable after {wait:g}s)"
+            if _is_our_child(pid)
+            else "exit status unknown (not reaped by this process)"
+        )
     if os.WIFSIGNALED(status):
         return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
     return f"exited with code {os.waitstatus_to_exitcode(status)}"
+
+
+def _is_our_child(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).ppid() == os.getpid()
+    except psutil.Error:
+        return False
 
 
 _EXEC_GRACE_READS = 20

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from millrace_infra.process import how_it_ended, is_alive, spawn, wait_exit
 
 
@@ -46,6 +48,39 @@ def test_a_child_that_died_unseen_is_reaped_when_asked_how_it_ended(tmp_path: Pa
         time.sleep(0.01)
     assert how_it_ended(pid) == "exited with code 4"
     assert not is_alive(pid)
+
+
+_SYS_EXIT = {"x86_64": 60, "aarch64": 93}
+"""exit(2), which ends the calling thread only (exit_group(2) ends them all)."""
+
+
+@pytest.mark.skipif(platform.machine() not in _SYS_EXIT, reason="exit(2)'s number is not known")
+def test_a_child_whose_main_thread_ended_first_is_waited_for(tmp_path: Path) -> None:
+    # Its main thread is a zombie while another thread still runs: it looks dead, but
+    # waitpid has no status until the last thread ends, as with a service caught mid-exit.
+    import psutil
+
+    script = (
+        "import ctypes, os, threading, time\n"
+        "threading.Thread(target=lambda: (time.sleep(1.0), os._exit(5))).start()\n"
+        f"ctypes.CDLL(None).syscall({_SYS_EXIT[platform.machine()]}, 0)\n"
+    )
+    pid = spawn([sys.executable, "-c", script], log=tmp_path / "server.log", env=os.environ)
+    deadline = time.monotonic() + 10
+    while psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the main thread did not end"
+        time.sleep(0.01)
+    assert not is_alive(pid)
+    assert how_it_ended(pid) == "exited with code 5"
+
+
+def test_a_child_that_is_still_running_is_said_so_after_the_wait(tmp_path: Path) -> None:
+    pid = _spawn_shell("exec sleep 30", tmp_path / "server.log")
+    try:
+        assert how_it_ended(pid, wait=0.3) == "exit status unknown (still not reapable after 0.3s)"
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        wait_exit(pid, timeout=10)
 
 
 def test_a_process_that_is_not_ours_is_said_so() -> None:
