@@ -37,9 +37,20 @@ _exit_statuses: dict[int, int] = {}
 """Wait statuses of our own children reaped by ``is_alive``, kept to say how they ended."""
 
 
+def _is_our_child(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).ppid() == os.getpid()
+    except psutil.Error:
+        return False
+
+
 def is_alive(pid: int) -> bool:
     """True while pid runs. Reaps it first if it is our own dead child (else: a zombie that
-    still exists for the OS, e.g. inside a pytest session)."""
+    still exists for the OS, e.g. inside a pytest session).
+
+    Our child whose main thread is a zombie but cannot be reaped yet is still alive: its
+    other threads are ending, and until the last has, it holds its files and ports.
+    """
     if pid in _exit_statuses or _reap(pid):
         return False
     try:
@@ -51,8 +62,9 @@ def is_alive(pid: int) -> bool:
     except psutil.AccessDenied:
         return True
     if zombie:
-        _reap(pid)  # it died between the two looks: record how, if it is ours
-    return not zombie
+        # it died between the two looks (record how, if it is ours), or is still exiting
+        return not _reap(pid) and _is_our_child(pid)
+    return True
 
 
 def _reap(pid: int) -> bool:
@@ -107,13 +119,6 @@ def how_it_ended(pid: int, *, wait: float = _EXIT_WAIT) -> str:
     if os.WIFSIGNALED(status):
         return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
     return f"exited with code {os.waitstatus_to_exitcode(status)}"
-
-
-def _is_our_child(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).ppid() == os.getpid()
-    except psutil.Error:
-        return False
 
 
 _EXEC_GRACE_READS = 20

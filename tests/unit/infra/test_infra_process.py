@@ -55,14 +55,21 @@ _SYS_EXIT = {"x86_64": 60, "aarch64": 93}
 
 
 @pytest.mark.skipif(platform.machine() not in _SYS_EXIT, reason="exit(2)'s number is not known")
-def test_a_child_whose_main_thread_ended_first_is_waited_for(tmp_path: Path) -> None:
-    # Its main thread is a zombie while another thread still runs: it looks dead, but
-    # waitpid has no status until the last thread ends, as with a service caught mid-exit.
+def test_a_child_whose_main_thread_ended_first_is_alive_until_its_last_thread_ends(
+    tmp_path: Path,
+) -> None:
+    # Its main thread is a zombie while another thread still runs, as with a service caught
+    # mid-exit: waitpid has no status yet, and the process still holds its files and ports.
     import psutil
 
+    release = tmp_path / "release"
     script = (
-        "import ctypes, os, threading, time\n"
-        "threading.Thread(target=lambda: (time.sleep(1.0), os._exit(5))).start()\n"
+        "import ctypes, os, pathlib, threading, time\n"
+        "def last():\n"
+        f"    while not pathlib.Path({str(release)!r}).exists():\n"
+        "        time.sleep(0.02)\n"
+        "    os._exit(5)\n"
+        "threading.Thread(target=last).start()\n"
         f"ctypes.CDLL(None).syscall({_SYS_EXIT[platform.machine()]}, 0)\n"
     )
     pid = spawn([sys.executable, "-c", script], log=tmp_path / "server.log", env=os.environ)
@@ -70,8 +77,10 @@ def test_a_child_whose_main_thread_ended_first_is_waited_for(tmp_path: Path) -> 
     while psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
         assert time.monotonic() < deadline, "the main thread did not end"
         time.sleep(0.01)
+    assert is_alive(pid)
+    release.touch()
+    assert how_it_ended(pid) == "exited with code 5"  # waits for the last thread
     assert not is_alive(pid)
-    assert how_it_ended(pid) == "exited with code 5"
 
 
 def test_a_child_that_is_still_running_is_said_so_after_the_wait(tmp_path: Path) -> None:
