@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shutil
@@ -73,14 +74,19 @@ def test_a_child_whose_main_thread_ended_first_is_alive_until_its_last_thread_en
         f"ctypes.CDLL(None).syscall({_SYS_EXIT[platform.machine()]}, 0)\n"
     )
     pid = spawn([sys.executable, "-c", script], log=tmp_path / "server.log", env=os.environ)
-    deadline = time.monotonic() + 10
-    while psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline, "the main thread did not end"
-        time.sleep(0.01)
-    assert is_alive(pid)
-    release.touch()
-    assert how_it_ended(pid) == "exited with code 5"  # waits for the last thread
-    assert not is_alive(pid)
+    try:
+        deadline = time.monotonic() + 10
+        while psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the main thread did not end"
+            time.sleep(0.01)
+        assert is_alive(pid)
+        release.touch()
+        assert how_it_ended(pid) == "exited with code 5"  # waits for the last thread
+        assert not is_alive(pid)
+    finally:
+        release.touch()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_a_child_that_is_still_running_is_said_so_after_the_wait(tmp_path: Path) -> None:
