@@ -69,12 +69,7 @@ def is_alive(pid: int) -> bool:
 
 def _reap(pid: int) -> bool:
     """Collect our dead child's wait status; False if it runs, or is not our child."""
-    with contextlib.suppress(ChildProcessError):
-        reaped, status = os.waitpid(pid, os.WNOHANG)
-        if reaped == pid:
-            _exit_statuses[pid] = status
-            return True
-    return False
+    return _reap_within(pid, 0.0) is not None
 
 
 _EXIT_WAIT = 10.0
@@ -102,8 +97,8 @@ def how_it_ended(pid: int, *, wait: float = _EXIT_WAIT) -> str:
     """How our child ended ("exited with code 3", "killed by SIGKILL"): as ``is_alive``
     reaped it, or reaped here, waiting up to wait seconds.
 
-    The wait is for a child caught mid-exit: its main thread is already a zombie (so it
-    looks dead, and its command line is empty) while its other threads still exit, and
+    The wait is for a child caught mid-exit: its main thread is already a zombie (psutil
+    says so, and its command line reads empty) while its other threads still exit, and
     until they have, waitpid has no status to give. On a busy machine that lasted long
     enough for a service that refused to start to be reported with no exit code.
     """
