@@ -23,8 +23,11 @@ import pytest
 from millrace_infra.config import ZIPKIN_VERSION, StackConfig, env_flag
 from millrace_infra.errors import StackError
 from millrace_infra.stack import mend, start, stop
-from millrace_infra.state import StackInfo, read_state
+from millrace_infra.state import StackInfo
 from millrace_infra.zipkin import fetch_zipkin, is_fetched
+
+_SESSION_STACK = pytest.StashKey[StackConfig]()
+"""The config of the stack this session started (absent for a stack supplied by variables)."""
 
 
 def _say(request: pytest.FixtureRequest, message: str) -> None:
@@ -57,6 +60,7 @@ def local_stack(
         began = time.monotonic()
         fetch_zipkin(config.cache)
         _say(request, f"local_stack: fetched Zipkin in {time.monotonic() - began:.0f} s")
+    request.config.stash[_SESSION_STACK] = config
     try:
         yield start(config, timeout=90.0 * config.brokers)
     finally:
@@ -68,8 +72,8 @@ def local_stack_mended(request: pytest.FixtureRequest) -> None:
     """The session's stack answers before a test that uses it (see the module's text)."""
     if "local_stack" not in request.fixturenames:
         return
-    info: StackInfo = request.getfixturevalue("local_stack")
-    config = read_state(info.home) if info.home is not None else None
+    request.getfixturevalue("local_stack")
+    config = request.config.stash.get(_SESSION_STACK, None)
     if config is None:  # a stack started elsewhere is not this session's to restart
         return
     try:
